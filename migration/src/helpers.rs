@@ -1,0 +1,68 @@
+//! Small builders shared by the migrations: foreign keys and indexes named after their columns.
+
+use sea_orm_migration::prelude::*;
+
+/// A foreign key from `table.column` to `parent.id`, deleting children with their parent.
+pub fn fk_cascade(
+    table: &'static str,
+    column: &'static str,
+    parent: &'static str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(parent, "id")
+        .on_delete(ForeignKeyAction::Cascade)
+        .take()
+}
+
+/// A foreign key from `table.column` to `parent.id` that refuses to delete a referenced parent.
+pub fn fk_restrict(
+    table: &'static str,
+    column: &'static str,
+    parent: &'static str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(parent, "id")
+        .on_delete(ForeignKeyAction::Restrict)
+        .take()
+}
+
+/// A foreign key from `table.column` to `parent.id` that clears the column when the parent goes.
+pub fn fk_set_null(
+    table: &'static str,
+    column: &'static str,
+    parent: &'static str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_{column}"))
+        .from(table, column)
+        .to(parent, "id")
+        .on_delete(ForeignKeyAction::SetNull)
+        .take()
+}
+
+/// Creates an index named `ix_<table>_<columns…>` (or `ux_…` when unique).
+pub async fn index(
+    manager: &SchemaManager<'_>,
+    table: &'static str,
+    columns: &[&'static str],
+    unique: bool,
+) -> Result<(), DbErr> {
+    let name = format!(
+        "{}_{table}_{}",
+        if unique { "ux" } else { "ix" },
+        columns.join("_")
+    );
+    let mut stmt = Index::create();
+    stmt.name(name).table(table).if_not_exists();
+    for column in columns {
+        stmt.col(*column);
+    }
+    if unique {
+        stmt.unique();
+    }
+    manager.create_index(stmt).await
+}

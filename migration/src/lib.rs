@@ -1,0 +1,23 @@
+//! The Roster database migrator: forward-only migrations, one file per change, applied at start-up
+//! and by `roster migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod helpers;
+mod m20261122_000001_create_organization_tables;
+mod m20261122_000002_create_directory_tables;
+mod m20261122_000003_create_auth_tables;
+
+/// Every migration of Roster, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261122_000001_create_organization_tables::Migration),
+            Box::new(m20261122_000002_create_directory_tables::Migration),
+            Box::new(m20261122_000003_create_auth_tables::Migration),
+        ]
+    }
+}

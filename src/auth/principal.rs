@@ -1,0 +1,142 @@
+//! The authenticated caller of a request, resolved from a bearer token on every request: the
+//! token is verified, then the member is re-read so that a disabled, resigned or removed member is
+//! refused at once rather than when the token expires.
+
+use super::jwt::TokenIssuer;
+use super::keys::KeyStore;
+use crate::authz::Permission;
+use crate::error::{Error, Result};
+use entity::{
+    enums::{MemberStatus, UserType},
+    member, role_permission,
+};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
+use std::collections::BTreeSet;
+
+/// An authenticated member, as far as this request is concerned.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    /// Member id (token `sub`).
+    pub member_id: i64,
+    /// Organization id (token `org`); every query is scoped by it.
+    pub organization_id: i64,
+    /// User id (token `uid`).
+    pub user_id: i64,
+    /// Current user type.
+    pub user_type: UserType,
+    /// Current organization role.
+    pub role_id: i64,
+    /// Organization permissions granted by that role.
+    pub permissions: BTreeSet<Permission>,
+}
+
+impl Principal {
+    /// Whether the caller's organization role grants a permission.
+    pub fn has(&self, permission: Permission) -> bool {
+        self.permissions.contains(&permission)
+    }
+}
+
+/// What the request's credentials amount to.
+#[derive(Debug, Clone)]
+pub enum AuthState {
+    /// No credentials were sent.
+    Anonymous,
+    /// Credentials were sent but refused; the message says why.
+    Refused(String),
+    /// A valid, current member.
+    Authenticated(Box<Principal>),
+}
+
+impl AuthState {
+    /// The principal, or UNAUTHENTICATED explaining what is missing.
+    pub fn principal(&self) -> Result<&Principal> {
+        match self {
+            Self::Authenticated(p) => Ok(p),
+            Self::Anonymous => Err(Error::Unauthenticated(
+                "authentication required: send `Authorization: Bearer <access token>` (log in with the `login` mutation)".into(),
+            )),
+            Self::Refused(why) => Err(Error::Unauthenticated(why.clone())),
+        }
+    }
+}
+
+/// Loads the organization permissions of a role.
+pub async fn role_permissions<C: ConnectionTrait>(
+    db: &C,
+    role_id: i64,
+) -> Result<BTreeSet<Permission>> {
+    let keys: Vec<String> = role_permission::Entity::find()
+        .select_only()
+        .column(role_permission::Column::Permission)
+        .filter(role_permission::Column::RoleId.eq(role_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(keys
+        .iter()
+        .filter_map(|k| Permission::from_key(k))
+        .collect())
+}
+
+/// Resolves the `Authorization` header value (if any) into an [`AuthState`].
+pub async fn authenticate<C: ConnectionTrait>(
+    db: &C,
+    keys: &KeyStore,
+    issuer: &TokenIssuer,
+    authorization: Option<&str>,
+) -> Result<AuthState> {
+    let Some(header) = authorization else {
+        return Ok(AuthState::Anonymous);
+    };
+    let Some(token) = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+    else {
+        return Ok(AuthState::Refused(
+            "the Authorization header must be `Bearer <access token>`".into(),
+        ));
+    };
+    let claims = match issuer.verify(keys, token.trim()).await {
+        Ok(claims) => claims,
+        Err(Error::Unauthenticated(why)) => return Ok(AuthState::Refused(why)),
+        Err(other) => return Err(other),
+    };
+    let Ok(member_id) = claims.sub.parse::<i64>() else {
+        return Ok(AuthState::Refused(
+            "the access token is not valid (subject); log in again".into(),
+        ));
+    };
+    let Some(member) = member::Entity::find_by_id(member_id).one(db).await? else {
+        return Ok(AuthState::Refused(
+            "this member no longer exists; log in again".into(),
+        ));
+    };
+    if member.organization_id != claims.org || member.user_id != claims.uid {
+        return Ok(AuthState::Refused(
+            "the access token is not valid (organization); log in again".into(),
+        ));
+    }
+    match member.status {
+        MemberStatus::Active => {}
+        MemberStatus::Disabled => {
+            return Ok(AuthState::Refused(
+                "this member is disabled; ask an organization administrator".into(),
+            ));
+        }
+        MemberStatus::Resigned => {
+            return Ok(AuthState::Refused(
+                "this member has left the organization".into(),
+            ));
+        }
+    }
+    let permissions = role_permissions(db, member.role_id).await?;
+    Ok(AuthState::Authenticated(Box::new(Principal {
+        member_id: member.id,
+        organization_id: member.organization_id,
+        user_id: member.user_id,
+        user_type: member.user_type,
+        role_id: member.role_id,
+        permissions,
+    })))
+}

@@ -1,0 +1,5 @@
+//! Members as GraphQL sees them.
+
+pub mod types;
+
+pub use types::Member;

@@ -1,0 +1,43 @@
+//! The GraphQL API: schema assembly, guards, shared types and one module per domain.
+//!
+//! Resolvers are thin: they read the [`AuthState`](crate::auth::AuthState) and request info from the
+//! context, obtain an access proof from `authz`, call one service function and map the result.
+
+pub mod audit;
+pub mod auth;
+pub mod connection;
+pub mod enums;
+pub mod guard;
+pub mod me;
+pub mod member;
+pub mod organization;
+pub mod schema;
+
+pub use schema::{RosterSchema, build_schema, sdl};
+
+/// Per-request facts other than credentials.
+#[derive(Debug, Clone, Default)]
+pub struct RequestInfo {
+    /// The client's address as configured to be trusted.
+    pub client_ip: Option<String>,
+}
+
+/// Parses a GraphQL `ID` holding one of our numeric ids; anything else is NOT_FOUND.
+pub fn parse_id(id: &async_graphql::ID, what: &'static str) -> crate::error::Result<i64> {
+    id.parse::<i64>()
+        .map_err(|_| crate::error::Error::NotFound(what))
+}
+
+/// The server state from the schema data.
+pub fn state<'a>(
+    ctx: &async_graphql::Context<'a>,
+) -> crate::error::Result<&'a crate::state::AppState> {
+    ctx.data::<crate::state::AppState>()
+        .map_err(|_| crate::error::Error::internal("schema built without state"))
+}
+
+/// The request info from the request data (absent in tests that execute the schema directly).
+pub fn client_ip(ctx: &async_graphql::Context<'_>) -> Option<String> {
+    ctx.data_opt::<RequestInfo>()
+        .and_then(|info| info.client_ip.clone())
+}

@@ -1,0 +1,7 @@
+//! Organizations: the caller's own and the list they can switch between.
+
+pub mod query;
+pub mod types;
+
+pub use query::OrganizationQuery;
+pub use types::Organization;

@@ -1,0 +1,46 @@
+//! The root objects, merged from each domain's query, mutation and subscription objects.
+
+use super::{audit, auth, me, organization};
+use crate::{config::GraphqlSettings, state::AppState};
+use async_graphql::{MergedObject, MergedSubscription, Schema};
+
+/// Every query of the API.
+#[derive(MergedObject, Default)]
+pub struct QueryRoot(
+    me::MeQuery,
+    organization::OrganizationQuery,
+    audit::AuditQuery,
+);
+
+/// Every mutation of the API.
+#[derive(MergedObject, Default)]
+pub struct MutationRoot(auth::AuthMutation);
+
+/// Every subscription of the API.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(audit::AuditSubscription);
+
+/// The executable schema.
+pub type RosterSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
+
+/// Builds the schema with the server state and the configured limits.
+pub fn build_schema(state: Option<AppState>, limits: &GraphqlSettings) -> RosterSchema {
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
+    .limit_depth(limits.max_depth)
+    .limit_complexity(limits.max_complexity)
+    .limit_recursive_depth(32)
+    .limit_directives(16);
+    if let Some(state) = state {
+        builder = builder.data(state);
+    }
+    builder.finish()
+}
+
+/// The SDL of the schema, as committed in `schema.graphql`.
+pub fn sdl() -> String {
+    build_schema(None, &crate::config::Settings::default().graphql).sdl()
+}

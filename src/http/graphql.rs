@@ -1,0 +1,262 @@
+//! `/graphql` as the GraphQL-over-HTTP spec describes it: POST with JSON (or multipart uploads,
+//! or `application/graphql`), GET for queries only (a mutation over GET is 405), responses as
+//! `application/graphql-response+json` when the client accepts it (then request errors are 400)
+//! or `application/json` (then they are 200), and graphql-transport-ws subscriptions on the same path.
+
+use super::client::client_ip;
+use crate::{
+    auth::{AuthState, principal::authenticate},
+    graphql::{RequestInfo, RosterSchema},
+    state::AppState,
+};
+use actix_web::{
+    HttpRequest, HttpResponse,
+    http::{Method, StatusCode, header},
+    web,
+};
+use async_graphql::{
+    BatchRequest, BatchResponse, Data,
+    http::{MultipartOptions, parse_query_string, receive_batch_body},
+    parser::types::OperationType,
+};
+use async_graphql_actix_web::GraphQLSubscription;
+use futures_util::StreamExt;
+use serde_json::json;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// Which media type the response uses, from the `Accept` header.
+fn response_media_type(req: &HttpRequest) -> Option<&'static str> {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return Some(JSON);
+    };
+    let mut best = None;
+    for item in accept.split(',') {
+        let media = item
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        match media.as_str() {
+            GRAPHQL_RESPONSE => return Some(GRAPHQL_RESPONSE),
+            JSON | "*/*" | "application/*" => best = best.or(Some(JSON)),
+            _ => {}
+        }
+    }
+    best
+}
+
+fn request_error(status: StatusCode, media: &str, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(format!("{media}; charset=utf-8"))
+        .json(json!({ "errors": [{ "message": message.into(), "extensions": { "code": "BAD_REQUEST" } }] }))
+}
+
+/// The selected operation's type, if the document parses and the selection is unambiguous.
+fn operation_type(query: &str, operation_name: Option<&str>) -> Option<OperationType> {
+    let doc = async_graphql::parser::parse_query(query).ok()?;
+    let mut operations = doc.operations.iter();
+    match operation_name {
+        Some(name) => operations
+            .find(|(n, _)| n.is_some_and(|n| n.as_str() == name))
+            .map(|(_, op)| op.node.ty),
+        None => {
+            let (_, op) = operations.next()?;
+            Some(op.node.ty)
+        }
+    }
+}
+
+async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ()> {
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| ())?;
+        if body.len() + chunk.len() > limit {
+            return Err(());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Handles `GET` and `POST /graphql`.
+pub async fn handle(
+    req: HttpRequest,
+    payload: web::Payload,
+    app: web::Data<AppState>,
+    schema: web::Data<RosterSchema>,
+) -> HttpResponse {
+    let Some(media) = response_media_type(&req) else {
+        return HttpResponse::NotAcceptable().body(format!(
+            "this endpoint answers {GRAPHQL_RESPONSE} or {JSON}; adjust the Accept header"
+        ));
+    };
+    let limits = &app.settings.graphql;
+    let batch = if req.method() == Method::GET {
+        match parse_query_string(req.query_string()) {
+            Ok(request) => {
+                if operation_type(&request.query, request.operation_name.as_deref())
+                    .is_some_and(|ty| ty != OperationType::Query)
+                {
+                    return HttpResponse::MethodNotAllowed()
+                        .insert_header((header::ALLOW, "POST"))
+                        .content_type(format!("{media}; charset=utf-8"))
+                        .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "BAD_REQUEST" } }] }));
+                }
+                BatchRequest::Single(request)
+            }
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    format!("invalid GraphQL GET request: {e}"),
+                );
+            }
+        }
+    } else {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let multipart = content_type
+            .as_deref()
+            .is_some_and(|ct| ct.starts_with("multipart/form-data"));
+        let limit = if multipart {
+            limits.max_upload_bytes + limits.max_body_bytes
+        } else {
+            limits.max_body_bytes
+        };
+        let Ok(body) = read_body(payload, limit).await else {
+            return request_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                media,
+                format!(
+                    "the request body is larger than {limit} bytes; send less or raise ROSTER_GRAPHQL__MAX_BODY_BYTES"
+                ),
+            );
+        };
+        let options = MultipartOptions::default()
+            .max_file_size(limits.max_upload_bytes)
+            .max_num_files(4);
+        match receive_batch_body(content_type, futures_util::io::Cursor::new(body), options).await {
+            Ok(batch) => batch,
+            Err(e) => {
+                return request_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    format!("the request could not be parsed: {e}"),
+                );
+            }
+        }
+    };
+    let count = match &batch {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(list) => list.len(),
+    };
+    if count == 0 || count > limits.max_batch {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            format!(
+                "a batch must hold between 1 and {} operations; this one holds {count}",
+                limits.max_batch
+            ),
+        );
+    }
+
+    let authorization = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let auth = match authenticate(&app.db, &app.keys, &app.tokens, authorization).await {
+        Ok(auth) => auth,
+        Err(e) => {
+            tracing::error!(error = %crate::error::error_chain(&e), "authentication failed");
+            return request_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                "internal server error",
+            );
+        }
+    };
+    let info = RequestInfo {
+        client_ip: client_ip(&req, app.settings.trust_forwarded_for),
+    };
+    let batch = batch.data(auth).data(info);
+    let response = schema.execute_batch(batch).await;
+
+    let is_request_error = |r: &async_graphql::Response| {
+        r.data == async_graphql::Value::Null
+            && !r.errors.is_empty()
+            && r.errors.iter().all(|e| e.path.is_empty())
+    };
+    let status = match &response {
+        BatchResponse::Single(r) if media == GRAPHQL_RESPONSE && is_request_error(r) => {
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::OK,
+    };
+    HttpResponse::build(status)
+        .content_type(format!("{media}; charset=utf-8"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(response)
+}
+
+/// Upgrades `GET /graphql` to a graphql-transport-ws (or legacy graphql-ws) connection. The access
+/// token comes from the `connection_init` payload (`{"Authorization": "Bearer …"}`) or the upgrade
+/// request's `Authorization` header.
+pub async fn subscriptions(
+    req: HttpRequest,
+    payload: web::Payload,
+    app: web::Data<AppState>,
+    schema: web::Data<RosterSchema>,
+) -> actix_web::Result<HttpResponse> {
+    let header_token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let info = RequestInfo {
+        client_ip: client_ip(&req, app.settings.trust_forwarded_for),
+    };
+    let state = app.get_ref().clone();
+    let mut data = Data::default();
+    data.insert(info);
+    GraphQLSubscription::new(schema.get_ref().clone())
+        .with_data(data)
+        .on_connection_init(move |value| async move {
+            let from_payload = ["Authorization", "authorization", "token"]
+                .iter()
+                .find_map(|k| value.get(*k).and_then(|v| v.as_str()).map(str::to_string))
+                .map(|v| {
+                    if v.starts_with("Bearer ") {
+                        v
+                    } else {
+                        format!("Bearer {v}")
+                    }
+                });
+            let authorization = from_payload.or(header_token);
+            let auth = authenticate(
+                &state.db,
+                &state.keys,
+                &state.tokens,
+                authorization.as_deref(),
+            )
+            .await
+            .map_err(|e| async_graphql::Error::new(e.public_message()))?;
+            if let AuthState::Refused(why) = &auth {
+                return Err(async_graphql::Error::new(why.clone()));
+            }
+            let mut data = Data::default();
+            data.insert(auth);
+            Ok(data)
+        })
+        .start(&req, payload)
+}

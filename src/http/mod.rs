@@ -1,0 +1,11 @@
+//! HTTP: the actix-web application, the GraphQL endpoint and the routes that are not GraphQL
+//! (GraphiQL, JWKS, health).
+
+pub mod app;
+pub mod client;
+pub mod graphiql;
+pub mod graphql;
+pub mod health;
+pub mod jwks;
+
+pub use app::configure;

@@ -1,0 +1,151 @@
+//! Roster: an organization and SSO backend for companies on DingTalk, WeCom and Microsoft Teams.
+//!
+//! [`Application::build`] prepares a server from [`config::Settings`] (database, migrations,
+//! bootstrap, keys) and binds its port; [`Application::run_until_stopped`] serves it. Tests build it
+//! on port 0 and read the bound port from [`Application::port`].
+
+pub mod auth;
+pub mod authz;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod org;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+
+use crate::{
+    auth::{jwt::TokenIssuer, keys::KeyStore, throttle::LoginThrottle},
+    config::Settings,
+    org::{audit::AuditBus, bootstrap::Bootstrap},
+    secrets::SecretBox,
+    state::AppState,
+};
+use actix_web::{App, HttpServer, dev::Server};
+use anyhow::Context as _;
+use std::{net::TcpListener, sync::Arc};
+use tracing_actix_web::TracingLogger;
+
+/// A server ready to run, bound to its port.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+    bootstrap: Bootstrap,
+}
+
+impl Application {
+    /// Connects, migrates, bootstraps, loads keys and binds the listener.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let state = prepare(settings).await?;
+        let bootstrap = org::bootstrap::run(&state.db, &state.settings)
+            .await
+            .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))
+            .context("creating the default organization")?;
+        let listener = TcpListener::bind(state.settings.listen).with_context(|| {
+            format!(
+                "cannot listen on {} (setting `listen`, ROSTER_LISTEN)",
+                state.settings.listen
+            )
+        })?;
+        let port = listener.local_addr()?.port();
+        let schema = graphql::build_schema(Some(state.clone()), &state.settings.graphql);
+        let server_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(http::app::cors(&server_state.settings.cors_allowed_origins))
+                .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
+                .wrap(TracingLogger::default())
+                .configure(http::configure(server_state.clone(), schema.clone()))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            state,
+            bootstrap,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use it to reach the database).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// What bootstrapping did on this start.
+    pub fn bootstrap(&self) -> &Bootstrap {
+        &self.bootstrap
+    }
+
+    /// Serves until the process is asked to stop.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the database, applies migrations and builds the state (no bootstrap, no listener).
+pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
+    let db = db::connect(&settings).await.with_context(|| {
+        format!(
+            "cannot open the database (setting `database_url`, DATABASE_URL = {})",
+            redact_url(&settings.database_url)
+        )
+    })?;
+    db::migrate(&db)
+        .await
+        .context("applying database migrations")?;
+    let (secrets, created) =
+        SecretBox::from_settings(&settings).context("loading the master key")?;
+    if let Some(path) = created {
+        tracing::warn!(
+            path = %path.display(),
+            "generated a new master key file (mode 0600); back it up, or set ROSTER_MASTER_KEY: secrets stored in the database cannot be read without it"
+        );
+    }
+    let keys = KeyStore::open(db.clone(), secrets.clone(), settings.jwt.access_ttl_secs)
+        .await
+        .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))
+        .context("loading token signing keys (is ROSTER_MASTER_KEY the key this database was created with?)")?;
+    let tokens = TokenIssuer::new(
+        settings.issuer(),
+        settings.jwt.audience.clone(),
+        settings.jwt.access_ttl_secs,
+    );
+    Ok(AppState {
+        throttle: Arc::new(LoginThrottle::new(&settings.login)),
+        settings: Arc::new(settings),
+        db,
+        keys: Arc::new(keys),
+        tokens,
+        secrets,
+        audit: AuditBus::default(),
+    })
+}
+
+/// A database URL with any password replaced, for messages.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}

@@ -1,0 +1,29 @@
+//! The shared state of a running server: settings, the database pool and the services built on it.
+
+use crate::{
+    auth::{jwt::TokenIssuer, keys::KeyStore, throttle::LoginThrottle},
+    config::Settings,
+    org::audit::AuditBus,
+    secrets::SecretBox,
+};
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Everything a request handler or background task needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The settings the server started with.
+    pub settings: Arc<Settings>,
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// Signing keys.
+    pub keys: Arc<KeyStore>,
+    /// Access token issuer and verifier.
+    pub tokens: TokenIssuer,
+    /// Master-key encryption of secrets at rest.
+    pub secrets: SecretBox,
+    /// Failed-login counters.
+    pub throttle: Arc<LoginThrottle>,
+    /// Live feed of audit events for subscriptions.
+    pub audit: AuditBus,
+}
