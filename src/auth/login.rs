@@ -10,8 +10,10 @@ use crate::{
 use chrono::Utc;
 use entity::{enums::MemberStatus, member, user};
 use sea_orm::{
-    ActiveEnum, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::Expr,
+    ActiveEnum,
+    ActiveValue::Set,
+    ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, TransactionTrait,
+    sea_query::{Expr, NullOrdering},
 };
 use serde_json::json;
 use std::collections::HashMap;
@@ -51,7 +53,7 @@ pub async fn password_login(
 
     let mut query = member::Entity::find()
         .filter(member::Column::Account.eq(account))
-        .order_by_desc(member::Column::LastLoginAt)
+        .order_by_with_nulls(member::Column::LastLoginAt, Order::Desc, NullOrdering::Last)
         .order_by_asc(member::Column::Id);
     if let Some(org) = organization_id {
         query = query.filter(member::Column::OrganizationId.eq(org));
@@ -70,12 +72,17 @@ pub async fn password_login(
     if candidates.is_empty() {
         password::verify(None, password).await?;
     } else {
+        let mut refused_people = Vec::new();
         for member in candidates {
+            if refused_people.contains(&member.user_id) {
+                continue;
+            }
             let hash = people.get(&member.user_id).cloned().flatten();
             if password::verify(hash, password.clone()).await? {
                 matched = Some(member);
                 break;
             }
+            refused_people.push(member.user_id);
         }
     }
     let Some(member) = matched else {

@@ -16,7 +16,7 @@ use actix_web::{
 };
 use async_graphql::{
     BatchRequest, BatchResponse, Data,
-    http::{MultipartOptions, parse_query_string, receive_batch_body},
+    http::{MultipartOptions, receive_batch_body},
     parser::types::OperationType,
 };
 use async_graphql_actix_web::GraphQLSubscription;
@@ -73,6 +73,35 @@ fn operation_type(query: &str, operation_name: Option<&str>) -> Option<Operation
     }
 }
 
+/// Parses a GET query string. async-graphql 7.2's own parser reads `operation_name` where the
+/// spec says `operationName`, so the spec's spelling (and the other, for lenience) is read here.
+fn parse_get(query_string: &str) -> Result<async_graphql::Request, String> {
+    #[derive(serde::Deserialize)]
+    struct Params {
+        #[serde(default)]
+        query: String,
+        #[serde(rename = "operationName", alias = "operation_name")]
+        operation_name: Option<String>,
+        variables: Option<String>,
+        extensions: Option<String>,
+    }
+    let params: Params = serde_urlencoded::from_str(query_string).map_err(|e| e.to_string())?;
+    if params.query.trim().is_empty() {
+        return Err("the `query` parameter is missing".into());
+    }
+    let mut request = async_graphql::Request::new(params.query);
+    request.operation_name = params.operation_name.filter(|n| !n.is_empty());
+    if let Some(variables) = params.variables.filter(|v| !v.is_empty()) {
+        request.variables = serde_json::from_str(&variables)
+            .map_err(|e| format!("`variables` is not a JSON object: {e}"))?;
+    }
+    if let Some(extensions) = params.extensions.filter(|v| !v.is_empty()) {
+        request.extensions = serde_json::from_str(&extensions)
+            .map_err(|e| format!("`extensions` is not a JSON object: {e}"))?;
+    }
+    Ok(request)
+}
+
 async fn read_body(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, ()> {
     let mut body = Vec::new();
     while let Some(chunk) = payload.next().await {
@@ -99,7 +128,7 @@ pub async fn handle(
     };
     let limits = &app.settings.graphql;
     let batch = if req.method() == Method::GET {
-        match parse_query_string(req.query_string()) {
+        match parse_get(req.query_string()) {
             Ok(request) => {
                 if operation_type(&request.query, request.operation_name.as_deref())
                     .is_some_and(|ty| ty != OperationType::Query)

@@ -1,1 +1,13 @@
-fn main() {}
+//! Integration tests: each test starts the real server on an ephemeral port against its own fresh
+//! database (SQLite by default, PostgreSQL when `ROSTER_TEST_DATABASE_URL` names a server) and talks
+//! HTTP, GraphQL and WebSocket to it like a client would.
+
+mod common;
+
+mod auth_login;
+mod bootstrap;
+mod cli;
+mod graphql_http;
+mod http_routes;
+mod schema_sdl;
+mod tokens;

@@ -1,0 +1,449 @@
+//! Password login, refresh, logout, password change and throttling.
+
+use crate::common::{ADMIN_PASSWORD, TestApp, app::LOGIN, error_code, fixtures};
+use roster::authz::roles::BuiltinRole;
+use serde_json::json;
+
+const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken refreshToken member { account } } }";
+const ME: &str = "{ me { member { account } } }";
+
+#[tokio::test]
+async fn login_then_me() {
+    let app = TestApp::spawn().await;
+    let payload = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(payload["tokenType"], "Bearer");
+    assert_eq!(payload["expiresIn"], 900);
+    assert!(
+        payload["refreshToken"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("rt_"))
+    );
+    let token = payload["accessToken"].as_str().expect("token");
+    let body = app.gql(ME, json!({}), Some(token)).await;
+    assert_eq!(body["data"]["me"]["member"]["account"], "admin");
+}
+
+#[tokio::test]
+async fn unknown_account_and_wrong_password_look_the_same() {
+    let app = TestApp::spawn().await;
+    let wrong = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": "not-the-password" }),
+            None,
+        )
+        .await;
+    let unknown = app
+        .gql(
+            LOGIN,
+            json!({ "account": "nobody", "password": "not-the-password" }),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
+    assert_eq!(error_code(&unknown), "UNAUTHENTICATED");
+    assert_eq!(
+        wrong["errors"][0]["message"],
+        unknown["errors"][0]["message"]
+    );
+    assert!(wrong["data"].is_null());
+}
+
+#[tokio::test]
+async fn me_without_a_token_is_unauthenticated() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(ME, json!({}), None).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Bearer"))
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_account() {
+    let app = TestApp::spawn_with(|s| s.login.max_failures_per_account = 3).await;
+    for _ in 0..3 {
+        let body = app
+            .gql(
+                LOGIN,
+                json!({ "account": "admin", "password": "guess-guess" }),
+                None,
+            )
+            .await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    }
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "RATE_LIMITED",
+        "even the right password waits: {body}"
+    );
+    assert!(
+        body["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .is_some_and(|s| s > 0)
+    );
+}
+
+#[tokio::test]
+async fn repeated_failures_are_throttled_per_address() {
+    let app = TestApp::spawn_with(|s| {
+        s.login.max_failures_per_account = 100;
+        s.login.max_failures_per_address = 4;
+    })
+    .await;
+    for i in 0..4 {
+        let body = app
+            .gql(
+                LOGIN,
+                json!({ "account": format!("user{i}"), "password": "guess-guess" }),
+                None,
+            )
+            .await;
+        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    }
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(&body), "RATE_LIMITED");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("address"))
+    );
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let first = app.login("admin", ADMIN_PASSWORD).await;
+    let r1 = first["refreshToken"].as_str().expect("refresh").to_string();
+
+    let body = app.gql(REFRESH, json!({ "t": r1 }), None).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let r2 = body["data"]["refreshToken"]["refreshToken"]
+        .as_str()
+        .expect("rotated")
+        .to_string();
+    assert_ne!(r1, r2);
+    let access = body["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .expect("access");
+    assert_eq!(
+        app.gql(ME, json!({}), Some(access)).await["data"]["me"]["member"]["account"],
+        "admin"
+    );
+
+    // The used token is refused, and presenting it revokes its successor too.
+    let body = app.gql(REFRESH, json!({ "t": r1 }), None).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+    let body = app.gql(REFRESH, json!({ "t": r2 }), None).await;
+    assert_eq!(
+        error_code(&body),
+        "UNAUTHENTICATED",
+        "reuse of a rotated token revokes the whole login"
+    );
+
+    // Another login is unaffected.
+    let other = app.login("admin", ADMIN_PASSWORD).await;
+    let body = app
+        .gql(REFRESH, json!({ "t": other["refreshToken"] }), None)
+        .await;
+    assert!(body["errors"].is_null());
+
+    let body = app.gql(REFRESH, json!({ "t": "rt_made_up" }), None).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn refresh_tokens_are_stored_hashed() {
+    let app = TestApp::spawn().await;
+    let payload = app.login("admin", ADMIN_PASSWORD).await;
+    let token = payload["refreshToken"].as_str().expect("refresh");
+    use sea_orm::EntityTrait;
+    let rows = entity::refresh_token::Entity::find()
+        .all(&app.state.db)
+        .await
+        .expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_ne!(rows[0].token_hash, token);
+    assert_eq!(rows[0].token_hash, roster::auth::token_hash(token));
+}
+
+#[tokio::test]
+async fn logout_revokes_the_refresh_token() {
+    let app = TestApp::spawn().await;
+    let a = app.login("admin", ADMIN_PASSWORD).await;
+    let b = app.login("admin", ADMIN_PASSWORD).await;
+    let body = app
+        .gql(
+            "mutation($t: String) { logout(refreshToken: $t) }",
+            json!({ "t": a["refreshToken"] }),
+            None,
+        )
+        .await;
+    assert_eq!(body["data"]["logout"], true, "{body}");
+    assert_eq!(
+        error_code(
+            &app.gql(REFRESH, json!({ "t": a["refreshToken"] }), None)
+                .await
+        ),
+        "UNAUTHENTICATED"
+    );
+    assert!(
+        app.gql(REFRESH, json!({ "t": b["refreshToken"] }), None)
+            .await["errors"]
+            .is_null(),
+        "other sessions stay"
+    );
+
+    let c = app.login("admin", ADMIN_PASSWORD).await;
+    let token = c["accessToken"].as_str().expect("access");
+    let body = app
+        .gql(
+            "mutation { logout(everywhere: true) }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(body["data"]["logout"], true);
+    assert_eq!(
+        error_code(
+            &app.gql(REFRESH, json!({ "t": c["refreshToken"] }), None)
+                .await
+        ),
+        "UNAUTHENTICATED"
+    );
+
+    let body = app
+        .gql("mutation { logout(everywhere: true) }", json!({}), None)
+        .await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn change_password() {
+    let app = TestApp::spawn().await;
+    let payload = app.login("admin", ADMIN_PASSWORD).await;
+    let token = payload["accessToken"].as_str().expect("token");
+    let change = "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+    let body = app
+        .gql(
+            change,
+            json!({ "c": "wrong-current", "n": "new-password-2" }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "currentPassword");
+    let body = app
+        .gql(
+            change,
+            json!({ "c": ADMIN_PASSWORD, "n": "short" }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "newPassword");
+    let body = app
+        .gql(
+            change,
+            json!({ "c": ADMIN_PASSWORD, "n": "new-password-2" }),
+            Some(token),
+        )
+        .await;
+    assert_eq!(body["data"]["changePassword"], true, "{body}");
+    assert_eq!(
+        error_code(
+            &app.gql(
+                LOGIN,
+                json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+                None
+            )
+            .await
+        ),
+        "UNAUTHENTICATED"
+    );
+    app.login("admin", "new-password-2").await;
+    assert_eq!(
+        error_code(
+            &app.gql(REFRESH, json!({ "t": payload["refreshToken"] }), None)
+                .await
+        ),
+        "UNAUTHENTICATED",
+        "other sessions are logged out"
+    );
+}
+
+#[tokio::test]
+async fn account_in_two_organizations() {
+    let app = TestApp::spawn().await;
+    let org_a = fixtures::default_organization(&app.state).await;
+    let org_b = fixtures::organization(&app.state, "Second").await;
+    let person = fixtures::person(&app.state, "Dana", "dana-password").await;
+    fixtures::member(&app.state, org_a, person, "dana", BuiltinRole::StandardUser).await;
+    fixtures::member(&app.state, org_b, person, "dana", BuiltinRole::OrgAdmin).await;
+
+    let body = app
+        .gql(LOGIN, json!({ "account": "dana", "password": "dana-password", "organization": org_b.to_string() }), None)
+        .await;
+    let token = body["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let me = app
+        .gql(
+            "{ me { organization { name } } organizations { name } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    assert_eq!(me["data"]["me"]["organization"]["name"], "Second");
+    let names: Vec<&str> = me["data"]["organizations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Default", "Second"]);
+
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "dana", "password": "dana-password" }),
+            None,
+        )
+        .await;
+    assert!(
+        body["errors"].is_null(),
+        "without an organization the most recent one is used: {body}"
+    );
+    let token = body["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let me = app
+        .gql("{ me { organization { name } } }", json!({}), Some(token))
+        .await;
+    assert_eq!(me["data"]["me"]["organization"]["name"], "Second");
+}
+
+#[tokio::test]
+async fn audit_events_are_for_organization_administrators() {
+    let app = TestApp::spawn().await;
+    let org = fixtures::default_organization(&app.state).await;
+    fixtures::account(
+        &app.state,
+        org,
+        "sam",
+        "sam-password",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    let other_org = fixtures::organization(&app.state, "Elsewhere").await;
+    fixtures::account(
+        &app.state,
+        other_org,
+        "olga",
+        "olga-password",
+        BuiltinRole::OrgAdmin,
+    )
+    .await;
+
+    let admin = app.admin_token().await;
+    let sam = app.login("sam", "sam-password").await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let olga = app.login("olga", "olga-password").await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let query = "{ auditEvents(first: 10) { edges { node { action actorMemberId } } pageInfo { hasNextPage } } }";
+
+    let body = app.gql(query, json!({}), Some(&admin)).await;
+    let actions: Vec<&str> = body["data"]["auditEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["action"].as_str())
+        .collect();
+    assert_eq!(
+        actions,
+        vec!["auth.login", "auth.login"],
+        "admin and sam logged in here: {body}"
+    );
+
+    let body = app.gql(query, json!({}), Some(&sam)).await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("org.audit.view"))
+    );
+
+    let body = app.gql(query, json!({}), Some(&olga)).await;
+    let edges = body["data"]["auditEvents"]["edges"]
+        .as_array()
+        .expect("edges");
+    assert_eq!(
+        edges.len(),
+        1,
+        "another organization's administrator sees only their own organization"
+    );
+
+    assert_eq!(
+        error_code(&app.gql(query, json!({}), None).await),
+        "UNAUTHENTICATED"
+    );
+}
+
+#[tokio::test]
+async fn audit_events_page_with_cursors() {
+    let app = TestApp::spawn().await;
+    for _ in 0..4 {
+        app.login("admin", ADMIN_PASSWORD).await;
+    }
+    let token = app.admin_token().await;
+    let query = "query($after: String) { auditEvents(first: 2, after: $after) { edges { cursor node { id } } pageInfo { hasNextPage endCursor } } }";
+    let mut seen = Vec::new();
+    let mut after = serde_json::Value::Null;
+    loop {
+        let body = app
+            .gql(query, json!({ "after": after }), Some(&token))
+            .await;
+        let page = &body["data"]["auditEvents"];
+        for edge in page["edges"].as_array().expect("edges") {
+            seen.push(
+                edge["node"]["id"]
+                    .as_str()
+                    .expect("id")
+                    .parse::<i64>()
+                    .expect("numeric"),
+            );
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(seen.len(), 5);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no repeats: {seen:?}"
+    );
+    let body = app
+        .gql(query, json!({ "after": "garbage" }), Some(&token))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+}

@@ -1,0 +1,115 @@
+//! First start creates the default organization and administrator; restarts create nothing.
+
+use crate::common::{ADMIN_PASSWORD, TestApp, db::TestDb};
+use entity::{member, organization};
+use roster::{Application, org::bootstrap::Bootstrap};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::json;
+
+#[tokio::test]
+async fn restart_keeps_data_and_creates_no_second_administrator() {
+    let db = TestDb::create().await;
+    let settings = TestApp::settings(&db);
+    let first = Application::build(settings.clone())
+        .await
+        .expect("first start");
+    assert!(matches!(
+        first.bootstrap(),
+        Bootstrap::Created {
+            generated_password: None,
+            ..
+        }
+    ));
+    drop(first);
+
+    let mut settings = settings;
+    settings.bootstrap.admin_password = None;
+    let second = Application::build(settings.clone())
+        .await
+        .expect("second start");
+    assert!(
+        matches!(second.bootstrap(), Bootstrap::Existing),
+        "a restart prints no password"
+    );
+    let state = second.state().clone();
+    drop(second);
+    assert_eq!(
+        organization::Entity::find()
+            .count(&state.db)
+            .await
+            .expect("count"),
+        1
+    );
+    assert_eq!(
+        member::Entity::find()
+            .count(&state.db)
+            .await
+            .expect("count"),
+        1
+    );
+
+    let app = TestApp::start(db, settings).await;
+    let payload = app.login("admin", ADMIN_PASSWORD).await;
+    assert_eq!(
+        payload["member"]["account"], "admin",
+        "the original password still works after restart"
+    );
+}
+
+#[tokio::test]
+async fn generated_password_is_returned_once_and_works() {
+    let db = TestDb::create().await;
+    let mut settings = TestApp::settings(&db);
+    settings.bootstrap.admin_password = None;
+    let app = Application::build(settings.clone()).await.expect("start");
+    let Bootstrap::Created {
+        account,
+        generated_password: Some(password),
+    } = app.bootstrap().clone()
+    else {
+        panic!("expected a generated password");
+    };
+    assert_eq!(password.len(), 20);
+    drop(app);
+    let app = TestApp::start(db, settings).await;
+    let body = app
+        .gql(
+            crate::common::app::LOGIN,
+            json!({ "account": account, "password": password }),
+            None,
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn administrator_holds_the_organization_administrator_role() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let body = app
+        .gql("{ me { member { account userType status accountType lastLoginAt } organization { name kind } role { builtinKey scope } permissions } }", json!({}), Some(&token))
+        .await;
+    let me = &body["data"]["me"];
+    assert_eq!(me["member"]["account"], "admin");
+    assert_eq!(me["member"]["userType"], "DEVELOPER");
+    assert_eq!(me["member"]["status"], "ACTIVE");
+    assert_eq!(me["member"]["accountType"], "LOCAL");
+    assert!(
+        me["member"]["lastLoginAt"].is_string(),
+        "login stamps lastLoginAt"
+    );
+    assert_eq!(me["organization"]["kind"], "GENERIC");
+    assert_eq!(me["organization"]["name"], "Default");
+    assert_eq!(me["role"]["builtinKey"], "org_admin");
+    assert_eq!(me["role"]["scope"], "ORGANIZATION");
+    let perms: Vec<&str> = me["permissions"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        perms.contains(&"MANAGE_MEMBERS") && perms.contains(&"VIEW_AUDIT"),
+        "{perms:?}"
+    );
+}

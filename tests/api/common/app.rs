@@ -1,0 +1,125 @@
+//! `TestApp`: a running server with its own database, and helpers to speak GraphQL to it.
+
+use super::db::TestDb;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use roster::{Application, config::Settings, state::AppState};
+use serde_json::{Value, json};
+
+/// The bootstrap administrator's password in tests.
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+/// A server under test.
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The bound port.
+    pub port: u16,
+    /// HTTP client (no cookies, no redirects followed).
+    pub client: reqwest::Client,
+    /// The server's state, for direct database checks and fixtures.
+    pub state: AppState,
+    /// Keeps the database alive; dropped with the app.
+    _db: TestDb,
+}
+
+impl TestApp {
+    /// Starts a server with default test settings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Default test settings for a database.
+    pub fn settings(db: &TestDb) -> Settings {
+        let mut settings = Settings {
+            listen: "127.0.0.1:0".parse().expect("address"),
+            database_url: db.url.clone(),
+            database_max_connections: 5,
+            master_key: Some(roster::config::Secret::new(STANDARD.encode([42u8; 32]))),
+            public_url: Some("http://roster.test".into()),
+            ..Settings::default()
+        };
+        settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
+        settings
+    }
+
+    /// Starts a server after letting the test adjust the settings.
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let db = TestDb::create().await;
+        let mut settings = Self::settings(&db);
+        adjust(&mut settings);
+        Self::start(db, settings).await
+    }
+
+    /// Starts a server on an existing database.
+    pub async fn start(db: TestDb, settings: Settings) -> Self {
+        let app = Application::build(settings).await.expect("server builds");
+        let port = app.port();
+        let state = app.state().clone();
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        Self {
+            address: format!("http://127.0.0.1:{port}"),
+            port,
+            client,
+            state,
+            _db: db,
+        }
+    }
+
+    /// POSTs a GraphQL operation; returns the HTTP status and the JSON body.
+    pub async fn post(&self, query: &str, variables: Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .json(&json!({ "query": query, "variables": variables }));
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.json().await.expect("JSON body"))
+    }
+
+    /// POSTs a GraphQL operation and returns the body.
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        self.post(query, variables, token).await.1
+    }
+
+    /// Logs in and returns the `login` payload (panics on failure).
+    pub async fn login(&self, account: &str, password: &str) -> Value {
+        let body = self
+            .gql(
+                LOGIN,
+                json!({ "account": account, "password": password }),
+                None,
+            )
+            .await;
+        assert!(body["errors"].is_null(), "login failed: {body}");
+        body["data"]["login"].clone()
+    }
+
+    /// Logs in as the bootstrap administrator and returns the access token.
+    pub async fn admin_token(&self) -> String {
+        self.login("admin", ADMIN_PASSWORD).await["accessToken"]
+            .as_str()
+            .expect("token")
+            .to_string()
+    }
+}
+
+/// The login mutation used by tests.
+pub const LOGIN: &str = "mutation($account: String!, $password: String!, $organization: ID) {
+  login(account: $account, password: $password, organization: $organization) {
+    accessToken tokenType expiresIn refreshToken member { id account nickname }
+  }
+}";
+
+/// The `extensions.code` of the first error.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("<no error>")
+}

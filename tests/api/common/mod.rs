@@ -1,0 +1,7 @@
+//! The test harness shared by every integration test.
+
+pub mod app;
+pub mod db;
+pub mod fixtures;
+
+pub use app::{ADMIN_PASSWORD, TestApp, error_code};

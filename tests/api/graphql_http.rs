@@ -1,0 +1,384 @@
+//! `/graphql` as the GraphQL-over-HTTP spec describes it, plus limits and subscriptions.
+
+use crate::common::{ADMIN_PASSWORD, TestApp, app::LOGIN, error_code};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+
+#[tokio::test]
+async fn get_runs_queries_and_refuses_mutations() {
+    let app = TestApp::spawn().await;
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ __typename }")])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["data"]["__typename"], "QueryRoot");
+
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "mutation { logout(everywhere: true) }")])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 405);
+    assert_eq!(
+        res.headers().get("allow").and_then(|v| v.to_str().ok()),
+        Some("POST")
+    );
+
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[
+            (
+                "query",
+                "query A { __typename } mutation B { logout(everywhere: true) }",
+            ),
+            ("operationName", "B"),
+        ])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 405, "the selected operation decides");
+
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[
+            (
+                "query",
+                "query A { __typename } query B($n: String!) { __type(name: $n) { name } }",
+            ),
+            ("operationName", "B"),
+            ("variables", "{\"n\": \"QueryRoot\"}"),
+        ])
+        .send()
+        .await
+        .expect("get");
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(
+        body["data"]["__type"]["name"], "QueryRoot",
+        "operationName and variables are honoured: {body}"
+    );
+
+    let res = app
+        .client
+        .get(format!("{}/graphql", app.address))
+        .query(&[("query", "{ __typename }"), ("variables", "[1")])
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(res.status(), 400);
+}
+
+#[tokio::test]
+async fn media_types_and_request_errors() {
+    let app = TestApp::spawn().await;
+    let url = format!("{}/graphql", app.address);
+    let send = |accept: &'static str, body: Value| {
+        app.client
+            .post(&url)
+            .header("accept", accept)
+            .json(&body)
+            .send()
+    };
+
+    let res = send(GRAPHQL_RESPONSE, json!({ "query": "{ __typename }" }))
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 200);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with(GRAPHQL_RESPONSE)
+    );
+
+    let res = send("application/json", json!({ "query": "{ __typename }" }))
+        .await
+        .expect("post");
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("application/json")
+    );
+
+    // A document that does not parse: 400 with graphql-response+json, 200 with legacy JSON.
+    let res = send(GRAPHQL_RESPONSE, json!({ "query": "{ __typename" }))
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert!(body["errors"][0]["message"].is_string());
+    let res = send("application/json", json!({ "query": "{ __typename" }))
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 200);
+
+    // A document that fails validation is a request error too.
+    let res = send(GRAPHQL_RESPONSE, json!({ "query": "{ noSuchField }" }))
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400);
+
+    // A body that is not JSON at all.
+    let res = app
+        .client
+        .post(&url)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400);
+
+    // An Accept header we cannot satisfy.
+    let res = app
+        .client
+        .post(&url)
+        .header("accept", "text/html")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 406);
+
+    // A field error is not a request error: 200 even with graphql-response+json.
+    let res = send(
+        GRAPHQL_RESPONSE,
+        json!({ "query": "{ me { member { id } } }" }),
+    )
+    .await
+    .expect("post");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(error_code(&body), "UNAUTHENTICATED");
+}
+
+#[tokio::test]
+async fn batches_and_size_limits() {
+    let app = TestApp::spawn_with(|s| {
+        s.graphql.max_body_bytes = 2048;
+        s.graphql.max_batch = 3;
+    })
+    .await;
+    let url = format!("{}/graphql", app.address);
+    let batch: Vec<Value> = (0..3)
+        .map(|_| json!({ "query": "{ __typename }" }))
+        .collect();
+    let res = app
+        .client
+        .post(&url)
+        .json(&batch)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body.as_array().map(Vec::len), Some(3));
+
+    let batch: Vec<Value> = (0..4)
+        .map(|_| json!({ "query": "{ __typename }" }))
+        .collect();
+    let res = app
+        .client
+        .post(&url)
+        .json(&batch)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("between 1 and 3")),
+        "{body}"
+    );
+
+    let huge = "x".repeat(4096);
+    let res = app
+        .client
+        .post(&url)
+        .json(&json!({ "query": "{ __typename }", "variables": { "pad": huge } }))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 413);
+}
+
+#[tokio::test]
+async fn depth_and_complexity_limits_refuse_expensive_queries() {
+    let app = TestApp::spawn_with(|s| {
+        s.graphql.max_depth = 3;
+        s.graphql.max_complexity = 10;
+    })
+    .await;
+    let token = app.admin_token().await;
+    let body = app
+        .gql("{ me { member { id } } }", json!({}), Some(&token))
+        .await;
+    assert!(body["errors"].is_null(), "depth 3 is allowed: {body}");
+    let body = app
+        .gql("{ me { role { id name builtinKey scope } member { id account nickname name status } organization { id name } } }", json!({}), Some(&token))
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("complex")),
+        "{body}"
+    );
+    let body = app
+        .gql(
+            "{ __schema { types { fields { type { name } } } } }",
+            json!({}),
+            Some(&token),
+        )
+        .await;
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("nested")),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn multipart_requests_are_accepted() {
+    let app = TestApp::spawn().await;
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "operations",
+            json!({ "query": "{ __typename }", "variables": {} }).to_string(),
+        )
+        .text("map", "{}");
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .multipart(form)
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["data"]["__typename"], "QueryRoot");
+}
+
+#[tokio::test]
+async fn subscriptions_over_graphql_transport_ws() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, response) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    assert_eq!(
+        response
+            .headers()
+            .get("sec-websocket-protocol")
+            .and_then(|v| v.to_str().ok()),
+        Some("graphql-transport-ws")
+    );
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
+        .await
+        .expect("init");
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack");
+    ws.send(send(json!({
+        "id": "1", "type": "subscribe",
+        "payload": { "query": "subscription { auditEventAdded { action targetType actorMemberId } }" }
+    })))
+    .await
+    .expect("subscribe");
+    // Give the server a moment to register the subscription, then cause an event.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert!(body["errors"].is_null());
+    let next = next_json(&mut ws).await;
+    assert_eq!(next["type"], "next", "{next}");
+    assert_eq!(next["id"], "1");
+    assert_eq!(
+        next["payload"]["data"]["auditEventAdded"]["action"],
+        "auth.login"
+    );
+}
+
+#[tokio::test]
+async fn subscriptions_refuse_anonymous_and_unprivileged_callers() {
+    let app = TestApp::spawn().await;
+    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("connects");
+    ws.send(Message::Text(
+        json!({ "type": "connection_init", "payload": {} })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("init");
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    ws.send(Message::Text(
+        json!({ "id": "1", "type": "subscribe", "payload": { "query": "subscription { auditEventAdded { action } }" } })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .expect("subscribe");
+    let reply = next_json(&mut ws).await;
+    assert!(
+        reply["type"] == "error" || reply["payload"]["errors"].is_array(),
+        "{reply}"
+    );
+    let text = reply.to_string();
+    assert!(text.contains("UNAUTHENTICATED"), "{text}");
+}
+
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    let deadline = std::time::Duration::from_secs(10);
+    loop {
+        let msg = tokio::time::timeout(deadline, ws.next())
+            .await
+            .expect("message in time")
+            .expect("open")
+            .expect("ok");
+        if let Message::Text(text) = msg {
+            let value: Value = serde_json::from_str(&text).expect("json");
+            if value["type"] == "ping" || value["type"] == "pong" || value["type"] == "ka" {
+                continue;
+            }
+            return value;
+        }
+    }
+}
