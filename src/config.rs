@@ -164,7 +164,7 @@ impl Default for Settings {
                 refresh_ttl_secs: 30 * 24 * 3600,
             },
             graphql: GraphqlSettings {
-                max_depth: 12,
+                max_depth: 16,
                 max_complexity: 5_000,
                 max_body_bytes: 1 << 20,
                 max_upload_bytes: 10 << 20,

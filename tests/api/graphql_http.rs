@@ -382,3 +382,43 @@ where
         }
     }
 }
+
+/// The introspection query GraphiQL sends (graphql-js `getIntrospectionQuery` with every option on).
+const INTROSPECTION: &str = r#"
+query IntrospectionQuery {
+  __schema {
+    description
+    queryType { name }
+    mutationType { name }
+    subscriptionType { name }
+    types { ...FullType }
+    directives { name description isRepeatable locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) { name description args(includeDeprecated: true) { ...InputValue } type { ...TypeRef } isDeprecated deprecationReason }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue { name description type { ...TypeRef } defaultValue isDeprecated deprecationReason }
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}
+"#;
+
+#[tokio::test]
+async fn graphiql_introspection_fits_the_default_limits() {
+    let app = TestApp::spawn().await;
+    let body = app.gql(INTROSPECTION, json!({}), None).await;
+    assert!(
+        body["errors"].is_null(),
+        "GraphiQL's introspection must pass the default limits: {}",
+        body["errors"]
+    );
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+}
