@@ -6,4 +6,4 @@ pub mod check;
 pub mod roles;
 
 pub use catalog::Permission;
-pub use check::{OrgAccess, require};
+pub use check::{Grants, OrgAccess, WorkspaceAccess, require, require_workspace};

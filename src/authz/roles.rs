@@ -104,21 +104,43 @@ impl BuiltinRole {
         matches!(self, Self::OrgAdmin | Self::PermissionAdmin)
     }
 
-    /// The permissions granted.
+    /// The permissions granted, following the BI-platform matrix for workspace roles.
     pub fn permissions(self) -> Vec<Permission> {
-        use Permission::*;
+        use super::catalog::{MODULES, PermissionScope};
+        let modules = |actions: &dyn Fn(&str) -> &'static [&'static str]| -> Vec<Permission> {
+            MODULES
+                .iter()
+                .flat_map(|(module, _)| {
+                    actions(module)
+                        .iter()
+                        .filter_map(move |a| Permission::module(module, a))
+                })
+                .collect()
+        };
         match self {
             Self::OrgAdmin => Permission::ALL
-                .into_iter()
-                .filter(|p| p.scope() == super::catalog::PermissionScope::Organization)
+                .iter()
+                .copied()
+                .filter(|p| p.scope() == PermissionScope::Organization)
                 .collect(),
-            Self::PermissionAdmin => vec![ManagePermissions, ManageWorkspaces, ViewMembers],
-            Self::StandardUser => vec![ViewMembers],
-            Self::WorkspaceAdmin | Self::WorkspaceDeveloper => {
-                vec![WorkspaceEdit, WorkspaceUse, WorkspaceView]
+            Self::PermissionAdmin => vec![
+                Permission::ManagePermissions,
+                Permission::ManageWorkspaces,
+                Permission::ViewMembers,
+            ],
+            Self::StandardUser => vec![Permission::ViewMembers],
+            Self::WorkspaceAdmin => {
+                let mut all = modules(&|_| &["edit", "use", "view"]);
+                all.push(Permission::WorkspaceManage);
+                all
             }
-            Self::WorkspaceAnalyst => vec![WorkspaceEdit, WorkspaceUse, WorkspaceView],
-            Self::WorkspaceViewer => vec![WorkspaceView],
+            Self::WorkspaceDeveloper => modules(&|_| &["edit", "use", "view"]),
+            Self::WorkspaceAnalyst => modules(&|module| match module {
+                "data_entry" | "data_source" => &["view"],
+                "dataset" => &["use", "view"],
+                _ => &["edit", "view"],
+            }),
+            Self::WorkspaceViewer => modules(&|_| &["view"]),
         }
     }
 
@@ -213,7 +235,7 @@ mod tests {
         let perms = BuiltinRole::OrgAdmin.permissions();
         assert!(perms.contains(&Permission::ManageMembers));
         assert!(perms.contains(&Permission::ViewAudit));
-        assert!(!perms.contains(&Permission::WorkspaceEdit));
+        assert!(!perms.contains(&Permission::DashboardEdit));
     }
 
     #[test]
@@ -221,6 +243,28 @@ mod tests {
         let perms = BuiltinRole::StandardUser.permissions();
         assert!(!perms.contains(&Permission::ManageMembers));
         assert!(!perms.contains(&Permission::ViewAudit));
+    }
+
+    #[test]
+    fn workspace_matrix() {
+        let analyst = BuiltinRole::WorkspaceAnalyst.permissions();
+        assert!(analyst.contains(&Permission::DashboardEdit));
+        assert!(!analyst.contains(&Permission::DashboardUse));
+        assert!(analyst.contains(&Permission::DataSourceView));
+        assert!(!analyst.contains(&Permission::DataSourceEdit));
+        assert!(analyst.contains(&Permission::DatasetUse));
+        assert!(!analyst.contains(&Permission::DatasetEdit));
+        let viewer = BuiltinRole::WorkspaceViewer.permissions();
+        assert_eq!(viewer.len(), 10);
+        assert!(viewer.iter().all(|p| p.key().ends_with(".view")));
+        let developer = BuiltinRole::WorkspaceDeveloper.permissions();
+        assert_eq!(developer.len(), 30);
+        assert!(!developer.contains(&Permission::WorkspaceManage));
+        assert!(
+            BuiltinRole::WorkspaceAdmin
+                .permissions()
+                .contains(&Permission::WorkspaceManage)
+        );
     }
 
     #[test]

@@ -3,15 +3,21 @@
 //! Resolvers are thin: they read the [`AuthState`](crate::auth::AuthState) and request info from the
 //! context, obtain an access proof from `authz`, call one service function and map the result.
 
+pub mod agent;
 pub mod audit;
 pub mod auth;
 pub mod connection;
+pub mod department;
+pub mod directory;
 pub mod enums;
 pub mod guard;
+pub mod loaders;
 pub mod me;
 pub mod member;
 pub mod organization;
+pub mod role;
 pub mod schema;
+pub mod workspace;
 
 pub use schema::{RosterSchema, build_schema, sdl};
 
@@ -40,4 +46,17 @@ pub fn state<'a>(
 pub fn client_ip(ctx: &async_graphql::Context<'_>) -> Option<String> {
     ctx.data_opt::<RequestInfo>()
         .and_then(|info| info.client_ip.clone())
+}
+
+/// The change context of a mutation: client address and the audit feed.
+pub fn change(ctx: &async_graphql::Context<'_>) -> crate::error::Result<crate::org::audit::Change> {
+    Ok(crate::org::audit::Change {
+        client_ip: client_ip(ctx),
+        audit: state(ctx)?.audit.clone(),
+    })
+}
+
+/// Parses a list of ids.
+pub fn parse_ids(ids: &[async_graphql::ID], what: &'static str) -> crate::error::Result<Vec<i64>> {
+    ids.iter().map(|id| parse_id(id, what)).collect()
 }

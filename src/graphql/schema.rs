@@ -1,6 +1,6 @@
 //! The root objects, merged from each domain's query, mutation and subscription objects.
 
-use super::{audit, auth, me, organization};
+use super::{agent, audit, auth, department, directory, me, member, organization, role, workspace};
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -14,7 +14,16 @@ pub struct QueryRoot(
 
 /// Every mutation of the API.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(auth::AuthMutation);
+pub struct MutationRoot(
+    auth::AuthMutation,
+    organization::OrganizationMutation,
+    member::MemberMutation,
+    department::DepartmentMutation,
+    directory::DirectoryMutation,
+    role::RoleMutation,
+    workspace::WorkspaceMutation,
+    agent::AgentMutation,
+);
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]

@@ -6,7 +6,7 @@
 use super::client::client_ip;
 use crate::{
     auth::{AuthState, principal::authenticate},
-    graphql::{RequestInfo, RosterSchema},
+    graphql::{RequestInfo, RosterSchema, loaders::Loaders},
     state::AppState,
 };
 use actix_web::{
@@ -218,7 +218,14 @@ pub async fn handle(
     let info = RequestInfo {
         client_ip: client_ip(&req, app.settings.trust_forwarded_for),
     };
-    let batch = batch.data(auth).data(info);
+    let loaders = match &auth {
+        AuthState::Authenticated(p) => Some(Loaders::new(app.db.clone(), p.organization_id)),
+        _ => None,
+    };
+    let mut batch = batch.data(auth).data(info);
+    if let Some(loaders) = loaders {
+        batch = batch.data(loaders);
+    }
     let response = schema.execute_batch(batch).await;
 
     let is_request_error = |r: &async_graphql::Response| {
@@ -284,6 +291,9 @@ pub async fn subscriptions(
                 return Err(async_graphql::Error::new(why.clone()));
             }
             let mut data = Data::default();
+            if let AuthState::Authenticated(p) = &auth {
+                data.insert(Loaders::new(state.db.clone(), p.organization_id));
+            }
             data.insert(auth);
             Ok(data)
         })

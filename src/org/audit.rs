@@ -122,3 +122,22 @@ pub async fn list<C: ConnectionTrait>(
     rows.truncate(limit);
     Ok((rows, has_more))
 }
+
+/// Who changes something and from where, handed to every service that writes: the client address
+/// goes into the audit trail and committed events go to live subscribers.
+#[derive(Debug, Clone)]
+pub struct Change {
+    /// Client address, if known.
+    pub client_ip: Option<String>,
+    /// The live feed.
+    pub audit: AuditBus,
+}
+
+impl Change {
+    /// Publishes events after their transaction committed.
+    pub fn published(&self, events: impl IntoIterator<Item = audit_event::Model>) {
+        for event in events {
+            self.audit.publish(event);
+        }
+    }
+}

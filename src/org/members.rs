@@ -1,9 +1,30 @@
-//! Member reads and the rules that apply to every member lookup: scoped to one organization, a
-//! member of another organization is NOT_FOUND.
+//! Members: the list with filters, sorting and keyset pages; creation, editing, disabling,
+//! removal and resignation with the rules of DESIGN §4. Every query is scoped to one organization;
+//! a member of another organization is NOT_FOUND.
 
-use crate::error::{Error, Result};
-use entity::{member, role};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::ExprTrait};
+use super::{
+    audit::{self, AuditEntry, Change},
+    rules,
+};
+use crate::{
+    auth::{password, refresh},
+    authz::{Grants, OrgAccess, Permission, roles::BuiltinRole},
+    error::{Error, Result},
+};
+use chrono::{DateTime, Utc};
+use entity::{
+    department, department_member, directory_role_member, enums::*, identity, member, member_tag,
+    organization, role, user, workspace, workspace_member,
+};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query},
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::{BTreeMap, HashSet};
 
 /// The member with this id in this organization.
 pub async fn get<C: ConnectionTrait>(
@@ -29,4 +50,1391 @@ pub async fn role_of<C: ConnectionTrait>(db: &C, member: &member::Model) -> Resu
         .one(db)
         .await?
         .ok_or(Error::NotFound("role"))
+}
+
+/// Filters of the member list; empty lists mean "any".
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    /// Partial, case-insensitive match on nickname, account, name, email or phone.
+    pub keyword: Option<String>,
+    /// Any of these user types.
+    pub user_types: Vec<UserType>,
+    /// Any of these account types.
+    pub account_types: Vec<AccountType>,
+    /// Bound to a provider identity (true) or not (false).
+    pub bound: Option<bool>,
+    /// Any of these statuses.
+    pub statuses: Vec<MemberStatus>,
+    /// In this department.
+    pub department_id: Option<i64>,
+    /// Including its sub-departments.
+    pub include_sub_departments: bool,
+    /// Holding this organization role.
+    pub role_id: Option<i64>,
+    /// Member of this workspace.
+    pub workspace_id: Option<i64>,
+    /// Carrying this tag (name without `tag_`).
+    pub tag_name: Option<String>,
+    /// …with this value.
+    pub tag_value: Option<String>,
+    /// Only these members.
+    pub ids: Option<Vec<i64>>,
+}
+
+/// Columns the member list sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SortField {
+    /// Nickname (the default).
+    #[default]
+    Nickname,
+    /// Account.
+    Account,
+    /// Join date.
+    JoinedAt,
+    /// Last login; members who never logged in come last.
+    LastLoginAt,
+    /// User type.
+    UserType,
+    /// Organization role.
+    OrganizationRole,
+    /// Status.
+    Status,
+}
+
+impl SortField {
+    fn column(self) -> member::Column {
+        match self {
+            Self::Nickname => member::Column::Nickname,
+            Self::Account => member::Column::Account,
+            Self::JoinedAt => member::Column::JoinedAt,
+            Self::LastLoginAt => member::Column::LastLoginAt,
+            Self::UserType => member::Column::UserType,
+            Self::OrganizationRole => member::Column::RoleId,
+            Self::Status => member::Column::Status,
+        }
+    }
+
+    fn value(self, m: &member::Model) -> SortValue {
+        match self {
+            Self::Nickname => SortValue::Text(m.nickname.clone()),
+            Self::Account => SortValue::Text(m.account.clone()),
+            Self::JoinedAt => SortValue::Time(Some(m.joined_at)),
+            Self::LastLoginAt => SortValue::Time(m.last_login_at),
+            Self::UserType => SortValue::Text(sea_orm::ActiveEnum::to_value(&m.user_type)),
+            Self::OrganizationRole => SortValue::Int(m.role_id),
+            Self::Status => SortValue::Text(sea_orm::ActiveEnum::to_value(&m.status)),
+        }
+    }
+}
+
+/// The sort key of one row, as kept in a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SortValue {
+    /// A text column.
+    Text(String),
+    /// A time column (absent for never).
+    Time(Option<DateTime<Utc>>),
+    /// An id column.
+    Int(i64),
+}
+
+/// A position in the list: the sort key and id of a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The ordering the cursor belongs to.
+    pub field: SortField,
+    /// The row's sort value.
+    pub value: SortValue,
+    /// The row's id (the tie-breaker).
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The cursor of a row.
+    pub fn of(field: SortField, m: &member::Model) -> Self {
+        Self {
+            field,
+            value: field.value(m),
+            id: m.id,
+        }
+    }
+
+    /// Opaque text form.
+    pub fn encode(&self) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Parses the text form, checking it belongs to this ordering.
+    pub fn decode(arg: &str, text: &str, field: SortField) -> Result<Self> {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let cursor: Cursor = URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .ok_or_else(|| {
+                Error::validation(
+                    arg,
+                    "the cursor is not one this API returned; start again without it",
+                )
+            })?;
+        if cursor.field != field {
+            return Err(Error::validation(
+                arg,
+                "the cursor belongs to another ordering; start again without it",
+            ));
+        }
+        Ok(cursor)
+    }
+}
+
+/// Which page to read.
+#[derive(Debug, Clone)]
+pub struct PageRequest {
+    /// Rows wanted.
+    pub limit: usize,
+    /// Read forward after this cursor (or from the start).
+    pub after: Option<Cursor>,
+    /// Read backward before this cursor (`last`/`before`).
+    pub before: Option<Cursor>,
+    /// Whether to read from the end (`last` without `before` reads the final rows).
+    pub backward: bool,
+}
+
+/// One page of members.
+#[derive(Debug, Clone)]
+pub struct MemberPage {
+    /// The rows, in the requested order.
+    pub rows: Vec<member::Model>,
+    /// Rows exist before the first.
+    pub has_previous: bool,
+    /// Rows exist after the last.
+    pub has_next: bool,
+}
+
+fn like_pattern(keyword: &str) -> String {
+    let escaped = keyword
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// The WHERE condition of a filter within one organization.
+pub fn filter_condition(
+    organization_id: i64,
+    filter: &MemberFilter,
+    department_path: Option<&str>,
+) -> Condition {
+    let mut cond = Condition::all().add(member::Column::OrganizationId.eq(organization_id));
+    if let Some(keyword) = filter
+        .keyword
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+    {
+        let pattern = like_pattern(keyword);
+        let mut any = Condition::any();
+        for column in [
+            member::Column::Nickname,
+            member::Column::Account,
+            member::Column::Name,
+            member::Column::Email,
+            member::Column::Phone,
+        ] {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col((member::Entity, column))))
+                    .like(LikeExpr::new(&pattern).escape('\\')),
+            );
+        }
+        cond = cond.add(any);
+    }
+    if !filter.user_types.is_empty() {
+        cond = cond.add(member::Column::UserType.is_in(filter.user_types.clone()));
+    }
+    if !filter.account_types.is_empty() {
+        cond = cond.add(member::Column::AccountType.is_in(filter.account_types.clone()));
+    }
+    if !filter.statuses.is_empty() {
+        cond = cond.add(member::Column::Status.is_in(filter.statuses.clone()));
+    }
+    if let Some(role_id) = filter.role_id {
+        cond = cond.add(member::Column::RoleId.eq(role_id));
+    }
+    if let Some(ids) = &filter.ids {
+        cond = cond.add(member::Column::Id.is_in(ids.clone()));
+    }
+    if let Some(bound) = filter.bound {
+        let sub = Query::select()
+            .column(identity::Column::UserId)
+            .from(identity::Entity)
+            .to_owned();
+        cond = cond.add(if bound {
+            member::Column::UserId.in_subquery(sub)
+        } else {
+            member::Column::UserId.not_in_subquery(sub)
+        });
+    }
+    if let Some(department_id) = filter.department_id {
+        let mut sub = Query::select();
+        sub.column((
+            department_member::Entity,
+            department_member::Column::MemberId,
+        ))
+        .from(department_member::Entity);
+        match (filter.include_sub_departments, department_path) {
+            (true, Some(path)) => {
+                sub.inner_join(
+                    department::Entity,
+                    Expr::col((department::Entity, department::Column::Id)).equals((
+                        department_member::Entity,
+                        department_member::Column::DepartmentId,
+                    )),
+                )
+                .and_where(
+                    Expr::col((department::Entity, department::Column::OrganizationId))
+                        .eq(organization_id),
+                )
+                .and_where(
+                    Expr::col((department::Entity, department::Column::Path))
+                        .like(format!("{path}%")),
+                );
+            }
+            _ => {
+                sub.and_where(
+                    Expr::col((
+                        department_member::Entity,
+                        department_member::Column::DepartmentId,
+                    ))
+                    .eq(department_id),
+                );
+            }
+        }
+        cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
+    }
+    if let Some(workspace_id) = filter.workspace_id {
+        let sub = Query::select()
+            .column(workspace_member::Column::MemberId)
+            .from(workspace_member::Entity)
+            .and_where(Expr::col(workspace_member::Column::WorkspaceId).eq(workspace_id))
+            .and_where(Expr::col(workspace_member::Column::OrganizationId).eq(organization_id))
+            .to_owned();
+        cond = cond.add(member::Column::Id.in_subquery(sub));
+    }
+    if let Some(name) = &filter.tag_name {
+        let mut sub = Query::select();
+        sub.column(member_tag::Column::MemberId)
+            .from(member_tag::Entity)
+            .and_where(Expr::col(member_tag::Column::OrganizationId).eq(organization_id))
+            .and_where(Expr::col(member_tag::Column::Name).eq(name.as_str()));
+        if let Some(value) = &filter.tag_value {
+            sub.and_where(
+                Expr::col(member_tag::Column::Value)
+                    .eq(value.as_str())
+                    .or(Expr::col(member_tag::Column::Value).eq(rules::ALL_MEMBERS)),
+            );
+        }
+        cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
+    }
+    cond
+}
+
+fn keyset_condition(
+    field: SortField,
+    cursor: &Cursor,
+    ascending: bool,
+    nulls_last: bool,
+) -> Condition {
+    let col = field.column();
+    let id_after = if ascending {
+        member::Column::Id.gt(cursor.id)
+    } else {
+        member::Column::Id.lt(cursor.id)
+    };
+    let value: Option<sea_orm::Value> = match &cursor.value {
+        SortValue::Text(s) => Some(s.clone().into()),
+        SortValue::Int(i) => Some((*i).into()),
+        SortValue::Time(t) => t.map(Into::into),
+    };
+    match value {
+        Some(v) => {
+            let beyond = if ascending {
+                Expr::col(col).gt(v.clone())
+            } else {
+                Expr::col(col).lt(v.clone())
+            };
+            let mut any = Condition::any()
+                .add(beyond)
+                .add(Condition::all().add(Expr::col(col).eq(v)).add(id_after));
+            if nulls_last && field == SortField::LastLoginAt {
+                any = any.add(col.is_null());
+            }
+            any
+        }
+        None => {
+            let mut any = Condition::any().add(Condition::all().add(col.is_null()).add(id_after));
+            if !nulls_last {
+                any = any.add(col.is_not_null());
+            }
+            any
+        }
+    }
+}
+
+/// One page of the organization's members.
+///
+/// **Permissions**: `org.members.view`, proven by `access`.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    filter: &MemberFilter,
+    field: SortField,
+    descending: bool,
+    page: &PageRequest,
+) -> Result<MemberPage> {
+    let path = department_path_for_filter(db, access.org_id(), filter).await?;
+    let backward = page.before.is_some() || page.backward;
+    // Traversal order: the requested one, or its reverse when reading backward.
+    let ascending = descending == backward;
+    let nulls_last = !backward;
+    let mut query =
+        member::Entity::find().filter(filter_condition(access.org_id(), filter, path.as_deref()));
+    let cursor = if backward {
+        page.before.as_ref()
+    } else {
+        page.after.as_ref()
+    };
+    if let Some(cursor) = cursor {
+        query = query.filter(keyset_condition(field, cursor, ascending, nulls_last));
+    }
+    let order = if ascending { Order::Asc } else { Order::Desc };
+    query = if field == SortField::LastLoginAt {
+        query.order_by_with_nulls(
+            field.column(),
+            order.clone(),
+            if nulls_last {
+                NullOrdering::Last
+            } else {
+                NullOrdering::First
+            },
+        )
+    } else {
+        query.order_by(field.column(), order.clone())
+    };
+    let mut rows = query
+        .order_by(member::Column::Id, order)
+        .limit(page.limit as u64 + 1)
+        .all(db)
+        .await?;
+    let more = rows.len() > page.limit;
+    rows.truncate(page.limit);
+    if backward {
+        rows.reverse();
+        Ok(MemberPage {
+            rows,
+            has_previous: more,
+            has_next: page.before.is_some(),
+        })
+    } else {
+        Ok(MemberPage {
+            rows,
+            has_previous: page.after.is_some(),
+            has_next: more,
+        })
+    }
+}
+
+/// How many members match a filter.
+pub async fn count<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    filter: &MemberFilter,
+) -> Result<u64> {
+    let path = department_path_for_filter(db, access.org_id(), filter).await?;
+    Ok(member::Entity::find()
+        .filter(filter_condition(access.org_id(), filter, path.as_deref()))
+        .count(db)
+        .await?)
+}
+
+async fn department_path_for_filter<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    filter: &MemberFilter,
+) -> Result<Option<String>> {
+    let Some(id) = filter.department_id else {
+        return Ok(None);
+    };
+    let dep = department::Entity::find_by_id(id)
+        .filter(department::Column::OrganizationId.eq(org))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("department"))?;
+    Ok(Some(dep.path))
+}
+
+/// One tag with its values, as set on a member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TagSet {
+    /// Tag name without `tag_`.
+    pub name: String,
+    /// Values, or `[$ALL_MEMBERS$]`.
+    pub values: Vec<String>,
+}
+
+/// Fields of a new member.
+#[derive(Debug, Clone, Default)]
+pub struct NewMember {
+    /// Login account.
+    pub account: String,
+    /// Nickname (defaults to the account).
+    pub nickname: Option<String>,
+    /// Real name (defaults to the nickname).
+    pub name: Option<String>,
+    /// Initial password; generated when absent.
+    pub password: Option<String>,
+    /// Licence class.
+    pub user_type: Option<UserType>,
+    /// Organization role (defaults to standard user).
+    pub role_id: Option<i64>,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Employee number.
+    pub employee_no: Option<String>,
+    /// Position.
+    pub position: Option<String>,
+    /// Departments.
+    pub department_ids: Vec<i64>,
+    /// Tags.
+    pub tags: Vec<TagSet>,
+}
+
+/// Changes to a member; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct MemberChanges {
+    /// New nickname.
+    pub nickname: Option<String>,
+    /// New real name.
+    pub name: Option<String>,
+    /// New email (`Some("")` clears it).
+    pub email: Option<String>,
+    /// New phone (`Some("")` clears it).
+    pub phone: Option<String>,
+    /// New employee number.
+    pub employee_no: Option<String>,
+    /// New position.
+    pub position: Option<String>,
+    /// New user type.
+    pub user_type: Option<UserType>,
+    /// New organization role.
+    pub role_id: Option<i64>,
+    /// Replaces the departments.
+    pub department_ids: Option<Vec<i64>>,
+    /// Replaces the tags.
+    pub tags: Option<Vec<TagSet>>,
+}
+
+/// An organization role resolved for assignment.
+async fn assignable_org_role<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    role_id: i64,
+) -> Result<(role::Model, bool)> {
+    let role = role::Entity::find_by_id(role_id)
+        .filter(
+            role::Column::OrganizationId
+                .eq(org)
+                .or(role::Column::OrganizationId.is_null()),
+        )
+        .one(db)
+        .await?
+        .filter(|r| r.scope == RoleScope::Organization)
+        .ok_or_else(|| {
+            Error::validation(
+                "roleId",
+                "no organization role with this id in your organization",
+            )
+        })?;
+    let is_admin = role
+        .builtin_key
+        .as_deref()
+        .and_then(BuiltinRole::from_key)
+        .is_some_and(BuiltinRole::is_administrator);
+    Ok((role, is_admin))
+}
+
+fn is_org_admin_role(role: &role::Model) -> bool {
+    role.builtin_key.as_deref() == Some(BuiltinRole::OrgAdmin.key())
+}
+
+/// Checks the caller may give or take away `role`: organization roles need `org.permissions.manage`,
+/// and the organization administrator role needs `org.organization.manage`.
+fn check_role_grant(grants: &Grants, role: &role::Model) -> Result<()> {
+    grants.require(Permission::ManagePermissions)?;
+    if is_org_admin_role(role) {
+        grants.require(Permission::ManageOrganization)?;
+    }
+    Ok(())
+}
+
+async fn check_nickname_free<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    nickname: &str,
+    except: Option<i64>,
+) -> Result<()> {
+    let mut query = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(member::Column::Nickname)))
+                .eq(nickname.to_lowercase()),
+        );
+    if let Some(id) = except {
+        query = query.filter(member::Column::Id.ne(id));
+    }
+    if query.count(db).await? > 0 {
+        return Err(Error::Conflict(format!(
+            "the nickname `{nickname}` is already used in this organization; choose another"
+        )));
+    }
+    Ok(())
+}
+
+async fn check_departments<C: ConnectionTrait>(db: &C, org: i64, ids: &[i64]) -> Result<()> {
+    let unique: HashSet<i64> = ids.iter().copied().collect();
+    let found = department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::Id.is_in(unique.iter().copied()))
+        .count(db)
+        .await?;
+    if found as usize != unique.len() {
+        return Err(Error::validation(
+            "departmentIds",
+            "one of the departments does not exist in this organization",
+        ));
+    }
+    Ok(())
+}
+
+/// Counts the seats in use (members who have not resigned).
+pub async fn seats_in_use<C: ConnectionTrait>(db: &C, org: i64) -> Result<u64> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(member::Column::Status.ne(MemberStatus::Resigned))
+        .count(db)
+        .await?)
+}
+
+/// Refuses when adding `adding` members would pass the organization's seat limit. Call it inside
+/// the transaction that adds them: it locks the organization row so that concurrent additions
+/// count one after the other.
+pub async fn check_seats<C: ConnectionTrait>(
+    db: &C,
+    org: &organization::Model,
+    adding: u64,
+) -> Result<()> {
+    if let Some(limit) = org.seat_limit {
+        organization::Entity::update_many()
+            .col_expr(
+                organization::Column::SeatLimit,
+                Expr::col(organization::Column::SeatLimit),
+            )
+            .filter(organization::Column::Id.eq(org.id))
+            .exec(db)
+            .await?;
+        let used = seats_in_use(db, org.id).await?;
+        if used + adding > u64::try_from(limit).unwrap_or(0) {
+            return Err(Error::Conflict(format!(
+                "the organization's seat limit is {limit} and {used} seats are in use; remove or resign members, or raise the limit"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn replace_departments_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    member_id: i64,
+    ids: &[i64],
+) -> Result<()> {
+    department_member::Entity::delete_many()
+        .filter(department_member::Column::MemberId.eq(member_id))
+        .exec(db)
+        .await?;
+    let unique: Vec<i64> = ids
+        .iter()
+        .copied()
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    if !unique.is_empty() {
+        department_member::Entity::insert_many(unique.into_iter().map(|department_id| {
+            department_member::ActiveModel {
+                department_id: Set(department_id),
+                member_id: Set(member_id),
+                organization_id: Set(org),
+            }
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    Ok(())
+}
+
+async fn replace_tags_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    member_id: i64,
+    tags: &[TagSet],
+) -> Result<()> {
+    member_tag::Entity::delete_many()
+        .filter(member_tag::Column::MemberId.eq(member_id))
+        .exec(db)
+        .await?;
+    let rows: Vec<member_tag::ActiveModel> = tags
+        .iter()
+        .flat_map(|tag| {
+            tag.values.iter().map(move |value| member_tag::ActiveModel {
+                organization_id: Set(org),
+                member_id: Set(member_id),
+                name: Set(tag.name.clone()),
+                value: Set(value.clone()),
+                ..Default::default()
+            })
+        })
+        .collect();
+    if !rows.is_empty() {
+        member_tag::Entity::insert_many(rows)
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Normalizes tag input: valid names, parsed values, one entry per name.
+pub fn parse_tags(tags: Vec<(String, String)>) -> Result<Vec<TagSet>> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (name, values) in tags {
+        let name = rules::tag_name("tags", &name)?;
+        if out.contains_key(&name) {
+            return Err(Error::validation(
+                "tags",
+                format!("the tag `tag_{name}` is given twice"),
+            ));
+        }
+        out.insert(name, rules::tag_values("tags", &values)?);
+    }
+    Ok(out
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(name, values)| TagSet { name, values })
+        .collect())
+}
+
+/// Creates a personal workspace for a member.
+pub async fn create_personal_workspace_in_txn<C: ConnectionTrait>(
+    db: &C,
+    member: &member::Model,
+) -> Result<()> {
+    workspace::Entity::insert(workspace::ActiveModel {
+        organization_id: Set(member.organization_id),
+        name: Set(format!("{}'s workspace", member.nickname)),
+        kind: Set(WorkspaceKind::Personal),
+        owner_member_id: Set(member.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+/// Adds a local member (with a password) to a generic organization. Returns the member and the
+/// generated password when none was given.
+///
+/// **Permissions**: `org.members.manage`; a role other than standard user also needs
+/// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
+pub async fn create(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    grants: &Grants,
+    input: NewMember,
+    cx: &Change,
+) -> Result<(member::Model, Option<String>)> {
+    let org = organization::Entity::find_by_id(access.org_id())
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("organization"))?;
+    let account = rules::account("account", &input.account)?;
+    let nickname = rules::nickname("nickname", input.nickname.as_deref().unwrap_or(&account))?;
+    let name = input
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(&nickname)
+        .to_string();
+    let email = rules::email("email", input.email.as_deref())?;
+    let phone = rules::phone("phone", input.phone.as_deref())?;
+    let user_type = input.user_type.unwrap_or(UserType::Viewer);
+    let roles = crate::authz::roles::builtin_role_ids(db).await?;
+    let role_id = match input.role_id {
+        Some(id) => id,
+        None => roles
+            .get(&BuiltinRole::StandardUser)
+            .copied()
+            .ok_or_else(|| Error::internal("built-in roles missing"))?,
+    };
+    let (role, is_admin) = assignable_org_role(db, org.id, role_id).await?;
+    if role.builtin_key.as_deref() != Some(BuiltinRole::StandardUser.key()) {
+        check_role_grant(grants, &role)?;
+    }
+    rules::check_admin_role("roleId", user_type, is_admin, &role.name)?;
+    let (plain, generated) = match input.password {
+        Some(p) => {
+            password::validate_new("password", &p)?;
+            (p, None)
+        }
+        None => {
+            let p = password::generate();
+            (p.clone(), Some(p))
+        }
+    };
+    if member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org.id))
+        .filter(member::Column::Account.eq(account.as_str()))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(Error::Conflict(format!(
+            "the account `{account}` already exists in this organization"
+        )));
+    }
+    check_nickname_free(db, org.id, &nickname, None).await?;
+    check_departments(db, org.id, &input.department_ids).await?;
+    let hash = password::hash(plain).await?;
+    let now = Utc::now();
+
+    let txn = db.begin().await?;
+    check_seats(&txn, &org, 1).await?;
+    let person = user::Entity::insert(user::ActiveModel {
+        name: Set(name.clone()),
+        avatar_url: Set(None),
+        password_hash: Set(Some(hash)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let created = member::Entity::insert(member::ActiveModel {
+        organization_id: Set(org.id),
+        user_id: Set(person.id),
+        account: Set(account),
+        nickname: Set(nickname),
+        name: Set(name),
+        user_type: Set(user_type),
+        role_id: Set(role.id),
+        status: Set(MemberStatus::Active),
+        email: Set(email),
+        phone: Set(phone),
+        employee_no: Set(input
+            .employee_no
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())),
+        position: Set(input
+            .position
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())),
+        account_type: Set(AccountType::Local),
+        source_connection_id: Set(None),
+        joined_at: Set(now),
+        last_login_at: Set(None),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    replace_departments_in_txn(&txn, org.id, created.id, &input.department_ids).await?;
+    replace_tags_in_txn(&txn, org.id, created.id, &input.tags).await?;
+    create_personal_workspace_in_txn(&txn, &created).await?;
+    let event = audit::record(
+        &txn,
+        AuditEntry {
+            organization_id: org.id,
+            actor_member_id: Some(access.actor()),
+            action: "member.create",
+            target_type: "member",
+            target_id: Some(created.id.to_string()),
+            summary: json!({ "account": created.account, "nickname": created.nickname, "userType": created.user_type, "roleId": created.role_id }),
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok((created, generated))
+}
+
+/// Edits a member.
+///
+/// **Permissions**: `org.members.manage`; changing the organization role also needs
+/// `org.permissions.manage`, and giving or taking the administrator role `org.organization.manage`.
+pub async fn update(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    grants: &Grants,
+    member_id: i64,
+    changes: MemberChanges,
+    cx: &Change,
+) -> Result<member::Model> {
+    let org = access.org_id();
+    let current = get(db, org, member_id).await?;
+    let mut row = member::ActiveModel {
+        id: Set(current.id),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let mut summary = serde_json::Map::new();
+
+    if let Some(nickname) = &changes.nickname {
+        let nickname = rules::nickname("nickname", nickname)?;
+        if nickname != current.nickname {
+            check_nickname_free(db, org, &nickname, Some(current.id)).await?;
+            summary.insert(
+                "nickname".into(),
+                json!({ "from": current.nickname, "to": nickname }),
+            );
+            row.nickname = Set(nickname);
+        }
+    }
+    if let Some(name) = &changes.name {
+        let name = rules::name("name", name)?;
+        summary.insert("name".into(), json!({ "from": current.name, "to": name }));
+        row.name = Set(name);
+    }
+    if let Some(email) = &changes.email {
+        let email = rules::email("email", Some(email))?;
+        summary.insert(
+            "email".into(),
+            json!({ "from": current.email, "to": email }),
+        );
+        row.email = Set(email);
+    }
+    if let Some(phone) = &changes.phone {
+        let phone = rules::phone("phone", Some(phone))?;
+        summary.insert(
+            "phone".into(),
+            json!({ "from": current.phone, "to": phone }),
+        );
+        row.phone = Set(phone);
+    }
+    if let Some(employee_no) = &changes.employee_no {
+        row.employee_no = Set(Some(employee_no.trim().to_string()).filter(|s| !s.is_empty()));
+    }
+    if let Some(position) = &changes.position {
+        row.position = Set(Some(position.trim().to_string()).filter(|s| !s.is_empty()));
+    }
+    let user_type = changes.user_type.unwrap_or(current.user_type);
+    let current_role = role_of(db, &current).await?;
+    let (role, is_admin) = match changes.role_id {
+        Some(role_id) if role_id != current.role_id => {
+            let (role, is_admin) = assignable_org_role(db, org, role_id).await?;
+            check_role_grant(grants, &role)?;
+            check_role_grant(grants, &current_role)?;
+            if current.id == access.actor() && is_org_admin_role(&current_role) {
+                return Err(Error::Forbidden(
+                    "you cannot take the organization administrator role from yourself; ask another administrator".into(),
+                ));
+            }
+            summary.insert(
+                "roleId".into(),
+                json!({ "from": current.role_id, "to": role.id }),
+            );
+            row.role_id = Set(role.id);
+            (role, is_admin)
+        }
+        _ => {
+            let is_admin = current_role
+                .builtin_key
+                .as_deref()
+                .and_then(BuiltinRole::from_key)
+                .is_some_and(BuiltinRole::is_administrator);
+            (current_role, is_admin)
+        }
+    };
+    let field = if changes.user_type.is_some() && changes.role_id.is_none() {
+        "userType"
+    } else {
+        "roleId"
+    };
+    rules::check_admin_role(field, user_type, is_admin, &role.name)?;
+    if let Some(new_type) = changes.user_type
+        && new_type != current.user_type
+    {
+        if new_type == UserType::Viewer {
+            check_viewer_may_hold_current_roles(db, &current).await?;
+        }
+        summary.insert(
+            "userType".into(),
+            json!({ "from": current.user_type, "to": new_type }),
+        );
+        row.user_type = Set(new_type);
+    }
+    if let Some(ids) = &changes.department_ids {
+        check_departments(db, org, ids).await?;
+        summary.insert("departmentIds".into(), json!(ids));
+    }
+    if let Some(tags) = &changes.tags {
+        summary.insert(
+            "tags".into(),
+            json!(
+                tags.iter()
+                    .map(|t| (format!("tag_{}", t.name), t.values.join(",")))
+                    .collect::<BTreeMap<_, _>>()
+            ),
+        );
+    }
+
+    let txn = db.begin().await?;
+    let updated = member::Entity::update(row).exec(&txn).await?;
+    if let Some(ids) = &changes.department_ids {
+        replace_departments_in_txn(&txn, org, current.id, ids).await?;
+    }
+    if let Some(tags) = &changes.tags {
+        replace_tags_in_txn(&txn, org, current.id, tags).await?;
+    }
+    let event = audit::record(
+        &txn,
+        AuditEntry {
+            organization_id: org,
+            actor_member_id: Some(access.actor()),
+            action: "member.update",
+            target_type: "member",
+            target_id: Some(current.id.to_string()),
+            summary: serde_json::Value::Object(summary),
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(updated)
+}
+
+/// Viewers hold no agent seats and only view-only workspace roles.
+async fn check_viewer_may_hold_current_roles<C: ConnectionTrait>(
+    db: &C,
+    member: &member::Model,
+) -> Result<()> {
+    let seats = entity::agent_seat::Entity::find()
+        .filter(entity::agent_seat::Column::MemberId.eq(member.id))
+        .count(db)
+        .await?;
+    if seats > 0 {
+        return Err(Error::validation(
+            "userType",
+            "viewers cannot hold agent seats; unassign this member's agent seats first",
+        ));
+    }
+    super::workspaces::check_viewer_roles(db, member.id).await
+}
+
+/// What happened to one member of a batch.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The member.
+    pub member_id: i64,
+    /// Whether the action was applied.
+    pub ok: bool,
+    /// Why not, and what to do.
+    pub message: Option<String>,
+}
+
+impl Outcome {
+    fn done(member_id: i64) -> Self {
+        Self {
+            member_id,
+            ok: true,
+            message: None,
+        }
+    }
+
+    fn refused(member_id: i64, message: impl Into<String>) -> Self {
+        Self {
+            member_id,
+            ok: false,
+            message: Some(message.into()),
+        }
+    }
+}
+
+/// Disables or re-activates members; disabling revokes their refresh tokens, and their access
+/// tokens stop working on the next request.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn set_status(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    member_ids: &[i64],
+    enable: bool,
+    cx: &Change,
+) -> Result<Vec<Outcome>> {
+    let org = access.org_id();
+    let mut outcomes = Vec::new();
+    let txn = db.begin().await?;
+    let mut events = Vec::new();
+    for &id in unique(member_ids).iter() {
+        let Some(m) = member::Entity::find_by_id(id)
+            .filter(member::Column::OrganizationId.eq(org))
+            .one(&txn)
+            .await?
+        else {
+            outcomes.push(Outcome::refused(id, "no such member in this organization"));
+            continue;
+        };
+        if !enable && m.id == access.actor() {
+            outcomes.push(Outcome::refused(
+                id,
+                "you cannot disable yourself; ask another administrator",
+            ));
+            continue;
+        }
+        if m.status == MemberStatus::Resigned {
+            outcomes.push(Outcome::refused(
+                id,
+                "this member has resigned; resigned members stay as a record",
+            ));
+            continue;
+        }
+        let target = if enable {
+            MemberStatus::Active
+        } else {
+            MemberStatus::Disabled
+        };
+        if m.status != target {
+            member::Entity::update(member::ActiveModel {
+                id: Set(m.id),
+                status: Set(target),
+                updated_at: Set(Utc::now()),
+                ..Default::default()
+            })
+            .exec(&txn)
+            .await?;
+            if !enable {
+                refresh::revoke_member(&txn, m.id).await?;
+            }
+            events.push(
+                audit::record(
+                    &txn,
+                    AuditEntry {
+                        organization_id: org,
+                        actor_member_id: Some(access.actor()),
+                        action: if enable {
+                            "member.activate"
+                        } else {
+                            "member.disable"
+                        },
+                        target_type: "member",
+                        target_id: Some(m.id.to_string()),
+                        summary: json!({ "from": m.status, "to": target }),
+                        client_ip: cx.client_ip.clone(),
+                    },
+                )
+                .await?,
+            );
+        }
+        outcomes.push(Outcome::done(id));
+    }
+    txn.commit().await?;
+    cx.published(events);
+    Ok(outcomes)
+}
+
+fn unique(ids: &[i64]) -> Vec<i64> {
+    let mut seen = HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+/// Group workspaces (not personal ones) a member belongs to, and those they own.
+async fn workspace_ties<C: ConnectionTrait>(
+    db: &C,
+    member_id: i64,
+) -> Result<(Vec<String>, Vec<String>)> {
+    let owned: Vec<String> = workspace::Entity::find()
+        .filter(workspace::Column::OwnerMemberId.eq(member_id))
+        .filter(workspace::Column::Kind.eq(WorkspaceKind::Group))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    let ids: Vec<i64> = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .filter(workspace_member::Column::MemberId.eq(member_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let member_of: Vec<String> = workspace::Entity::find()
+        .filter(workspace::Column::Id.is_in(ids))
+        .filter(workspace::Column::Kind.eq(WorkspaceKind::Group))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| w.name)
+        .collect();
+    Ok((member_of, owned))
+}
+
+/// Removes members from the organization. Refused for the caller, organization administrators,
+/// members of any workspace and workspace owners, each with the rule and what to do.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn remove(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<Vec<Outcome>> {
+    let org = access.org_id();
+    let mut outcomes = Vec::new();
+    let mut events = Vec::new();
+    let txn = db.begin().await?;
+    for &id in unique(member_ids).iter() {
+        let Some(m) = member::Entity::find_by_id(id)
+            .filter(member::Column::OrganizationId.eq(org))
+            .one(&txn)
+            .await?
+        else {
+            outcomes.push(Outcome::refused(id, "no such member in this organization"));
+            continue;
+        };
+        if m.id == access.actor() {
+            outcomes.push(Outcome::refused(
+                id,
+                "you cannot remove yourself; ask another administrator",
+            ));
+            continue;
+        }
+        let role = role_of(&txn, &m).await?;
+        if is_org_admin_role(&role) {
+            outcomes.push(Outcome::refused(
+                id,
+                format!(
+                    "`{}` is an organization administrator; change their organization role first",
+                    m.nickname
+                ),
+            ));
+            continue;
+        }
+        let (member_of, owned) = workspace_ties(&txn, m.id).await?;
+        if let Some(ws) = owned.first() {
+            outcomes.push(Outcome::refused(
+                id,
+                format!(
+                    "`{}` owns workspace `{ws}`; transfer its ownership first",
+                    m.nickname
+                ),
+            ));
+            continue;
+        }
+        if let Some(ws) = member_of.first() {
+            outcomes.push(Outcome::refused(
+                id,
+                format!(
+                    "`{}` is a member of workspace `{ws}`; remove them from workspace `{ws}` first",
+                    m.nickname
+                ),
+            ));
+            continue;
+        }
+        workspace::Entity::delete_many()
+            .filter(workspace::Column::OwnerMemberId.eq(m.id))
+            .filter(workspace::Column::Kind.eq(WorkspaceKind::Personal))
+            .exec(&txn)
+            .await?;
+        organization::Entity::update_many()
+            .col_expr(
+                organization::Column::LeaderMemberId,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(organization::Column::LeaderMemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        member::Entity::delete_by_id(m.id).exec(&txn).await?;
+        events.push(
+            audit::record(
+                &txn,
+                AuditEntry {
+                    organization_id: org,
+                    actor_member_id: Some(access.actor()),
+                    action: "member.remove",
+                    target_type: "member",
+                    target_id: Some(m.id.to_string()),
+                    summary: json!({ "account": m.account, "nickname": m.nickname }),
+                    client_ip: cx.client_ip.clone(),
+                },
+            )
+            .await?,
+        );
+        outcomes.push(Outcome::done(id));
+    }
+    txn.commit().await?;
+    cx.published(events);
+    Ok(outcomes)
+}
+
+/// Marks members as resigned: removed from departments, positions and workspaces, tokens revoked,
+/// still listed under the resigned status.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn resign(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<Vec<Outcome>> {
+    let org = access.org_id();
+    let mut outcomes = Vec::new();
+    let mut events = Vec::new();
+    let txn = db.begin().await?;
+    for &id in unique(member_ids).iter() {
+        let Some(m) = member::Entity::find_by_id(id)
+            .filter(member::Column::OrganizationId.eq(org))
+            .one(&txn)
+            .await?
+        else {
+            outcomes.push(Outcome::refused(id, "no such member in this organization"));
+            continue;
+        };
+        if m.id == access.actor() {
+            outcomes.push(Outcome::refused(
+                id,
+                "you cannot resign yourself; ask another administrator",
+            ));
+            continue;
+        }
+        if is_org_admin_role(&role_of(&txn, &m).await?) {
+            outcomes.push(Outcome::refused(
+                id,
+                format!(
+                    "`{}` is an organization administrator; change their organization role first",
+                    m.nickname
+                ),
+            ));
+            continue;
+        }
+        let (_, owned) = workspace_ties(&txn, m.id).await?;
+        if let Some(ws) = owned.first() {
+            outcomes.push(Outcome::refused(
+                id,
+                format!(
+                    "`{}` owns workspace `{ws}`; transfer its ownership first",
+                    m.nickname
+                ),
+            ));
+            continue;
+        }
+        if m.status == MemberStatus::Resigned {
+            outcomes.push(Outcome::done(id));
+            continue;
+        }
+        department_member::Entity::delete_many()
+            .filter(department_member::Column::MemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        directory_role_member::Entity::delete_many()
+            .filter(directory_role_member::Column::MemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        workspace_member::Entity::delete_many()
+            .filter(workspace_member::Column::MemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        entity::agent_seat::Entity::delete_many()
+            .filter(entity::agent_seat::Column::MemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        department::Entity::update_many()
+            .col_expr(
+                department::Column::LeaderMemberId,
+                Expr::value(Option::<i64>::None),
+            )
+            .filter(department::Column::LeaderMemberId.eq(m.id))
+            .exec(&txn)
+            .await?;
+        member::Entity::update(member::ActiveModel {
+            id: Set(m.id),
+            status: Set(MemberStatus::Resigned),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        refresh::revoke_member(&txn, m.id).await?;
+        events.push(
+            audit::record(
+                &txn,
+                AuditEntry {
+                    organization_id: org,
+                    actor_member_id: Some(access.actor()),
+                    action: "member.resign",
+                    target_type: "member",
+                    target_id: Some(m.id.to_string()),
+                    summary: json!({ "account": m.account, "nickname": m.nickname, "previousStatus": m.status }),
+                    client_ip: cx.client_ip.clone(),
+                },
+            )
+            .await?,
+        );
+        outcomes.push(Outcome::done(id));
+    }
+    txn.commit().await?;
+    cx.published(events);
+    Ok(outcomes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn cursors_round_trip_and_check_ordering() {
+        let c = Cursor {
+            field: SortField::LastLoginAt,
+            value: SortValue::Time(None),
+            id: 9,
+        };
+        assert_eq!(
+            Cursor::decode("after", &c.encode(), SortField::LastLoginAt).unwrap(),
+            c
+        );
+        assert!(Cursor::decode("after", &c.encode(), SortField::Nickname).is_err());
+        assert!(Cursor::decode("after", "junk", SortField::Nickname).is_err());
+    }
+
+    #[test]
+    fn tags_parse_and_refuse_duplicates() {
+        let tags = parse_tags(vec![
+            ("tag_region".into(), "North,South".into()),
+            ("level".into(), "$ALL_MEMBERS$".into()),
+        ])
+        .unwrap();
+        assert_eq!(tags.len(), 2);
+        assert!(parse_tags(vec![("a".into(), "1".into()), ("tag_a".into(), "2".into())]).is_err());
+    }
 }

@@ -1,9 +1,12 @@
 //! The `me` query.
 
-use super::types::{Me, Role};
+use super::types::{Me, MyWorkspace};
 use crate::{
-    graphql::{guard::principal, member::Member, organization::Organization, state},
-    org::{members, organizations},
+    graphql::{
+        guard::principal, member::Member, organization::Organization, role::Role, state,
+        workspace::Workspace,
+    },
+    org::{members, organizations, workspaces},
 };
 use async_graphql::{Context, Object, Result};
 
@@ -27,6 +30,15 @@ impl MeQuery {
             organization: Organization(organization),
             role: Role(role),
             permissions: principal.permissions.iter().copied().collect(),
+            workspaces: workspaces::permissions_of(db, principal.member_id)
+                .await?
+                .into_iter()
+                .map(|(workspace, role, permissions)| MyWorkspace {
+                    workspace: Workspace(workspace),
+                    role: Role(role),
+                    permissions,
+                })
+                .collect(),
         })
     }
 }

@@ -2,42 +2,9 @@
 
 use crate::{
     authz::Permission,
-    graphql::{enums::RoleScope, member::Member, organization::Organization},
+    graphql::{member::Member, organization::Organization, role::Role, workspace::Workspace},
 };
-use async_graphql::{ID, Object, SimpleObject};
-use entity::role;
-
-/// An access role.
-pub struct Role(pub role::Model);
-
-#[Object]
-impl Role {
-    /// Role id.
-    async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
-    }
-
-    /// Display name.
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-
-    /// Stable key of a built-in role (`org_admin`, `permission_admin`, `standard_user`, `workspace_admin`…);
-    /// null for custom roles.
-    async fn builtin_key(&self) -> Option<&str> {
-        self.0.builtin_key.as_deref()
-    }
-
-    /// Organization or workspace.
-    async fn scope(&self) -> RoleScope {
-        self.0.scope.into()
-    }
-
-    /// What the role is for.
-    async fn description(&self) -> &str {
-        &self.0.description
-    }
-}
+use async_graphql::SimpleObject;
 
 /// The caller: their membership, organization, role and effective permissions.
 #[derive(SimpleObject)]
@@ -49,5 +16,18 @@ pub struct Me {
     /// The caller's organization role.
     pub role: Role,
     /// Organization permissions the role grants, for gating a UI.
+    pub permissions: Vec<Permission>,
+    /// The workspaces the caller belongs to, with the role and permissions held in each.
+    pub workspaces: Vec<MyWorkspace>,
+}
+
+/// A workspace of the caller with their role and effective permissions there.
+#[derive(SimpleObject)]
+pub struct MyWorkspace {
+    /// The workspace.
+    pub workspace: Workspace,
+    /// The caller's workspace role.
+    pub role: Role,
+    /// The permissions the role grants in this workspace.
     pub permissions: Vec<Permission>,
 }

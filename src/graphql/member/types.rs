@@ -84,4 +84,218 @@ impl Member {
     async fn to_be_deleted(&self) -> bool {
         self.0.to_be_deleted
     }
+
+    /// The organization role.
+    async fn role(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
+        let loaders = crate::graphql::loaders::loaders(ctx)?;
+        Ok(loaders
+            .org
+            .load_one(crate::graphql::loaders::RoleId(self.0.role_id))
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .map(crate::graphql::role::Role))
+    }
+
+    /// The departments, with their paths.
+    async fn departments(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<MemberDepartment>> {
+        let loaders = crate::graphql::loaders::loaders(ctx)?;
+        let list = loaders
+            .org
+            .load_one(crate::graphql::loaders::DepartmentsOf(self.0.id))
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .unwrap_or_default();
+        Ok(list
+            .into_iter()
+            .map(|d| MemberDepartment {
+                id: ID(d.department.id.to_string()),
+                name: d.department.name,
+                path: d.path,
+            })
+            .collect())
+    }
+
+    /// Tags (`tag_<name>`) with their values.
+    async fn tags(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<MemberTag>> {
+        let loaders = crate::graphql::loaders::loaders(ctx)?;
+        let rows = loaders
+            .org
+            .load_one(crate::graphql::loaders::TagsOf(self.0.id))
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .unwrap_or_default();
+        let mut tags: Vec<MemberTag> = Vec::new();
+        for (name, value) in rows {
+            match tags.last_mut() {
+                Some(last) if last.name == name => last.values.push(value),
+                _ => tags.push(MemberTag {
+                    name,
+                    values: vec![value],
+                }),
+            }
+        }
+        Ok(tags)
+    }
+
+    /// Workspaces and the role held in each.
+    async fn workspaces(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<MemberWorkspace>> {
+        let loaders = crate::graphql::loaders::loaders(ctx)?;
+        Ok(loaders
+            .org
+            .load_one(crate::graphql::loaders::WorkspacesOf(self.0.id))
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(workspace, role_id)| MemberWorkspace { workspace, role_id })
+            .collect())
+    }
+}
+
+/// A department a member belongs to, with its path.
+#[derive(async_graphql::SimpleObject)]
+pub struct MemberDepartment {
+    /// Department id.
+    pub id: ID,
+    /// Department name.
+    pub name: String,
+    /// Path from the top, such as `/Sales/North` (the spreadsheets' "User Group").
+    pub path: String,
+}
+
+/// One tag of a member: `tag_<name>` with its values.
+#[derive(async_graphql::SimpleObject)]
+pub struct MemberTag {
+    /// Tag name without the `tag_` prefix.
+    pub name: String,
+    /// Values; `["$ALL_MEMBERS$"]` grants every row.
+    pub values: Vec<String>,
+}
+
+/// A workspace a member belongs to, with the role held there.
+pub struct MemberWorkspace {
+    /// The workspace.
+    pub workspace: entity::workspace::Model,
+    /// The workspace role id.
+    pub role_id: i64,
+}
+
+#[Object]
+impl MemberWorkspace {
+    /// Workspace id.
+    async fn id(&self) -> ID {
+        ID(self.workspace.id.to_string())
+    }
+
+    /// Workspace name.
+    async fn name(&self) -> &str {
+        &self.workspace.name
+    }
+
+    /// The workspace role held.
+    async fn role(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
+        let loaders = crate::graphql::loaders::loaders(ctx)?;
+        Ok(loaders
+            .org
+            .load_one(crate::graphql::loaders::RoleId(self.role_id))
+            .await
+            .map_err(crate::graphql::loaders::loader_error)?
+            .map(crate::graphql::role::Role))
+    }
+}
+
+/// A page of members.
+pub struct MemberConnection {
+    /// The rows of this page.
+    pub page: crate::org::members::MemberPage,
+    /// The ordering, for cursors.
+    pub field: crate::org::members::SortField,
+    /// The filter, for `totalCount`.
+    pub filter: crate::org::members::MemberFilter,
+    /// Proof of the view permission, for `totalCount`.
+    pub access: crate::authz::OrgAccess,
+}
+
+/// An edge of a member page.
+#[derive(async_graphql::SimpleObject)]
+pub struct MemberEdge {
+    /// Cursor of this row.
+    pub cursor: String,
+    /// The member.
+    pub node: Member,
+}
+
+#[Object]
+impl MemberConnection {
+    /// The rows with their cursors.
+    async fn edges(&self) -> Vec<MemberEdge> {
+        self.page
+            .rows
+            .iter()
+            .map(|m| MemberEdge {
+                cursor: crate::org::members::Cursor::of(self.field, m).encode(),
+                node: Member(m.clone()),
+            })
+            .collect()
+    }
+
+    /// The rows.
+    async fn nodes(&self) -> Vec<Member> {
+        self.page.rows.iter().cloned().map(Member).collect()
+    }
+
+    /// Where this page stands.
+    async fn page_info(&self) -> async_graphql::connection::PageInfo {
+        let cursor = |m: Option<&member::Model>| {
+            m.map(|m| crate::org::members::Cursor::of(self.field, m).encode())
+        };
+        async_graphql::connection::PageInfo {
+            has_previous_page: self.page.has_previous,
+            has_next_page: self.page.has_next,
+            start_cursor: cursor(self.page.rows.first()),
+            end_cursor: cursor(self.page.rows.last()),
+        }
+    }
+
+    /// How many members match the filter (all pages).
+    async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        let db = &crate::graphql::state(ctx)?.db;
+        Ok(crate::org::members::count(db, &self.access, &self.filter).await?)
+    }
+}
+
+/// What happened to one member of a batch action.
+#[derive(async_graphql::SimpleObject)]
+pub struct MemberOutcome {
+    /// The member.
+    pub member_id: ID,
+    /// Whether the action was applied.
+    pub ok: bool,
+    /// Why not, and what to do.
+    pub message: Option<String>,
+}
+
+impl From<crate::org::members::Outcome> for MemberOutcome {
+    fn from(o: crate::org::members::Outcome) -> Self {
+        Self {
+            member_id: ID(o.member_id.to_string()),
+            ok: o.ok,
+            message: o.message,
+        }
+    }
 }

@@ -1,0 +1,5 @@
+//! Agents and their seats.
+
+pub mod schema;
+
+pub use schema::{AgentMutation, AgentQuery};

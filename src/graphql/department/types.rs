@@ -1,0 +1,111 @@
+//! The `Department` object.
+
+use crate::{
+    graphql::{loaders, member::Member, state},
+    org::departments,
+};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+use entity::department;
+
+/// A department of the organization tree.
+pub struct Department {
+    /// The row.
+    pub model: department::Model,
+    /// Its path such as `/Sales/North`, when already known.
+    pub path: Option<String>,
+}
+
+impl Department {
+    /// Wraps a row whose path is not loaded yet.
+    pub fn new(model: department::Model) -> Self {
+        Self { model, path: None }
+    }
+}
+
+#[Object]
+impl Department {
+    /// Department id.
+    async fn id(&self) -> ID {
+        ID(self.model.id.to_string())
+    }
+
+    /// Name.
+    async fn name(&self) -> &str {
+        &self.model.name
+    }
+
+    /// Parent department id; null at the top.
+    async fn parent_id(&self) -> Option<ID> {
+        self.model.parent_id.map(|id| ID(id.to_string()))
+    }
+
+    /// Path from the top, such as `/Sales/North`.
+    async fn path(&self, ctx: &Context<'_>) -> Result<String> {
+        if let Some(path) = &self.path {
+            return Ok(path.clone());
+        }
+        let paths = departments::display_paths(
+            &state(ctx)?.db,
+            self.model.organization_id,
+            std::slice::from_ref(&self.model),
+        )
+        .await?;
+        Ok(paths.get(&self.model.id).cloned().unwrap_or_default())
+    }
+
+    /// Position among siblings.
+    async fn sort_order(&self) -> i32 {
+        self.model.sort_order
+    }
+
+    /// The department leader.
+    async fn leader(&self, ctx: &Context<'_>) -> Result<Option<Member>> {
+        let Some(id) = self.model.leader_member_id else {
+            return Ok(None);
+        };
+        let loaders = loaders::loaders(ctx)?;
+        Ok(loaders
+            .org
+            .load_one(loaders::MemberId(id))
+            .await
+            .map_err(loaders::loader_error)?
+            .map(Member))
+    }
+
+    /// Direct members.
+    async fn member_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        Ok(departments::member_count(&state(ctx)?.db, self.model.id).await?)
+    }
+
+    /// Sub-departments, in order.
+    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
+        Ok(departments::children(
+            &state(ctx)?.db,
+            self.model.organization_id,
+            Some(self.model.id),
+        )
+        .await?
+        .into_iter()
+        .map(Department::new)
+        .collect())
+    }
+
+    /// Synced from a provider: renamed there since the last review.
+    async fn name_changed(&self) -> bool {
+        self.model.name_changed
+    }
+
+    /// Synced from a provider: gone there, awaiting deletion.
+    async fn to_be_deleted(&self) -> bool {
+        self.model.to_be_deleted
+    }
+}
+
+/// What `searchDirectory` found.
+#[derive(SimpleObject)]
+pub struct DirectorySearchResult {
+    /// Departments whose name matches, with their paths.
+    pub departments: Vec<Department>,
+    /// Members who match, with their departments' paths.
+    pub members: Vec<Member>,
+}

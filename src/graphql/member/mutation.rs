@@ -1,0 +1,184 @@
+//! Member mutations.
+
+use super::{
+    inputs::{CreateMemberInput, TagInput, UpdateMemberInput},
+    types::{Member, MemberOutcome},
+};
+use crate::{
+    authz::{Grants, Permission},
+    graphql::{
+        change,
+        guard::{PermissionGuard, access, principal},
+        parse_id, parse_ids, state,
+    },
+    org::members::{self, MemberChanges, NewMember},
+};
+use async_graphql::{Context, ID, Object, Result, SimpleObject};
+
+/// Member mutations.
+#[derive(Default)]
+pub struct MemberMutation;
+
+/// A created member, with the generated password when none was given.
+#[derive(SimpleObject)]
+pub struct CreatedMember {
+    /// The member.
+    pub member: Member,
+    /// The one-time password to hand over; null when one was given.
+    pub generated_password: Option<String>,
+}
+
+fn tags(input: Option<Vec<TagInput>>) -> crate::error::Result<Option<Vec<members::TagSet>>> {
+    input
+        .map(|tags| members::parse_tags(tags.into_iter().map(|t| (t.name, t.values)).collect()))
+        .transpose()
+}
+
+#[Object]
+impl MemberMutation {
+    /// Adds a local member with a password (generic organizations). The seat limit is respected.
+    ///
+    /// **Permissions**: `org.members.manage` (plus `org.permissions.manage` for a role other than
+    /// standard user, and `org.organization.manage` for the administrator role).
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn create_member(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMemberInput,
+    ) -> Result<CreatedMember> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let grants = Grants::of(principal(ctx)?);
+        let new = NewMember {
+            account: input.account,
+            nickname: input.nickname,
+            name: input.name,
+            password: input.password,
+            user_type: input.user_type.map(Into::into),
+            role_id: input.role_id.map(|id| parse_id(&id, "role")).transpose()?,
+            email: input.email,
+            phone: input.phone,
+            employee_no: input.employee_no,
+            position: input.position,
+            department_ids: parse_ids(&input.department_ids.unwrap_or_default(), "department")?,
+            tags: tags(input.tags)?.unwrap_or_default(),
+        };
+        let (member, generated_password) =
+            members::create(&state(ctx)?.db, &access, &grants, new, &change(ctx)?).await?;
+        Ok(CreatedMember {
+            member: Member(member),
+            generated_password,
+        })
+    }
+
+    /// Edits a member: nickname, name, contact details, user type, organization role, departments, tags.
+    ///
+    /// **Permissions**: `org.members.manage` (plus `org.permissions.manage` to change the
+    /// organization role, and `org.organization.manage` for the administrator role).
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn update_member(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateMemberInput,
+    ) -> Result<Member> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let grants = Grants::of(principal(ctx)?);
+        let changes = MemberChanges {
+            nickname: input.nickname,
+            name: input.name,
+            email: input.email,
+            phone: input.phone,
+            employee_no: input.employee_no,
+            position: input.position,
+            user_type: input.user_type.map(Into::into),
+            role_id: input.role_id.map(|id| parse_id(&id, "role")).transpose()?,
+            department_ids: input
+                .department_ids
+                .map(|ids| parse_ids(&ids, "department"))
+                .transpose()?,
+            tags: tags(input.tags)?,
+        };
+        let id = parse_id(&id, "member")?;
+        Ok(Member(
+            members::update(
+                &state(ctx)?.db,
+                &access,
+                &grants,
+                id,
+                changes,
+                &change(ctx)?,
+            )
+            .await?,
+        ))
+    }
+
+    /// Disables members: they cannot log in, and their tokens stop working at once.
+    ///
+    /// **Permissions**: `org.members.manage`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn disable_members(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<MemberOutcome>> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let ids = parse_ids(&ids, "member")?;
+        Ok(
+            members::set_status(&state(ctx)?.db, &access, &ids, false, &change(ctx)?)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Re-activates disabled members.
+    ///
+    /// **Permissions**: `org.members.manage`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn activate_members(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> Result<Vec<MemberOutcome>> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let ids = parse_ids(&ids, "member")?;
+        Ok(
+            members::set_status(&state(ctx)?.db, &access, &ids, true, &change(ctx)?)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Removes members from the organization. Refused (per member, with the rule and what to do)
+    /// for yourself, organization administrators, workspace members and workspace owners.
+    ///
+    /// **Permissions**: `org.members.manage`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn remove_members(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<MemberOutcome>> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let ids = parse_ids(&ids, "member")?;
+        Ok(
+            members::remove(&state(ctx)?.db, &access, &ids, &change(ctx)?)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+
+    /// Marks members as resigned: out of departments, positions, workspaces and seats, tokens
+    /// revoked, kept for the record (filter `statuses: [RESIGNED]`).
+    ///
+    /// **Permissions**: `org.members.manage`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn resign_members(&self, ctx: &Context<'_>, ids: Vec<ID>) -> Result<Vec<MemberOutcome>> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let ids = parse_ids(&ids, "member")?;
+        Ok(
+            members::resign(&state(ctx)?.db, &access, &ids, &change(ctx)?)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
+    }
+}

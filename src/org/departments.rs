@@ -1,0 +1,629 @@
+//! The department tree of an organization. Each department keeps `path`, the ids from the root
+//! down to itself (`/3/17/`), so that sub-tree filters and cycle checks are one indexed prefix
+//! match; moves rewrite the paths of the moved sub-tree in one statement.
+
+use super::{
+    audit::{self, AuditEntry, Change},
+    members, rules,
+};
+use crate::{
+    authz::OrgAccess,
+    error::{Error, Result},
+};
+use chrono::Utc;
+use entity::{department, department_member, member};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+
+/// A department of the organization.
+pub async fn get<C: ConnectionTrait>(db: &C, org: i64, id: i64) -> Result<department::Model> {
+    department::Entity::find_by_id(id)
+        .filter(department::Column::OrganizationId.eq(org))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("department"))
+}
+
+/// The children of a department (or the top-level departments), in display order.
+pub async fn children<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    parent: Option<i64>,
+) -> Result<Vec<department::Model>> {
+    let query = department::Entity::find().filter(department::Column::OrganizationId.eq(org));
+    let query = match parent {
+        Some(id) => query.filter(department::Column::ParentId.eq(id)),
+        None => query.filter(department::Column::ParentId.is_null()),
+    };
+    Ok(query
+        .order_by_asc(department::Column::SortOrder)
+        .order_by_asc(department::Column::Name)
+        .order_by_asc(department::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// The ids along a path such as `/3/17/`.
+pub fn path_ids(path: &str) -> Vec<i64> {
+    path.split('/').filter_map(|p| p.parse().ok()).collect()
+}
+
+/// Display paths (`/Sales/North`) for departments, loading every ancestor in one query.
+pub async fn display_paths<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    departments: &[department::Model],
+) -> Result<HashMap<i64, String>> {
+    let ids: HashSet<i64> = departments.iter().flat_map(|d| path_ids(&d.path)).collect();
+    let names: HashMap<i64, String> = department::Entity::find()
+        .select_only()
+        .column(department::Column::Id)
+        .column(department::Column::Name)
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    Ok(departments
+        .iter()
+        .map(|d| {
+            let path: String = path_ids(&d.path)
+                .iter()
+                .map(|id| format!("/{}", names.get(id).map(String::as_str).unwrap_or("?")))
+                .collect();
+            (d.id, path)
+        })
+        .collect())
+}
+
+/// Finds a department by its display path (`/Sales/North`), as spreadsheets name them.
+pub async fn find_by_path<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    display: &str,
+) -> Result<Option<department::Model>> {
+    let mut parent: Option<i64> = None;
+    let mut found = None;
+    for segment in display.split('/').map(str::trim).filter(|s| !s.is_empty()) {
+        let next = children(db, org, parent)
+            .await?
+            .into_iter()
+            .find(|d| d.name == segment);
+        match next {
+            Some(d) => {
+                parent = Some(d.id);
+                found = Some(d);
+            }
+            None => return Ok(None),
+        }
+    }
+    Ok(found)
+}
+
+async fn check_sibling_name<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    parent: Option<i64>,
+    name: &str,
+    except: Option<i64>,
+) -> Result<()> {
+    if children(db, org, parent)
+        .await?
+        .iter()
+        .any(|d| d.name == name && Some(d.id) != except)
+    {
+        return Err(Error::Conflict(format!(
+            "a department named `{name}` already exists at this level; choose another name"
+        )));
+    }
+    Ok(())
+}
+
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    action: &'static str,
+    id: i64,
+    summary: serde_json::Value,
+    cx: &Change,
+) -> Result<entity::audit_event::Model> {
+    audit::record(
+        db,
+        AuditEntry {
+            organization_id: access.org_id(),
+            actor_member_id: Some(access.actor()),
+            action,
+            target_type: "department",
+            target_id: Some(id.to_string()),
+            summary,
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await
+}
+
+/// Creates a department under a parent (or at the top).
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn create(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    name: &str,
+    parent: Option<i64>,
+    sort_order: Option<i32>,
+    cx: &Change,
+) -> Result<department::Model> {
+    let org = access.org_id();
+    let name = rules::department_name("name", name)?;
+    let parent_path = match parent {
+        Some(id) => Some(get(db, org, id).await?.path),
+        None => None,
+    };
+    check_sibling_name(db, org, parent, &name, None).await?;
+    let txn = db.begin().await?;
+    let created = department::Entity::insert(department::ActiveModel {
+        organization_id: Set(org),
+        parent_id: Set(parent),
+        name: Set(name.clone()),
+        path: Set(String::new()),
+        sort_order: Set(sort_order.unwrap_or(0)),
+        external_id: Set(None),
+        source_connection_id: Set(None),
+        leader_member_id: Set(None),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let path = format!(
+        "{}{}/",
+        parent_path.unwrap_or_else(|| "/".into()),
+        created.id
+    );
+    let created = department::Entity::update(department::ActiveModel {
+        id: Set(created.id),
+        path: Set(path),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    let event = record(
+        &txn,
+        access,
+        "department.create",
+        created.id,
+        json!({ "name": name, "parentId": parent }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(created)
+}
+
+/// Changes a department's name, order or leader.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn update(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    name: Option<&str>,
+    sort_order: Option<i32>,
+    leader: Option<Option<i64>>,
+    cx: &Change,
+) -> Result<department::Model> {
+    let org = access.org_id();
+    let current = get(db, org, id).await?;
+    let mut row = department::ActiveModel {
+        id: Set(id),
+        ..Default::default()
+    };
+    let mut summary = serde_json::Map::new();
+    if let Some(name) = name {
+        let name = rules::department_name("name", name)?;
+        check_sibling_name(db, org, current.parent_id, &name, Some(id)).await?;
+        summary.insert("name".into(), json!({ "from": current.name, "to": name }));
+        row.name = Set(name);
+    }
+    if let Some(order) = sort_order {
+        row.sort_order = Set(order);
+        summary.insert("sortOrder".into(), json!(order));
+    }
+    if let Some(leader) = leader {
+        if let Some(leader) = leader {
+            members::get(db, org, leader).await.map_err(|_| {
+                Error::validation(
+                    "leaderId",
+                    "the leader must be a member of this organization",
+                )
+            })?;
+        }
+        row.leader_member_id = Set(leader);
+        summary.insert("leaderId".into(), json!(leader));
+    }
+    let txn = db.begin().await?;
+    let updated = department::Entity::update(row).exec(&txn).await?;
+    let event = record(
+        &txn,
+        access,
+        "department.update",
+        id,
+        serde_json::Value::Object(summary),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(updated)
+}
+
+/// Rewrites the paths of a sub-tree after its root moved from `old_prefix` to `new_prefix`.
+async fn repath_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    old_prefix: &str,
+    new_prefix: &str,
+) -> Result<()> {
+    let old_len = i64::try_from(old_prefix.chars().count()).unwrap_or(0);
+    department::Entity::update_many()
+        .col_expr(
+            department::Column::Path,
+            Expr::cust_with_values(
+                "$1 || substr(\"path\", $2)",
+                [
+                    sea_orm::Value::from(new_prefix.to_string()),
+                    sea_orm::Value::from(old_len + 1),
+                ],
+            ),
+        )
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::Path.like(LikeExpr::new(format!("{old_prefix}%"))))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Moves a department (with its sub-tree) under another parent or to the top; moving it into its
+/// own sub-tree is refused.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn move_to(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    parent: Option<i64>,
+    cx: &Change,
+) -> Result<department::Model> {
+    let org = access.org_id();
+    let current = get(db, org, id).await?;
+    let new_parent_path = match parent {
+        Some(pid) => {
+            let p = get(db, org, pid).await?;
+            if p.path.starts_with(&current.path) {
+                return Err(Error::validation(
+                    "parentId",
+                    "a department cannot move under itself or one of its sub-departments",
+                ));
+            }
+            p.path
+        }
+        None => "/".into(),
+    };
+    check_sibling_name(db, org, parent, &current.name, Some(id)).await?;
+    let new_path = format!("{new_parent_path}{id}/");
+    let txn = db.begin().await?;
+    department::Entity::update(department::ActiveModel {
+        id: Set(id),
+        parent_id: Set(parent),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    repath_in_txn(&txn, org, &current.path, &new_path).await?;
+    let event = record(
+        &txn,
+        access,
+        "department.move",
+        id,
+        json!({ "fromParentId": current.parent_id, "toParentId": parent }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    get(db, org, id).await
+}
+
+async fn move_members_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    from: i64,
+    to: i64,
+) -> Result<()> {
+    let ids: Vec<i64> = department_member::Entity::find()
+        .select_only()
+        .column(department_member::Column::MemberId)
+        .filter(department_member::Column::DepartmentId.eq(from))
+        .into_tuple()
+        .all(db)
+        .await?;
+    add_members_in_txn(db, org, to, &ids).await?;
+    department_member::Entity::delete_many()
+        .filter(department_member::Column::DepartmentId.eq(from))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+async fn add_members_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    department_id: i64,
+    ids: &[i64],
+) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    department_member::Entity::insert_many(ids.iter().map(|&member_id| {
+        department_member::ActiveModel {
+            department_id: Set(department_id),
+            member_id: Set(member_id),
+            organization_id: Set(org),
+        }
+    }))
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            department_member::Column::DepartmentId,
+            department_member::Column::MemberId,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+async fn move_children_in_txn<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    from: &department::Model,
+    to: &department::Model,
+) -> Result<()> {
+    for child in children(db, org, Some(from.id)).await? {
+        department::Entity::update(department::ActiveModel {
+            id: Set(child.id),
+            parent_id: Set(Some(to.id)),
+            ..Default::default()
+        })
+        .exec(db)
+        .await?;
+        repath_in_txn(db, org, &child.path, &format!("{}{}/", to.path, child.id)).await?;
+    }
+    Ok(())
+}
+
+/// Merges `source` into `target`: its members and sub-departments move to the target, and the
+/// source disappears.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn merge(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    source: i64,
+    target: i64,
+    cx: &Change,
+) -> Result<department::Model> {
+    let org = access.org_id();
+    let src = get(db, org, source).await?;
+    let dst = get(db, org, target).await?;
+    if dst.path.starts_with(&src.path) {
+        return Err(Error::validation(
+            "targetId",
+            "a department cannot merge into itself or one of its sub-departments",
+        ));
+    }
+    let txn = db.begin().await?;
+    move_members_in_txn(&txn, org, src.id, dst.id).await?;
+    move_children_in_txn(&txn, org, &src, &dst).await?;
+    department::Entity::delete_by_id(src.id).exec(&txn).await?;
+    let event = record(
+        &txn,
+        access,
+        "department.merge",
+        src.id,
+        json!({ "name": src.name, "intoId": dst.id }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(dst)
+}
+
+/// Deletes a department. Refused while it has members or sub-departments, unless `transfer_to`
+/// names where they go.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn delete(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    transfer_to: Option<i64>,
+    cx: &Change,
+) -> Result<()> {
+    let org = access.org_id();
+    let dep = get(db, org, id).await?;
+    let member_count = department_member::Entity::find()
+        .filter(department_member::Column::DepartmentId.eq(id))
+        .count(db)
+        .await?;
+    let child_count = department::Entity::find()
+        .filter(department::Column::ParentId.eq(id))
+        .count(db)
+        .await?;
+    let target = match transfer_to {
+        Some(t) => {
+            let t = get(db, org, t).await?;
+            if t.path.starts_with(&dep.path) {
+                return Err(Error::validation(
+                    "transferTo",
+                    "members cannot move into the department being deleted or its sub-departments",
+                ));
+            }
+            Some(t)
+        }
+        None if member_count > 0 || child_count > 0 => {
+            return Err(Error::Conflict(format!(
+                "`{}` still has {member_count} members and {child_count} sub-departments; pass `transferTo` to move them, or empty it first",
+                dep.name
+            )));
+        }
+        None => None,
+    };
+    let txn = db.begin().await?;
+    if let Some(t) = &target {
+        move_members_in_txn(&txn, org, dep.id, t.id).await?;
+        move_children_in_txn(&txn, org, &dep, t).await?;
+    }
+    department::Entity::delete_by_id(dep.id).exec(&txn).await?;
+    let event = record(
+        &txn,
+        access,
+        "department.delete",
+        dep.id,
+        json!({ "name": dep.name, "transferTo": transfer_to }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(())
+}
+
+/// Adds members to a department.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn add_members(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<department::Model> {
+    let org = access.org_id();
+    let dep = get(db, org, id).await?;
+    let valid = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(member::Column::Id.is_in(member_ids.iter().copied()))
+        .count(db)
+        .await?;
+    if valid as usize != member_ids.iter().collect::<HashSet<_>>().len() {
+        return Err(Error::validation(
+            "memberIds",
+            "one of the members does not exist in this organization",
+        ));
+    }
+    let txn = db.begin().await?;
+    add_members_in_txn(&txn, org, dep.id, member_ids).await?;
+    let event = record(
+        &txn,
+        access,
+        "department.add_members",
+        dep.id,
+        json!({ "memberIds": member_ids }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(dep)
+}
+
+/// Removes members from a department.
+///
+/// **Permissions**: `org.members.manage`.
+pub async fn remove_members(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<department::Model> {
+    let dep = get(db, access.org_id(), id).await?;
+    let txn = db.begin().await?;
+    department_member::Entity::delete_many()
+        .filter(department_member::Column::DepartmentId.eq(dep.id))
+        .filter(department_member::Column::MemberId.is_in(member_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    let event = record(
+        &txn,
+        access,
+        "department.remove_members",
+        dep.id,
+        json!({ "memberIds": member_ids }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(dep)
+}
+
+/// Number of direct members of a department.
+pub async fn member_count<C: ConnectionTrait>(db: &C, id: i64) -> Result<u64> {
+    Ok(department_member::Entity::find()
+        .filter(department_member::Column::DepartmentId.eq(id))
+        .count(db)
+        .await?)
+}
+
+/// Departments whose name contains the keyword (case-insensitive), at most `limit`.
+pub async fn search<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    keyword: &str,
+    limit: u64,
+) -> Result<Vec<department::Model>> {
+    let pattern = format!(
+        "%{}%",
+        keyword
+            .to_lowercase()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(
+            Expr::expr(Func::lower(Expr::col(department::Column::Name)))
+                .like(LikeExpr::new(pattern).escape('\\')),
+        )
+        .order_by_asc(department::Column::Path)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_ids_parse() {
+        assert_eq!(path_ids("/3/17/"), vec![3, 17]);
+        assert!(path_ids("/").is_empty());
+    }
+}

@@ -1,0 +1,481 @@
+//! Workspaces: group workspaces with an owner and members holding workspace roles, and each
+//! member's personal workspace.
+
+use super::{
+    audit::{self, AuditEntry, Change},
+    members, rules,
+};
+use crate::{
+    auth::Principal,
+    authz::{OrgAccess, Permission, WorkspaceAccess},
+    error::{Error, Result},
+};
+use chrono::Utc;
+use entity::{enums::*, member, role, role_permission, workspace, workspace_member};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::ExprTrait,
+};
+use serde_json::json;
+
+/// The workspaces a caller may see: every one with `org.workspaces.manage`, else their own.
+pub async fn list<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+) -> Result<Vec<workspace::Model>> {
+    let mut query = workspace::Entity::find()
+        .filter(workspace::Column::OrganizationId.eq(principal.organization_id));
+    if !principal.has(Permission::ManageWorkspaces) {
+        let mine: Vec<i64> = workspace_member::Entity::find()
+            .select_only()
+            .column(workspace_member::Column::WorkspaceId)
+            .filter(workspace_member::Column::MemberId.eq(principal.member_id))
+            .into_tuple()
+            .all(db)
+            .await?;
+        query = query.filter(
+            workspace::Column::Id
+                .is_in(mine)
+                .or(workspace::Column::OwnerMemberId.eq(principal.member_id)),
+        );
+    }
+    Ok(query
+        .order_by_asc(workspace::Column::Name)
+        .order_by_asc(workspace::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A workspace role of this organization (or built-in), for assignment.
+async fn workspace_role<C: ConnectionTrait>(db: &C, org: i64, role_id: i64) -> Result<role::Model> {
+    role::Entity::find_by_id(role_id)
+        .filter(
+            role::Column::OrganizationId
+                .eq(org)
+                .or(role::Column::OrganizationId.is_null()),
+        )
+        .one(db)
+        .await?
+        .filter(|r| r.scope == RoleScope::Workspace)
+        .ok_or_else(|| {
+            Error::validation(
+                "roleId",
+                "no workspace role with this id in your organization",
+            )
+        })
+}
+
+async fn role_is_view_only<C: ConnectionTrait>(db: &C, role_id: i64) -> Result<bool> {
+    let keys: Vec<String> = role_permission::Entity::find()
+        .select_only()
+        .column(role_permission::Column::Permission)
+        .filter(role_permission::Column::RoleId.eq(role_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(keys.iter().all(|k| k.ends_with(".view")))
+}
+
+/// Refuses when a member who is (or becomes) a viewer holds a workspace role beyond viewing.
+pub async fn check_viewer_roles<C: ConnectionTrait>(db: &C, member_id: i64) -> Result<()> {
+    for membership in workspace_member::Entity::find()
+        .filter(workspace_member::Column::MemberId.eq(member_id))
+        .all(db)
+        .await?
+    {
+        if !role_is_view_only(db, membership.role_id).await? {
+            return Err(Error::validation(
+                "userType",
+                "viewers may only hold view-only workspace roles; change this member's workspace roles first",
+            ));
+        }
+    }
+    Ok(())
+}
+
+async fn builtin_workspace_admin<C: ConnectionTrait>(db: &C) -> Result<i64> {
+    crate::authz::roles::builtin_role_ids(db)
+        .await?
+        .get(&crate::authz::roles::BuiltinRole::WorkspaceAdmin)
+        .copied()
+        .ok_or_else(|| Error::internal("built-in roles missing"))
+}
+
+/// Creates a group workspace owned by the caller, who becomes its administrator.
+///
+/// **Permissions**: `org.workspaces.manage`.
+pub async fn create(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    name: &str,
+    cx: &Change,
+) -> Result<workspace::Model> {
+    let name = rules::name("name", name)?;
+    let owner = members::get(db, access.org_id(), access.actor()).await?;
+    let admin_role = builtin_workspace_admin(db).await?;
+    let txn = db.begin().await?;
+    let ws = workspace::Entity::insert(workspace::ActiveModel {
+        organization_id: Set(access.org_id()),
+        name: Set(name),
+        kind: Set(WorkspaceKind::Group),
+        owner_member_id: Set(owner.id),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let role_id = if owner.user_type == UserType::Viewer {
+        // A viewer cannot administer; the owner keeps ownership and views.
+        crate::authz::roles::builtin_role_ids(&txn).await?
+            [&crate::authz::roles::BuiltinRole::WorkspaceViewer]
+    } else {
+        admin_role
+    };
+    add_in_txn(&txn, &ws, owner.id, role_id).await?;
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.create",
+        ws.id,
+        json!({ "name": ws.name }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(ws)
+}
+
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    actor: i64,
+    action: &'static str,
+    workspace_id: i64,
+    summary: serde_json::Value,
+    cx: &Change,
+) -> Result<entity::audit_event::Model> {
+    audit::record(
+        db,
+        AuditEntry {
+            organization_id: org,
+            actor_member_id: Some(actor),
+            action,
+            target_type: "workspace",
+            target_id: Some(workspace_id.to_string()),
+            summary,
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await
+}
+
+async fn add_in_txn<C: ConnectionTrait>(
+    db: &C,
+    ws: &workspace::Model,
+    member_id: i64,
+    role_id: i64,
+) -> Result<()> {
+    workspace_member::Entity::insert(workspace_member::ActiveModel {
+        workspace_id: Set(ws.id),
+        member_id: Set(member_id),
+        organization_id: Set(ws.organization_id),
+        role_id: Set(role_id),
+        created_at: Set(Utc::now()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::columns([
+            workspace_member::Column::WorkspaceId,
+            workspace_member::Column::MemberId,
+        ])
+        .update_column(workspace_member::Column::RoleId)
+        .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    Ok(())
+}
+
+async fn load<C: ConnectionTrait>(db: &C, access: &WorkspaceAccess) -> Result<workspace::Model> {
+    workspace::Entity::find_by_id(access.workspace_id())
+        .filter(workspace::Column::OrganizationId.eq(access.org_id()))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("workspace"))
+}
+
+/// Renames a workspace.
+///
+/// **Permissions**: `ws.manage` in the workspace, or `org.workspaces.manage`.
+pub async fn rename(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    name: &str,
+    cx: &Change,
+) -> Result<workspace::Model> {
+    let name = rules::name("name", name)?;
+    let ws = load(db, access).await?;
+    let txn = db.begin().await?;
+    let updated = workspace::Entity::update(workspace::ActiveModel {
+        id: Set(ws.id),
+        name: Set(name.clone()),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.rename",
+        ws.id,
+        json!({ "from": ws.name, "to": name }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(updated)
+}
+
+/// Deletes a group workspace and its memberships.
+///
+/// **Permissions**: `org.workspaces.manage`.
+pub async fn delete(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    workspace_id: i64,
+    cx: &Change,
+) -> Result<()> {
+    let ws = workspace::Entity::find_by_id(workspace_id)
+        .filter(workspace::Column::OrganizationId.eq(access.org_id()))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("workspace"))?;
+    if ws.kind == WorkspaceKind::Personal {
+        return Err(Error::validation(
+            "workspaceId",
+            "a personal workspace goes with its member; it cannot be deleted on its own",
+        ));
+    }
+    let txn = db.begin().await?;
+    workspace::Entity::delete_by_id(ws.id).exec(&txn).await?;
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.delete",
+        ws.id,
+        json!({ "name": ws.name }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(())
+}
+
+/// Adds members to a workspace with a role (or changes their role if already there).
+///
+/// **Permissions**: `ws.manage` in the workspace, or `org.workspaces.manage`.
+pub async fn add_members(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    member_ids: &[i64],
+    role_id: i64,
+    cx: &Change,
+) -> Result<workspace::Model> {
+    let ws = load(db, access).await?;
+    if ws.kind == WorkspaceKind::Personal {
+        return Err(Error::validation(
+            "workspaceId",
+            "a personal workspace has only its owner",
+        ));
+    }
+    let role = workspace_role(db, access.org_id(), role_id).await?;
+    let view_only = role_is_view_only(db, role.id).await?;
+    let mut found = Vec::new();
+    for &id in member_ids {
+        let m = members::get(db, access.org_id(), id).await?;
+        if m.status != MemberStatus::Active {
+            return Err(Error::validation(
+                "memberIds",
+                format!("`{}` is not active; activate them first", m.nickname),
+            ));
+        }
+        if m.user_type == UserType::Viewer && !view_only {
+            return Err(Error::validation(
+                "roleId",
+                format!(
+                    "`{}` is a viewer and may only hold view-only workspace roles such as Viewer",
+                    m.nickname
+                ),
+            ));
+        }
+        found.push(m.id);
+    }
+    let txn = db.begin().await?;
+    for &id in &found {
+        add_in_txn(&txn, &ws, id, role.id).await?;
+    }
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.add_members",
+        ws.id,
+        json!({ "memberIds": found, "roleId": role.id }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(ws)
+}
+
+/// Removes members from a workspace; its owner stays.
+///
+/// **Permissions**: `ws.manage` in the workspace, or `org.workspaces.manage`.
+pub async fn remove_members(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<workspace::Model> {
+    let ws = load(db, access).await?;
+    if member_ids.contains(&ws.owner_member_id) {
+        return Err(Error::validation(
+            "memberIds",
+            "the owner cannot be removed from their workspace; transfer ownership first",
+        ));
+    }
+    let txn = db.begin().await?;
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::WorkspaceId.eq(ws.id))
+        .filter(workspace_member::Column::MemberId.is_in(member_ids.iter().copied()))
+        .exec(&txn)
+        .await?;
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.remove_members",
+        ws.id,
+        json!({ "memberIds": member_ids }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(ws)
+}
+
+/// Gives the workspace to another member, who becomes its administrator.
+///
+/// **Permissions**: `ws.manage` in the workspace, or `org.workspaces.manage`.
+pub async fn transfer(
+    db: &DatabaseConnection,
+    access: &WorkspaceAccess,
+    new_owner: i64,
+    cx: &Change,
+) -> Result<workspace::Model> {
+    let ws = load(db, access).await?;
+    if ws.kind == WorkspaceKind::Personal {
+        return Err(Error::validation(
+            "workspaceId",
+            "a personal workspace cannot change hands",
+        ));
+    }
+    let owner = members::get(db, access.org_id(), new_owner).await?;
+    if owner.status != MemberStatus::Active || owner.user_type == UserType::Viewer {
+        return Err(Error::validation(
+            "memberId",
+            "the new owner must be an active developer or analyst",
+        ));
+    }
+    let admin_role = builtin_workspace_admin(db).await?;
+    let txn = db.begin().await?;
+    let updated = workspace::Entity::update(workspace::ActiveModel {
+        id: Set(ws.id),
+        owner_member_id: Set(owner.id),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    add_in_txn(&txn, &ws, owner.id, admin_role).await?;
+    let event = record(
+        &txn,
+        access.org_id(),
+        access.actor(),
+        "workspace.transfer",
+        ws.id,
+        json!({ "from": ws.owner_member_id, "to": owner.id }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(updated)
+}
+
+/// The members of a workspace with their roles.
+pub async fn memberships<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    workspace_id: i64,
+) -> Result<Vec<workspace_member::Model>> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::OrganizationId.eq(org))
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .order_by_asc(workspace_member::Column::MemberId)
+        .all(db)
+        .await?)
+}
+
+/// Number of members of a workspace.
+pub async fn member_count<C: ConnectionTrait>(db: &C, workspace_id: i64) -> Result<u64> {
+    Ok(workspace_member::Entity::find()
+        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .count(db)
+        .await?)
+}
+
+/// The caller's memberships with their role permissions, for `me`.
+pub async fn permissions_of<C: ConnectionTrait>(
+    db: &C,
+    member_id: i64,
+) -> Result<Vec<(workspace::Model, role::Model, Vec<Permission>)>> {
+    let memberships = workspace_member::Entity::find()
+        .filter(workspace_member::Column::MemberId.eq(member_id))
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for m in memberships {
+        let Some(ws) = workspace::Entity::find_by_id(m.workspace_id)
+            .one(db)
+            .await?
+        else {
+            continue;
+        };
+        let Some(role) = role::Entity::find_by_id(m.role_id).one(db).await? else {
+            continue;
+        };
+        let perms = crate::auth::principal::role_permissions(db, role.id)
+            .await?
+            .into_iter()
+            .collect();
+        out.push((ws, role, perms));
+    }
+    Ok(out)
+}
+
+/// Whether a member exists (used by loaders that resolve owners).
+pub async fn owner<C: ConnectionTrait>(
+    db: &C,
+    ws: &workspace::Model,
+) -> Result<Option<member::Model>> {
+    Ok(member::Entity::find_by_id(ws.owner_member_id)
+        .one(db)
+        .await?)
+}
