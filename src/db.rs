@@ -3,7 +3,29 @@
 use crate::config::Settings;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
-use std::time::Duration;
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Duration,
+};
+
+/// Counts the SQL statements a pool has run (tests bound the statements of one request with it).
+pub type StatementCounter = Arc<AtomicU64>;
+
+/// Opens the pool described by the settings, counting its statements.
+pub async fn connect_counted(
+    settings: &Settings,
+) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+    let mut db = connect(settings).await?;
+    let counter = StatementCounter::default();
+    let seen = counter.clone();
+    db.set_metric_callback(move |_| {
+        seen.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
 
 /// Opens the pool described by the settings.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {

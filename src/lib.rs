@@ -94,7 +94,7 @@ impl Application {
 
 /// Opens the database, applies migrations and builds the state (no bootstrap, no listener).
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
-    let db = db::connect(&settings).await.with_context(|| {
+    let (db, statements) = db::connect_counted(&settings).await.with_context(|| {
         format!(
             "cannot open the database (setting `database_url`, DATABASE_URL = {})",
             redact_url(&settings.database_url)
@@ -128,6 +128,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         tokens,
         secrets,
         audit: AuditBus::default(),
+        statements,
     })
 }
 

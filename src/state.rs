@@ -26,4 +26,6 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Live feed of audit events for subscriptions.
     pub audit: AuditBus,
+    /// SQL statements run so far.
+    pub statements: crate::db::StatementCounter,
 }

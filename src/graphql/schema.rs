@@ -9,6 +9,12 @@ use async_graphql::{MergedObject, MergedSubscription, Schema};
 pub struct QueryRoot(
     me::MeQuery,
     organization::OrganizationQuery,
+    member::MemberQuery,
+    department::DepartmentQuery,
+    directory::DirectoryQuery,
+    role::RoleQuery,
+    workspace::WorkspaceQuery,
+    agent::AgentQuery,
     audit::AuditQuery,
 );
 

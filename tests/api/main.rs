@@ -5,6 +5,7 @@
 mod common;
 
 mod auth_login;
+mod authz_matrix;
 mod bootstrap;
 mod cli;
 mod graphql_http;

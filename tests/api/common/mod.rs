@@ -1,5 +1,6 @@
 //! The test harness shared by every integration test.
 
+pub mod actors;
 pub mod app;
 pub mod db;
 pub mod fixtures;

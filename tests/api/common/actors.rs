@@ -1,0 +1,249 @@
+//! The cast of the authorization tests: one of each role in one organization, plus another
+//! organization's administrator, a disabled member and nobody at all.
+
+use super::{ADMIN_PASSWORD, TestApp, fixtures};
+use roster::authz::roles::BuiltinRole;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+
+/// Tokens and ids of the cast.
+pub struct Actors {
+    /// Access tokens by actor name; anonymous has none.
+    pub tokens: HashMap<&'static str, Option<String>>,
+    /// Role ids by built-in key, plus `custom_org` and `custom_ws`.
+    pub roles: HashMap<String, String>,
+    /// Member ids by actor name.
+    pub members: HashMap<&'static str, String>,
+    /// A group workspace where the workspace actors hold their roles.
+    pub workspace_id: String,
+    /// A department of the organization.
+    pub department_id: String,
+    /// The organization id.
+    pub organization_id: String,
+}
+
+/// Every actor, in table order.
+pub const ACTORS: [&str; 12] = [
+    "org_admin",
+    "perm_admin",
+    "standard",
+    "custom",
+    "ws_admin",
+    "ws_developer",
+    "ws_analyst",
+    "ws_viewer",
+    "viewer_type",
+    "other_org_admin",
+    "disabled",
+    "anonymous",
+];
+
+/// The password every actor gets.
+pub const PASSWORD: &str = "actor-password-1";
+
+/// Runs an operation as the administrator and returns `data`, panicking on errors.
+pub async fn admin_ok(app: &TestApp, token: &str, query: &str, vars: Value) -> Value {
+    let body = app.gql(query, vars, Some(token)).await;
+    assert!(body["errors"].is_null(), "{query}: {body}");
+    body["data"].clone()
+}
+
+/// Creates a member through the API and returns its id.
+pub async fn create_member(
+    app: &TestApp,
+    token: &str,
+    account: &str,
+    user_type: &str,
+    role_id: Option<&str>,
+) -> String {
+    let data = admin_ok(
+        app,
+        token,
+        "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } } }",
+        json!({ "i": { "account": account, "password": PASSWORD, "userType": user_type, "roleId": role_id } }),
+    )
+    .await;
+    data["createMember"]["member"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+/// Builds the cast in a fresh app.
+pub async fn setup(app: &TestApp) -> Actors {
+    let admin = app.admin_token().await;
+    let roles_data = admin_ok(
+        app,
+        &admin,
+        "{ roles { id builtinKey } me { member { id } organization { id } } }",
+        json!({}),
+    )
+    .await;
+    let mut roles: HashMap<String, String> = roles_data["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r["builtinKey"].as_str()?.to_string(),
+                r["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect();
+    let organization_id = roles_data["me"]["organization"]["id"]
+        .as_str()
+        .expect("org")
+        .to_string();
+    let custom_org = admin_ok(
+        app,
+        &admin,
+        "mutation { createRole(scope: ORGANIZATION, name: \"Agent keeper\", permissions: [VIEW_MEMBERS, MANAGE_AGENTS]) { id } }",
+        json!({}),
+    )
+    .await["createRole"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    roles.insert("custom_org".into(), custom_org.clone());
+
+    let mut members: HashMap<&'static str, String> = HashMap::new();
+    members.insert(
+        "org_admin",
+        roles_data["me"]["member"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string(),
+    );
+    members.insert(
+        "perm_admin",
+        create_member(
+            app,
+            &admin,
+            "perm_admin",
+            "ANALYST",
+            Some(&roles["permission_admin"]),
+        )
+        .await,
+    );
+    members.insert(
+        "standard",
+        create_member(app, &admin, "standard", "DEVELOPER", None).await,
+    );
+    members.insert(
+        "custom",
+        create_member(app, &admin, "custom", "DEVELOPER", Some(&custom_org)).await,
+    );
+    for name in ["ws_admin", "ws_developer", "ws_analyst"] {
+        members.insert(
+            name,
+            create_member(app, &admin, name, "DEVELOPER", None).await,
+        );
+    }
+    members.insert(
+        "ws_viewer",
+        create_member(app, &admin, "ws_viewer", "VIEWER", None).await,
+    );
+    members.insert(
+        "viewer_type",
+        create_member(app, &admin, "viewer_type", "VIEWER", None).await,
+    );
+    members.insert(
+        "disabled",
+        create_member(app, &admin, "disabled", "DEVELOPER", None).await,
+    );
+
+    let workspace_id = admin_ok(
+        app,
+        &admin,
+        "mutation { createWorkspace(name: \"Analytics\") { id } }",
+        json!({}),
+    )
+    .await["createWorkspace"]["id"]
+        .as_str()
+        .expect("ws")
+        .to_string();
+    for (actor, key) in [
+        ("ws_admin", "workspace_admin"),
+        ("ws_developer", "workspace_developer"),
+        ("ws_analyst", "workspace_analyst"),
+        ("ws_viewer", "workspace_viewer"),
+    ] {
+        admin_ok(
+            app,
+            &admin,
+            "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }",
+            json!({ "w": workspace_id, "m": [members[actor]], "r": roles[key] }),
+        )
+        .await;
+    }
+    let department_id = admin_ok(
+        app,
+        &admin,
+        "mutation { createDepartment(name: \"Sales\") { id } }",
+        json!({}),
+    )
+    .await["createDepartment"]["id"]
+        .as_str()
+        .expect("dep")
+        .to_string();
+
+    let other_org = fixtures::organization(&app.state, "Other Org").await;
+    fixtures::account(
+        &app.state,
+        other_org,
+        "other_admin",
+        PASSWORD,
+        BuiltinRole::OrgAdmin,
+    )
+    .await;
+
+    let mut tokens: HashMap<&'static str, Option<String>> = HashMap::new();
+    tokens.insert("org_admin", Some(admin.clone()));
+    for name in [
+        "perm_admin",
+        "standard",
+        "custom",
+        "ws_admin",
+        "ws_developer",
+        "ws_analyst",
+        "ws_viewer",
+        "viewer_type",
+        "disabled",
+    ] {
+        tokens.insert(
+            name,
+            Some(
+                app.login(name, PASSWORD).await["accessToken"]
+                    .as_str()
+                    .expect("token")
+                    .to_string(),
+            ),
+        );
+    }
+    tokens.insert(
+        "other_org_admin",
+        Some(
+            app.login("other_admin", PASSWORD).await["accessToken"]
+                .as_str()
+                .expect("t")
+                .to_string(),
+        ),
+    );
+    tokens.insert("anonymous", None);
+    admin_ok(
+        app,
+        &admin,
+        "mutation($m: [ID!]!) { disableMembers(ids: $m) { ok } }",
+        json!({ "m": [members["disabled"]] }),
+    )
+    .await;
+    let _ = ADMIN_PASSWORD;
+    Actors {
+        tokens,
+        roles,
+        members,
+        workspace_id,
+        department_id,
+        organization_id,
+    }
+}
