@@ -129,7 +129,6 @@ impl SortField {
 
 /// The sort key of one row, as kept in a cursor.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
 pub enum SortValue {
     /// A text column.
     Text(String),
@@ -1410,6 +1409,19 @@ mod tests {
     #[test]
     fn like_patterns_escape_wildcards() {
         assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn time_cursors_stay_times() {
+        let c = Cursor {
+            field: SortField::JoinedAt,
+            value: SortValue::Time(Some(Utc::now())),
+            id: 1,
+        };
+        assert_eq!(
+            Cursor::decode("after", &c.encode(), SortField::JoinedAt).unwrap(),
+            c
+        );
     }
 
     #[test]

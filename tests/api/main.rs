@@ -10,5 +10,6 @@ mod bootstrap;
 mod cli;
 mod graphql_http;
 mod http_routes;
+mod members;
 mod schema_sdl;
 mod tokens;

@@ -1,0 +1,785 @@
+//! Member management rules: list filters, sorting and pages; edits; disable, remove, resign;
+//! seat limit, self-registration and switching organizations.
+
+use crate::common::{
+    TestApp,
+    actors::{PASSWORD, admin_ok, create_member},
+    error_code,
+};
+use serde_json::{Value, json};
+
+const UPDATE: &str = "mutation($id: ID!, $i: UpdateMemberInput!) { updateMember(id: $id, input: $i) { id nickname userType role { builtinKey } tags { name values } departments { path } } }";
+
+async fn role_ids(app: &TestApp, token: &str) -> std::collections::HashMap<String, String> {
+    admin_ok(app, token, "{ roles { id builtinKey } }", json!({})).await["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r["builtinKey"].as_str()?.to_string(),
+                r["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+fn accounts(page: &Value) -> Vec<String> {
+    page["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["account"].as_str().expect("account").to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn filters_match_what_they_say() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let roles = role_ids(&app, &admin).await;
+    let sales = admin_ok(
+        &app,
+        &admin,
+        "mutation { createDepartment(name: \"Sales\") { id } }",
+        json!({}),
+    )
+    .await["createDepartment"]["id"]
+        .clone();
+    let north = admin_ok(
+        &app,
+        &admin,
+        "mutation($p: ID) { createDepartment(name: \"North\", parentId: $p) { id } }",
+        json!({ "p": sales }),
+    )
+    .await["createDepartment"]["id"]
+        .clone();
+    let zhang = create_member(&app, &admin, "zhang", "DEVELOPER", None).await;
+    admin_ok(&app, &admin, UPDATE, json!({ "id": zhang, "i": { "name": "张三丰", "email": "Zhang@Example.com", "departmentIds": [north], "tags": [{ "name": "tag_region", "values": "East,West" }] } })).await;
+    let li = create_member(
+        &app,
+        &admin,
+        "li",
+        "ANALYST",
+        Some(&roles["permission_admin"]),
+    )
+    .await;
+    admin_ok(&app, &admin, UPDATE, json!({ "id": li, "i": { "phone": "+86 138 0013 8000", "departmentIds": [sales], "tags": [{ "name": "region", "values": "$ALL_MEMBERS$" }] } })).await;
+    let wang = create_member(&app, &admin, "wang", "VIEWER", None).await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { disableMembers(ids: $ids) { ok } }",
+        json!({ "ids": [wang] }),
+    )
+    .await;
+
+    let list = |filter: Value| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let body = app.gql("query($f: MemberFilter) { members(filter: $f, first: 50) { totalCount edges { node { account } } } }", json!({ "f": filter }), Some(&admin)).await;
+            assert!(body["errors"].is_null(), "{body}");
+            let page = &body["data"]["members"];
+            let mut found = accounts(page);
+            assert_eq!(page["totalCount"].as_u64(), Some(found.len() as u64));
+            found.sort();
+            found
+        }
+    };
+    assert_eq!(
+        list(json!({ "keyword": "ZHANG" })).await,
+        ["zhang"],
+        "case-insensitive over account and email"
+    );
+    assert_eq!(
+        list(json!({ "keyword": "三丰" })).await,
+        ["zhang"],
+        "a two-character Chinese name matches"
+    );
+    assert_eq!(list(json!({ "keyword": "0013" })).await, ["li"], "phone");
+    assert_eq!(
+        list(json!({ "keyword": "%" })).await,
+        Vec::<String>::new(),
+        "wildcards are literal"
+    );
+    assert_eq!(list(json!({ "userTypes": ["VIEWER"] })).await, ["wang"]);
+    assert_eq!(
+        list(json!({ "userTypes": ["DEVELOPER", "ANALYST"] })).await,
+        ["admin", "li", "zhang"]
+    );
+    assert_eq!(list(json!({ "statuses": ["DISABLED"] })).await, ["wang"]);
+    assert_eq!(list(json!({ "accountTypes": ["LOCAL"] })).await.len(), 4);
+    assert_eq!(
+        list(json!({ "accountTypes": ["DINGTALK"] })).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(list(json!({ "bound": true })).await, Vec::<String>::new());
+    assert_eq!(list(json!({ "bound": false })).await.len(), 4);
+    assert_eq!(
+        list(json!({ "departmentId": sales })).await,
+        ["li", "zhang"],
+        "sub-departments included by default"
+    );
+    assert_eq!(
+        list(json!({ "departmentId": sales, "includeSubDepartments": false })).await,
+        ["li"]
+    );
+    assert_eq!(
+        list(json!({ "roleId": roles["permission_admin"] })).await,
+        ["li"]
+    );
+    assert_eq!(
+        list(json!({ "tagName": "tag_region" })).await,
+        ["li", "zhang"]
+    );
+    assert_eq!(
+        list(json!({ "tagName": "region", "tagValue": "East" })).await,
+        ["li", "zhang"],
+        "$ALL_MEMBERS$ matches any value"
+    );
+    assert_eq!(
+        list(json!({ "tagName": "region", "tagValue": "South" })).await,
+        ["li"]
+    );
+    let ws = admin_ok(
+        &app,
+        &admin,
+        "mutation { createWorkspace(name: \"BI\") { id } }",
+        json!({}),
+    )
+    .await["createWorkspace"]["id"]
+        .clone();
+    assert_eq!(
+        list(json!({ "workspaceId": ws })).await,
+        ["admin"],
+        "the creator is a member of their workspace"
+    );
+}
+
+#[tokio::test]
+async fn every_sort_pages_stably_both_ways() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for (i, (account, user_type)) in [
+        ("b_dev", "DEVELOPER"),
+        ("a_view", "VIEWER"),
+        ("c_an", "ANALYST"),
+        ("e_dev", "DEVELOPER"),
+        ("d_view", "VIEWER"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let id = create_member(&app, &admin, account, user_type, None).await;
+        if i % 2 == 0 {
+            app.login(account, PASSWORD).await;
+        }
+        let _ = id;
+    }
+    let query = "query($o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
+        members(orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    for field in [
+        "NICKNAME",
+        "ACCOUNT",
+        "JOINED_AT",
+        "LAST_LOGIN_AT",
+        "USER_TYPE",
+        "ORGANIZATION_ROLE",
+        "STATUS",
+    ] {
+        for direction in ["ASC", "DESC"] {
+            let order = json!({ "field": field, "direction": direction });
+            let all = app
+                .gql(query, json!({ "o": order, "first": 50 }), Some(&admin))
+                .await;
+            let expected = accounts(&all["data"]["members"]);
+            assert_eq!(expected.len(), 6, "{field} {direction}: {all}");
+            // Forward in pages of two.
+            let mut seen = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let body = app
+                    .gql(
+                        query,
+                        json!({ "o": order, "first": 2, "after": after }),
+                        Some(&admin),
+                    )
+                    .await;
+                let page = &body["data"]["members"];
+                seen.extend(accounts(page));
+                if page["pageInfo"]["hasNextPage"] != true {
+                    break;
+                }
+                after = page["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(seen, expected, "forward {field} {direction}");
+            // Backward in pages of two.
+            let mut back: Vec<String> = Vec::new();
+            let mut before = Value::Null;
+            loop {
+                let body = app
+                    .gql(
+                        query,
+                        json!({ "o": order, "last": 2, "before": before }),
+                        Some(&admin),
+                    )
+                    .await;
+                let page = &body["data"]["members"];
+                let mut chunk = accounts(page);
+                chunk.extend(back);
+                back = chunk;
+                if page["pageInfo"]["hasPreviousPage"] != true {
+                    break;
+                }
+                before = page["pageInfo"]["startCursor"].clone();
+            }
+            assert_eq!(back, expected, "backward {field} {direction}");
+        }
+    }
+    let body = app
+        .gql(
+            query,
+            json!({ "o": { "field": "LAST_LOGIN_AT", "direction": "DESC" }, "first": 50 }),
+            Some(&admin),
+        )
+        .await;
+    let order = accounts(&body["data"]["members"]);
+    assert_eq!(order[0], "d_view", "the most recent login first: {order:?}");
+    let mut never: Vec<&str> = order.iter().skip(4).map(String::as_str).collect();
+    never.sort_unstable();
+    assert_eq!(
+        never,
+        ["a_view", "e_dev"],
+        "never-logged-in members come last: {order:?}"
+    );
+    let body = app.gql(query, json!({ "o": { "field": "ACCOUNT" }, "first": 2, "after": body["data"]["members"]["pageInfo"]["endCursor"] }), Some(&admin)).await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "a cursor of another ordering is refused"
+    );
+}
+
+#[tokio::test]
+async fn edit_rules() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let roles = role_ids(&app, &admin).await;
+    let a = create_member(&app, &admin, "amy", "ANALYST", None).await;
+    create_member(&app, &admin, "bob", "VIEWER", None).await;
+
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "nickname": "amy smith" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "nickname");
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "nickname": "x".repeat(51) } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "nickname": "BOB" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "nicknames are unique in the organization: {body}"
+    );
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "nickname": "Amy_(QA)[1]/x\\y|z" } }),
+            Some(&admin),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "email": "not-an-email" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "email");
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "phone": "call me" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(body["errors"][0]["extensions"]["field"], "phone");
+
+    // Administrator roles need developer or analyst.
+    let b = create_member(&app, &admin, "vic", "VIEWER", None).await;
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": b, "i": { "roleId": roles["permission_admin"] } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("developers or analysts")),
+        "{body}"
+    );
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "roleId": roles["org_admin"] } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateMember"]["role"]["builtinKey"], "org_admin",
+        "{body}"
+    );
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "userType": "VIEWER" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "an administrator cannot become a viewer"
+    );
+    assert_eq!(body["errors"][0]["extensions"]["field"], "userType");
+    let body = app.gql(UPDATE, json!({ "id": b, "i": { "userType": "DEVELOPER", "roleId": roles["permission_admin"] } }), Some(&admin)).await;
+    assert!(body["errors"].is_null(), "both at once is fine: {body}");
+
+    // A permission administrator may assign roles but not the organization administrator role.
+    let perm = app.login("vic", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "roleId": roles["standard_user"] } }),
+            Some(&perm),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+
+    // Tags.
+    let body = app.gql(UPDATE, json!({ "id": a, "i": { "tags": [{ "name": "tag_level", "values": "1, 2 ,1" }, { "name": "all", "values": "$ALL_MEMBERS$" }] } }), Some(&admin)).await;
+    let tags = &body["data"]["updateMember"]["tags"];
+    assert_eq!(
+        tags,
+        &json!([{ "name": "all", "values": ["$ALL_MEMBERS$"] }, { "name": "level", "values": ["1", "2"] }]),
+        "{body}"
+    );
+    let body = app
+        .gql(
+            UPDATE,
+            json!({ "id": a, "i": { "tags": [{ "name": "bad name", "values": "1" }] } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+}
+
+#[tokio::test]
+async fn disable_activate_remove_resign() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let me_id = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await["me"]["member"]
+        ["id"]
+        .clone();
+    let d = create_member(&app, &admin, "dora", "DEVELOPER", None).await;
+    let dora = app.login("dora", PASSWORD).await;
+    let token = dora["accessToken"].as_str().expect("t").to_string();
+
+    let body = app
+        .gql(
+            "mutation($ids: [ID!]!) { disableMembers(ids: $ids) { memberId ok message } }",
+            json!({ "ids": [d, me_id] }),
+            Some(&admin),
+        )
+        .await;
+    let out = body["data"]["disableMembers"].as_array().expect("outcomes");
+    assert_eq!(out[0]["ok"], true);
+    assert_eq!(out[1]["ok"], false);
+    assert!(
+        out[1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("yourself"))
+    );
+    assert_eq!(
+        error_code(
+            &app.gql("{ me { member { id } } }", json!({}), Some(&token))
+                .await
+        ),
+        "UNAUTHENTICATED",
+        "refused on the next request"
+    );
+    let refresh = app
+        .gql(
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+            json!({ "t": dora["refreshToken"] }),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(&refresh), "UNAUTHENTICATED");
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { activateMembers(ids: $ids) { ok } }",
+        json!({ "ids": [d] }),
+    )
+    .await;
+    let token = app.login("dora", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+
+    // Removal rules.
+    let ws = admin_ok(
+        &app,
+        &admin,
+        "mutation { createWorkspace(name: \"Finance\") { id } }",
+        json!({}),
+    )
+    .await["createWorkspace"]["id"]
+        .clone();
+    let roles = role_ids(&app, &admin).await;
+    admin_ok(&app, &admin, "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }", json!({ "w": ws, "m": [d], "r": roles["workspace_developer"] })).await;
+    let other_admin = create_member(
+        &app,
+        &admin,
+        "oscar",
+        "DEVELOPER",
+        Some(&roles["org_admin"]),
+    )
+    .await;
+    let remove = "mutation($ids: [ID!]!) { removeMembers(ids: $ids) { memberId ok message } }";
+    let body = app
+        .gql(
+            remove,
+            json!({ "ids": [me_id, d, other_admin, "999999"] }),
+            Some(&admin),
+        )
+        .await;
+    let out = body["data"]["removeMembers"].as_array().expect("outcomes");
+    assert!(out.iter().all(|o| o["ok"] == false), "{body}");
+    assert!(
+        out[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("yourself"))
+    );
+    assert!(
+        out[1]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("remove them from workspace `Finance` first")),
+        "{body}"
+    );
+    assert!(
+        out[2]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("organization administrator"))
+    );
+    assert!(
+        out[3]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("no such member"))
+    );
+
+    // A workspace owner cannot be removed either.
+    let owner_ws = admin_ok(&app, &admin, "mutation($w: ID!, $m: ID!) { transferWorkspace(id: $w, memberId: $m) { owner { account } } }", json!({ "w": ws, "m": d })).await;
+    assert_eq!(owner_ws["transferWorkspace"]["owner"]["account"], "dora");
+    let body = app.gql(remove, json!({ "ids": [d] }), Some(&admin)).await;
+    assert!(
+        body["data"]["removeMembers"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("owns workspace `Finance`")),
+        "{body}"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($w: ID!, $m: ID!) { transferWorkspace(id: $w, memberId: $m) { id } }",
+        json!({ "w": ws, "m": me_id }),
+    )
+    .await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($w: ID!, $m: [ID!]!) { removeWorkspaceMembers(id: $w, memberIds: $m) { id } }",
+        json!({ "w": ws, "m": [d] }),
+    )
+    .await;
+    let body = app.gql(remove, json!({ "ids": [d] }), Some(&admin)).await;
+    assert_eq!(body["data"]["removeMembers"][0]["ok"], true, "{body}");
+    assert_eq!(
+        error_code(
+            &app.gql("{ me { member { id } } }", json!({}), Some(&token))
+                .await
+        ),
+        "UNAUTHENTICATED",
+        "removal revokes access"
+    );
+    assert_eq!(
+        error_code(
+            &app.gql(
+                "query($id: ID!) { member(id: $id) { id } }",
+                json!({ "id": d }),
+                Some(&admin)
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
+
+    // Resignation keeps the record.
+    let r = create_member(&app, &admin, "rita", "ANALYST", None).await;
+    let dep = admin_ok(
+        &app,
+        &admin,
+        "mutation { createDepartment(name: \"Ops\") { id } }",
+        json!({}),
+    )
+    .await["createDepartment"]["id"]
+        .clone();
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+        json!({ "d": dep, "m": [r] }),
+    )
+    .await;
+    admin_ok(&app, &admin, "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }", json!({ "w": ws, "m": [r], "r": roles["workspace_viewer"] })).await;
+    let rita = app.login("rita", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let body = app
+        .gql(
+            "mutation($ids: [ID!]!) { resignMembers(ids: $ids) { ok message } }",
+            json!({ "ids": [r] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(body["data"]["resignMembers"][0]["ok"], true, "{body}");
+    let body = app
+        .gql(
+            "query($id: ID!) { member(id: $id) { status departments { id } workspaces { id } } }",
+            json!({ "id": r }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["member"],
+        json!({ "status": "RESIGNED", "departments": [], "workspaces": [] })
+    );
+    assert_eq!(
+        error_code(
+            &app.gql("{ me { member { id } } }", json!({}), Some(&rita))
+                .await
+        ),
+        "UNAUTHENTICATED"
+    );
+    let body = app
+        .gql(
+            "{ members(filter: { statuses: [RESIGNED] }) { edges { node { account } } } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(accounts(&body["data"]["members"]), ["rita"]);
+    assert_eq!(
+        error_code(
+            &app.gql(
+                crate::common::app::LOGIN,
+                json!({ "account": "rita", "password": PASSWORD }),
+                None
+            )
+            .await
+        ),
+        "UNAUTHENTICATED"
+    );
+
+    // Every change is in the audit trail.
+    let body = app
+        .gql(
+            "{ auditEvents(first: 100) { edges { node { action } } } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    let actions: Vec<&str> = body["data"]["auditEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .filter_map(|e| e["node"]["action"].as_str())
+        .collect();
+    for action in [
+        "member.create",
+        "member.disable",
+        "member.activate",
+        "member.remove",
+        "member.resign",
+        "workspace.transfer",
+        "department.add_members",
+    ] {
+        assert!(
+            actions.contains(&action),
+            "{action} missing from {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn seat_limit_registration_and_switching() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let org =
+        admin_ok(&app, &admin, "{ organization { id } }", json!({})).await["organization"]["id"]
+            .clone();
+    admin_ok(
+        &app,
+        &admin,
+        "mutation { updateOrganization(seatLimit: 2, allowSelfRegistration: true) { id } }",
+        json!({}),
+    )
+    .await;
+    create_member(&app, &admin, "second", "DEVELOPER", None).await;
+    let body = app
+        .gql(
+            "mutation { createMember(input: { account: \"third\" }) { member { id } } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("seat limit is 2")),
+        "{body}"
+    );
+    let register = "mutation($o: ID!, $a: String!) { register(organizationId: $o, account: $a, password: \"register-pw-1\") { accessToken member { userType } } }";
+    assert_eq!(
+        error_code(
+            &app.gql(register, json!({ "o": org, "a": "newbie" }), None)
+                .await
+        ),
+        "CONFLICT",
+        "registration respects the limit"
+    );
+    let body = app
+        .gql(
+            "mutation { updateOrganization(seatLimit: 1) { id } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "the limit cannot go below the seats in use"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation { updateOrganization(seatLimit: null) { seatLimit } }",
+        json!({}),
+    )
+    .await;
+    let body = app
+        .gql(register, json!({ "o": org, "a": "newbie" }), None)
+        .await;
+    assert_eq!(
+        body["data"]["register"]["member"]["userType"], "VIEWER",
+        "{body}"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation { updateOrganization(allowSelfRegistration: false) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        error_code(
+            &app.gql(register, json!({ "o": org, "a": "late" }), None)
+                .await
+        ),
+        "FORBIDDEN"
+    );
+
+    // A second organization, then switching between them.
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation { createOrganization(name: \"Branch\") { id name kind } }",
+        json!({}),
+    )
+    .await;
+    let branch = created["createOrganization"]["id"].clone();
+    let body = app
+        .gql(
+            "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+            json!({ "o": branch }),
+            Some(&admin),
+        )
+        .await;
+    let branch_token = body["data"]["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let me = admin_ok(
+        &app,
+        &branch_token,
+        "{ me { organization { name } role { builtinKey } } members { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(me["me"]["organization"]["name"], "Branch");
+    assert_eq!(me["me"]["role"]["builtinKey"], "org_admin");
+    assert_eq!(
+        me["members"]["totalCount"], 1,
+        "only the branch's members are visible"
+    );
+    let second = app.login("second", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let body = app
+        .gql(
+            "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+            json!({ "o": branch }),
+            Some(&second),
+        )
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "not a member there");
+
+    // The leader must be a member.
+    let body = app
+        .gql(
+            "mutation { updateOrganization(leaderId: \"999999\") { id } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+}
