@@ -16,7 +16,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, QuerySelect, TransactionTrait,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+    sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -275,16 +275,15 @@ async fn repath_in_txn<C: ConnectionTrait>(
     old_prefix: &str,
     new_prefix: &str,
 ) -> Result<()> {
-    let old_len = i64::try_from(old_prefix.chars().count()).unwrap_or(0);
+    let old_len = i32::try_from(old_prefix.chars().count()).unwrap_or(0);
     department::Entity::update_many()
         .col_expr(
             department::Column::Path,
-            Expr::cust_with_values(
-                "$1 || substr(\"path\", $2)",
-                [
-                    sea_orm::Value::from(new_prefix.to_string()),
-                    sea_orm::Value::from(old_len + 1),
-                ],
+            Expr::val(new_prefix.to_string()).cast_as("text").binary(
+                BinOper::Custom("||"),
+                Func::cust("substr")
+                    .arg(Expr::col(department::Column::Path))
+                    .arg(old_len + 1),
             ),
         )
         .filter(department::Column::OrganizationId.eq(org))

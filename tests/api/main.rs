@@ -11,5 +11,6 @@ mod cli;
 mod graphql_http;
 mod http_routes;
 mod members;
+mod organization_structure;
 mod schema_sdl;
 mod tokens;

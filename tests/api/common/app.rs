@@ -52,6 +52,12 @@ impl TestApp {
 
     /// Starts a server on an existing database.
     pub async fn start(db: TestDb, settings: Settings) -> Self {
+        if std::env::var_os("TEST_LOG").is_some() {
+            roster::telemetry::init(&roster::config::LogSettings {
+                filter: "info".into(),
+                format: roster::config::LogFormat::Text,
+            });
+        }
         let app = Application::build(settings).await.expect("server builds");
         let port = app.port();
         let state = app.state().clone();

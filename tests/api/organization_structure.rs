@@ -1,0 +1,587 @@
+//! Departments, positions, access roles, workspaces and agents: their rules, and the bounded
+//! number of SQL statements behind a members page.
+
+use crate::common::{
+    TestApp,
+    actors::{PASSWORD, admin_ok, create_member},
+    error_code,
+};
+use serde_json::{Value, json};
+use std::sync::atomic::Ordering;
+
+async fn dep(app: &TestApp, token: &str, name: &str, parent: Option<&Value>) -> Value {
+    admin_ok(
+        app,
+        token,
+        "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id path } }",
+        json!({ "n": name, "p": parent }),
+    )
+    .await["createDepartment"]["id"]
+        .clone()
+}
+
+async fn path(app: &TestApp, token: &str, id: &Value) -> String {
+    admin_ok(
+        app,
+        token,
+        "query($id: ID!) { department(id: $id) { path } }",
+        json!({ "id": id }),
+    )
+    .await["department"]["path"]
+        .as_str()
+        .expect("path")
+        .to_string()
+}
+
+#[tokio::test]
+async fn department_tree_rules() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let sales = dep(&app, &admin, "Sales", None).await;
+    let north = dep(&app, &admin, "North", Some(&sales)).await;
+    let city = dep(&app, &admin, "City", Some(&north)).await;
+    let support = dep(&app, &admin, "Support", None).await;
+    assert_eq!(path(&app, &admin, &city).await, "/Sales/North/City");
+
+    let body = app
+        .gql(
+            "mutation { createDepartment(name: \"Sales\") { id } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT", "sibling names are unique");
+    let body = app
+        .gql(
+            "mutation { createDepartment(name: \"A/B\") { id } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+
+    // Moves: into its own sub-tree is a cycle.
+    let mv = "mutation($id: ID!, $p: ID) { moveDepartment(id: $id, parentId: $p) { id } }";
+    let body = app
+        .gql(mv, json!({ "id": sales, "p": city }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    let body = app
+        .gql(mv, json!({ "id": sales, "p": sales }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    admin_ok(&app, &admin, mv, json!({ "id": north, "p": support })).await;
+    assert_eq!(
+        path(&app, &admin, &city).await,
+        "/Support/North/City",
+        "the sub-tree moves along"
+    );
+    admin_ok(&app, &admin, mv, json!({ "id": north, "p": null })).await;
+    assert_eq!(path(&app, &admin, &city).await, "/North/City");
+
+    // Members, sub-tree filter, delete refused while populated.
+    let m = create_member(&app, &admin, "mia", "ANALYST", None).await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+        json!({ "d": city, "m": [m] }),
+    )
+    .await;
+    let body = app
+        .gql(
+            "mutation($id: ID!) { deleteDepartment(id: $id) }",
+            json!({ "id": north }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|msg| msg.contains("transferTo")),
+        "{body}"
+    );
+
+    // Merge: members and children move, the source disappears.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($s: ID!, $t: ID!) { mergeDepartments(sourceId: $s, targetId: $t) { id } }",
+        json!({ "s": north, "t": sales }),
+    )
+    .await;
+    assert_eq!(path(&app, &admin, &city).await, "/Sales/City");
+    assert_eq!(
+        error_code(
+            &app.gql(
+                "query($id: ID!) { department(id: $id) { id } }",
+                json!({ "id": north }),
+                Some(&admin)
+            )
+            .await
+        ),
+        "NOT_FOUND"
+    );
+    let body = admin_ok(
+        &app,
+        &admin,
+        "query($m: ID!) { member(id: $m) { departments { path } } }",
+        json!({ "m": m }),
+    )
+    .await;
+    assert_eq!(
+        body["member"]["departments"],
+        json!([{ "path": "/Sales/City" }])
+    );
+
+    // Delete with transfer.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($id: ID!, $t: ID) { deleteDepartment(id: $id, transferTo: $t) }",
+        json!({ "id": city, "t": support }),
+    )
+    .await;
+    let body = admin_ok(
+        &app,
+        &admin,
+        "query($m: ID!) { member(id: $m) { departments { path } } }",
+        json!({ "m": m }),
+    )
+    .await;
+    assert_eq!(
+        body["member"]["departments"],
+        json!([{ "path": "/Support" }])
+    );
+
+    // Leader, order, browsing.
+    admin_ok(&app, &admin, "mutation($id: ID!, $l: ID) { updateDepartment(id: $id, leaderId: $l, sortOrder: -1, name: \"Help Desk\") { id } }", json!({ "id": support, "l": m })).await;
+    let tree = admin_ok(
+        &app,
+        &admin,
+        "{ departments { name sortOrder leader { account } memberCount children { name } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        tree["departments"][0],
+        json!({ "name": "Help Desk", "sortOrder": -1, "leader": { "account": "mia" }, "memberCount": 1, "children": [] })
+    );
+    assert_eq!(tree["departments"][1]["name"], "Sales");
+
+    let found = admin_ok(
+        &app,
+        &admin,
+        "{ searchDirectory(keyword: \"help\") { departments { name path } members { account } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["searchDirectory"]["departments"],
+        json!([{ "name": "Help Desk", "path": "/Help Desk" }])
+    );
+    let found = admin_ok(
+        &app,
+        &admin,
+        "{ searchDirectory(keyword: \"MIA\") { members { account departments { path } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        found["searchDirectory"]["members"],
+        json!([{ "account": "mia", "departments": [{ "path": "/Help Desk" }] }])
+    );
+}
+
+#[tokio::test]
+async fn positions_roles_and_workspaces() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let m = create_member(&app, &admin, "pat", "DEVELOPER", None).await;
+    let v = create_member(&app, &admin, "val", "VIEWER", None).await;
+
+    // Role groups and positions.
+    let group = admin_ok(
+        &app,
+        &admin,
+        "mutation { createRoleGroup(name: \"Management\") { id } }",
+        json!({}),
+    )
+    .await["createRoleGroup"]["id"]
+        .clone();
+    let role = admin_ok(
+        &app,
+        &admin,
+        "mutation($g: ID!) { createDirectoryRole(roleGroupId: $g, name: \"R&D Manager\") { id } }",
+        json!({ "g": group }),
+    )
+    .await["createDirectoryRole"]["id"]
+        .clone();
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($r: ID!, $m: [ID!]!) { addDirectoryRoleMembers(id: $r, memberIds: $m) { id } }",
+        json!({ "r": role, "m": [m, v] }),
+    )
+    .await;
+    admin_ok(&app, &admin, "mutation($r: ID!, $m: [ID!]!) { removeDirectoryRoleMembers(id: $r, memberIds: $m) { id } }", json!({ "r": role, "m": [v] })).await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($r: ID!) { renameDirectoryRole(id: $r, name: \"CTO\") { id } }",
+        json!({ "r": role }),
+    )
+    .await;
+    let groups = admin_ok(
+        &app,
+        &admin,
+        "{ roleGroups { name roles { name members { account } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        groups["roleGroups"],
+        json!([{ "name": "Management", "roles": [{ "name": "CTO", "members": [{ "account": "pat" }] }] }])
+    );
+    let body = app
+        .gql(
+            "mutation($g: ID!) { createDirectoryRole(roleGroupId: $g, name: \"CTO\") { id } }",
+            json!({ "g": group }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT");
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($g: ID!) { deleteRoleGroup(id: $g) }",
+        json!({ "g": group }),
+    )
+    .await;
+    assert_eq!(
+        admin_ok(&app, &admin, "{ roleGroups { id } }", json!({})).await["roleGroups"],
+        json!([])
+    );
+
+    // Custom roles: scope checks, deletion refused while held unless replaced.
+    let body = app.gql("mutation { createRole(scope: WORKSPACE, name: \"Bad\", permissions: [MANAGE_MEMBERS]) { id } }", json!({}), Some(&admin)).await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    let reader = admin_ok(&app, &admin, "mutation { createRole(scope: WORKSPACE, name: \"Reader\", permissions: [DASHBOARD_VIEW, PORTAL_VIEW]) { id permissions } }", json!({})).await;
+    let reader_id = reader["createRole"]["id"].clone();
+    let ws = admin_ok(
+        &app,
+        &admin,
+        "mutation { createWorkspace(name: \"Sales BI\") { id } }",
+        json!({}),
+    )
+    .await["createWorkspace"]["id"]
+        .clone();
+    let add = "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { members { member { account } role { name } } } }";
+    admin_ok(
+        &app,
+        &admin,
+        add,
+        json!({ "w": ws, "m": [v], "r": reader_id }),
+    )
+    .await;
+    let roles: std::collections::HashMap<String, String> =
+        admin_ok(&app, &admin, "{ roles { id builtinKey } }", json!({})).await["roles"]
+            .as_array()
+            .expect("roles")
+            .iter()
+            .filter_map(|r| {
+                Some((
+                    r["builtinKey"].as_str()?.to_string(),
+                    r["id"].as_str()?.to_string(),
+                ))
+            })
+            .collect();
+    let body = app
+        .gql(
+            add,
+            json!({ "w": ws, "m": [v], "r": roles["workspace_developer"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "a viewer cannot hold a role beyond viewing"
+    );
+    let body = app
+        .gql(
+            "mutation($r: ID!) { deleteRole(id: $r) }",
+            json!({ "r": reader_id }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT");
+    let body = app
+        .gql(
+            "mutation($r: ID!, $x: ID!) { deleteRole(id: $r, replacementRoleId: $x) }",
+            json!({ "r": reader_id, "x": roles["standard_user"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "the replacement must have the same scope"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($r: ID!, $x: ID!) { deleteRole(id: $r, replacementRoleId: $x) }",
+        json!({ "r": reader_id, "x": roles["workspace_viewer"] }),
+    )
+    .await;
+    let members = admin_ok(&app, &admin, "query($w: ID!) { workspace(id: $w) { members { member { account } role { builtinKey } } } }", json!({ "w": ws })).await;
+    assert!(
+        members["workspace"]["members"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .any(|m| m["member"]["account"] == "val"
+                && m["role"]["builtinKey"] == "workspace_viewer")
+    );
+    let body = app
+        .gql(
+            "mutation($r: ID!) { updateRole(id: $r, name: \"Mine\") { id } }",
+            json!({ "r": roles["org_admin"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "built-in roles cannot be changed"
+    );
+
+    // Effective permissions per workspace in `me`.
+    admin_ok(
+        &app,
+        &admin,
+        add,
+        json!({ "w": ws, "m": [m], "r": roles["workspace_analyst"] }),
+    )
+    .await;
+    let pat = app.login("pat", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("t")
+        .to_string();
+    let me = admin_ok(
+        &app,
+        &pat,
+        "{ me { permissions workspaces { workspace { name } role { builtinKey } permissions } } }",
+        json!({}),
+    )
+    .await;
+    let spaces = me["me"]["workspaces"].as_array().expect("workspaces");
+    let sales_bi = spaces
+        .iter()
+        .find(|w| w["workspace"]["name"] == "Sales BI")
+        .expect("member of Sales BI");
+    assert_eq!(sales_bi["role"]["builtinKey"], "workspace_analyst");
+    let perms: Vec<&str> = sales_bi["permissions"]
+        .as_array()
+        .expect("perms")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        perms.contains(&"DASHBOARD_EDIT")
+            && perms.contains(&"DATASET_USE")
+            && !perms.contains(&"DATA_SOURCE_EDIT"),
+        "{perms:?}"
+    );
+    assert_eq!(me["me"]["permissions"], json!(["VIEW_MEMBERS"]));
+
+    // An analyst in a workspace cannot manage it; its administrator can.
+    let body = app
+        .gql(
+            "mutation($w: ID!) { renameWorkspace(id: $w, name: \"Mine\") { id } }",
+            json!({ "w": ws }),
+            Some(&pat),
+        )
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|msg| msg.contains("Sales BI"))
+    );
+    let body = app
+        .gql(
+            "mutation($w: ID!) { deleteWorkspace(id: $w) }",
+            json!({ "w": ws }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(body["data"]["deleteWorkspace"], true);
+}
+
+#[tokio::test]
+async fn agent_seats_respect_quota_and_user_type() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let agent = admin_ok(
+        &app,
+        &admin,
+        "mutation { createAgent(name: \"Copilot\", seatQuota: 3) { id } }",
+        json!({}),
+    )
+    .await["createAgent"]["id"]
+        .clone();
+    let viewer = create_member(&app, &admin, "viv", "VIEWER", None).await;
+    let assign =
+        "mutation($a: ID!, $m: [ID!]!) { assignAgentSeats(id: $a, memberIds: $m) { seatsUsed } }";
+    let body = app
+        .gql(assign, json!({ "a": agent, "m": [viewer] }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("viewers cannot hold agent seats"))
+    );
+
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        ids.push(create_member(&app, &admin, &format!("dev{i}"), "DEVELOPER", None).await);
+    }
+    // Eight concurrent single-seat requests for three seats.
+    let results = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| app.gql(assign, json!({ "a": agent, "m": [id] }), Some(&admin))),
+    )
+    .await;
+    let granted = results.iter().filter(|b| b["errors"].is_null()).count();
+    let refused: Vec<&str> = results
+        .iter()
+        .filter(|b| !b["errors"].is_null())
+        .map(|b| error_code(b))
+        .collect();
+    let used = admin_ok(
+        &app,
+        &admin,
+        "{ agents { seatsUsed seatQuota } }",
+        json!({}),
+    )
+    .await["agents"][0]["seatsUsed"]
+        .as_u64()
+        .expect("used");
+    assert_eq!(used, 3, "the quota holds under concurrent requests");
+    assert_eq!(granted, 3, "{refused:?}");
+    assert!(refused.iter().all(|c| *c == "CONFLICT"), "{refused:?}");
+
+    let body = app
+        .gql(
+            "mutation($a: ID!) { setAgentQuota(id: $a, seatQuota: 2) { id } }",
+            json!({ "a": agent }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION");
+    let holder = create_member(&app, &admin, "holder", "DEVELOPER", None).await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($a: ID!) { setAgentQuota(id: $a, seatQuota: 4) { id } }",
+        json!({ "a": agent }),
+    )
+    .await;
+    admin_ok(&app, &admin, assign, json!({ "a": agent, "m": [holder] })).await;
+    let body = app
+        .gql(
+            "mutation($m: ID!) { updateMember(id: $m, input: { userType: VIEWER }) { id } }",
+            json!({ "m": holder }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "a seat holder cannot become a viewer"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($a: ID!, $m: [ID!]!) { unassignAgentSeats(id: $a, memberIds: $m) { seatsUsed } }",
+        json!({ "a": agent, "m": [holder] }),
+    )
+    .await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($m: ID!) { updateMember(id: $m, input: { userType: VIEWER }) { id } }",
+        json!({ "m": holder }),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_members_page_costs_a_bounded_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let d1 = dep(&app, &admin, "One", None).await;
+    let d2 = dep(&app, &admin, "Two", Some(&d1)).await;
+    let ws = admin_ok(
+        &app,
+        &admin,
+        "mutation { createWorkspace(name: \"W\") { id } }",
+        json!({}),
+    )
+    .await["createWorkspace"]["id"]
+        .clone();
+    let viewer_role = admin_ok(
+        &app,
+        &admin,
+        "{ roles(scope: WORKSPACE) { id builtinKey } }",
+        json!({}),
+    )
+    .await["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["builtinKey"] == "workspace_viewer")
+        .expect("viewer")["id"]
+        .clone();
+    let query = "{ members(first: 50) { totalCount edges { cursor node { id nickname role { name } departments { path } tags { name values } workspaces { name role { name } } } } pageInfo { hasNextPage } } }";
+    let count = |n: usize| {
+        let app = &app;
+        let admin = admin.clone();
+        async move {
+            let before = app.state.statements.load(Ordering::SeqCst);
+            let body = app.gql(query, json!({}), Some(&admin)).await;
+            assert!(body["errors"].is_null(), "{body}");
+            assert_eq!(
+                body["data"]["members"]["edges"].as_array().map(Vec::len),
+                Some(n)
+            );
+            app.state.statements.load(Ordering::SeqCst) - before
+        }
+    };
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        ids.push(create_member(&app, &admin, &format!("few{i}"), "ANALYST", None).await);
+    }
+    let few = count(6).await;
+    for i in 0..55 {
+        let id = create_member(&app, &admin, &format!("many{i}"), "ANALYST", None).await;
+        ids.push(id);
+    }
+    for id in &ids {
+        admin_ok(&app, &admin, "mutation($m: ID!, $d: [ID!]!) { updateMember(id: $m, input: { departmentIds: $d, tags: [{ name: \"t\", values: \"a,b\" }] }) { id } }", json!({ "m": id, "d": [d1, d2] })).await;
+    }
+    admin_ok(&app, &admin, "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }", json!({ "w": ws, "m": ids, "r": viewer_role })).await;
+    let many = count(50).await;
+    assert!(
+        many <= 16,
+        "50 members with departments, roles, tags and workspaces took {many} statements"
+    );
+    assert_eq!(
+        few, many,
+        "the statement count does not grow with the page ({few} for 6 rows, {many} for 50)"
+    );
+}
