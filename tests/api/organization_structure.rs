@@ -460,7 +460,7 @@ async fn agent_seats_respect_quota_and_user_type() {
     let refused: Vec<&str> = results
         .iter()
         .filter(|b| !b["errors"].is_null())
-        .map(|b| error_code(b))
+        .map(error_code)
         .collect();
     let used = admin_ok(
         &app,
