@@ -25,7 +25,10 @@ struct Scenario {
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[tokio::main]
@@ -34,7 +37,14 @@ async fn main() -> anyhow::Result<()> {
     let departments = env_number("ROSTER_BENCH_DEPARTMENTS", 5_000);
     let seconds = env_number("ROSTER_BENCH_SECONDS", 5);
     let (url, cleanup) = database().await?;
-    println!("database: {}", if url.starts_with("sqlite") { "SQLite" } else { "PostgreSQL" });
+    println!(
+        "database: {}",
+        if url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
 
     let settings = Settings {
         listen: "127.0.0.1:0".parse()?,
@@ -52,9 +62,14 @@ async fn main() -> anyhow::Result<()> {
 
     let started = Instant::now();
     seed(&db, members, departments).await?;
-    println!("seeded {members} members in {departments} departments in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "seeded {members} members in {departments} departments in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
 
-    let client = reqwest::Client::builder().pool_max_idle_per_host(64).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
     let endpoint = format!("http://127.0.0.1:{port}/graphql");
     let login: Value = client
         .post(&endpoint)
@@ -63,7 +78,10 @@ async fn main() -> anyhow::Result<()> {
         .await?
         .json()
         .await?;
-    let token = login["data"]["login"]["accessToken"].as_str().ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?.to_string();
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
+        .to_string();
 
     // A cursor 20 pages deep into the default ordering.
     let mut after = Value::Null;
@@ -73,14 +91,46 @@ async fn main() -> anyhow::Result<()> {
     }
     let deep_department = format!("{}", departments / 2);
     let scenarios = vec![
-        Scenario { name: "first page, by nickname", query: PAGE, vars: json!({}) },
-        Scenario { name: "page 21 (keyset cursor)", query: PAGE, vars: json!({ "after": after }) },
-        Scenario { name: "analysts, newest first", query: PAGE, vars: json!({ "f": { "userTypes": ["ANALYST"] }, "o": { "field": "JOINED_AT", "direction": "DESC" } }) },
-        Scenario { name: "active, by last login", query: PAGE, vars: json!({ "f": { "statuses": ["ACTIVE"] }, "o": { "field": "LAST_LOGIN_AT", "direction": "DESC" } }) },
-        Scenario { name: "department with sub-departments", query: PAGE, vars: json!({ "f": { "departmentId": "1" } }) },
-        Scenario { name: "one leaf department", query: PAGE, vars: json!({ "f": { "departmentId": deep_department, "includeSubDepartments": false } }) },
-        Scenario { name: "keyword (account fragment)", query: PAGE, vars: json!({ "f": { "keyword": "user04217" } }) },
-        Scenario { name: "keyword (Chinese, 2 chars)", query: PAGE, vars: json!({ "f": { "keyword": "明华" } }) },
+        Scenario {
+            name: "first page, by nickname",
+            query: PAGE,
+            vars: json!({}),
+        },
+        Scenario {
+            name: "page 21 (keyset cursor)",
+            query: PAGE,
+            vars: json!({ "after": after }),
+        },
+        Scenario {
+            name: "analysts, newest first",
+            query: PAGE,
+            vars: json!({ "f": { "userTypes": ["ANALYST"] }, "o": { "field": "JOINED_AT", "direction": "DESC" } }),
+        },
+        Scenario {
+            name: "active, by last login",
+            query: PAGE,
+            vars: json!({ "f": { "statuses": ["ACTIVE"] }, "o": { "field": "LAST_LOGIN_AT", "direction": "DESC" } }),
+        },
+        Scenario {
+            name: "department with sub-departments",
+            query: PAGE,
+            vars: json!({ "f": { "departmentId": "1" } }),
+        },
+        Scenario {
+            name: "one leaf department",
+            query: PAGE,
+            vars: json!({ "f": { "departmentId": deep_department, "includeSubDepartments": false } }),
+        },
+        Scenario {
+            name: "keyword (account fragment)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "user04217" } }),
+        },
+        Scenario {
+            name: "keyword (Chinese, 2 chars)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "明华" } }),
+        },
         Scenario {
             name: "searchDirectory",
             query: "query($k: String!) { searchDirectory(keyword: $k) { departments { path } members { account departments { path } } } }",
@@ -88,14 +138,24 @@ async fn main() -> anyhow::Result<()> {
         },
     ];
 
-    println!("\n| scenario | rows | 1 client p50 | 1 client p99 | 32 clients pages/s | 32 clients p99 | errors |");
+    println!(
+        "\n| scenario | rows | 1 client p50 | 1 client p99 | 32 clients pages/s | 32 clients p99 | errors |"
+    );
     println!("|---|---|---|---|---|---|---|");
     for s in &scenarios {
         let body = post(&client, &endpoint, &token, s.query, s.vars.clone()).await?;
         if !body["errors"].is_null() {
             anyhow::bail!("{}: {}", s.name, body["errors"]);
         }
-        let rows = body["data"]["members"]["edges"].as_array().map(Vec::len).or_else(|| body["data"]["searchDirectory"]["members"].as_array().map(Vec::len)).unwrap_or(0);
+        let rows = body["data"]["members"]["edges"]
+            .as_array()
+            .map(Vec::len)
+            .or_else(|| {
+                body["data"]["searchDirectory"]["members"]
+                    .as_array()
+                    .map(Vec::len)
+            })
+            .unwrap_or(0);
         let mut single = Vec::new();
         let deadline = Instant::now() + Duration::from_secs(seconds.min(3));
         while Instant::now() < deadline || single.len() < 50 {
@@ -106,7 +166,15 @@ async fn main() -> anyhow::Result<()> {
                 break;
             }
         }
-        let (rate, concurrent, errors) = load(&client, &endpoint, &token, s, 32, Duration::from_secs(seconds)).await;
+        let (rate, concurrent, errors) = load(
+            &client,
+            &endpoint,
+            &token,
+            s,
+            32,
+            Duration::from_secs(seconds),
+        )
+        .await;
         println!(
             "| {} | {rows} | {:.2} ms | {:.2} ms | {:.0} | {:.2} ms | {errors} |",
             s.name,
@@ -116,17 +184,40 @@ async fn main() -> anyhow::Result<()> {
             ms(percentile(&mut concurrent.clone(), 99.0)),
         );
     }
-    println!("\npeak RSS of this process (server and load generator): {} MB", peak_rss_mb());
+    println!(
+        "\npeak RSS of this process (server and load generator): {} MB",
+        peak_rss_mb()
+    );
     drop(db);
     cleanup().await;
     Ok(())
 }
 
-async fn post(client: &reqwest::Client, endpoint: &str, token: &str, query: &str, vars: Value) -> anyhow::Result<Value> {
-    Ok(client.post(endpoint).bearer_auth(token).json(&json!({ "query": query, "variables": vars })).send().await?.json().await?)
+async fn post(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    query: &str,
+    vars: Value,
+) -> anyhow::Result<Value> {
+    Ok(client
+        .post(endpoint)
+        .bearer_auth(token)
+        .json(&json!({ "query": query, "variables": vars }))
+        .send()
+        .await?
+        .json()
+        .await?)
 }
 
-async fn load(client: &reqwest::Client, endpoint: &str, token: &str, s: &Scenario, clients: usize, run: Duration) -> (f64, Vec<Duration>, usize) {
+async fn load(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: &str,
+    s: &Scenario,
+    clients: usize,
+    run: Duration,
+) -> (f64, Vec<Duration>, usize) {
     let deadline = Instant::now() + run;
     let started = Instant::now();
     let tasks: Vec<_> = (0..clients)
@@ -178,7 +269,11 @@ fn ms(d: Duration) -> f64 {
 fn peak_rss_mb() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
         .map(|kb| kb / 1024)
         .unwrap_or(0)
 }
@@ -191,11 +286,14 @@ async fn database() -> anyhow::Result<(String, Cleanup)> {
         Ok(admin) if !admin.is_empty() => {
             let admin = admin.trim_end_matches('/').to_string();
             let conn = Database::connect(format!("{admin}/postgres")).await?;
-            conn.execute_unprepared(&format!("CREATE DATABASE {name}")).await?;
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
             let url = format!("{admin}/{name}");
             let cleanup: Cleanup = Box::new(move || {
                 Box::pin(async move {
-                    let _ = conn.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    let _ = conn
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
                 })
             });
             Ok((url, cleanup))
@@ -219,7 +317,9 @@ async fn database() -> anyhow::Result<(String, Cleanup)> {
 async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> anyhow::Result<()> {
     let backend = db.get_database_backend();
     let org: i64 = 1;
-    let roles = roster::authz::roles::builtin_role_ids(db).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let roles = roster::authz::roles::builtin_role_ids(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let standard = roles[&roster::authz::roles::BuiltinRole::StandardUser];
     let ws_viewer = roles[&roster::authz::roles::BuiltinRole::WorkspaceViewer];
     let now = "2026-01-01T00:00:00+00:00";
@@ -228,11 +328,15 @@ async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> anyhow
     let top = 50.min(departments);
     let mut rows = Vec::new();
     for id in 1..=departments {
-        let (parent, path) = if id <= top { ("NULL".to_string(), format!("/{id}/")) } else {
+        let (parent, path) = if id <= top {
+            ("NULL".to_string(), format!("/{id}/"))
+        } else {
             let p = (id % top) + 1;
             (p.to_string(), format!("/{p}/{id}/"))
         };
-        rows.push(format!("({id}, {org}, {parent}, 'Dept {id}', '{path}', 0, false, false, '{now}')"));
+        rows.push(format!(
+            "({id}, {org}, {parent}, 'Dept {id}', '{path}', 0, false, false, '{now}')"
+        ));
         if rows.len() == 1000 || id == departments {
             exec(&txn, backend, &format!("INSERT INTO department (id, organization_id, parent_id, name, path, sort_order, name_changed, to_be_deleted, created_at) VALUES {}", rows.join(","))).await?;
             rows.clear();
@@ -253,7 +357,11 @@ async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> anyhow
         let name = format!("{}{}", given[(i % 8) as usize], i);
         let utype = types[(i % 3) as usize];
         let status = if i % 50 == 0 { "disabled" } else { "active" };
-        let login = if i % 4 == 0 { "NULL".to_string() } else { format!("'2026-02-{:02}T{:02}:00:00+00:00'", 1 + i % 27, i % 24) };
+        let login = if i % 4 == 0 {
+            "NULL".to_string()
+        } else {
+            format!("'2026-02-{:02}T{:02}:00:00+00:00'", 1 + i % 27, i % 24)
+        };
         users.push(format!("({id}, '{name}', NULL, NULL, '{now}', '{now}')"));
         mems.push(format!(
             "({id}, {org}, {id}, 'user{i:06}', 'nick{i:06}', '{name}', '{utype}', {standard}, '{status}', 'user{i:06}@example.com', '138{i:08}', 'local', '2025-{:02}-{:02}T08:00:00+00:00', {login}, false, false, '{now}')",
@@ -262,7 +370,10 @@ async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> anyhow
         ));
         links.push(format!("({}, {id}, {org})", 1 + i % departments));
         if i % 10 == 0 {
-            tags.push(format!("({org}, {id}, 'region', '{}')", ["North", "South", "East", "West"][(i % 4) as usize]));
+            tags.push(format!(
+                "({org}, {id}, 'region', '{}')",
+                ["North", "South", "East", "West"][(i % 4) as usize]
+            ));
         }
         if i % 20 == 0 {
             spaces.push(format!("({ws_id}, {id}, {org}, {ws_viewer}, '{now}')"));

@@ -7,6 +7,7 @@ mod helpers;
 mod m20261122_000001_create_organization_tables;
 mod m20261122_000002_create_directory_tables;
 mod m20261122_000003_create_auth_tables;
+mod m20261122_000004_create_member_search_index;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_create_organization_tables::Migration),
             Box::new(m20261122_000002_create_directory_tables::Migration),
             Box::new(m20261122_000003_create_auth_tables::Migration),
+            Box::new(m20261122_000004_create_member_search_index::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query},
 };
@@ -221,8 +221,49 @@ fn like_pattern(keyword: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// The searchable text of a member as one SQL expression; PostgreSQL's trigram index is built on
+/// exactly this expression (migration `m20261122_000004`).
+const SEARCH_BODY: &str = "lower(\"member\".\"nickname\" || ' ' || \"member\".\"account\" || ' ' || \"member\".\"name\" || ' ' || coalesce(\"member\".\"email\", '') || ' ' || coalesce(\"member\".\"phone\", ''))";
+
+/// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
+/// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
+/// characters; shorter keywords are matched by scanning.
+fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
+    let pattern = like_pattern(keyword);
+    match backend {
+        DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
+            format!("{SEARCH_BODY} LIKE $1 ESCAPE '\\'"),
+            [pattern],
+        )),
+        _ if keyword.chars().count() >= 3 => {
+            let phrase = format!("\"{}\"", keyword.replace('"', "\"\""));
+            Condition::all().add(Expr::cust_with_values(
+                "\"member\".\"id\" IN (SELECT rowid FROM member_search WHERE member_search MATCH ?)",
+                [phrase],
+            ))
+        }
+        _ => {
+            let mut any = Condition::any();
+            for column in [
+                member::Column::Nickname,
+                member::Column::Account,
+                member::Column::Name,
+                member::Column::Email,
+                member::Column::Phone,
+            ] {
+                any = any.add(
+                    Expr::expr(Func::lower(Expr::col((member::Entity, column))))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                );
+            }
+            any
+        }
+    }
+}
+
 /// The WHERE condition of a filter within one organization.
 pub fn filter_condition(
+    backend: DbBackend,
     organization_id: i64,
     filter: &MemberFilter,
     department_path: Option<&str>,
@@ -234,21 +275,7 @@ pub fn filter_condition(
         .map(str::trim)
         .filter(|k| !k.is_empty())
     {
-        let pattern = like_pattern(keyword);
-        let mut any = Condition::any();
-        for column in [
-            member::Column::Nickname,
-            member::Column::Account,
-            member::Column::Name,
-            member::Column::Email,
-            member::Column::Phone,
-        ] {
-            any = any.add(
-                Expr::expr(Func::lower(Expr::col((member::Entity, column))))
-                    .like(LikeExpr::new(&pattern).escape('\\')),
-            );
-        }
-        cond = cond.add(any);
+        cond = cond.add(keyword_condition(backend, keyword));
     }
     if !filter.user_types.is_empty() {
         cond = cond.add(member::Column::UserType.is_in(filter.user_types.clone()));
@@ -398,8 +425,12 @@ pub async fn list<C: ConnectionTrait>(
     // Traversal order: the requested one, or its reverse when reading backward.
     let ascending = descending == backward;
     let nulls_last = !backward;
-    let mut query =
-        member::Entity::find().filter(filter_condition(access.org_id(), filter, path.as_deref()));
+    let mut query = member::Entity::find().filter(filter_condition(
+        db.get_database_backend(),
+        access.org_id(),
+        filter,
+        path.as_deref(),
+    ));
     let cursor = if backward {
         page.before.as_ref()
     } else {
@@ -453,7 +484,12 @@ pub async fn count<C: ConnectionTrait>(
 ) -> Result<u64> {
     let path = department_path_for_filter(db, access.org_id(), filter).await?;
     Ok(member::Entity::find()
-        .filter(filter_condition(access.org_id(), filter, path.as_deref()))
+        .filter(filter_condition(
+            db.get_database_backend(),
+            access.org_id(),
+            filter,
+            path.as_deref(),
+        ))
         .count(db)
         .await?)
 }
