@@ -65,6 +65,30 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Logging.
     pub log: LogSettings,
+    /// Where the identity providers are (tests and local development point them at the sandbox).
+    pub providers: ProviderSettings,
+}
+
+/// Base addresses of the identity providers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderSettings {
+    /// DingTalk.
+    pub dingtalk: DingtalkSettings,
+    /// Seconds before a provider call is abandoned (`ROSTER_PROVIDERS__TIMEOUT_SECS`).
+    pub timeout_secs: u64,
+}
+
+/// DingTalk's three hosts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DingtalkSettings {
+    /// QR login pages (`ROSTER_PROVIDERS__DINGTALK__LOGIN_URL`).
+    pub login_url: String,
+    /// The `v1.0` API (`ROSTER_PROVIDERS__DINGTALK__API_URL`).
+    pub api_url: String,
+    /// The legacy `oapi` API (`ROSTER_PROVIDERS__DINGTALK__OAPI_URL`).
+    pub oapi_url: String,
 }
 
 /// The organization and administrator created when the database is empty.
@@ -180,6 +204,14 @@ impl Default for Settings {
             log: LogSettings {
                 filter: "info".into(),
                 format: LogFormat::Text,
+            },
+            providers: ProviderSettings {
+                dingtalk: DingtalkSettings {
+                    login_url: "https://login.dingtalk.com".into(),
+                    api_url: "https://api.dingtalk.com".into(),
+                    oapi_url: "https://oapi.dingtalk.com".into(),
+                },
+                timeout_secs: 10,
             },
         }
     }
@@ -304,6 +336,30 @@ impl Settings {
                     ),
                 );
             }
+        }
+        for (key, url) in [
+            (
+                "providers.dingtalk.login_url",
+                &self.providers.dingtalk.login_url,
+            ),
+            (
+                "providers.dingtalk.api_url",
+                &self.providers.dingtalk.api_url,
+            ),
+            (
+                "providers.dingtalk.oapi_url",
+                &self.providers.dingtalk.oapi_url,
+            ),
+        ] {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(key, "must be an http(s) address");
+            }
+        }
+        if self.providers.timeout_secs == 0 {
+            return bad(
+                "providers.timeout_secs",
+                "must be at least 1 (ROSTER_PROVIDERS__TIMEOUT_SECS)",
+            );
         }
         if self.bootstrap.admin_account.trim().is_empty() {
             return bad(

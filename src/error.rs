@@ -90,6 +90,16 @@ pub enum Error {
         /// Seconds until a retry may succeed.
         retry_after_secs: u64,
     },
+    /// A provider refused or failed; the message explains it in plain words.
+    #[error("{message}")]
+    Provider {
+        /// Which provider.
+        provider: &'static str,
+        /// The provider's own error code, if it gave one.
+        errcode: Option<String>,
+        /// What happened and what to do.
+        message: String,
+    },
     /// A database failure.
     #[error("database error")]
     Database(#[from] sea_orm::DbErr),
@@ -124,6 +134,7 @@ impl Error {
             Self::Validation { .. } => ErrorCode::Validation,
             Self::Conflict(_) => ErrorCode::Conflict,
             Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Provider { .. } => ErrorCode::Provider,
             Self::Database(_) | Self::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod org;
+pub mod providers;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
@@ -120,7 +121,10 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         settings.jwt.audience.clone(),
         settings.jwt.access_ttl_secs,
     );
+    let providers = providers::Providers::new(&settings.providers)
+        .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))?;
     Ok(AppState {
+        providers,
         throttle: Arc::new(LoginThrottle::new(&settings.login)),
         settings: Arc::new(settings),
         db,

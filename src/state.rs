@@ -26,6 +26,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     /// Live feed of audit events for subscriptions.
     pub audit: AuditBus,
+    /// Provider clients.
+    pub providers: crate::providers::Providers,
     /// SQL statements run so far.
     pub statements: crate::db::StatementCounter,
 }

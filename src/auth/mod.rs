@@ -7,6 +7,7 @@ pub mod login;
 pub mod password;
 pub mod principal;
 pub mod refresh;
+pub mod sso;
 pub mod throttle;
 
 pub use principal::{AuthState, Principal};

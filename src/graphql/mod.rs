@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod me;
 pub mod member;
 pub mod organization;
+pub mod provider;
 pub mod role;
 pub mod schema;
 pub mod workspace;

@@ -1,6 +1,8 @@
 //! The root objects, merged from each domain's query, mutation and subscription objects.
 
-use super::{agent, audit, auth, department, directory, me, member, organization, role, workspace};
+use super::{
+    agent, audit, auth, department, directory, me, member, organization, provider, role, workspace,
+};
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{MergedObject, MergedSubscription, Schema};
 
@@ -15,6 +17,7 @@ pub struct QueryRoot(
     role::RoleQuery,
     workspace::WorkspaceQuery,
     agent::AgentQuery,
+    provider::ConnectionQuery,
     audit::AuditQuery,
 );
 
@@ -29,6 +32,7 @@ pub struct MutationRoot(
     role::RoleMutation,
     workspace::WorkspaceMutation,
     agent::AgentMutation,
+    provider::ConnectionMutation,
 );
 
 /// Every subscription of the API.

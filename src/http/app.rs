@@ -1,6 +1,6 @@
 //! The actix-web application: routes, CORS, request ids and request logging.
 
-use super::{graphiql, graphql, health, jwks};
+use super::{auth_routes, graphiql, graphql, health, jwks};
 use crate::{graphql::RosterSchema, state::AppState};
 use actix_web::{guard, web};
 
@@ -25,6 +25,8 @@ pub fn configure(state: AppState, schema: RosterSchema) -> impl FnOnce(&mut web:
                     .route(web::post().to(graphql::handle))
                     .route(web::get().to(graphql::handle)),
             )
+            .service(auth_routes::authorize)
+            .service(auth_routes::callback)
             .service(graphiql::page)
             .service(graphiql::asset)
             .service(jwks::jwks)

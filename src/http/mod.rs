@@ -2,6 +2,7 @@
 //! (GraphiQL, JWKS, health).
 
 pub mod app;
+pub mod auth_routes;
 pub mod client;
 pub mod graphiql;
 pub mod graphql;

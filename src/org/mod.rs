@@ -3,6 +3,7 @@
 pub mod agents;
 pub mod audit;
 pub mod bootstrap;
+pub mod connections;
 pub mod departments;
 pub mod directory;
 pub mod members;

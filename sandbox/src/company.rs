@@ -1,0 +1,115 @@
+//! The seeded company the sandbox serves: departments and people of one DingTalk enterprise,
+//! generated deterministically from a size.
+
+use serde::Serialize;
+
+/// A department (root is `1`, as in DingTalk).
+#[derive(Debug, Clone, Serialize)]
+pub struct Department {
+    /// Department id.
+    pub id: i64,
+    /// Parent id; none for the root.
+    pub parent_id: Option<i64>,
+    /// Name.
+    pub name: String,
+}
+
+/// A person of the enterprise.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    /// DingTalk userid (a string; may start with 0).
+    pub userid: String,
+    /// unionId, shared across the enterprises of one developer organization.
+    pub union_id: String,
+    /// openId for this app.
+    pub open_id: String,
+    /// Name.
+    pub name: String,
+    /// Email.
+    pub email: String,
+    /// Mobile.
+    pub mobile: String,
+    /// Title.
+    pub title: String,
+    /// Departments.
+    pub dept_ids: Vec<i64>,
+}
+
+/// One DingTalk enterprise with one internal app.
+#[derive(Debug, Clone)]
+pub struct Company {
+    /// corpId (starts with `ding`).
+    pub corp_id: String,
+    /// The app's AppKey / ClientId.
+    pub app_key: String,
+    /// The app's AppSecret.
+    pub app_secret: String,
+    /// Departments.
+    pub departments: Vec<Department>,
+    /// People.
+    pub people: Vec<Person>,
+}
+
+const NAMES: [&str; 8] = [
+    "张伟", "王芳", "李娜", "刘洋", "陈静", "Anna Li", "Mark Wu", "赵磊",
+];
+
+impl Company {
+    /// A company of `people` people in `departments` departments under the root.
+    pub fn generate(corp_id: &str, people: usize, departments: usize) -> Self {
+        let mut deps = vec![Department {
+            id: 1,
+            parent_id: None,
+            name: "Headquarters".into(),
+        }];
+        for i in 0..departments {
+            let id = 100 + i as i64;
+            let parent = if i < 5 { 1 } else { 100 + (i as i64 % 5) };
+            deps.push(Department {
+                id,
+                parent_id: Some(parent),
+                name: format!("Team {i}"),
+            });
+        }
+        let people = (0..people)
+            .map(|i| Person {
+                userid: format!("0{i:05}"),
+                union_id: format!("union-{i:05}"),
+                open_id: format!("open-{corp_id}-{i:05}"),
+                name: format!(
+                    "{}{}",
+                    NAMES[i % NAMES.len()],
+                    if i < NAMES.len() {
+                        String::new()
+                    } else {
+                        i.to_string()
+                    }
+                ),
+                email: format!("person{i}@{corp_id}.example.com"),
+                mobile: format!("138{i:08}"),
+                title: if i == 0 {
+                    "CEO".into()
+                } else {
+                    "Engineer".into()
+                },
+                dept_ids: vec![if departments == 0 {
+                    1
+                } else {
+                    100 + (i % departments) as i64
+                }],
+            })
+            .collect();
+        Self {
+            corp_id: corp_id.to_string(),
+            app_key: format!("{corp_id}-appkey"),
+            app_secret: format!("{corp_id}-secret"),
+            departments: deps,
+            people,
+        }
+    }
+
+    /// The person with this userid.
+    pub fn person(&self, userid: &str) -> Option<&Person> {
+        self.people.iter().find(|p| p.userid == userid)
+    }
+}

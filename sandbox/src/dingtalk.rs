@@ -1,0 +1,346 @@
+//! DingTalk as Roster sees it: the new OAuth2 QR login (with a "phone" page to pick who scans),
+//! user and app access tokens, the current user, unionId → userid, and user details, answering
+//! with DingTalk's envelopes: the legacy `oapi` family with `errcode` on HTTP 200, the `v1.0`
+//! family with HTTP errors and `{code, message, requestid}`.
+
+use crate::State;
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+/// How long tokens live, as in DingTalk.
+const TOKEN_TTL: Duration = Duration::from_secs(7200);
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn v1_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+    )
+    .json(json!({ "code": code, "message": message, "requestid": crate::random(8) }))
+}
+
+fn oapi_error(errcode: i64, errmsg: &str) -> HttpResponse {
+    HttpResponse::Ok()
+        .json(json!({ "errcode": errcode, "errmsg": errmsg, "request_id": crate::random(8) }))
+}
+
+/// Query of the authorize page.
+#[derive(Deserialize)]
+pub struct Authorize {
+    redirect_uri: Option<String>,
+    client_id: Option<String>,
+    state: Option<String>,
+    response_type: Option<String>,
+    scope: Option<String>,
+}
+
+/// The QR page: in the sandbox, the "phone" that lists who can scan.
+#[get("/dingtalk/login/oauth2/auth")]
+pub async fn authorize(state: web::Data<State>, query: web::Query<Authorize>) -> HttpResponse {
+    let company = state.company();
+    let (Some(redirect), Some(client_id)) = (&query.redirect_uri, &query.client_id) else {
+        return HttpResponse::BadRequest().body("redirect_uri and client_id are required");
+    };
+    if client_id != &company.app_key {
+        return HttpResponse::BadRequest().body("unknown client_id (AppKey)");
+    }
+    if query.response_type.as_deref() != Some("code")
+        || !query
+            .scope
+            .as_deref()
+            .unwrap_or_default()
+            .contains("openid")
+    {
+        return HttpResponse::BadRequest()
+            .body("response_type must be code and scope must include openid");
+    }
+    let st = query.state.clone().unwrap_or_default();
+    let rows: String = company
+        .people
+        .iter()
+        .take(200)
+        .map(|p| {
+            format!(
+                "<li><a href=\"/dingtalk/login/scan?userid={}&redirect_uri={}&state={}\">{} <small>({}, userid {})</small></a></li>",
+                encode(&p.userid),
+                encode(redirect),
+                encode(&st),
+                escape(&p.name),
+                escape(&p.title),
+                escape(&p.userid)
+            )
+        })
+        .collect();
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>DingTalk sandbox — scan to log in</title></head>\
+         <body><h1>DingTalk sandbox</h1><p>Scan the QR code of <b>{}</b> with the phone of:</p><ul>{rows}</ul></body></html>",
+        escape(&company.corp_id)
+    ))
+}
+
+/// The picked person "scans": DingTalk redirects back with `authCode`.
+#[derive(Deserialize)]
+pub struct Scan {
+    userid: String,
+    redirect_uri: String,
+    state: Option<String>,
+}
+
+/// Confirms the scan and redirects to the app with an authorization code.
+#[get("/dingtalk/login/scan")]
+pub async fn scan(state: web::Data<State>, query: web::Query<Scan>) -> HttpResponse {
+    let sep = if query.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let st = encode(query.state.as_deref().unwrap_or_default());
+    if state.company().person(&query.userid).is_none() || state.refused(&query.userid) {
+        return HttpResponse::Found()
+            .insert_header((
+                "Location",
+                format!("{}{sep}error=access_denied&state={st}", query.redirect_uri),
+            ))
+            .finish();
+    }
+    let code = crate::random(16);
+    state
+        .inner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .codes
+        .insert(code.clone(), query.userid.clone());
+    HttpResponse::Found()
+        .insert_header((
+            "Location",
+            format!("{}{sep}authCode={code}&state={st}", query.redirect_uri),
+        ))
+        .finish()
+}
+
+/// Body of the user token request.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTokenRequest {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    code: Option<String>,
+    grant_type: Option<String>,
+}
+
+/// `POST /v1.0/oauth2/userAccessToken`: an authorization code for a user token (codes work once).
+#[post("/dingtalk/api/v1.0/oauth2/userAccessToken")]
+pub async fn user_access_token(
+    state: web::Data<State>,
+    body: web::Json<UserTokenRequest>,
+) -> HttpResponse {
+    if let Some(fault) = state.take_fault() {
+        return fault;
+    }
+    let company = state.company();
+    if body.client_id.as_deref() != Some(company.app_key.as_str())
+        || body.client_secret.as_deref() != Some(company.app_secret.as_str())
+    {
+        return v1_error(
+            400,
+            "invalidClientIdOrSecret",
+            "无效的clientId或者clientSecret",
+        );
+    }
+    if body.grant_type.as_deref() != Some("authorization_code") {
+        return v1_error(
+            400,
+            "invalidParameter",
+            "grantType must be authorization_code",
+        );
+    }
+    let mut inner = state.inner.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(userid) = body.code.as_ref().and_then(|c| inner.codes.remove(c)) else {
+        return v1_error(
+            400,
+            "invalidAuthCode",
+            "authCode is invalid or has been used",
+        );
+    };
+    let token = crate::random(24);
+    inner
+        .user_tokens
+        .insert(token.clone(), (userid, Instant::now() + TOKEN_TTL));
+    HttpResponse::Ok().json(json!({ "accessToken": token, "refreshToken": crate::random(24), "expireIn": TOKEN_TTL.as_secs(), "corpId": company.corp_id }))
+}
+
+/// `GET /v1.0/contact/users/me` with a user token.
+#[get("/dingtalk/api/v1.0/contact/users/me")]
+pub async fn users_me(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    let Some(token) = req
+        .headers()
+        .get("x-acs-dingtalk-access-token")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return v1_error(
+            400,
+            "AuthenticationFailed.MissingParameter",
+            "x-acs-dingtalk-access-token is missing",
+        );
+    };
+    let userid = {
+        let inner = state.inner.lock().unwrap_or_else(|e| e.into_inner());
+        match inner.user_tokens.get(token) {
+            Some((userid, expiry)) if *expiry > Instant::now() => userid.clone(),
+            Some(_) => return v1_error(400, "accesstoken.expired", "access token expired"),
+            None => return v1_error(400, "InvalidAuthentication", "不合法的access_token"),
+        }
+    };
+    let company = state.company();
+    let Some(p) = company.person(&userid) else {
+        return v1_error(404, "invalidParameter.user.notFound", "user not found");
+    };
+    HttpResponse::Ok().json(json!({
+        "nick": p.name, "avatarUrl": "", "mobile": p.mobile, "openId": p.open_id,
+        "unionId": p.union_id, "email": p.email, "stateCode": "86"
+    }))
+}
+
+/// Body of the new app token request.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppTokenRequest {
+    app_key: Option<String>,
+    app_secret: Option<String>,
+}
+
+/// `POST /v1.0/oauth2/accessToken`: the app token (the same one while it is valid).
+#[post("/dingtalk/api/v1.0/oauth2/accessToken")]
+pub async fn app_access_token(
+    state: web::Data<State>,
+    body: web::Json<AppTokenRequest>,
+) -> HttpResponse {
+    if let Some(fault) = state.take_fault() {
+        return fault;
+    }
+    let company = state.company();
+    if body.app_key.as_deref() != Some(company.app_key.as_str())
+        || body.app_secret.as_deref() != Some(company.app_secret.as_str())
+    {
+        return v1_error(
+            400,
+            "invalidClientIdOrSecret",
+            "无效的clientId或者clientSecret",
+        );
+    }
+    let (token, left) = state.app_token();
+    HttpResponse::Ok().json(json!({ "accessToken": token, "expireIn": left }))
+}
+
+/// Query of the legacy token request.
+#[derive(Deserialize)]
+pub struct LegacyToken {
+    appkey: Option<String>,
+    appsecret: Option<String>,
+}
+
+/// `GET /gettoken` (legacy): the same app token, legacy envelope.
+#[get("/dingtalk/oapi/gettoken")]
+pub async fn gettoken(state: web::Data<State>, query: web::Query<LegacyToken>) -> HttpResponse {
+    if let Some(fault) = state.take_fault() {
+        return fault;
+    }
+    let company = state.company();
+    if query.appkey.as_deref() != Some(company.app_key.as_str())
+        || query.appsecret.as_deref() != Some(company.app_secret.as_str())
+    {
+        return oapi_error(40096, "不合法的appKey或appSecret");
+    }
+    let (token, left) = state.app_token();
+    HttpResponse::Ok()
+        .json(json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": left }))
+}
+
+/// The `access_token` query parameter of legacy calls.
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    access_token: Option<String>,
+}
+
+fn check_app_token(state: &State, token: Option<&str>) -> Option<HttpResponse> {
+    match token {
+        None | Some("") => Some(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" }))),
+        Some(t) if !state.app_token_valid(t) => Some(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "不合法的access_token", "sub_code": "40014", "sub_msg": "不合法的access_token" }))),
+        _ => None,
+    }
+}
+
+/// `POST /topapi/user/getbyunionid`: the org's userid of a unionId.
+#[post("/dingtalk/oapi/topapi/user/getbyunionid")]
+pub async fn getbyunionid(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if let Some(refusal) = check_app_token(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let union = body
+        .get("unionid")
+        .or_else(|| body.get("unionId"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match state.company().people.iter().find(|p| p.union_id == union) {
+        Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "result": { "contact_type": 0, "userid": p.userid }, "request_id": crate::random(8) })),
+        None => oapi_error(60121, "找不到该用户"),
+    }
+}
+
+/// `POST /topapi/v2/user/get`: a user's details.
+#[post("/dingtalk/oapi/topapi/v2/user/get")]
+pub async fn user_get(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if let Some(refusal) = check_app_token(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let userid = body
+        .get("userid")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match state.company().person(userid) {
+        Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "result": {
+            "userid": p.userid, "unionid": p.union_id, "name": p.name, "email": p.email, "mobile": p.mobile,
+            "title": p.title, "dept_id_list": p.dept_ids, "active": true, "admin": p.userid == "000000"
+        }, "request_id": crate::random(8) })),
+        None => oapi_error(60121, "找不到该用户"),
+    }
+}
+
+/// Registers the DingTalk routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(authorize)
+        .service(scan)
+        .service(user_access_token)
+        .service(users_me)
+        .service(app_access_token)
+        .service(gettoken)
+        .service(getbyunionid)
+        .service(user_get);
+}

@@ -1,0 +1,179 @@
+//! A loopback stand-in for the identity providers Roster talks to, serving a seeded company.
+//!
+//! DingTalk is served under `/dingtalk/login` (the QR login pages), `/dingtalk/api` (the `v1.0`
+//! API) and `/dingtalk/oapi` (the legacy API); point Roster's provider base URLs at those. Tests
+//! start it in-process with [`Sandbox::start`]; developers run the `roster-sandbox` binary.
+//! Fault controls at `POST /sandbox/faults` make the next calls fail as the real service can.
+
+pub mod company;
+pub mod dingtalk;
+
+use actix_web::{App, HttpResponse, HttpServer, post, web};
+use company::Company;
+use rand::Rng;
+use serde::Deserialize;
+use std::{
+    collections::{HashMap, HashSet, VecDeque},
+    net::TcpListener,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// A random token of `len` alphanumeric characters.
+pub fn random(len: usize) -> String {
+    rand::thread_rng()
+        .sample_iter(&rand::distributions::Alphanumeric)
+        .take(len)
+        .map(char::from)
+        .collect()
+}
+
+/// Mutable state: codes, tokens, faults.
+#[derive(Default)]
+pub struct Inner {
+    /// Authorization codes → userid (each works once).
+    pub codes: HashMap<String, String>,
+    /// User tokens → (userid, expiry).
+    pub user_tokens: HashMap<String, (String, Instant)>,
+    /// The app token and its expiry.
+    pub app_token: Option<(String, Instant)>,
+    /// People whose scans are refused.
+    pub refused: HashSet<String>,
+    /// Canned failures for the next API calls.
+    pub faults: VecDeque<Fault>,
+}
+
+/// A canned failure.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Fault {
+    /// HTTP status to answer with (200 for legacy `errcode` failures).
+    pub status: u16,
+    /// JSON body.
+    pub body: serde_json::Value,
+    /// Seconds for a `Retry-After` header (throttling).
+    pub retry_after: Option<u64>,
+}
+
+/// The sandbox's shared state.
+#[derive(Clone)]
+pub struct State {
+    company: Arc<Company>,
+    /// Mutable parts.
+    pub inner: Arc<Mutex<Inner>>,
+}
+
+impl State {
+    /// A state serving `company`.
+    pub fn new(company: Company) -> Self {
+        Self {
+            company: Arc::new(company),
+            inner: Arc::default(),
+        }
+    }
+
+    /// The company.
+    pub fn company(&self) -> &Company {
+        &self.company
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether a person's scans are refused.
+    pub fn refused(&self, userid: &str) -> bool {
+        self.lock().refused.contains(userid)
+    }
+
+    /// The next canned failure, if any.
+    pub fn take_fault(&self) -> Option<HttpResponse> {
+        let fault = self.lock().faults.pop_front()?;
+        let status = actix_web::http::StatusCode::from_u16(fault.status)
+            .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = HttpResponse::build(status);
+        if let Some(secs) = fault.retry_after {
+            response.insert_header(("Retry-After", secs.to_string()));
+        }
+        Some(response.json(fault.body))
+    }
+
+    /// The app token (the same while valid) and its remaining seconds.
+    pub fn app_token(&self) -> (String, u64) {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        match &inner.app_token {
+            Some((token, expiry)) if *expiry > now => (token.clone(), (*expiry - now).as_secs()),
+            _ => {
+                let token = random(32);
+                inner.app_token = Some((token.clone(), now + Duration::from_secs(7200)));
+                (token, 7200)
+            }
+        }
+    }
+
+    /// Whether an app token is the current, unexpired one.
+    pub fn app_token_valid(&self, token: &str) -> bool {
+        matches!(&self.lock().app_token, Some((t, expiry)) if t == token && *expiry > Instant::now())
+    }
+}
+
+/// Fault controls.
+#[derive(Debug, Default, Deserialize)]
+pub struct Faults {
+    /// Answer the next API calls with these failures, in order.
+    #[serde(default)]
+    pub next: Vec<Fault>,
+    /// Expire every token now.
+    #[serde(default)]
+    pub expire_tokens: bool,
+    /// Refuse the scans of this person.
+    pub refuse_user: Option<String>,
+}
+
+#[post("/sandbox/faults")]
+async fn faults(state: web::Data<State>, body: web::Json<Faults>) -> HttpResponse {
+    let mut inner = state.lock();
+    inner.faults.extend(body.next.iter().cloned());
+    if body.expire_tokens {
+        inner.app_token = None;
+        inner.user_tokens.clear();
+    }
+    if let Some(userid) = &body.refuse_user {
+        inner.refused.insert(userid.clone());
+    }
+    HttpResponse::NoContent().finish()
+}
+
+/// A running sandbox.
+pub struct Sandbox {
+    /// The bound port.
+    pub port: u16,
+    /// Its state (tests inspect and steer it).
+    pub state: State,
+}
+
+impl Sandbox {
+    /// Starts the sandbox on `listen` (use port 0 for any free port) in the current runtime.
+    pub fn start(company: Company, listen: &str) -> std::io::Result<Self> {
+        let state = State::new(company);
+        let listener = TcpListener::bind(listen)?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .service(faults)
+                .configure(dingtalk::configure)
+        })
+        .workers(1)
+        .listen(listener)?
+        .run();
+        tokio::spawn(server);
+        Ok(Self { port, state })
+    }
+
+    /// `http://127.0.0.1:<port>`.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}

@@ -1,0 +1,424 @@
+//! Provider login, in three steps that never put a token in a URL:
+//! 1. [`start`]: check the SPA's `redirect_uri` against the organization's allow-list, store a
+//!    single-use `state` (10 minutes), and return the provider's QR/sign-in address;
+//! 2. [`finish`]: consume the `state` once, exchange the code, resolve the person to a member of
+//!    the connection's organization (admitting them when the connection's policy is `auto`), and
+//!    hand back a one-time login ticket (60 seconds) for the SPA;
+//! 3. [`redeem`]: trade the ticket for access and refresh tokens.
+
+use super::{login, random_token, token_hash};
+use crate::{
+    authz::roles::{BuiltinRole, builtin_role_ids},
+    error::{Error, Result},
+    org::{
+        audit::{self, AuditEntry},
+        connections, rules,
+    },
+    state::AppState,
+};
+use chrono::{Duration, Utc};
+use entity::{
+    connection,
+    enums::{AccountType, AutoAddPolicy, MemberStatus, Provider, UserType},
+    identity, login_state, login_ticket, member, organization, user,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait, sea_query::Expr,
+};
+use serde_json::json;
+
+/// How long a login may take between the redirect to the provider and the callback.
+const STATE_TTL_MINUTES: i64 = 10;
+/// How long the SPA has to redeem its ticket.
+const TICKET_TTL_SECONDS: i64 = 60;
+
+/// Our callback address for a connection.
+pub fn callback_url(app: &AppState, connection_id: i64) -> String {
+    format!(
+        "{}/auth/{connection_id}/callback",
+        app.settings.public_url()
+    )
+}
+
+/// The part of a URI compared with the allow-list: everything before `?` or `#`.
+fn without_query(uri: &str) -> &str {
+    uri.split(['?', '#']).next().unwrap_or(uri)
+}
+
+async fn enabled_connection(
+    app: &AppState,
+    connection_id: i64,
+) -> Result<(connection::Model, organization::Model)> {
+    let conn = connection::Entity::find_by_id(connection_id)
+        .one(&app.db)
+        .await?
+        .filter(|c| c.enabled)
+        .ok_or(Error::NotFound("connection"))?;
+    let org = organization::Entity::find_by_id(conn.organization_id)
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("organization"))?;
+    Ok((conn, org))
+}
+
+/// Step 1: the provider address to send the browser to.
+pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Result<String> {
+    let (conn, org) = enabled_connection(app, connection_id).await?;
+    let allowed: Vec<String> =
+        serde_json::from_value(org.redirect_allow_list.clone()).unwrap_or_default();
+    if !allowed
+        .iter()
+        .any(|a| without_query(a) == without_query(redirect_uri))
+    {
+        return Err(Error::validation(
+            "redirect_uri",
+            format!(
+                "`{redirect_uri}` is not on the organization's redirect allow-list; an administrator adds it with updateOrganization(redirectAllowList: …)"
+            ),
+        ));
+    }
+    let state = random_token(24);
+    let now = Utc::now();
+    login_state::Entity::insert(login_state::ActiveModel {
+        state: Set(state.clone()),
+        connection_id: Set(conn.id),
+        redirect_uri: Set(redirect_uri.to_string()),
+        pkce_verifier_enc: Set(None),
+        nonce: Set(None),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
+        consumed_at: Set(None),
+    })
+    .exec_without_returning(&app.db)
+    .await?;
+    match conn.provider {
+        Provider::Dingtalk => {
+            let dt = connections::dingtalk_app(&app.secrets, &conn)?;
+            Ok(app
+                .providers
+                .dingtalk
+                .authorize_url(&dt, &callback_url(app, conn.id), &state))
+        }
+        _ => Err(Error::validation(
+            "connection",
+            "only DingTalk login is available in this version",
+        )),
+    }
+}
+
+/// Consumes a state once; returns the SPA's redirect address.
+async fn consume_state(app: &AppState, connection_id: i64, state: &str) -> Result<String> {
+    let now = Utc::now();
+    let used = login_state::Entity::update_many()
+        .col_expr(login_state::Column::ConsumedAt, Expr::value(now))
+        .filter(login_state::Column::State.eq(state))
+        .filter(login_state::Column::ConnectionId.eq(connection_id))
+        .filter(login_state::Column::ConsumedAt.is_null())
+        .filter(login_state::Column::ExpiresAt.gt(now))
+        .exec(&app.db)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(Error::Unauthenticated(
+            "this login link was already used or has expired; start the login again".into(),
+        ));
+    }
+    let row = login_state::Entity::find_by_id(state.to_string())
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("login"))?;
+    Ok(row.redirect_uri)
+}
+
+/// The outcome of a callback: where to send the browser.
+pub struct Finished {
+    /// The SPA address.
+    pub redirect_uri: String,
+    /// The ticket, or the error to report.
+    pub result: Result<String>,
+}
+
+/// Step 2: handles the provider's callback. A bad or replayed `state` is an error without a
+/// redirect; anything after that is reported to the SPA.
+pub async fn finish(
+    app: &AppState,
+    connection_id: i64,
+    code: Option<&str>,
+    state: &str,
+    client_ip: Option<String>,
+) -> Result<Finished> {
+    let redirect_uri = consume_state(app, connection_id, state).await?;
+    let result = match code {
+        Some(code) if !code.is_empty() => admit(app, connection_id, code, client_ip).await,
+        _ => Err(Error::Unauthenticated(
+            "the provider did not confirm the login (no code); try again".into(),
+        )),
+    };
+    Ok(Finished {
+        redirect_uri,
+        result,
+    })
+}
+
+async fn admit(
+    app: &AppState,
+    connection_id: i64,
+    code: &str,
+    client_ip: Option<String>,
+) -> Result<String> {
+    let (conn, org) = enabled_connection(app, connection_id).await?;
+    let dt = connections::dingtalk_app(&app.secrets, &conn)?;
+    let user_token = app.providers.dingtalk.user_token(&dt, code).await?;
+    let me = app.providers.dingtalk.me(&user_token).await?;
+    let Some(userid) = app
+        .providers
+        .dingtalk
+        .userid_by_unionid(&dt, &me.union_id)
+        .await?
+    else {
+        return Err(Error::Forbidden(format!(
+            "{} is not in the DingTalk enterprise {} (or outside the app's visible range); ask an administrator",
+            me.nick, conn.corp_id
+        )));
+    };
+    let txn = app.db.begin().await?;
+    let user_id = resolve_user(&txn, &conn, &userid, &me.union_id, &me.nick).await?;
+    let existing = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org.id))
+        .filter(member::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?;
+    let member = match existing {
+        Some(m) => m,
+        None if conn.auto_add_policy == AutoAddPolicy::Auto => {
+            let details = app.providers.dingtalk.user(&dt, &userid).await.ok();
+            let email = details
+                .as_ref()
+                .and_then(|d| d.get("email"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or(me.email.clone());
+            add_member(&txn, &org, &conn, user_id, &userid, &me.nick, email).await?
+        }
+        None => {
+            return Err(Error::Forbidden(format!(
+                "{} is not a member of {} yet; ask an administrator to add them",
+                me.nick, org.name
+            )));
+        }
+    };
+    match member.status {
+        MemberStatus::Active => {}
+        MemberStatus::Disabled => {
+            return Err(Error::Unauthenticated(
+                "this member is disabled; ask an organization administrator".into(),
+            ));
+        }
+        MemberStatus::Resigned => {
+            return Err(Error::Unauthenticated(
+                "this member has left the organization".into(),
+            ));
+        }
+    }
+    let ticket = random_token(32);
+    login_ticket::Entity::insert(login_ticket::ActiveModel {
+        ticket_hash: Set(token_hash(&ticket)),
+        member_id: Set(member.id),
+        organization_id: Set(org.id),
+        expires_at: Set(Utc::now() + Duration::seconds(TICKET_TTL_SECONDS)),
+        consumed_at: Set(None),
+    })
+    .exec_without_returning(&txn)
+    .await?;
+    let event = audit::record(
+        &txn,
+        AuditEntry {
+            organization_id: org.id,
+            actor_member_id: Some(member.id),
+            action: "auth.provider_login",
+            target_type: "member",
+            target_id: Some(member.id.to_string()),
+            summary: json!({ "provider": conn.provider, "connectionId": conn.id, "userid": userid }),
+            client_ip,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    app.audit.publish(event);
+    Ok(ticket)
+}
+
+/// Finds or creates the user of a DingTalk person: by (corp, userid), else by unionId (the same
+/// person in another enterprise), else a new user; links the identity.
+async fn resolve_user<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    userid: &str,
+    union_id: &str,
+    name: &str,
+) -> Result<i64> {
+    let by_id = identity::Entity::find()
+        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
+        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
+        .filter(identity::Column::ProviderUserId.eq(userid))
+        .one(db)
+        .await?;
+    if let Some(found) = by_id {
+        return Ok(found.user_id);
+    }
+    let by_union = identity::Entity::find()
+        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
+        .filter(identity::Column::UnionId.eq(union_id))
+        .one(db)
+        .await?;
+    let now = Utc::now();
+    let user_id = match by_union {
+        Some(found) => found.user_id,
+        None => {
+            user::Entity::insert(user::ActiveModel {
+                name: Set(name.to_string()),
+                avatar_url: Set(None),
+                password_hash: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec_with_returning(db)
+            .await?
+            .id
+        }
+    };
+    identity::Entity::insert(identity::ActiveModel {
+        user_id: Set(user_id),
+        provider: Set(Provider::Dingtalk),
+        tenant: Set(conn.corp_id.clone()),
+        provider_user_id: Set(userid.to_string()),
+        union_id: Set(Some(union_id.to_string())),
+        created_at: Set(now),
+        ..Default::default()
+    })
+    .exec_without_returning(db)
+    .await?;
+    Ok(user_id)
+}
+
+/// A nickname from a display name: allowed characters only, unique in the organization.
+async fn free_nickname<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    name: &str,
+    userid: &str,
+) -> Result<String> {
+    let base: String = name
+        .chars()
+        .filter(|c| c.is_alphanumeric() || "_/\\|()[]".contains(*c))
+        .take(rules::NICKNAME_MAX - 8)
+        .collect();
+    let base = if base.is_empty() {
+        format!("dt_{userid}")
+    } else {
+        base
+    };
+    for n in 0..100 {
+        let candidate = if n == 0 {
+            base.clone()
+        } else {
+            format!("{base}_{n}")
+        };
+        let taken = member::Entity::find()
+            .filter(member::Column::OrganizationId.eq(org))
+            .filter(member::Column::Nickname.eq(candidate.as_str()))
+            .count(db)
+            .await?;
+        if taken == 0 {
+            return Ok(candidate);
+        }
+    }
+    Ok(format!("{base}_{}", random_token(4)))
+}
+
+async fn add_member<C: ConnectionTrait>(
+    db: &C,
+    org: &organization::Model,
+    conn: &connection::Model,
+    user_id: i64,
+    userid: &str,
+    name: &str,
+    email: Option<String>,
+) -> Result<member::Model> {
+    crate::org::members::check_seats(db, org, 1).await?;
+    let roles = builtin_role_ids(db).await?;
+    let nickname = free_nickname(db, org.id, name, userid).await?;
+    let now = Utc::now();
+    let created = member::Entity::insert(member::ActiveModel {
+        organization_id: Set(org.id),
+        user_id: Set(user_id),
+        account: Set(format!("dingtalk:{userid}")),
+        nickname: Set(nickname),
+        name: Set(name.to_string()),
+        user_type: Set(UserType::Viewer),
+        role_id: Set(roles[&BuiltinRole::StandardUser]),
+        status: Set(MemberStatus::Active),
+        email: Set(rules::email("email", email.as_deref()).ok().flatten()),
+        phone: Set(None),
+        employee_no: Set(None),
+        position: Set(None),
+        account_type: Set(AccountType::Dingtalk),
+        source_connection_id: Set(Some(conn.id)),
+        joined_at: Set(now),
+        last_login_at: Set(None),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?;
+    crate::org::members::create_personal_workspace_in_txn(db, &created).await?;
+    Ok(created)
+}
+
+/// Step 3: trades a login ticket (once, within 60 seconds) for tokens.
+pub async fn redeem(app: &AppState, ticket: &str) -> Result<login::Tokens> {
+    let now = Utc::now();
+    let hash = token_hash(ticket.trim());
+    let used = login_ticket::Entity::update_many()
+        .col_expr(login_ticket::Column::ConsumedAt, Expr::value(now))
+        .filter(login_ticket::Column::TicketHash.eq(hash.as_str()))
+        .filter(login_ticket::Column::ConsumedAt.is_null())
+        .filter(login_ticket::Column::ExpiresAt.gt(now))
+        .exec(&app.db)
+        .await?;
+    if used.rows_affected != 1 {
+        return Err(Error::Unauthenticated(
+            "this login ticket was already used or has expired; log in again".into(),
+        ));
+    }
+    let row = login_ticket::Entity::find_by_id(hash)
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("login ticket"))?;
+    let member = member::Entity::find_by_id(row.member_id)
+        .one(&app.db)
+        .await?
+        .filter(|m| m.status == MemberStatus::Active && m.organization_id == row.organization_id)
+        .ok_or_else(|| Error::Unauthenticated("this member can no longer log in".into()))?;
+    login::issue_tokens(app, member, None).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allow_list_ignores_the_query() {
+        assert_eq!(
+            without_query("https://spa.example/cb?x=1#y"),
+            "https://spa.example/cb"
+        );
+        assert_eq!(
+            without_query("https://spa.example/cb"),
+            "https://spa.example/cb"
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Provider connections of an organization. Secrets are sealed with the master key on the way in
+//! and never leave this module except as a [`DingtalkApp`] handed to a provider call.
+
+use super::audit::{self, AuditEntry, Change};
+use crate::{
+    authz::OrgAccess,
+    error::{Error, Result},
+    providers::{Providers, dingtalk::DingtalkApp},
+    secrets::SecretBox,
+};
+use chrono::Utc;
+use entity::{
+    connection,
+    enums::{AutoAddPolicy, Provider},
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use serde_json::json;
+
+/// Fields of a connection; secrets `None` on update keep the stored ones.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectionInput {
+    /// Label.
+    pub name: Option<String>,
+    /// CorpId / tenant id.
+    pub corp_id: Option<String>,
+    /// AgentId.
+    pub agent_id: Option<String>,
+    /// AppKey / ClientId.
+    pub client_id: Option<String>,
+    /// AppSecret / ClientSecret (write-only).
+    pub client_secret: Option<String>,
+    /// Callback token (write-only).
+    pub callback_token: Option<String>,
+    /// Callback EncodingAESKey (write-only).
+    pub callback_aes_key: Option<String>,
+    /// Whether visible contacts become members automatically (also at first login).
+    pub auto_add_policy: Option<AutoAddPolicy>,
+    /// Whether login through it is on.
+    pub enabled: Option<bool>,
+}
+
+/// The organization's connections.
+pub async fn list<C: ConnectionTrait>(db: &C, org: i64) -> Result<Vec<connection::Model>> {
+    Ok(connection::Entity::find()
+        .filter(connection::Column::OrganizationId.eq(org))
+        .order_by_asc(connection::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// A connection of the organization.
+pub async fn get<C: ConnectionTrait>(db: &C, org: i64, id: i64) -> Result<connection::Model> {
+    connection::Entity::find_by_id(id)
+        .filter(connection::Column::OrganizationId.eq(org))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("connection"))
+}
+
+fn required(field: &str, value: &Option<String>, what: &str) -> Result<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_string)
+        .ok_or_else(|| Error::validation(field, format!("{what} is required")))
+}
+
+fn seal(secrets: &SecretBox, value: &Option<String>) -> Option<String> {
+    value
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(|v| secrets.seal_str(v))
+}
+
+/// Adds a connection to the organization.
+///
+/// **Permissions**: `org.connections.manage` (organization administrators).
+pub async fn create(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    access: &OrgAccess,
+    provider: Provider,
+    input: ConnectionInput,
+    cx: &Change,
+) -> Result<connection::Model> {
+    if provider != Provider::Dingtalk {
+        return Err(Error::validation(
+            "provider",
+            "only DingTalk connections are available in this version; WeCom and Teams are coming",
+        ));
+    }
+    let corp_id = required("corpId", &input.corp_id, "the DingTalk CorpId")?;
+    let client_id = required("clientId", &input.client_id, "the AppKey (ClientId)")?;
+    required(
+        "clientSecret",
+        &input.client_secret,
+        "the AppSecret (ClientSecret)",
+    )?;
+    let duplicate = connection::Entity::find()
+        .filter(connection::Column::Provider.eq(provider))
+        .filter(connection::Column::CorpId.eq(corp_id.as_str()))
+        .filter(connection::Column::ClientId.eq(client_id.as_str()))
+        .one(db)
+        .await?;
+    if duplicate.is_some() {
+        return Err(Error::Conflict(
+            "this DingTalk app is already connected (to this or another organization)".into(),
+        ));
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let row = connection::Entity::insert(connection::ActiveModel {
+        organization_id: Set(access.org_id()),
+        provider: Set(provider),
+        name: Set(input
+            .name
+            .clone()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| format!("DingTalk {corp_id}"))),
+        corp_id: Set(corp_id),
+        agent_id: Set(input.agent_id.clone().filter(|a| !a.trim().is_empty())),
+        client_id: Set(Some(client_id)),
+        client_secret_enc: Set(seal(secrets, &input.client_secret)),
+        callback_token_enc: Set(seal(secrets, &input.callback_token)),
+        callback_aes_key_enc: Set(seal(secrets, &input.callback_aes_key)),
+        auto_add_policy: Set(input.auto_add_policy.unwrap_or(AutoAddPolicy::Manual)),
+        settings: Set(json!({})),
+        enabled: Set(input.enabled.unwrap_or(true)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(&txn)
+    .await?;
+    let event = record(
+        &txn,
+        access,
+        "connection.create",
+        row.id,
+        json!({ "provider": provider, "corpId": row.corp_id, "clientId": row.client_id }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(row)
+}
+
+async fn record<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    action: &'static str,
+    id: i64,
+    summary: serde_json::Value,
+    cx: &Change,
+) -> Result<entity::audit_event::Model> {
+    audit::record(
+        db,
+        AuditEntry {
+            organization_id: access.org_id(),
+            actor_member_id: Some(access.actor()),
+            action,
+            target_type: "connection",
+            target_id: Some(id.to_string()),
+            summary,
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await
+}
+
+/// Changes a connection; secrets left out stay as they are.
+///
+/// **Permissions**: `org.connections.manage`.
+pub async fn update(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    access: &OrgAccess,
+    id: i64,
+    input: ConnectionInput,
+    cx: &Change,
+) -> Result<connection::Model> {
+    let current = get(db, access.org_id(), id).await?;
+    let mut row = connection::ActiveModel {
+        id: Set(current.id),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    };
+    let mut changed = Vec::new();
+    if let Some(name) = &input.name {
+        row.name = Set(super::rules::name("name", name)?);
+        changed.push("name");
+    }
+    if input.corp_id.is_some() {
+        row.corp_id = Set(required("corpId", &input.corp_id, "the CorpId")?);
+        changed.push("corpId");
+    }
+    if input.client_id.is_some() {
+        row.client_id = Set(Some(required(
+            "clientId",
+            &input.client_id,
+            "the ClientId",
+        )?));
+        changed.push("clientId");
+    }
+    if let Some(agent) = &input.agent_id {
+        row.agent_id = Set(Some(agent.trim().to_string()).filter(|a| !a.is_empty()));
+        changed.push("agentId");
+    }
+    if let Some(sealed) = seal(secrets, &input.client_secret) {
+        row.client_secret_enc = Set(Some(sealed));
+        changed.push("clientSecret");
+    }
+    if let Some(sealed) = seal(secrets, &input.callback_token) {
+        row.callback_token_enc = Set(Some(sealed));
+        changed.push("callbackToken");
+    }
+    if let Some(sealed) = seal(secrets, &input.callback_aes_key) {
+        row.callback_aes_key_enc = Set(Some(sealed));
+        changed.push("callbackAesKey");
+    }
+    if let Some(policy) = input.auto_add_policy {
+        row.auto_add_policy = Set(policy);
+        changed.push("autoAddPolicy");
+    }
+    if let Some(enabled) = input.enabled {
+        row.enabled = Set(enabled);
+        changed.push("enabled");
+    }
+    let txn = db.begin().await?;
+    let updated = connection::Entity::update(row).exec(&txn).await?;
+    let event = record(
+        &txn,
+        access,
+        "connection.update",
+        id,
+        json!({ "changed": changed }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(updated)
+}
+
+/// Removes a connection (its login states and mirror go with it).
+///
+/// **Permissions**: `org.connections.manage`.
+pub async fn delete(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    id: i64,
+    cx: &Change,
+) -> Result<()> {
+    let current = get(db, access.org_id(), id).await?;
+    let txn = db.begin().await?;
+    connection::Entity::delete_by_id(current.id)
+        .exec(&txn)
+        .await?;
+    let event = record(
+        &txn,
+        access,
+        "connection.delete",
+        id,
+        json!({ "name": current.name }),
+        cx,
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(())
+}
+
+/// The DingTalk application of a connection, with its secret opened.
+pub fn dingtalk_app(secrets: &SecretBox, conn: &connection::Model) -> Result<DingtalkApp> {
+    let sealed = conn.client_secret_enc.as_deref().ok_or_else(|| {
+        Error::validation(
+            "clientSecret",
+            "this connection has no AppSecret; set it with updateConnection",
+        )
+    })?;
+    let app_secret = secrets.open_str(sealed).map_err(|_| {
+        Error::internal(format!(
+            "the secret of connection {} cannot be opened with this master key",
+            conn.id
+        ))
+    })?;
+    Ok(DingtalkApp {
+        corp_id: conn.corp_id.clone(),
+        app_key: conn.client_id.clone().unwrap_or_default(),
+        app_secret,
+    })
+}
+
+/// Calls the provider with the connection's credentials; a failure says what to check.
+///
+/// **Permissions**: `org.connections.manage`.
+pub async fn test(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    providers: &Providers,
+    access: &OrgAccess,
+    id: i64,
+) -> Result<()> {
+    let conn = get(db, access.org_id(), id).await?;
+    match conn.provider {
+        Provider::Dingtalk => {
+            let app = dingtalk_app(secrets, &conn)?;
+            providers.dingtalk.fetch_app_token(&app).await.map(|_| ())
+        }
+        _ => Err(Error::validation(
+            "id",
+            "only DingTalk connections can be tested in this version",
+        )),
+    }
+}

@@ -1,0 +1,357 @@
+//! The DingTalk HTTP client.
+
+use super::super::{error, token_cache::TokenCache};
+use crate::{config::DingtalkSettings, error::Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const PROVIDER: &str = "dingtalk";
+
+/// One DingTalk application (an internal app of one enterprise).
+#[derive(Debug, Clone)]
+pub struct DingtalkApp {
+    /// corpId.
+    pub corp_id: String,
+    /// AppKey / ClientId.
+    pub app_key: String,
+    /// AppSecret (decrypted only for the call).
+    pub app_secret: String,
+}
+
+/// Who logged in, as `/v1.0/contact/users/me` says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DingtalkUser {
+    /// unionId.
+    #[serde(alias = "unionid")]
+    pub union_id: String,
+    /// Display name.
+    #[serde(default)]
+    pub nick: String,
+    /// Email, if shared.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Mobile, if shared.
+    #[serde(default)]
+    pub mobile: Option<String>,
+    /// Avatar address.
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+}
+
+/// The DingTalk client.
+#[derive(Clone)]
+pub struct DingtalkClient {
+    http: reqwest::Client,
+    urls: DingtalkSettings,
+    tokens: TokenCache,
+}
+
+fn unreachable(e: reqwest::Error) -> crate::error::Error {
+    error(
+        PROVIDER,
+        None,
+        format!("DingTalk could not be reached ({e}); check the network and try again"),
+    )
+}
+
+/// Plain words for a DingTalk error code.
+fn explain(code: &str, message: &str) -> String {
+    match code {
+        "invalidClientIdOrSecret"
+        | "40096"
+        | "40089"
+        | "invalid.client"
+        | "unauthorized.client" => {
+            format!(
+                "DingTalk rejected the app credentials (errcode {code}: {message}); check AppKey and AppSecret"
+            )
+        }
+        "60121" => format!(
+            "DingTalk does not know this person in the enterprise (errcode {code}); check the app's visible range"
+        ),
+        "60011" | "60020" | "60121x" => format!(
+            "the DingTalk app lacks a permission (errcode {code}: {message}); grant it in the DingTalk developer console"
+        ),
+        "90018" | "90002" | "Throttling" => {
+            format!("DingTalk is throttling requests (errcode {code}); try again shortly")
+        }
+        "invalidAuthCode" => format!(
+            "the DingTalk login code was refused (errcode {code}: {message}); start the login again"
+        ),
+        _ => format!("DingTalk refused the request (errcode {code}: {message})"),
+    }
+}
+
+/// Whether a legacy envelope says the app token is no longer valid.
+fn token_expired(body: &Value) -> bool {
+    let code = body.get("errcode").and_then(Value::as_i64).unwrap_or(0);
+    let sub = body.get("sub_code").and_then(|v| {
+        v.as_str()
+            .map(str::to_string)
+            .or_else(|| v.as_i64().map(|n| n.to_string()))
+    });
+    matches!(code, 40014 | 42001 | 40001)
+        || (code == 88 && matches!(sub.as_deref(), Some("40014" | "42001" | "40001" | "40000")))
+}
+
+/// Reads a legacy (`oapi`) answer: HTTP 200 with `errcode` 0 on success.
+fn legacy(body: Value) -> Result<Value> {
+    match body.get("errcode").and_then(Value::as_i64) {
+        Some(0) | None if body.is_object() => Ok(body),
+        Some(code) => {
+            let msg = body
+                .get("errmsg")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            Err(error(
+                PROVIDER,
+                Some(code.to_string()),
+                explain(&code.to_string(), msg),
+            ))
+        }
+        None => Err(error(
+            PROVIDER,
+            None,
+            "DingTalk answered with something that is not JSON",
+        )),
+    }
+}
+
+/// Reads a `v1.0` answer: 2xx with fields, or an HTTP error with `{code, message}`.
+async fn v1(response: reqwest::Response) -> Result<Value> {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        return Ok(body);
+    }
+    let code = body
+        .get("code")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown")
+        .to_string();
+    let message = body
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    Err(error(
+        PROVIDER,
+        Some(code.clone()),
+        format!("{} (HTTP {status})", explain(&code, &message)),
+    ))
+}
+
+impl DingtalkClient {
+    /// A client for the configured hosts.
+    pub fn new(http: reqwest::Client, urls: DingtalkSettings) -> Self {
+        Self {
+            http,
+            urls,
+            tokens: TokenCache::default(),
+        }
+    }
+
+    /// The QR login page to send the browser to.
+    pub fn authorize_url(&self, app: &DingtalkApp, redirect_uri: &str, state: &str) -> String {
+        let query = serde_urlencoded::to_string([
+            ("redirect_uri", redirect_uri),
+            ("response_type", "code"),
+            ("client_id", app.app_key.as_str()),
+            ("scope", "openid"),
+            ("state", state),
+            ("prompt", "consent"),
+        ])
+        .unwrap_or_default();
+        format!(
+            "{}/oauth2/auth?{query}",
+            self.urls.login_url.trim_end_matches('/')
+        )
+    }
+
+    /// Exchanges a login code for a user access token.
+    pub async fn user_token(&self, app: &DingtalkApp, code: &str) -> Result<String> {
+        let response = self
+            .http
+            .post(format!("{}/v1.0/oauth2/userAccessToken", self.urls.api_url.trim_end_matches('/')))
+            .json(&json!({ "clientId": app.app_key, "clientSecret": app.app_secret, "code": code, "grantType": "authorization_code" }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = v1(response).await?;
+        body.get("accessToken")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                error(
+                    PROVIDER,
+                    None,
+                    "DingTalk's user token answer had no accessToken",
+                )
+            })
+    }
+
+    /// The person a user token belongs to.
+    pub async fn me(&self, user_token: &str) -> Result<DingtalkUser> {
+        let response = self
+            .http
+            .get(format!(
+                "{}/v1.0/contact/users/me",
+                self.urls.api_url.trim_end_matches('/')
+            ))
+            .header("x-acs-dingtalk-access-token", user_token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        serde_json::from_value(v1(response).await?).map_err(|e| {
+            error(
+                PROVIDER,
+                None,
+                format!("DingTalk's answer about the current user is not understood: {e}"),
+            )
+        })
+    }
+
+    /// The app access token, from the cache or from DingTalk.
+    pub async fn app_token(&self, app: &DingtalkApp) -> Result<String> {
+        if let Some(token) = self.tokens.get(&app.app_key) {
+            return Ok(token);
+        }
+        self.fetch_app_token(app).await
+    }
+
+    /// Asks DingTalk for the app token, whatever the cache holds: this is how credentials are
+    /// checked (`testConnection`).
+    pub async fn fetch_app_token(&self, app: &DingtalkApp) -> Result<String> {
+        let response = self
+            .http
+            .post(format!(
+                "{}/v1.0/oauth2/accessToken",
+                self.urls.api_url.trim_end_matches('/')
+            ))
+            .json(&json!({ "appKey": app.app_key, "appSecret": app.app_secret }))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let body = v1(response).await?;
+        let token = body
+            .get("accessToken")
+            .or_else(|| body.get("access_token"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                error(
+                    PROVIDER,
+                    None,
+                    "DingTalk's app token answer had no accessToken",
+                )
+            })?
+            .to_string();
+        let expires = body
+            .get("expireIn")
+            .or_else(|| body.get("expires_in"))
+            .and_then(Value::as_u64)
+            .unwrap_or(7200);
+        self.tokens.put(&app.app_key, token.clone(), expires);
+        Ok(token)
+    }
+
+    /// Calls a legacy endpoint with the app token, renewing the token once when DingTalk says it expired.
+    async fn oapi(&self, app: &DingtalkApp, path: &str, body: Value) -> Result<Value> {
+        for attempt in 0..2 {
+            let token = self.app_token(app).await?;
+            let response = self
+                .http
+                .post(format!(
+                    "{}{path}",
+                    self.urls.oapi_url.trim_end_matches('/')
+                ))
+                .query(&[("access_token", token.as_str())])
+                .json(&body)
+                .send()
+                .await
+                .map_err(unreachable)?;
+            let value: Value = response.json().await.map_err(|e| {
+                error(
+                    PROVIDER,
+                    None,
+                    format!("DingTalk answered with something that is not JSON: {e}"),
+                )
+            })?;
+            if token_expired(&value) && attempt == 0 {
+                self.tokens.forget(&app.app_key);
+                continue;
+            }
+            return legacy(value);
+        }
+        Err(error(
+            PROVIDER,
+            None,
+            "DingTalk kept refusing a fresh app token; check the app's credentials",
+        ))
+    }
+
+    /// The enterprise userid of a unionId; `None` when the person is not in the enterprise.
+    pub async fn userid_by_unionid(
+        &self,
+        app: &DingtalkApp,
+        union_id: &str,
+    ) -> Result<Option<String>> {
+        match self
+            .oapi(
+                app,
+                "/topapi/user/getbyunionid",
+                json!({ "unionid": union_id }),
+            )
+            .await
+        {
+            Ok(body) => Ok(body
+                .pointer("/result/userid")
+                .and_then(Value::as_str)
+                .map(str::to_string)),
+            Err(crate::error::Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if code == "60121" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A user's details (`topapi/v2/user/get`).
+    pub async fn user(&self, app: &DingtalkApp, userid: &str) -> Result<Value> {
+        let body = self
+            .oapi(
+                app,
+                "/topapi/v2/user/get",
+                json!({ "userid": userid, "language": "zh_CN" }),
+            )
+            .await?;
+        Ok(body.get("result").cloned().unwrap_or(Value::Null))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expired_token_signals() {
+        assert!(token_expired(
+            &json!({ "errcode": 88, "sub_code": "40014" })
+        ));
+        assert!(token_expired(
+            &json!({ "errcode": 88, "sub_code": "42001" })
+        ));
+        assert!(token_expired(&json!({ "errcode": 42001 })));
+        assert!(token_expired(&json!({ "errcode": 40014 })));
+        assert!(!token_expired(&json!({ "errcode": 60121 })));
+        assert!(!token_expired(&json!({ "errcode": 0 })));
+    }
+
+    #[test]
+    fn credentials_errors_are_explained() {
+        let msg = explain("40096", "不合法的appKey或appSecret");
+        assert!(msg.contains("check AppKey and AppSecret") && msg.contains("40096"));
+        let err = legacy(json!({ "errcode": 60121, "errmsg": "找不到该用户" })).unwrap_err();
+        assert_eq!(err.code(), crate::error::ErrorCode::Provider);
+    }
+}

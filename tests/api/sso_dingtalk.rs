@@ -1,0 +1,334 @@
+//! DingTalk QR login end to end through the sandbox: connection management, the authorize →
+//! phone → callback → ticket → tokens flow, replays, allow-list and admission policy.
+
+use crate::common::{TestApp, actors::admin_ok, error_code};
+use sandbox::{Sandbox, company::Company};
+use serde_json::{Value, json};
+
+const SPA: &str = "http://spa.test/callback";
+
+async fn setup() -> (TestApp, Sandbox, String, String) {
+    let sandbox = Sandbox::start(Company::generate("dingtest", 12, 2), "127.0.0.1:0")
+        .expect("sandbox starts");
+    let base = sandbox.base_url();
+    let app = TestApp::spawn_with(|s| {
+        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
+        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
+        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+    })
+    .await;
+    let admin = app.admin_token().await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($l: [String!]) { updateOrganization(redirectAllowList: $l) { id } }",
+        json!({ "l": [SPA] }),
+    )
+    .await;
+    let company = sandbox.state.company().clone();
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id clientId hasClientSecret authorizeUrl } }",
+        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret, "autoAddPolicy": "AUTO" } }),
+    )
+    .await;
+    let id = created["addConnection"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(created["addConnection"]["hasClientSecret"], true);
+    (app, sandbox, admin, id)
+}
+
+fn location(res: &reqwest::Response) -> String {
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .expect("a redirect")
+        .to_string()
+}
+
+fn query_param(url: &str, name: &str) -> Option<String> {
+    let query = url.split_once('?')?.1;
+    serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Runs the browser part of a login as `userid`; returns the SPA address the browser lands on
+/// and the callback address (to replay it).
+async fn browse(
+    app: &TestApp,
+    sandbox: &Sandbox,
+    connection: &str,
+    userid: &str,
+) -> (String, String) {
+    let res = app
+        .client
+        .get(format!("{}/auth/{connection}/authorize", app.address))
+        .query(&[("redirect_uri", SPA)])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 302);
+    let provider_page = location(&res);
+    assert!(
+        provider_page.starts_with(&sandbox.base_url()),
+        "{provider_page}"
+    );
+    let page = app
+        .client
+        .get(&provider_page)
+        .send()
+        .await
+        .expect("qr page")
+        .text()
+        .await
+        .expect("html");
+    let marker = format!("userid={userid}&");
+    let start = page.find(&marker).expect("the phone lists the person");
+    let href_start = page[..start].rfind("href=\"").expect("link") + 6;
+    let href_end = start + page[start..].find('"').expect("end");
+    let scan = page[href_start..href_end].replace("&amp;", "&");
+    let res = app
+        .client
+        .get(format!("{}{scan}", sandbox.base_url()))
+        .send()
+        .await
+        .expect("scan");
+    assert_eq!(res.status(), 302);
+    // The provider sends the browser to our public URL; in tests that is the test server.
+    let callback = location(&res).replace("http://roster.test", &app.address);
+    assert!(callback.contains("authCode="), "{callback}");
+    let res = app.client.get(&callback).send().await.expect("callback");
+    assert_eq!(res.status(), 302, "{:?}", res.text().await);
+    (location(&res), callback)
+}
+
+#[tokio::test]
+async fn qr_login_issues_a_ticket_then_tokens() {
+    let (app, sandbox, admin, connection) = setup().await;
+    let (landing, callback) = browse(&app, &sandbox, &connection, "000003").await;
+    assert!(landing.starts_with(SPA), "{landing}");
+    assert!(
+        !landing.contains("accessToken") && !landing.contains("eyJ"),
+        "no token in a URL"
+    );
+    let ticket = query_param(&landing, "ticket").expect("ticket");
+
+    let redeem = "mutation($t: String!) { redeemLoginTicket(ticket: $t) { accessToken refreshToken member { account accountType userType nickname } } }";
+    let body = app.gql(redeem, json!({ "t": ticket }), None).await;
+    assert!(body["errors"].is_null(), "{body}");
+    let member = &body["data"]["redeemLoginTicket"]["member"];
+    assert_eq!(member["account"], "dingtalk:000003");
+    assert_eq!(member["accountType"], "DINGTALK");
+    assert_eq!(
+        member["userType"], "VIEWER",
+        "admitted by the auto policy as a viewer"
+    );
+    let token = body["data"]["redeemLoginTicket"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert!(
+        app.gql("{ me { member { account } } }", json!({}), Some(&token))
+            .await["errors"]
+            .is_null()
+    );
+
+    assert_eq!(
+        error_code(&app.gql(redeem, json!({ "t": ticket }), None).await),
+        "UNAUTHENTICATED",
+        "a ticket works once"
+    );
+    let res = app.client.get(&callback).send().await.expect("replay");
+    assert_eq!(res.status(), 401, "a replayed state is refused");
+
+    // The second login of the same person finds the same member.
+    let (landing, _) = browse(&app, &sandbox, &connection, "000003").await;
+    let body = app
+        .gql(
+            redeem,
+            json!({ "t": query_param(&landing, "ticket").expect("ticket") }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["data"]["redeemLoginTicket"]["member"]["account"],
+        "dingtalk:000003"
+    );
+    let count = admin_ok(
+        &app,
+        &admin,
+        "{ members(filter: { accountTypes: [DINGTALK] }) { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(count["members"]["totalCount"], 1);
+    let bound = admin_ok(
+        &app,
+        &admin,
+        "{ members(filter: { bound: true }) { totalCount } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        bound["members"]["totalCount"], 1,
+        "the provider identity is linked"
+    );
+}
+
+#[tokio::test]
+async fn manual_policy_refuses_strangers_and_refused_scans_report_back() {
+    let (app, sandbox, admin, connection) = setup().await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($id: ID!) { updateConnection(id: $id, input: { autoAddPolicy: MANUAL }) { id } }",
+        json!({ "id": connection }),
+    )
+    .await;
+    let (landing, _) = browse(&app, &sandbox, &connection, "000004").await;
+    assert_eq!(
+        query_param(&landing, "error").as_deref(),
+        Some("FORBIDDEN"),
+        "{landing}"
+    );
+    assert!(
+        query_param(&landing, "error_description").is_some_and(|d| d.contains("not a member")),
+        "{landing}"
+    );
+
+    // The person refuses on the phone: the provider reports an error, the SPA hears of it.
+    let client = reqwest::Client::new();
+    client
+        .post(format!("{}/sandbox/faults", sandbox.base_url()))
+        .json(&json!({ "refuse_user": "000005" }))
+        .send()
+        .await
+        .expect("fault");
+    let res = app
+        .client
+        .get(format!("{}/auth/{connection}/authorize", app.address))
+        .query(&[("redirect_uri", SPA)])
+        .send()
+        .await
+        .expect("authorize");
+    let provider_page = location(&res);
+    let st = query_param(&provider_page, "state").expect("state");
+    let scan = format!(
+        "{}/dingtalk/login/scan?userid=000005&redirect_uri={}&state={st}",
+        sandbox.base_url(),
+        urlencode(&format!("http://roster.test/auth/{connection}/callback"))
+    );
+    let res = app.client.get(scan).send().await.expect("scan");
+    let callback = location(&res).replace("http://roster.test", &app.address);
+    let res = app.client.get(callback).send().await.expect("callback");
+    let landing = location(&res);
+    assert_eq!(
+        query_param(&landing, "error").as_deref(),
+        Some("PROVIDER"),
+        "{landing}"
+    );
+}
+
+fn urlencode(text: &str) -> String {
+    serde_urlencoded::to_string([("x", text)]).expect("encode")[2..].to_string()
+}
+
+#[tokio::test]
+async fn redirect_uri_must_be_allowed() {
+    let (app, _sandbox, _admin, connection) = setup().await;
+    let res = app
+        .client
+        .get(format!("{}/auth/{connection}/authorize", app.address))
+        .query(&[("redirect_uri", "https://evil.example/steal")])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "VALIDATION");
+    let res = app
+        .client
+        .get(format!("{}/auth/999/authorize", app.address))
+        .query(&[("redirect_uri", SPA)])
+        .send()
+        .await
+        .expect("authorize");
+    assert_eq!(res.status(), 404);
+}
+
+#[tokio::test]
+async fn connections_keep_secrets_and_explain_failures() {
+    let (app, sandbox, admin, connection) = setup().await;
+    let test = "mutation($id: ID!) { testConnection(id: $id) { ok message errcode } }";
+    let body = admin_ok(&app, &admin, test, json!({ "id": connection })).await;
+    assert_eq!(body["testConnection"]["ok"], true, "{body}");
+    admin_ok(&app, &admin, "mutation($id: ID!) { updateConnection(id: $id, input: { clientSecret: \"wrong\" }) { id } }", json!({ "id": connection })).await;
+    let body = admin_ok(&app, &admin, test, json!({ "id": connection })).await;
+    assert_eq!(body["testConnection"]["ok"], false);
+    assert_eq!(body["testConnection"]["errcode"], "invalidClientIdOrSecret");
+    assert!(
+        body["testConnection"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("check AppKey and AppSecret")),
+        "{body}"
+    );
+
+    // The secret is sealed at rest and never returned.
+    use sea_orm::EntityTrait;
+    let row = entity::connection::Entity::find()
+        .one(&app.state.db)
+        .await
+        .expect("query")
+        .expect("row");
+    let sealed = row.client_secret_enc.expect("stored");
+    assert!(sealed.starts_with("v1.") && !sealed.contains("wrong"));
+    let listed = admin_ok(
+        &app,
+        &admin,
+        "{ connections { id corpId clientId hasClientSecret } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        !listed
+            .to_string()
+            .contains(&sandbox.state.company().app_secret)
+    );
+
+    let options = app
+        .gql(
+            "{ loginOptions(organization: \"1\") { provider authorizeUrl clientId corpId } }",
+            json!({}),
+            None,
+        )
+        .await;
+    assert_eq!(
+        options["data"]["loginOptions"][0]["provider"], "DINGTALK",
+        "{options}"
+    );
+    assert_eq!(
+        options["data"]["loginOptions"][0]["clientId"],
+        sandbox.state.company().app_key.as_str()
+    );
+
+    let body = app.gql("mutation { addConnection(provider: WECOM, input: { corpId: \"ww1\", clientId: \"x\", clientSecret: \"y\" }) { id } }", json!({}), Some(&admin)).await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "WeCom is not available yet and says so"
+    );
+    let body = app
+        .gql(
+            "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
+            json!({ "i": { "corpId": sandbox.state.company().corp_id, "clientId": sandbox.state.company().app_key, "clientSecret": "s" } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "CONFLICT", "one app is connected once");
+}
