@@ -75,8 +75,20 @@ pub struct Settings {
 pub struct ProviderSettings {
     /// DingTalk.
     pub dingtalk: DingtalkSettings,
+    /// WeCom.
+    pub wecom: WecomSettings,
     /// Seconds before a provider call is abandoned (`ROSTER_PROVIDERS__TIMEOUT_SECS`).
     pub timeout_secs: u64,
+}
+
+/// WeCom's two hosts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WecomSettings {
+    /// QR login pages (`ROSTER_PROVIDERS__WECOM__LOGIN_URL`).
+    pub login_url: String,
+    /// The server API, without `/cgi-bin` (`ROSTER_PROVIDERS__WECOM__API_URL`).
+    pub api_url: String,
 }
 
 /// DingTalk's three hosts.
@@ -210,6 +222,10 @@ impl Default for Settings {
                     login_url: "https://login.dingtalk.com".into(),
                     api_url: "https://api.dingtalk.com".into(),
                     oapi_url: "https://oapi.dingtalk.com".into(),
+                },
+                wecom: WecomSettings {
+                    login_url: "https://login.work.weixin.qq.com".into(),
+                    api_url: "https://qyapi.weixin.qq.com".into(),
                 },
                 timeout_secs: 10,
             },
@@ -350,6 +366,8 @@ impl Settings {
                 "providers.dingtalk.oapi_url",
                 &self.providers.dingtalk.oapi_url,
             ),
+            ("providers.wecom.login_url", &self.providers.wecom.login_url),
+            ("providers.wecom.api_url", &self.providers.wecom.api_url),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http(s) address");

@@ -35,9 +35,23 @@ pub struct Person {
     pub dept_ids: Vec<i64>,
 }
 
-/// One DingTalk enterprise with one internal app.
+/// The WeCom corporation of the same company, with one self-built app.
+#[derive(Debug, Clone)]
+pub struct Wecom {
+    /// corpid (starts with `ww`).
+    pub corp_id: String,
+    /// AgentId of the self-built app.
+    pub agent_id: String,
+    /// The app's secret (corpsecret).
+    pub secret: String,
+}
+
+/// One company: a DingTalk enterprise with one internal app, and the WeCom corporation of the
+/// same people.
 #[derive(Debug, Clone)]
 pub struct Company {
+    /// The WeCom side.
+    pub wecom: Wecom,
     /// corpId (starts with `ding`).
     pub corp_id: String,
     /// The app's AppKey / ClientId.
@@ -100,6 +114,11 @@ impl Company {
             })
             .collect();
         Self {
+            wecom: Wecom {
+                corp_id: format!("ww{}", corp_id.trim_start_matches("ding")),
+                agent_id: "1000002".into(),
+                secret: format!("{corp_id}-wecom-secret"),
+            },
             corp_id: corp_id.to_string(),
             app_key: format!("{corp_id}-appkey"),
             app_secret: format!("{corp_id}-secret"),
@@ -108,8 +127,10 @@ impl Company {
         }
     }
 
-    /// The person with this userid.
+    /// The person with this userid (WeCom compares userids case-insensitively; DingTalk's are digits).
     pub fn person(&self, userid: &str) -> Option<&Person> {
-        self.people.iter().find(|p| p.userid == userid)
+        self.people
+            .iter()
+            .find(|p| p.userid.eq_ignore_ascii_case(userid))
     }
 }

@@ -1,12 +1,14 @@
 //! A loopback stand-in for the identity providers Roster talks to, serving a seeded company.
 //!
 //! DingTalk is served under `/dingtalk/login` (the QR login pages), `/dingtalk/api` (the `v1.0`
-//! API) and `/dingtalk/oapi` (the legacy API); point Roster's provider base URLs at those. Tests
+//! API) and `/dingtalk/oapi` (the legacy API); WeCom under `/wecom/login` and `/wecom/api`. Point
+//! Roster's provider base URLs at those. Tests
 //! start it in-process with [`Sandbox::start`]; developers run the `roster-sandbox` binary.
 //! Fault controls at `POST /sandbox/faults` make the next calls fail as the real service can.
 
 pub mod company;
 pub mod dingtalk;
+pub mod wecom;
 
 use actix_web::{App, HttpResponse, HttpServer, post, web};
 use company::Company;
@@ -37,6 +39,8 @@ pub struct Inner {
     pub user_tokens: HashMap<String, (String, Instant)>,
     /// The app token and its expiry.
     pub app_token: Option<(String, Instant)>,
+    /// The WeCom app token and its expiry.
+    pub wecom_token: Option<(String, Instant)>,
     /// People whose scans are refused.
     pub refused: HashSet<String>,
     /// Canned failures for the next API calls.
@@ -111,6 +115,25 @@ impl State {
         }
     }
 
+    /// The WeCom app token (the same while valid) and its remaining seconds.
+    pub fn wecom_token(&self) -> (String, u64) {
+        let mut inner = self.lock();
+        let now = Instant::now();
+        match &inner.wecom_token {
+            Some((token, expiry)) if *expiry > now => (token.clone(), (*expiry - now).as_secs()),
+            _ => {
+                let token = random(40);
+                inner.wecom_token = Some((token.clone(), now + Duration::from_secs(7200)));
+                (token, 7200)
+            }
+        }
+    }
+
+    /// Whether a WeCom token is the current, unexpired one.
+    pub fn wecom_token_valid(&self, token: &str) -> bool {
+        matches!(&self.lock().wecom_token, Some((t, expiry)) if t == token && *expiry > Instant::now())
+    }
+
     /// Whether an app token is the current, unexpired one.
     pub fn app_token_valid(&self, token: &str) -> bool {
         matches!(&self.lock().app_token, Some((t, expiry)) if t == token && *expiry > Instant::now())
@@ -136,6 +159,7 @@ async fn faults(state: web::Data<State>, body: web::Json<Faults>) -> HttpRespons
     inner.faults.extend(body.next.iter().cloned());
     if body.expire_tokens {
         inner.app_token = None;
+        inner.wecom_token = None;
         inner.user_tokens.clear();
     }
     if let Some(userid) = &body.refuse_user {
@@ -164,6 +188,7 @@ impl Sandbox {
                 .app_data(data.clone())
                 .service(faults)
                 .configure(dingtalk::configure)
+                .configure(wecom::configure)
         })
         .workers(1)
         .listen(listener)?

@@ -1,4 +1,5 @@
-//! `roster-sandbox`: serves a seeded DingTalk enterprise on loopback for local development.
+//! `roster-sandbox`: serves a seeded DingTalk enterprise and WeCom corporation on loopback for local
+//! development.
 //!
 //! `roster-sandbox [PORT] [PEOPLE]` (defaults 9090 and 50) prints the base URLs and credentials to
 //! configure in Roster.
@@ -18,11 +19,17 @@ async fn main() -> std::io::Result<()> {
     println!("  CorpId:    {}", company.corp_id);
     println!("  AppKey:    {}", company.app_key);
     println!("  AppSecret: {}", company.app_secret);
+    println!("WeCom sandbox corporation {}", company.wecom.corp_id);
+    println!("  CorpId:    {}", company.wecom.corp_id);
+    println!("  AgentId:   {}", company.wecom.agent_id);
+    println!("  Secret:    {}", company.wecom.secret);
     let sandbox = Sandbox::start(company, &format!("127.0.0.1:{port}"))?;
     let base = sandbox.base_url();
     println!("Point Roster at it:");
     println!("  ROSTER_PROVIDERS__DINGTALK__LOGIN_URL={base}/dingtalk/login");
     println!("  ROSTER_PROVIDERS__DINGTALK__API_URL={base}/dingtalk/api");
     println!("  ROSTER_PROVIDERS__DINGTALK__OAPI_URL={base}/dingtalk/oapi");
+    println!("  ROSTER_PROVIDERS__WECOM__LOGIN_URL={base}/wecom/login");
+    println!("  ROSTER_PROVIDERS__WECOM__API_URL={base}/wecom/api");
     tokio::signal::ctrl_c().await
 }

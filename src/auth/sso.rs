@@ -14,6 +14,7 @@ use crate::{
         audit::{self, AuditEntry},
         connections, rules,
     },
+    providers::wecom::WecomLogin,
     state::AppState,
 };
 use chrono::{Duration, Utc};
@@ -92,17 +93,19 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
     })
     .exec_without_returning(&app.db)
     .await?;
+    let callback = callback_url(app, conn.id);
     match conn.provider {
         Provider::Dingtalk => {
             let dt = connections::dingtalk_app(&app.secrets, &conn)?;
-            Ok(app
-                .providers
-                .dingtalk
-                .authorize_url(&dt, &callback_url(app, conn.id), &state))
+            Ok(app.providers.dingtalk.authorize_url(&dt, &callback, &state))
         }
-        _ => Err(Error::validation(
+        Provider::Wecom => {
+            let wc = connections::wecom_app(&app.secrets, &conn)?;
+            Ok(app.providers.wecom.authorize_url(&wc, &callback, &state))
+        }
+        Provider::Teams => Err(Error::validation(
             "connection",
-            "only DingTalk login is available in this version",
+            "Teams login is not available in this version",
         )),
     }
 }
@@ -160,6 +163,84 @@ pub async fn finish(
     })
 }
 
+/// A person as the provider identified them.
+struct ProviderPerson {
+    /// The provider's user id within the corp (lower-cased for WeCom, whose ids are case-insensitive).
+    userid: String,
+    /// DingTalk unionId, shared across enterprises.
+    union_id: Option<String>,
+    /// Display name.
+    name: String,
+    /// Email, if shared.
+    email: Option<String>,
+}
+
+/// Exchanges the code and identifies the person with the connection's provider.
+async fn identify(app: &AppState, conn: &connection::Model, code: &str) -> Result<ProviderPerson> {
+    match conn.provider {
+        Provider::Dingtalk => {
+            let dt = connections::dingtalk_app(&app.secrets, conn)?;
+            let user_token = app.providers.dingtalk.user_token(&dt, code).await?;
+            let me = app.providers.dingtalk.me(&user_token).await?;
+            let Some(userid) = app
+                .providers
+                .dingtalk
+                .userid_by_unionid(&dt, &me.union_id)
+                .await?
+            else {
+                return Err(Error::Forbidden(format!(
+                    "{} is not in the DingTalk enterprise {} (or outside the app's visible range); ask an administrator",
+                    me.nick, conn.corp_id
+                )));
+            };
+            let details = app.providers.dingtalk.user(&dt, &userid).await.ok();
+            let email = details
+                .as_ref()
+                .and_then(|d| d.get("email"))
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+                .or(me.email);
+            Ok(ProviderPerson {
+                userid,
+                union_id: Some(me.union_id),
+                name: me.nick,
+                email,
+            })
+        }
+        Provider::Wecom => {
+            let wc = connections::wecom_app(&app.secrets, conn)?;
+            let userid = match app.providers.wecom.login(&wc, code).await? {
+                WecomLogin::Member { userid } => userid,
+                WecomLogin::Outsider => {
+                    return Err(Error::Forbidden(format!(
+                        "this WeCom account is not a member of the corporation {}; ask an administrator",
+                        conn.corp_id
+                    )));
+                }
+            };
+            let details = app.providers.wecom.user(&wc, &userid).await.ok();
+            let text = |key: &str| {
+                details
+                    .as_ref()
+                    .and_then(|d| d.get(key))
+                    .and_then(|v| v.as_str())
+                    .map(str::to_string)
+                    .filter(|v| !v.is_empty())
+            };
+            Ok(ProviderPerson {
+                name: text("name").unwrap_or_else(|| userid.clone()),
+                email: text("email"),
+                userid: userid.to_lowercase(),
+                union_id: None,
+            })
+        }
+        Provider::Teams => Err(Error::validation(
+            "connection",
+            "Teams login is not available in this version",
+        )),
+    }
+}
+
 async fn admit(
     app: &AppState,
     connection_id: i64,
@@ -167,22 +248,9 @@ async fn admit(
     client_ip: Option<String>,
 ) -> Result<String> {
     let (conn, org) = enabled_connection(app, connection_id).await?;
-    let dt = connections::dingtalk_app(&app.secrets, &conn)?;
-    let user_token = app.providers.dingtalk.user_token(&dt, code).await?;
-    let me = app.providers.dingtalk.me(&user_token).await?;
-    let Some(userid) = app
-        .providers
-        .dingtalk
-        .userid_by_unionid(&dt, &me.union_id)
-        .await?
-    else {
-        return Err(Error::Forbidden(format!(
-            "{} is not in the DingTalk enterprise {} (or outside the app's visible range); ask an administrator",
-            me.nick, conn.corp_id
-        )));
-    };
+    let person = identify(app, &conn, code).await?;
     let txn = app.db.begin().await?;
-    let user_id = resolve_user(&txn, &conn, &userid, &me.union_id, &me.nick).await?;
+    let user_id = resolve_user(&txn, &conn, &person).await?;
     let existing = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(org.id))
         .filter(member::Column::UserId.eq(user_id))
@@ -191,19 +259,12 @@ async fn admit(
     let member = match existing {
         Some(m) => m,
         None if conn.auto_add_policy == AutoAddPolicy::Auto => {
-            let details = app.providers.dingtalk.user(&dt, &userid).await.ok();
-            let email = details
-                .as_ref()
-                .and_then(|d| d.get("email"))
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-                .or(me.email.clone());
-            add_member(&txn, &org, &conn, user_id, &userid, &me.nick, email).await?
+            add_member(&txn, &org, &conn, user_id, &person).await?
         }
         None => {
             return Err(Error::Forbidden(format!(
                 "{} is not a member of {} yet; ask an administrator to add them",
-                me.nick, org.name
+                person.name, org.name
             )));
         }
     };
@@ -238,7 +299,7 @@ async fn admit(
             action: "auth.provider_login",
             target_type: "member",
             target_id: Some(member.id.to_string()),
-            summary: json!({ "provider": conn.provider, "connectionId": conn.id, "userid": userid }),
+            summary: json!({ "provider": conn.provider, "connectionId": conn.id, "userid": person.userid }),
             client_ip,
         },
     )
@@ -248,35 +309,39 @@ async fn admit(
     Ok(ticket)
 }
 
-/// Finds or creates the user of a DingTalk person: by (corp, userid), else by unionId (the same
-/// person in another enterprise), else a new user; links the identity.
+/// Finds or creates the user of a provider person: by (provider, corp, userid); for DingTalk also
+/// by unionId (the same person in another enterprise of the same developer organization); else a
+/// new user. Links the identity.
 async fn resolve_user<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    userid: &str,
-    union_id: &str,
-    name: &str,
+    person: &ProviderPerson,
 ) -> Result<i64> {
     let by_id = identity::Entity::find()
-        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
+        .filter(identity::Column::Provider.eq(conn.provider))
         .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
-        .filter(identity::Column::ProviderUserId.eq(userid))
+        .filter(identity::Column::ProviderUserId.eq(person.userid.as_str()))
         .one(db)
         .await?;
     if let Some(found) = by_id {
         return Ok(found.user_id);
     }
-    let by_union = identity::Entity::find()
-        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
-        .filter(identity::Column::UnionId.eq(union_id))
-        .one(db)
-        .await?;
+    let by_union = match &person.union_id {
+        Some(union) => {
+            identity::Entity::find()
+                .filter(identity::Column::Provider.eq(conn.provider))
+                .filter(identity::Column::UnionId.eq(union.as_str()))
+                .one(db)
+                .await?
+        }
+        None => None,
+    };
     let now = Utc::now();
     let user_id = match by_union {
         Some(found) => found.user_id,
         None => {
             user::Entity::insert(user::ActiveModel {
-                name: Set(name.to_string()),
+                name: Set(person.name.clone()),
                 avatar_url: Set(None),
                 password_hash: Set(None),
                 created_at: Set(now),
@@ -290,10 +355,10 @@ async fn resolve_user<C: ConnectionTrait>(
     };
     identity::Entity::insert(identity::ActiveModel {
         user_id: Set(user_id),
-        provider: Set(Provider::Dingtalk),
+        provider: Set(conn.provider),
         tenant: Set(conn.corp_id.clone()),
-        provider_user_id: Set(userid.to_string()),
-        union_id: Set(Some(union_id.to_string())),
+        provider_user_id: Set(person.userid.clone()),
+        union_id: Set(person.union_id.clone()),
         created_at: Set(now),
         ..Default::default()
     })
@@ -307,7 +372,7 @@ async fn free_nickname<C: ConnectionTrait>(
     db: &C,
     org: i64,
     name: &str,
-    userid: &str,
+    fallback: &str,
 ) -> Result<String> {
     let base: String = name
         .chars()
@@ -315,7 +380,7 @@ async fn free_nickname<C: ConnectionTrait>(
         .take(rules::NICKNAME_MAX - 8)
         .collect();
     let base = if base.is_empty() {
-        format!("dt_{userid}")
+        fallback.to_string()
     } else {
         base
     };
@@ -342,28 +407,39 @@ async fn add_member<C: ConnectionTrait>(
     org: &organization::Model,
     conn: &connection::Model,
     user_id: i64,
-    userid: &str,
-    name: &str,
-    email: Option<String>,
+    person: &ProviderPerson,
 ) -> Result<member::Model> {
     crate::org::members::check_seats(db, org, 1).await?;
     let roles = builtin_role_ids(db).await?;
-    let nickname = free_nickname(db, org.id, name, userid).await?;
+    let (prefix, account_type) = match conn.provider {
+        Provider::Wecom => ("wecom", AccountType::Wecom),
+        Provider::Teams => ("teams", AccountType::Teams),
+        Provider::Dingtalk => ("dingtalk", AccountType::Dingtalk),
+    };
+    let nickname = free_nickname(
+        db,
+        org.id,
+        &person.name,
+        &format!("{prefix}_{}", person.userid),
+    )
+    .await?;
     let now = Utc::now();
     let created = member::Entity::insert(member::ActiveModel {
         organization_id: Set(org.id),
         user_id: Set(user_id),
-        account: Set(format!("dingtalk:{userid}")),
+        account: Set(format!("{prefix}:{}", person.userid)),
         nickname: Set(nickname),
-        name: Set(name.to_string()),
+        name: Set(person.name.clone()),
         user_type: Set(UserType::Viewer),
         role_id: Set(roles[&BuiltinRole::StandardUser]),
         status: Set(MemberStatus::Active),
-        email: Set(rules::email("email", email.as_deref()).ok().flatten()),
+        email: Set(rules::email("email", person.email.as_deref())
+            .ok()
+            .flatten()),
         phone: Set(None),
         employee_no: Set(None),
         position: Set(None),
-        account_type: Set(AccountType::Dingtalk),
+        account_type: Set(account_type),
         source_connection_id: Set(Some(conn.id)),
         joined_at: Set(now),
         last_login_at: Set(None),

@@ -5,7 +5,7 @@ use super::audit::{self, AuditEntry, Change};
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
-    providers::{Providers, dingtalk::DingtalkApp},
+    providers::{Providers, dingtalk::DingtalkApp, wecom::WecomApp},
     secrets::SecretBox,
 };
 use chrono::Utc;
@@ -88,19 +88,19 @@ pub async fn create(
     input: ConnectionInput,
     cx: &Change,
 ) -> Result<connection::Model> {
-    if provider != Provider::Dingtalk {
-        return Err(Error::validation(
-            "provider",
-            "only DingTalk connections are available in this version; WeCom and Teams are coming",
-        ));
-    }
-    let corp_id = required("corpId", &input.corp_id, "the DingTalk CorpId")?;
-    let client_id = required("clientId", &input.client_id, "the AppKey (ClientId)")?;
-    required(
-        "clientSecret",
-        &input.client_secret,
-        "the AppSecret (ClientSecret)",
-    )?;
+    let corp_id = required("corpId", &input.corp_id, "the CorpId")?;
+    let client_id = match provider {
+        Provider::Dingtalk => required("clientId", &input.client_id, "the AppKey (ClientId)")?,
+        // WeCom apps are known by their AgentId; it is also what makes the app unique in the corp.
+        Provider::Wecom => required("agentId", &input.agent_id, "the AgentId")?,
+        Provider::Teams => {
+            return Err(Error::validation(
+                "provider",
+                "Teams connections are not available in this version; DingTalk and WeCom are",
+            ));
+        }
+    };
+    required("clientSecret", &input.client_secret, "the app secret")?;
     let duplicate = connection::Entity::find()
         .filter(connection::Column::Provider.eq(provider))
         .filter(connection::Column::CorpId.eq(corp_id.as_str()))
@@ -279,22 +279,38 @@ pub async fn delete(
 
 /// The DingTalk application of a connection, with its secret opened.
 pub fn dingtalk_app(secrets: &SecretBox, conn: &connection::Model) -> Result<DingtalkApp> {
+    Ok(DingtalkApp {
+        corp_id: conn.corp_id.clone(),
+        app_key: conn.client_id.clone().unwrap_or_default(),
+        app_secret: open_secret(secrets, conn)?,
+    })
+}
+
+/// The WeCom application of a connection, with its secret opened.
+pub fn wecom_app(secrets: &SecretBox, conn: &connection::Model) -> Result<WecomApp> {
+    Ok(WecomApp {
+        corp_id: conn.corp_id.clone(),
+        agent_id: conn
+            .agent_id
+            .clone()
+            .or_else(|| conn.client_id.clone())
+            .unwrap_or_default(),
+        secret: open_secret(secrets, conn)?,
+    })
+}
+
+fn open_secret(secrets: &SecretBox, conn: &connection::Model) -> Result<String> {
     let sealed = conn.client_secret_enc.as_deref().ok_or_else(|| {
         Error::validation(
             "clientSecret",
-            "this connection has no AppSecret; set it with updateConnection",
+            "this connection has no app secret; set it with updateConnection",
         )
     })?;
-    let app_secret = secrets.open_str(sealed).map_err(|_| {
+    secrets.open_str(sealed).map_err(|_| {
         Error::internal(format!(
             "the secret of connection {} cannot be opened with this master key",
             conn.id
         ))
-    })?;
-    Ok(DingtalkApp {
-        corp_id: conn.corp_id.clone(),
-        app_key: conn.client_id.clone().unwrap_or_default(),
-        app_secret,
     })
 }
 
@@ -314,9 +330,14 @@ pub async fn test(
             let app = dingtalk_app(secrets, &conn)?;
             providers.dingtalk.fetch_app_token(&app).await.map(|_| ())
         }
-        _ => Err(Error::validation(
+        Provider::Wecom => providers
+            .wecom
+            .fetch_app_token(&wecom_app(secrets, &conn)?)
+            .await
+            .map(|_| ()),
+        Provider::Teams => Err(Error::validation(
             "id",
-            "only DingTalk connections can be tested in this version",
+            "Teams connections cannot be tested in this version",
         )),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod dingtalk;
 pub mod token_cache;
+pub mod wecom;
 
 use crate::{config::ProviderSettings, error::Error};
 use std::time::Duration;
@@ -14,6 +15,8 @@ use std::time::Duration;
 pub struct Providers {
     /// DingTalk.
     pub dingtalk: dingtalk::DingtalkClient,
+    /// WeCom.
+    pub wecom: wecom::WecomClient,
 }
 
 impl Providers {
@@ -25,7 +28,8 @@ impl Providers {
             .build()
             .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))?;
         Ok(Self {
-            dingtalk: dingtalk::DingtalkClient::new(http, settings.dingtalk.clone()),
+            dingtalk: dingtalk::DingtalkClient::new(http.clone(), settings.dingtalk.clone()),
+            wecom: wecom::WecomClient::new(http, settings.wecom.clone()),
         })
     }
 }
@@ -37,4 +41,28 @@ pub fn error(provider: &'static str, errcode: Option<String>, message: impl Into
         errcode,
         message: message.into(),
     }
+}
+
+/// Reads a provider's JSON answer; an answer that is not JSON (an unknown path, a proxy error
+/// page) is explained by its HTTP status instead of a decoding error.
+pub async fn read_json(
+    provider: &'static str,
+    name: &str,
+    response: reqwest::Response,
+) -> Result<serde_json::Value, Error> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(|e| {
+        error(
+            provider,
+            None,
+            format!("{name} could not be reached ({e}); check the network and try again"),
+        )
+    })?;
+    serde_json::from_slice(&bytes).map_err(|_| {
+        error(
+            provider,
+            Some(format!("HTTP {}", status.as_u16())),
+            format!("{name} answered HTTP {status} without JSON; check the {name} address configured for this server"),
+        )
+    })
 }

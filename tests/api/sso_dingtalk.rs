@@ -1,5 +1,5 @@
-//! DingTalk QR login end to end through the sandbox: connection management, the authorize →
-//! phone → callback → ticket → tokens flow, replays, allow-list and admission policy.
+//! QR login end to end through the sandbox (DingTalk and WeCom): connection management, the
+//! authorize → phone → callback → ticket → tokens flow, replays, allow-list and admission policy.
 
 use crate::common::{TestApp, actors::admin_ok, error_code};
 use sandbox::{Sandbox, company::Company};
@@ -15,6 +15,8 @@ async fn setup() -> (TestApp, Sandbox, String, String) {
         s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
         s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
         s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+        s.providers.wecom.login_url = format!("{base}/wecom/login");
+        s.providers.wecom.api_url = format!("{base}/wecom/api");
     })
     .await;
     let admin = app.admin_token().await;
@@ -102,7 +104,10 @@ async fn browse(
     assert_eq!(res.status(), 302);
     // The provider sends the browser to our public URL; in tests that is the test server.
     let callback = location(&res).replace("http://roster.test", &app.address);
-    assert!(callback.contains("authCode="), "{callback}");
+    assert!(
+        callback.contains("authCode=") || callback.contains("code="),
+        "{callback}"
+    );
     let res = app.client.get(&callback).send().await.expect("callback");
     assert_eq!(res.status(), 302, "{:?}", res.text().await);
     (location(&res), callback)
@@ -331,4 +336,49 @@ async fn connections_keep_secrets_and_explain_failures() {
         )
         .await;
     assert_eq!(error_code(&body), "CONFLICT", "one app is connected once");
+}
+
+#[tokio::test]
+async fn wecom_qr_login_and_connection_checks() {
+    let (app, sandbox, admin, _dingtalk) = setup().await;
+    let wecom = sandbox.state.company().wecom.clone();
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation($i: ConnectionFields!) { addConnection(provider: WECOM, input: $i) { id provider agentId } }",
+        json!({ "i": { "corpId": wecom.corp_id, "agentId": wecom.agent_id, "clientSecret": wecom.secret, "autoAddPolicy": "AUTO" } }),
+    )
+    .await;
+    let id = created["addConnection"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let test = "mutation($id: ID!) { testConnection(id: $id) { ok message errcode } }";
+    let body = admin_ok(&app, &admin, test, json!({ "id": id })).await;
+    assert_eq!(body["testConnection"]["ok"], true, "{body}");
+
+    let (landing, callback) = browse(&app, &sandbox, &id, "000007").await;
+    assert!(
+        callback.contains("code=") && callback.contains("appid="),
+        "{callback}"
+    );
+    let ticket = query_param(&landing, "ticket").unwrap_or_else(|| panic!("ticket in {landing}"));
+    let body = app
+        .gql("mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account accountType } } }", json!({ "t": ticket }), None)
+        .await;
+    assert_eq!(
+        body["data"]["redeemLoginTicket"]["member"],
+        json!({ "account": "wecom:000007", "accountType": "WECOM" }),
+        "{body}"
+    );
+
+    admin_ok(&app, &admin, "mutation($id: ID!) { updateConnection(id: $id, input: { clientSecret: \"nope\" }) { id } }", json!({ "id": id })).await;
+    let body = admin_ok(&app, &admin, test, json!({ "id": id })).await;
+    assert_eq!(body["testConnection"]["errcode"], "40001");
+    assert!(
+        body["testConnection"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("check CorpId, AgentId and Secret")),
+        "{body}"
+    );
 }

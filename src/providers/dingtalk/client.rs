@@ -270,13 +270,7 @@ impl DingtalkClient {
                 .send()
                 .await
                 .map_err(unreachable)?;
-            let value: Value = response.json().await.map_err(|e| {
-                error(
-                    PROVIDER,
-                    None,
-                    format!("DingTalk answered with something that is not JSON: {e}"),
-                )
-            })?;
+            let value = super::super::read_json(PROVIDER, "DingTalk", response).await?;
             if token_expired(&value) && attempt == 0 {
                 self.tokens.forget(&app.app_key);
                 continue;
