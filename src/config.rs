@@ -77,8 +77,21 @@ pub struct ProviderSettings {
     pub dingtalk: DingtalkSettings,
     /// WeCom.
     pub wecom: WecomSettings,
+    /// Microsoft Entra ID and Graph.
+    pub microsoft: MicrosoftSettings,
     /// Seconds before a provider call is abandoned (`ROSTER_PROVIDERS__TIMEOUT_SECS`).
     pub timeout_secs: u64,
+}
+
+/// Microsoft's two hosts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MicrosoftSettings {
+    /// Entra ID (`ROSTER_PROVIDERS__MICROSOFT__LOGIN_URL`); id_tokens must be issued by
+    /// `<login_url>/<tenant>/v2.0`.
+    pub login_url: String,
+    /// Microsoft Graph (`ROSTER_PROVIDERS__MICROSOFT__GRAPH_URL`).
+    pub graph_url: String,
 }
 
 /// WeCom's two hosts.
@@ -227,6 +240,10 @@ impl Default for Settings {
                     login_url: "https://login.work.weixin.qq.com".into(),
                     api_url: "https://qyapi.weixin.qq.com".into(),
                 },
+                microsoft: MicrosoftSettings {
+                    login_url: "https://login.microsoftonline.com".into(),
+                    graph_url: "https://graph.microsoft.com".into(),
+                },
                 timeout_secs: 10,
             },
         }
@@ -368,6 +385,14 @@ impl Settings {
             ),
             ("providers.wecom.login_url", &self.providers.wecom.login_url),
             ("providers.wecom.api_url", &self.providers.wecom.api_url),
+            (
+                "providers.microsoft.login_url",
+                &self.providers.microsoft.login_url,
+            ),
+            (
+                "providers.microsoft.graph_url",
+                &self.providers.microsoft.graph_url,
+            ),
         ] {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http(s) address");

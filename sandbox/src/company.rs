@@ -31,6 +31,8 @@ pub struct Person {
     pub mobile: String,
     /// Title.
     pub title: String,
+    /// Entra object id (`oid`).
+    pub object_id: String,
     /// Departments.
     pub dept_ids: Vec<i64>,
 }
@@ -46,12 +48,25 @@ pub struct Wecom {
     pub secret: String,
 }
 
+/// The Microsoft Entra tenant of the same company, with one registered web application.
+#[derive(Debug, Clone)]
+pub struct Entra {
+    /// Tenant id (GUID).
+    pub tenant_id: String,
+    /// Application (client) id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: String,
+}
+
 /// One company: a DingTalk enterprise with one internal app, and the WeCom corporation of the
 /// same people.
 #[derive(Debug, Clone)]
 pub struct Company {
     /// The WeCom side.
     pub wecom: Wecom,
+    /// The Microsoft side.
+    pub entra: Entra,
     /// corpId (starts with `ding`).
     pub corp_id: String,
     /// The app's AppKey / ClientId.
@@ -106,6 +121,7 @@ impl Company {
                 } else {
                     "Engineer".into()
                 },
+                object_id: format!("00000000-0000-4000-8000-{i:012}"),
                 dept_ids: vec![if departments == 0 {
                     1
                 } else {
@@ -114,6 +130,11 @@ impl Company {
             })
             .collect();
         Self {
+            entra: Entra {
+                tenant_id: format!("7e4a{:04x}-0000-4000-8000-000000000001", corp_id.len()),
+                client_id: "3f1c0000-0000-4000-8000-00000000c11e".into(),
+                client_secret: format!("{corp_id}~entra-secret"),
+            },
             wecom: Wecom {
                 corp_id: format!("ww{}", corp_id.trim_start_matches("ding")),
                 agent_id: "1000002".into(),

@@ -1,13 +1,15 @@
 //! A loopback stand-in for the identity providers Roster talks to, serving a seeded company.
 //!
 //! DingTalk is served under `/dingtalk/login` (the QR login pages), `/dingtalk/api` (the `v1.0`
-//! API) and `/dingtalk/oapi` (the legacy API); WeCom under `/wecom/login` and `/wecom/api`. Point
-//! Roster's provider base URLs at those. Tests
+//! API) and `/dingtalk/oapi` (the legacy API); WeCom under `/wecom/login` and `/wecom/api`;
+//! Microsoft under `/microsoft/login` (Entra v2.0) and `/microsoft/graph`. Point Roster's provider
+//! base URLs at those. Tests
 //! start it in-process with [`Sandbox::start`]; developers run the `roster-sandbox` binary.
 //! Fault controls at `POST /sandbox/faults` make the next calls fail as the real service can.
 
 pub mod company;
 pub mod dingtalk;
+pub mod microsoft;
 pub mod wecom;
 
 use actix_web::{App, HttpResponse, HttpServer, post, web};
@@ -39,6 +41,8 @@ pub struct Inner {
     pub user_tokens: HashMap<String, (String, Instant)>,
     /// The app token and its expiry.
     pub app_token: Option<(String, Instant)>,
+    /// Microsoft authorization codes → the pending login.
+    pub ms_codes: HashMap<String, microsoft::Pending>,
     /// The WeCom app token and its expiry.
     pub wecom_token: Option<(String, Instant)>,
     /// People whose scans are refused.
@@ -189,6 +193,7 @@ impl Sandbox {
                 .service(faults)
                 .configure(dingtalk::configure)
                 .configure(wecom::configure)
+                .configure(microsoft::configure)
         })
         .workers(1)
         .listen(listener)?

@@ -23,6 +23,10 @@ async fn main() -> std::io::Result<()> {
     println!("  CorpId:    {}", company.wecom.corp_id);
     println!("  AgentId:   {}", company.wecom.agent_id);
     println!("  Secret:    {}", company.wecom.secret);
+    println!("Microsoft sandbox tenant {}", company.entra.tenant_id);
+    println!("  TenantId:     {}", company.entra.tenant_id);
+    println!("  ClientId:     {}", company.entra.client_id);
+    println!("  ClientSecret: {}", company.entra.client_secret);
     let sandbox = Sandbox::start(company, &format!("127.0.0.1:{port}"))?;
     let base = sandbox.base_url();
     println!("Point Roster at it:");
@@ -31,5 +35,7 @@ async fn main() -> std::io::Result<()> {
     println!("  ROSTER_PROVIDERS__DINGTALK__OAPI_URL={base}/dingtalk/oapi");
     println!("  ROSTER_PROVIDERS__WECOM__LOGIN_URL={base}/wecom/login");
     println!("  ROSTER_PROVIDERS__WECOM__API_URL={base}/wecom/api");
+    println!("  ROSTER_PROVIDERS__MICROSOFT__LOGIN_URL={base}/microsoft/login");
+    println!("  ROSTER_PROVIDERS__MICROSOFT__GRAPH_URL={base}/microsoft/graph");
     tokio::signal::ctrl_c().await
 }

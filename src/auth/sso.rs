@@ -14,7 +14,7 @@ use crate::{
         audit::{self, AuditEntry},
         connections, rules,
     },
-    providers::wecom::WecomLogin,
+    providers::{microsoft::pkce, wecom::WecomLogin},
     state::AppState,
 };
 use chrono::{Duration, Utc};
@@ -80,13 +80,19 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
         ));
     }
     let state = random_token(24);
+    // Microsoft gets PKCE and a nonce; the verifier is kept sealed until the callback.
+    let (pkce, nonce) = if conn.provider == Provider::Teams {
+        (Some(pkce::verifier()), Some(random_token(16)))
+    } else {
+        (None, None)
+    };
     let now = Utc::now();
     login_state::Entity::insert(login_state::ActiveModel {
         state: Set(state.clone()),
         connection_id: Set(conn.id),
         redirect_uri: Set(redirect_uri.to_string()),
-        pkce_verifier_enc: Set(None),
-        nonce: Set(None),
+        pkce_verifier_enc: Set(pkce.as_deref().map(|v| app.secrets.seal_str(v))),
+        nonce: Set(nonce.clone()),
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(STATE_TTL_MINUTES)),
         consumed_at: Set(None),
@@ -103,15 +109,26 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
             let wc = connections::wecom_app(&app.secrets, &conn)?;
             Ok(app.providers.wecom.authorize_url(&wc, &callback, &state))
         }
-        Provider::Teams => Err(Error::validation(
-            "connection",
-            "Teams login is not available in this version",
-        )),
+        Provider::Teams => {
+            let ms = connections::microsoft_app(&app.secrets, &conn)?;
+            let challenge = pkce::challenge(pkce.as_deref().unwrap_or_default());
+            Ok(app.providers.microsoft.authorize_url(
+                &ms,
+                &callback,
+                &state,
+                nonce.as_deref().unwrap_or_default(),
+                &challenge,
+            ))
+        }
     }
 }
 
 /// Consumes a state once; returns the SPA's redirect address.
-async fn consume_state(app: &AppState, connection_id: i64, state: &str) -> Result<String> {
+async fn consume_state(
+    app: &AppState,
+    connection_id: i64,
+    state: &str,
+) -> Result<login_state::Model> {
     let now = Utc::now();
     let used = login_state::Entity::update_many()
         .col_expr(login_state::Column::ConsumedAt, Expr::value(now))
@@ -130,7 +147,7 @@ async fn consume_state(app: &AppState, connection_id: i64, state: &str) -> Resul
         .one(&app.db)
         .await?
         .ok_or(Error::NotFound("login"))?;
-    Ok(row.redirect_uri)
+    Ok(row)
 }
 
 /// The outcome of a callback: where to send the browser.
@@ -150,15 +167,15 @@ pub async fn finish(
     state: &str,
     client_ip: Option<String>,
 ) -> Result<Finished> {
-    let redirect_uri = consume_state(app, connection_id, state).await?;
+    let login = consume_state(app, connection_id, state).await?;
     let result = match code {
-        Some(code) if !code.is_empty() => admit(app, connection_id, code, client_ip).await,
+        Some(code) if !code.is_empty() => admit(app, &login, code, client_ip).await,
         _ => Err(Error::Unauthenticated(
             "the provider did not confirm the login (no code); try again".into(),
         )),
     };
     Ok(Finished {
-        redirect_uri,
+        redirect_uri: login.redirect_uri,
         result,
     })
 }
@@ -176,7 +193,12 @@ struct ProviderPerson {
 }
 
 /// Exchanges the code and identifies the person with the connection's provider.
-async fn identify(app: &AppState, conn: &connection::Model, code: &str) -> Result<ProviderPerson> {
+async fn identify(
+    app: &AppState,
+    conn: &connection::Model,
+    login: &login_state::Model,
+    code: &str,
+) -> Result<ProviderPerson> {
     match conn.provider {
         Provider::Dingtalk => {
             let dt = connections::dingtalk_app(&app.secrets, conn)?;
@@ -234,21 +256,56 @@ async fn identify(app: &AppState, conn: &connection::Model, code: &str) -> Resul
                 union_id: None,
             })
         }
-        Provider::Teams => Err(Error::validation(
-            "connection",
-            "Teams login is not available in this version",
-        )),
+        Provider::Teams => {
+            let ms = connections::microsoft_app(&app.secrets, conn)?;
+            let verifier = login
+                .pkce_verifier_enc
+                .as_deref()
+                .and_then(|sealed| app.secrets.open_str(sealed).ok())
+                .ok_or_else(|| {
+                    Error::Unauthenticated(
+                        "this sign-in has no PKCE verifier; start the login again".into(),
+                    )
+                })?;
+            let id_token = app
+                .providers
+                .microsoft
+                .redeem(&ms, code, &verifier, &callback_url(app, conn.id))
+                .await?;
+            let claims = app
+                .providers
+                .microsoft
+                .verify(&ms, &id_token, login.nonce.as_deref().unwrap_or_default())
+                .await?;
+            if claims.tid != conn.corp_id {
+                return Err(Error::Forbidden(format!(
+                    "this Microsoft account belongs to another tenant ({}), not {}; sign in with a work account of the organization",
+                    claims.tid, conn.corp_id
+                )));
+            }
+            let name = claims
+                .name
+                .clone()
+                .or(claims.preferred_username.clone())
+                .unwrap_or_else(|| claims.oid.clone());
+            Ok(ProviderPerson {
+                userid: claims.oid,
+                union_id: None,
+                name,
+                email: claims.email.or(claims.preferred_username),
+            })
+        }
     }
 }
 
 async fn admit(
     app: &AppState,
-    connection_id: i64,
+    login: &login_state::Model,
     code: &str,
     client_ip: Option<String>,
 ) -> Result<String> {
-    let (conn, org) = enabled_connection(app, connection_id).await?;
-    let person = identify(app, &conn, code).await?;
+    let (conn, org) = enabled_connection(app, login.connection_id).await?;
+    let person = identify(app, &conn, login, code).await?;
     let txn = app.db.begin().await?;
     let user_id = resolve_user(&txn, &conn, &person).await?;
     let existing = member::Entity::find()

@@ -5,7 +5,7 @@ use super::audit::{self, AuditEntry, Change};
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
-    providers::{Providers, dingtalk::DingtalkApp, wecom::WecomApp},
+    providers::{Providers, dingtalk::DingtalkApp, microsoft::MicrosoftApp, wecom::WecomApp},
     secrets::SecretBox,
 };
 use chrono::Utc;
@@ -40,6 +40,15 @@ pub struct ConnectionInput {
     pub auto_add_policy: Option<AutoAddPolicy>,
     /// Whether login through it is on.
     pub enabled: Option<bool>,
+}
+
+/// The provider's name as administrators know it.
+fn provider_label(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Dingtalk => "DingTalk",
+        Provider::Wecom => "WeCom",
+        Provider::Teams => "Microsoft Teams",
+    }
 }
 
 /// The organization's connections.
@@ -93,12 +102,7 @@ pub async fn create(
         Provider::Dingtalk => required("clientId", &input.client_id, "the AppKey (ClientId)")?,
         // WeCom apps are known by their AgentId; it is also what makes the app unique in the corp.
         Provider::Wecom => required("agentId", &input.agent_id, "the AgentId")?,
-        Provider::Teams => {
-            return Err(Error::validation(
-                "provider",
-                "Teams connections are not available in this version; DingTalk and WeCom are",
-            ));
-        }
+        Provider::Teams => required("clientId", &input.client_id, "the application (client) id")?,
     };
     required("clientSecret", &input.client_secret, "the app secret")?;
     let duplicate = connection::Entity::find()
@@ -122,7 +126,7 @@ pub async fn create(
             .clone()
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| format!("DingTalk {corp_id}"))),
+            .unwrap_or_else(|| format!("{} {corp_id}", provider_label(provider)))),
         corp_id: Set(corp_id),
         agent_id: Set(input.agent_id.clone().filter(|a| !a.trim().is_empty())),
         client_id: Set(Some(client_id)),
@@ -286,6 +290,15 @@ pub fn dingtalk_app(secrets: &SecretBox, conn: &connection::Model) -> Result<Din
     })
 }
 
+/// The Microsoft application of a connection, with its secret opened.
+pub fn microsoft_app(secrets: &SecretBox, conn: &connection::Model) -> Result<MicrosoftApp> {
+    Ok(MicrosoftApp {
+        tenant_id: conn.corp_id.clone(),
+        client_id: conn.client_id.clone().unwrap_or_default(),
+        client_secret: open_secret(secrets, conn)?,
+    })
+}
+
 /// The WeCom application of a connection, with its secret opened.
 pub fn wecom_app(secrets: &SecretBox, conn: &connection::Model) -> Result<WecomApp> {
     Ok(WecomApp {
@@ -335,9 +348,11 @@ pub async fn test(
             .fetch_app_token(&wecom_app(secrets, &conn)?)
             .await
             .map(|_| ()),
-        Provider::Teams => Err(Error::validation(
-            "id",
-            "Teams connections cannot be tested in this version",
-        )),
+        Provider::Teams => {
+            providers
+                .microsoft
+                .check_credentials(&microsoft_app(secrets, &conn)?)
+                .await
+        }
     }
 }

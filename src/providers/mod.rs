@@ -4,6 +4,7 @@
 //! tests and local development talk to the sandbox.
 
 pub mod dingtalk;
+pub mod microsoft;
 pub mod token_cache;
 pub mod wecom;
 
@@ -17,6 +18,8 @@ pub struct Providers {
     pub dingtalk: dingtalk::DingtalkClient,
     /// WeCom.
     pub wecom: wecom::WecomClient,
+    /// Microsoft.
+    pub microsoft: microsoft::MicrosoftClient,
 }
 
 impl Providers {
@@ -29,7 +32,8 @@ impl Providers {
             .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))?;
         Ok(Self {
             dingtalk: dingtalk::DingtalkClient::new(http.clone(), settings.dingtalk.clone()),
-            wecom: wecom::WecomClient::new(http, settings.wecom.clone()),
+            wecom: wecom::WecomClient::new(http.clone(), settings.wecom.clone()),
+            microsoft: microsoft::MicrosoftClient::new(http, settings.microsoft.clone()),
         })
     }
 }

@@ -13,5 +13,5 @@ mod http_routes;
 mod members;
 mod organization_structure;
 mod schema_sdl;
-mod sso_dingtalk;
+mod sso;
 mod tokens;

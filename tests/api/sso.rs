@@ -17,6 +17,8 @@ async fn setup() -> (TestApp, Sandbox, String, String) {
         s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
         s.providers.wecom.login_url = format!("{base}/wecom/login");
         s.providers.wecom.api_url = format!("{base}/wecom/api");
+        s.providers.microsoft.login_url = format!("{base}/microsoft/login");
+        s.providers.microsoft.graph_url = format!("{base}/microsoft/graph");
     })
     .await;
     let admin = app.admin_token().await;
@@ -68,6 +70,16 @@ async fn browse(
     connection: &str,
     userid: &str,
 ) -> (String, String) {
+    browse_as(app, sandbox, connection, &format!("userid={userid}&")).await
+}
+
+/// Like [`browse`], picking the person whose link contains `marker` on the provider's page.
+async fn browse_as(
+    app: &TestApp,
+    sandbox: &Sandbox,
+    connection: &str,
+    marker: &str,
+) -> (String, String) {
     let res = app
         .client
         .get(format!("{}/auth/{connection}/authorize", app.address))
@@ -90,8 +102,7 @@ async fn browse(
         .text()
         .await
         .expect("html");
-    let marker = format!("userid={userid}&");
-    let start = page.find(&marker).expect("the phone lists the person");
+    let start = page.find(marker).expect("the phone lists the person");
     let href_start = page[..start].rfind("href=\"").expect("link") + 6;
     let href_end = start + page[start..].find('"').expect("end");
     let scan = page[href_start..href_end].replace("&amp;", "&");
@@ -380,5 +391,75 @@ async fn wecom_qr_login_and_connection_checks() {
             .as_str()
             .is_some_and(|m| m.contains("check CorpId, AgentId and Secret")),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn microsoft_sign_in_with_pkce_and_a_verified_id_token() {
+    let (app, sandbox, admin, _dingtalk) = setup().await;
+    let entra = sandbox.state.company().entra.clone();
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation($i: ConnectionFields!) { addConnection(provider: TEAMS, input: $i) { id name } }",
+        json!({ "i": { "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "autoAddPolicy": "AUTO" } }),
+    )
+    .await;
+    let id = created["addConnection"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let test = "mutation($id: ID!) { testConnection(id: $id) { ok message errcode } }";
+    let body = admin_ok(&app, &admin, test, json!({ "id": id })).await;
+    assert_eq!(body["testConnection"]["ok"], true, "{body}");
+
+    // The authorize address carries PKCE (S256) and a nonce.
+    let res = app
+        .client
+        .get(format!("{}/auth/{id}/authorize", app.address))
+        .query(&[("redirect_uri", SPA)])
+        .send()
+        .await
+        .expect("authorize");
+    let provider_page = location(&res);
+    assert_eq!(
+        query_param(&provider_page, "code_challenge_method").as_deref(),
+        Some("S256")
+    );
+    assert!(
+        query_param(&provider_page, "nonce").is_some()
+            && query_param(&provider_page, "code_challenge").is_some()
+    );
+
+    let person = sandbox.state.company().people[2].clone();
+    let (landing, _) = browse_as(&app, &sandbox, &id, &format!("oid={}&", person.object_id)).await;
+    let ticket = query_param(&landing, "ticket").unwrap_or_else(|| panic!("ticket in {landing}"));
+    let body = app
+        .gql("mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account accountType name } } }", json!({ "t": ticket }), None)
+        .await;
+    let member = &body["data"]["redeemLoginTicket"]["member"];
+    assert_eq!(
+        member["account"],
+        format!("teams:{}", person.object_id),
+        "{body}"
+    );
+    assert_eq!(member["accountType"], "TEAMS");
+    assert_eq!(member["name"], person.name.as_str());
+
+    admin_ok(&app, &admin, "mutation($id: ID!) { updateConnection(id: $id, input: { clientSecret: \"nope\" }) { id } }", json!({ "id": id })).await;
+    let body = admin_ok(&app, &admin, test, json!({ "id": id })).await;
+    assert_eq!(body["testConnection"]["errcode"], "AADSTS7000215", "{body}");
+    assert!(
+        body["testConnection"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("client secret")),
+        "{body}"
+    );
+    // With the wrong secret the code cannot be redeemed: the SPA hears why.
+    let (landing, _) = browse_as(&app, &sandbox, &id, &format!("oid={}&", person.object_id)).await;
+    assert_eq!(
+        query_param(&landing, "error").as_deref(),
+        Some("PROVIDER"),
+        "{landing}"
     );
 }

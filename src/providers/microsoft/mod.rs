@@ -1,0 +1,7 @@
+//! Microsoft Entra ID: authorization code with PKCE and nonce, id_token verification (RS256,
+//! issuer, audience, nonce, expiry) against the tenant's JWKS, identity by tenant and object id.
+
+pub mod client;
+pub mod pkce;
+
+pub use client::{IdClaims, MicrosoftApp, MicrosoftClient};
