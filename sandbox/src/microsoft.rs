@@ -295,7 +295,8 @@ pub async fn token(
     {
         Ok(t) => t,
         Err(e) => {
-            return HttpResponse::InternalServerError().body(format!("sandbox signing failed: {e}"));
+            return HttpResponse::InternalServerError()
+                .body(format!("sandbox signing failed: {e}"));
         }
     };
     let access_token = crate::random(48);

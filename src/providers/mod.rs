@@ -70,3 +70,94 @@ pub async fn read_json(
         )
     })
 }
+
+/// Attempts per provider call (the first try and two retries).
+const ATTEMPTS: u32 = 3;
+/// Longest wait a provider's `Retry-After` may impose before we give up waiting.
+const MAX_RETRY_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Sends a request, retrying with backoff when the provider cannot be reached, throttles
+/// (HTTP 429, honouring `Retry-After`) or is briefly unavailable (HTTP 502/503/504).
+pub async fn send(
+    provider: &'static str,
+    name: &str,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
+    let mut backoff = std::time::Duration::from_millis(200);
+    for attempt in 1..=ATTEMPTS {
+        let Some(this) = request.try_clone() else {
+            return request
+                .send()
+                .await
+                .map_err(|e| unreachable(provider, name, &e));
+        };
+        match this.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let transient = matches!(status, 429 | 502 | 503 | 504);
+                if !transient || attempt == ATTEMPTS {
+                    return Ok(response);
+                }
+                let wait = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .map(std::time::Duration::from_secs)
+                    .unwrap_or(backoff);
+                if wait > MAX_RETRY_AFTER {
+                    return Ok(response);
+                }
+                tracing::info!(
+                    provider,
+                    status,
+                    wait_ms = wait.as_millis() as u64,
+                    "provider throttled or unavailable; retrying"
+                );
+                tokio::time::sleep(wait).await;
+            }
+            Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+                tracing::info!(provider, error = %e, "provider unreachable; retrying");
+                tokio::time::sleep(backoff).await;
+            }
+            Err(e) => return Err(unreachable(provider, name, &e)),
+        }
+        backoff *= 2;
+    }
+    Err(error(
+        provider,
+        None,
+        format!("{name} kept failing; try again later"),
+    ))
+}
+
+fn unreachable(provider: &'static str, name: &str, e: &reqwest::Error) -> Error {
+    error(
+        provider,
+        None,
+        format!(
+            "{name} could not be reached ({e}); check the network and the {name} address, then try again"
+        ),
+    )
+}
+
+/// Requests that fetch a value (an app token) once at a time per key, so that concurrent callers
+/// wait for one fetch instead of each asking the provider.
+#[derive(Clone, Default)]
+pub struct SingleFlight {
+    locks: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Mutex<()>>>>,
+    >,
+}
+
+impl SingleFlight {
+    /// The lock of a key; hold it while fetching.
+    pub fn lock_for(&self, key: &str) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+        self.locks
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key.to_string())
+            .or_default()
+            .clone()
+    }
+}

@@ -45,14 +45,7 @@ pub struct DingtalkClient {
     http: reqwest::Client,
     urls: DingtalkSettings,
     tokens: TokenCache,
-}
-
-fn unreachable(e: reqwest::Error) -> crate::error::Error {
-    error(
-        PROVIDER,
-        None,
-        format!("DingTalk could not be reached ({e}); check the network and try again"),
-    )
+    flights: super::super::SingleFlight,
 }
 
 /// Plain words for a DingTalk error code.
@@ -149,6 +142,7 @@ impl DingtalkClient {
             http,
             urls,
             tokens: TokenCache::default(),
+            flights: Default::default(),
         }
     }
 
@@ -171,13 +165,10 @@ impl DingtalkClient {
 
     /// Exchanges a login code for a user access token.
     pub async fn user_token(&self, app: &DingtalkApp, code: &str) -> Result<String> {
-        let response = self
+        let response = super::super::send(PROVIDER, "DingTalk", self
             .http
             .post(format!("{}/v1.0/oauth2/userAccessToken", self.urls.api_url.trim_end_matches('/')))
-            .json(&json!({ "clientId": app.app_key, "clientSecret": app.app_secret, "code": code, "grantType": "authorization_code" }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+            .json(&json!({ "clientId": app.app_key, "clientSecret": app.app_secret, "code": code, "grantType": "authorization_code" }))).await?;
         let body = v1(response).await?;
         body.get("accessToken")
             .and_then(Value::as_str)
@@ -193,16 +184,17 @@ impl DingtalkClient {
 
     /// The person a user token belongs to.
     pub async fn me(&self, user_token: &str) -> Result<DingtalkUser> {
-        let response = self
-            .http
-            .get(format!(
-                "{}/v1.0/contact/users/me",
-                self.urls.api_url.trim_end_matches('/')
-            ))
-            .header("x-acs-dingtalk-access-token", user_token)
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let response = super::super::send(
+            PROVIDER,
+            "DingTalk",
+            self.http
+                .get(format!(
+                    "{}/v1.0/contact/users/me",
+                    self.urls.api_url.trim_end_matches('/')
+                ))
+                .header("x-acs-dingtalk-access-token", user_token),
+        )
+        .await?;
         serde_json::from_value(v1(response).await?).map_err(|e| {
             error(
                 PROVIDER,
@@ -217,22 +209,28 @@ impl DingtalkClient {
         if let Some(token) = self.tokens.get(&app.app_key) {
             return Ok(token);
         }
+        let lock = self.flights.lock_for(&app.app_key);
+        let _fetching = lock.lock().await;
+        if let Some(token) = self.tokens.get(&app.app_key) {
+            return Ok(token);
+        }
         self.fetch_app_token(app).await
     }
 
     /// Asks DingTalk for the app token, whatever the cache holds: this is how credentials are
     /// checked (`testConnection`).
     pub async fn fetch_app_token(&self, app: &DingtalkApp) -> Result<String> {
-        let response = self
-            .http
-            .post(format!(
-                "{}/v1.0/oauth2/accessToken",
-                self.urls.api_url.trim_end_matches('/')
-            ))
-            .json(&json!({ "appKey": app.app_key, "appSecret": app.app_secret }))
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let response = super::super::send(
+            PROVIDER,
+            "DingTalk",
+            self.http
+                .post(format!(
+                    "{}/v1.0/oauth2/accessToken",
+                    self.urls.api_url.trim_end_matches('/')
+                ))
+                .json(&json!({ "appKey": app.app_key, "appSecret": app.app_secret })),
+        )
+        .await?;
         let body = v1(response).await?;
         let token = body
             .get("accessToken")
@@ -259,17 +257,18 @@ impl DingtalkClient {
     async fn oapi(&self, app: &DingtalkApp, path: &str, body: Value) -> Result<Value> {
         for attempt in 0..2 {
             let token = self.app_token(app).await?;
-            let response = self
-                .http
-                .post(format!(
-                    "{}{path}",
-                    self.urls.oapi_url.trim_end_matches('/')
-                ))
-                .query(&[("access_token", token.as_str())])
-                .json(&body)
-                .send()
-                .await
-                .map_err(unreachable)?;
+            let response = super::super::send(
+                PROVIDER,
+                "DingTalk",
+                self.http
+                    .post(format!(
+                        "{}{path}",
+                        self.urls.oapi_url.trim_end_matches('/')
+                    ))
+                    .query(&[("access_token", token.as_str())])
+                    .json(&body),
+            )
+            .await?;
             let value = super::super::read_json(PROVIDER, "DingTalk", response).await?;
             if token_expired(&value) && attempt == 0 {
                 self.tokens.forget(&app.app_key);

@@ -52,14 +52,6 @@ pub struct MicrosoftClient {
     keys: Arc<Mutex<HashMap<String, HashMap<String, DecodingKey>>>>,
 }
 
-fn unreachable(e: reqwest::Error) -> crate::error::Error {
-    error(
-        PROVIDER,
-        None,
-        format!("Microsoft could not be reached ({e}); check the network and try again"),
-    )
-}
-
 fn explain(body: &Value) -> crate::error::Error {
     let code = body
         .get("error")
@@ -145,24 +137,25 @@ impl MicrosoftClient {
         verifier: &str,
         redirect_uri: &str,
     ) -> Result<String> {
-        let response = self
-            .http
-            .post(format!(
-                "{}/oauth2/v2.0/token",
-                self.tenant_url(&app.tenant_id)
-            ))
-            .form(&[
-                ("client_id", app.client_id.as_str()),
-                ("client_secret", app.client_secret.as_str()),
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("code_verifier", verifier),
-                ("scope", "openid profile email"),
-            ])
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let response = super::super::send(
+            PROVIDER,
+            "Microsoft",
+            self.http
+                .post(format!(
+                    "{}/oauth2/v2.0/token",
+                    self.tenant_url(&app.tenant_id)
+                ))
+                .form(&[
+                    ("client_id", app.client_id.as_str()),
+                    ("client_secret", app.client_secret.as_str()),
+                    ("grant_type", "authorization_code"),
+                    ("code", code),
+                    ("redirect_uri", redirect_uri),
+                    ("code_verifier", verifier),
+                    ("scope", "openid profile email"),
+                ]),
+        )
+        .await?;
         let ok = response.status().is_success();
         let body = read_json(PROVIDER, "Microsoft", response).await?;
         if !ok {
@@ -182,33 +175,35 @@ impl MicrosoftClient {
 
     /// Checks the credentials by asking for an app token (client credentials).
     pub async fn check_credentials(&self, app: &MicrosoftApp) -> Result<()> {
-        let response = self
-            .http
-            .post(format!(
-                "{}/oauth2/v2.0/token",
-                self.tenant_url(&app.tenant_id)
-            ))
-            .form(&[
-                ("client_id", app.client_id.as_str()),
-                ("client_secret", app.client_secret.as_str()),
-                ("grant_type", "client_credentials"),
-                ("scope", "https://graph.microsoft.com/.default"),
-            ])
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let response = super::super::send(
+            PROVIDER,
+            "Microsoft",
+            self.http
+                .post(format!(
+                    "{}/oauth2/v2.0/token",
+                    self.tenant_url(&app.tenant_id)
+                ))
+                .form(&[
+                    ("client_id", app.client_id.as_str()),
+                    ("client_secret", app.client_secret.as_str()),
+                    ("grant_type", "client_credentials"),
+                    ("scope", "https://graph.microsoft.com/.default"),
+                ]),
+        )
+        .await?;
         let ok = response.status().is_success();
         let body = read_json(PROVIDER, "Microsoft", response).await?;
         if ok { Ok(()) } else { Err(explain(&body)) }
     }
 
     async fn load_keys(&self, tenant: &str) -> Result<HashMap<String, DecodingKey>> {
-        let response = self
-            .http
-            .get(format!("{}/discovery/v2.0/keys", self.tenant_url(tenant)))
-            .send()
-            .await
-            .map_err(unreachable)?;
+        let response = super::super::send(
+            PROVIDER,
+            "Microsoft",
+            self.http
+                .get(format!("{}/discovery/v2.0/keys", self.tenant_url(tenant))),
+        )
+        .await?;
         let body = read_json(PROVIDER, "Microsoft", response).await?;
         let mut keys = HashMap::new();
         for key in body

@@ -35,6 +35,7 @@ pub struct WecomClient {
     http: reqwest::Client,
     urls: WecomSettings,
     tokens: TokenCache,
+    flights: super::super::SingleFlight,
 }
 
 fn explain(code: i64, message: &str) -> String {
@@ -82,14 +83,6 @@ fn check(body: Value) -> Result<Value> {
     }
 }
 
-fn unreachable(e: reqwest::Error) -> crate::error::Error {
-    error(
-        PROVIDER,
-        None,
-        format!("WeCom could not be reached ({e}); check the network and try again"),
-    )
-}
-
 impl WecomClient {
     /// A client for the configured hosts.
     pub fn new(http: reqwest::Client, urls: WecomSettings) -> Self {
@@ -97,6 +90,7 @@ impl WecomClient {
             http,
             urls,
             tokens: TokenCache::default(),
+            flights: Default::default(),
         }
     }
 
@@ -126,16 +120,15 @@ impl WecomClient {
 
     /// Asks WeCom for the app token, whatever the cache holds (this checks the credentials).
     pub async fn fetch_app_token(&self, app: &WecomApp) -> Result<String> {
-        let response = self
-            .http
-            .get(self.api("gettoken"))
-            .query(&[
+        let response = super::super::send(
+            PROVIDER,
+            "WeCom",
+            self.http.get(self.api("gettoken")).query(&[
                 ("corpid", app.corp_id.as_str()),
                 ("corpsecret", app.secret.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(unreachable)?;
+            ]),
+        )
+        .await?;
         let body = check(super::super::read_json(PROVIDER, "WeCom", response).await?)?;
         let token = body
             .get("access_token")
@@ -153,10 +146,16 @@ impl WecomClient {
     }
 
     async fn app_token(&self, app: &WecomApp) -> Result<String> {
-        match self.tokens.get(&Self::cache_key(app)) {
-            Some(token) => Ok(token),
-            None => self.fetch_app_token(app).await,
+        let key = Self::cache_key(app);
+        if let Some(token) = self.tokens.get(&key) {
+            return Ok(token);
         }
+        let lock = self.flights.lock_for(&key);
+        let _fetching = lock.lock().await;
+        if let Some(token) = self.tokens.get(&key) {
+            return Ok(token);
+        }
+        self.fetch_app_token(app).await
     }
 
     /// A GET with the app token, renewing the token once when WeCom says it is invalid or expired.
@@ -165,13 +164,12 @@ impl WecomClient {
             let token = self.app_token(app).await?;
             let mut query: Vec<(&str, &str)> = vec![("access_token", token.as_str())];
             query.extend_from_slice(params);
-            let response = self
-                .http
-                .get(self.api(path))
-                .query(&query)
-                .send()
-                .await
-                .map_err(unreachable)?;
+            let response = super::super::send(
+                PROVIDER,
+                "WeCom",
+                self.http.get(self.api(path)).query(&query),
+            )
+            .await?;
             let body = super::super::read_json(PROVIDER, "WeCom", response).await?;
             let code = body.get("errcode").and_then(Value::as_i64).unwrap_or(0);
             if matches!(code, 40014 | 42001) && attempt == 0 {
