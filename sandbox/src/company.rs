@@ -37,6 +37,18 @@ pub struct Person {
     pub dept_ids: Vec<i64>,
 }
 
+/// A further DingTalk enterprise of the same developer organization (a branch office): the same
+/// people, so the same unionIds, but their own userids (`9` + the main userid) and app.
+#[derive(Debug, Clone)]
+pub struct Enterprise {
+    /// corpId.
+    pub corp_id: String,
+    /// AppKey.
+    pub app_key: String,
+    /// AppSecret.
+    pub app_secret: String,
+}
+
 /// The WeCom corporation of the same company, with one self-built app.
 #[derive(Debug, Clone)]
 pub struct Wecom {
@@ -65,6 +77,8 @@ pub struct Entra {
 pub struct Company {
     /// The WeCom side.
     pub wecom: Wecom,
+    /// The branch DingTalk enterprise.
+    pub branch: Enterprise,
     /// The Microsoft side.
     pub entra: Entra,
     /// corpId (starts with `ding`).
@@ -130,6 +144,11 @@ impl Company {
             })
             .collect();
         Self {
+            branch: Enterprise {
+                corp_id: format!("{corp_id}branch"),
+                app_key: format!("{corp_id}branch-appkey"),
+                app_secret: format!("{corp_id}branch-secret"),
+            },
             entra: Entra {
                 tenant_id: format!("7e4a{:04x}-0000-4000-8000-000000000001", corp_id.len()),
                 client_id: "3f1c0000-0000-4000-8000-00000000c11e".into(),
@@ -146,6 +165,37 @@ impl Company {
             departments: deps,
             people,
         }
+    }
+
+    /// Which DingTalk enterprise an AppKey belongs to (false: the main one, true: the branch), with
+    /// its corpId and AppSecret.
+    pub fn dingtalk_app(&self, app_key: &str) -> Option<(bool, &str, &str)> {
+        if app_key == self.app_key {
+            Some((false, &self.corp_id, &self.app_secret))
+        } else if app_key == self.branch.app_key {
+            Some((true, &self.branch.corp_id, &self.branch.app_secret))
+        } else {
+            None
+        }
+    }
+
+    /// A person's DingTalk userid in the main enterprise or the branch.
+    pub fn dingtalk_userid(&self, person: &Person, branch: bool) -> String {
+        if branch {
+            format!("9{}", person.userid)
+        } else {
+            person.userid.clone()
+        }
+    }
+
+    /// The person with a DingTalk userid of the main enterprise or the branch.
+    pub fn dingtalk_person(&self, userid: &str, branch: bool) -> Option<&Person> {
+        let base = if branch {
+            userid.strip_prefix('9')?
+        } else {
+            userid
+        };
+        self.person(base)
     }
 
     /// The person with this userid (WeCom compares userids case-insensitively; DingTalk's are digits).

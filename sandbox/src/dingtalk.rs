@@ -1,7 +1,8 @@
 //! DingTalk as Roster sees it: the new OAuth2 QR login (with a "phone" page to pick who scans),
 //! user and app access tokens, the current user, unionId → userid, and user details, answering
 //! with DingTalk's envelopes: the legacy `oapi` family with `errcode` on HTTP 200, the `v1.0`
-//! family with HTTP errors and `{code, message, requestid}`.
+//! family with HTTP errors and `{code, message, requestid}`. Two enterprises share the people
+//! (the main one and a branch), so one person has one unionId and two userids.
 
 use crate::State;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 /// How long tokens live, as in DingTalk.
 const TOKEN_TTL: Duration = Duration::from_secs(7200);
 
+/// Escapes text for HTML.
 pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -19,6 +21,7 @@ pub(crate) fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
+/// Percent-encodes text for a query string.
 pub(crate) fn encode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -60,9 +63,9 @@ pub async fn authorize(state: web::Data<State>, query: web::Query<Authorize>) ->
     let (Some(redirect), Some(client_id)) = (&query.redirect_uri, &query.client_id) else {
         return HttpResponse::BadRequest().body("redirect_uri and client_id are required");
     };
-    if client_id != &company.app_key {
+    let Some((branch, corp_id, _)) = company.dingtalk_app(client_id) else {
         return HttpResponse::BadRequest().body("unknown client_id (AppKey)");
-    }
+    };
     if query.response_type.as_deref() != Some("code")
         || !query
             .scope
@@ -79,21 +82,23 @@ pub async fn authorize(state: web::Data<State>, query: web::Query<Authorize>) ->
         .iter()
         .take(200)
         .map(|p| {
+            let userid = company.dingtalk_userid(p, branch);
             format!(
-                "<li><a href=\"/dingtalk/login/scan?userid={}&redirect_uri={}&state={}\">{} <small>({}, userid {})</small></a></li>",
-                encode(&p.userid),
+                "<li><a href=\"/dingtalk/login/scan?userid={}&client_id={}&redirect_uri={}&state={}\">{} <small>({}, userid {})</small></a></li>",
+                encode(&userid),
+                encode(client_id),
                 encode(redirect),
                 encode(&st),
                 escape(&p.name),
                 escape(&p.title),
-                escape(&p.userid)
+                escape(&userid)
             )
         })
         .collect();
     HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>DingTalk sandbox — scan to log in</title></head>\
          <body><h1>DingTalk sandbox</h1><p>Scan the QR code of <b>{}</b> with the phone of:</p><ul>{rows}</ul></body></html>",
-        escape(&company.corp_id)
+        escape(corp_id)
     ))
 }
 
@@ -101,6 +106,7 @@ pub async fn authorize(state: web::Data<State>, query: web::Query<Authorize>) ->
 #[derive(Deserialize)]
 pub struct Scan {
     userid: String,
+    client_id: String,
     redirect_uri: String,
     state: Option<String>,
 }
@@ -114,21 +120,28 @@ pub async fn scan(state: web::Data<State>, query: web::Query<Scan>) -> HttpRespo
         '?'
     };
     let st = encode(query.state.as_deref().unwrap_or_default());
-    if state.company().person(&query.userid).is_none() || state.refused(&query.userid) {
+    let company = state.company();
+    let person = company
+        .dingtalk_app(&query.client_id)
+        .and_then(|(branch, _, _)| company.dingtalk_person(&query.userid, branch));
+    let Some(person) = person.filter(|p| !state.refused(&p.userid)) else {
         return HttpResponse::Found()
             .insert_header((
                 "Location",
                 format!("{}{sep}error=access_denied&state={st}", query.redirect_uri),
             ))
             .finish();
-    }
+    };
     let code = crate::random(16);
     state
         .inner
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .codes
-        .insert(code.clone(), query.userid.clone());
+        .dingtalk_codes
+        .insert(
+            code.clone(),
+            (query.client_id.clone(), person.userid.clone()),
+        );
     HttpResponse::Found()
         .insert_header((
             "Location",
@@ -147,7 +160,8 @@ pub struct UserTokenRequest {
     grant_type: Option<String>,
 }
 
-/// `POST /v1.0/oauth2/userAccessToken`: an authorization code for a user token (codes work once).
+/// `POST /v1.0/oauth2/userAccessToken`: an authorization code for a user token (codes work once,
+/// for the app they were issued to).
 #[post("/dingtalk/api/v1.0/oauth2/userAccessToken")]
 pub async fn user_access_token(
     state: web::Data<State>,
@@ -157,15 +171,17 @@ pub async fn user_access_token(
         return fault;
     }
     let company = state.company();
-    if body.client_id.as_deref() != Some(company.app_key.as_str())
-        || body.client_secret.as_deref() != Some(company.app_secret.as_str())
-    {
+    let client_id = body.client_id.clone().unwrap_or_default();
+    let Some((_, corp_id, _)) = company
+        .dingtalk_app(&client_id)
+        .filter(|(_, _, s)| body.client_secret.as_deref() == Some(*s))
+    else {
         return v1_error(
             400,
             "invalidClientIdOrSecret",
             "无效的clientId或者clientSecret",
         );
-    }
+    };
     if body.grant_type.as_deref() != Some("authorization_code") {
         return v1_error(
             400,
@@ -174,7 +190,11 @@ pub async fn user_access_token(
         );
     }
     let mut inner = state.inner.lock().unwrap_or_else(|e| e.into_inner());
-    let Some(userid) = body.code.as_ref().and_then(|c| inner.codes.remove(c)) else {
+    let issued = body
+        .code
+        .as_ref()
+        .and_then(|c| inner.dingtalk_codes.remove(c));
+    let Some((_, userid)) = issued.filter(|(app, _)| *app == client_id) else {
         return v1_error(
             400,
             "invalidAuthCode",
@@ -185,7 +205,7 @@ pub async fn user_access_token(
     inner
         .user_tokens
         .insert(token.clone(), (userid, Instant::now() + TOKEN_TTL));
-    HttpResponse::Ok().json(json!({ "accessToken": token, "refreshToken": crate::random(24), "expireIn": TOKEN_TTL.as_secs(), "corpId": company.corp_id }))
+    HttpResponse::Ok().json(json!({ "accessToken": token, "refreshToken": crate::random(24), "expireIn": TOKEN_TTL.as_secs(), "corpId": corp_id }))
 }
 
 /// `GET /v1.0/contact/users/me` with a user token.
@@ -210,8 +230,7 @@ pub async fn users_me(state: web::Data<State>, req: HttpRequest) -> HttpResponse
             None => return v1_error(400, "InvalidAuthentication", "不合法的access_token"),
         }
     };
-    let company = state.company();
-    let Some(p) = company.person(&userid) else {
+    let Some(p) = state.company().person(&userid) else {
         return v1_error(404, "invalidParameter.user.notFound", "user not found");
     };
     HttpResponse::Ok().json(json!({
@@ -237,9 +256,11 @@ pub async fn app_access_token(
     if let Some(fault) = state.take_fault() {
         return fault;
     }
-    let company = state.company();
-    if body.app_key.as_deref() != Some(company.app_key.as_str())
-        || body.app_secret.as_deref() != Some(company.app_secret.as_str())
+    let key = body.app_key.clone().unwrap_or_default();
+    if !state
+        .company()
+        .dingtalk_app(&key)
+        .is_some_and(|(_, _, secret)| body.app_secret.as_deref() == Some(secret))
     {
         return v1_error(
             400,
@@ -247,7 +268,7 @@ pub async fn app_access_token(
             "无效的clientId或者clientSecret",
         );
     }
-    let (token, left) = state.app_token();
+    let (token, left) = state.app_token(&key);
     HttpResponse::Ok().json(json!({ "accessToken": token, "expireIn": left }))
 }
 
@@ -264,13 +285,15 @@ pub async fn gettoken(state: web::Data<State>, query: web::Query<LegacyToken>) -
     if let Some(fault) = state.take_fault() {
         return fault;
     }
-    let company = state.company();
-    if query.appkey.as_deref() != Some(company.app_key.as_str())
-        || query.appsecret.as_deref() != Some(company.app_secret.as_str())
+    let key = query.appkey.clone().unwrap_or_default();
+    if !state
+        .company()
+        .dingtalk_app(&key)
+        .is_some_and(|(_, _, secret)| query.appsecret.as_deref() == Some(secret))
     {
         return oapi_error(40096, "不合法的appKey或appSecret");
     }
-    let (token, left) = state.app_token();
+    let (token, left) = state.app_token(&key);
     HttpResponse::Ok()
         .json(json!({ "errcode": 0, "errmsg": "ok", "access_token": token, "expires_in": left }))
 }
@@ -281,31 +304,38 @@ pub struct TokenQuery {
     access_token: Option<String>,
 }
 
-fn check_app_token(state: &State, token: Option<&str>) -> Option<HttpResponse> {
+/// Which enterprise (branch or not) an app token is for, or the refusal DingTalk gives.
+fn check_app_token(state: &State, token: Option<&str>) -> Result<bool, HttpResponse> {
     match token {
-        None | Some("") => Some(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" }))),
-        Some(t) if !state.app_token_valid(t) => Some(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "不合法的access_token", "sub_code": "40014", "sub_msg": "不合法的access_token" }))),
-        _ => None,
+        None | Some("") => Err(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" }))),
+        Some(t) => match state.app_token_owner(t).and_then(|key| state.company().dingtalk_app(&key).map(|(branch, _, _)| branch)) {
+            Some(branch) => Ok(branch),
+            None => Err(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "不合法的access_token", "sub_code": "40014", "sub_msg": "不合法的access_token" }))),
+        },
     }
 }
 
-/// `POST /topapi/user/getbyunionid`: the org's userid of a unionId.
+/// `POST /topapi/user/getbyunionid`: the enterprise's userid of a unionId.
 #[post("/dingtalk/oapi/topapi/user/getbyunionid")]
 pub async fn getbyunionid(
     state: web::Data<State>,
     query: web::Query<TokenQuery>,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    if let Some(refusal) = check_app_token(&state, query.access_token.as_deref()) {
-        return refusal;
-    }
+    let branch = match check_app_token(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(refusal) => return refusal,
+    };
     let union = body
         .get("unionid")
         .or_else(|| body.get("unionId"))
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match state.company().people.iter().find(|p| p.union_id == union) {
-        Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "result": { "contact_type": 0, "userid": p.userid }, "request_id": crate::random(8) })),
+    let company = state.company();
+    match company.people.iter().find(|p| p.union_id == union) {
+        Some(p) => HttpResponse::Ok().json(json!({
+            "errcode": 0, "errmsg": "ok", "result": { "contact_type": 0, "userid": company.dingtalk_userid(p, branch) }, "request_id": crate::random(8)
+        })),
         None => oapi_error(60121, "找不到该用户"),
     }
 }
@@ -317,16 +347,18 @@ pub async fn user_get(
     query: web::Query<TokenQuery>,
     body: web::Json<Value>,
 ) -> HttpResponse {
-    if let Some(refusal) = check_app_token(&state, query.access_token.as_deref()) {
-        return refusal;
-    }
+    let branch = match check_app_token(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(refusal) => return refusal,
+    };
     let userid = body
         .get("userid")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    match state.company().person(userid) {
+    let company = state.company();
+    match company.dingtalk_person(userid, branch) {
         Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "result": {
-            "userid": p.userid, "unionid": p.union_id, "name": p.name, "email": p.email, "mobile": p.mobile,
+            "userid": userid, "unionid": p.union_id, "name": p.name, "email": p.email, "mobile": p.mobile,
             "title": p.title, "dept_id_list": p.dept_ids, "active": true, "admin": p.userid == "000000"
         }, "request_id": crate::random(8) })),
         None => oapi_error(60121, "找不到该用户"),

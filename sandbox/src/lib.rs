@@ -37,10 +37,12 @@ pub fn random(len: usize) -> String {
 pub struct Inner {
     /// Authorization codes → userid (each works once).
     pub codes: HashMap<String, String>,
+    /// DingTalk authorization codes → (AppKey, person's main userid).
+    pub dingtalk_codes: HashMap<String, (String, String)>,
     /// User tokens → (userid, expiry).
     pub user_tokens: HashMap<String, (String, Instant)>,
-    /// The app token and its expiry.
-    pub app_token: Option<(String, Instant)>,
+    /// DingTalk app tokens by AppKey, with their expiry.
+    pub app_tokens: HashMap<String, (String, Instant)>,
     /// Microsoft authorization codes → the pending login.
     pub ms_codes: HashMap<String, microsoft::Pending>,
     /// The WeCom app token and its expiry.
@@ -49,6 +51,8 @@ pub struct Inner {
     pub refused: HashSet<String>,
     /// Canned failures for the next API calls.
     pub faults: VecDeque<Fault>,
+    /// How to spoil the next Microsoft id_token: `wrong_audience`, `wrong_tenant` or `tampered`.
+    pub id_token_fault: Option<String>,
 }
 
 /// A canned failure.
@@ -105,15 +109,18 @@ impl State {
         Some(response.json(fault.body))
     }
 
-    /// The app token (the same while valid) and its remaining seconds.
-    pub fn app_token(&self) -> (String, u64) {
+    /// The DingTalk app token of an AppKey (the same while valid) and its remaining seconds.
+    pub fn app_token(&self, app_key: &str) -> (String, u64) {
         let mut inner = self.lock();
         let now = Instant::now();
-        match &inner.app_token {
+        match inner.app_tokens.get(app_key) {
             Some((token, expiry)) if *expiry > now => (token.clone(), (*expiry - now).as_secs()),
             _ => {
                 let token = random(32);
-                inner.app_token = Some((token.clone(), now + Duration::from_secs(7200)));
+                inner.app_tokens.insert(
+                    app_key.to_string(),
+                    (token.clone(), now + Duration::from_secs(7200)),
+                );
                 (token, 7200)
             }
         }
@@ -138,9 +145,14 @@ impl State {
         matches!(&self.lock().wecom_token, Some((t, expiry)) if t == token && *expiry > Instant::now())
     }
 
-    /// Whether an app token is the current, unexpired one.
-    pub fn app_token_valid(&self, token: &str) -> bool {
-        matches!(&self.lock().app_token, Some((t, expiry)) if t == token && *expiry > Instant::now())
+    /// The AppKey whose current, unexpired DingTalk app token this is.
+    pub fn app_token_owner(&self, token: &str) -> Option<String> {
+        let now = Instant::now();
+        self.lock()
+            .app_tokens
+            .iter()
+            .find(|(_, (t, expiry))| t == token && *expiry > now)
+            .map(|(key, _)| key.clone())
     }
 }
 
@@ -155,6 +167,8 @@ pub struct Faults {
     pub expire_tokens: bool,
     /// Refuse the scans of this person.
     pub refuse_user: Option<String>,
+    /// Spoil the next Microsoft id_token: `wrong_audience`, `wrong_tenant` or `tampered`.
+    pub id_token: Option<String>,
 }
 
 #[post("/sandbox/faults")]
@@ -162,12 +176,15 @@ async fn faults(state: web::Data<State>, body: web::Json<Faults>) -> HttpRespons
     let mut inner = state.lock();
     inner.faults.extend(body.next.iter().cloned());
     if body.expire_tokens {
-        inner.app_token = None;
+        inner.app_tokens.clear();
         inner.wecom_token = None;
         inner.user_tokens.clear();
     }
     if let Some(userid) = &body.refuse_user {
         inner.refused.insert(userid.clone());
+    }
+    if let Some(kind) = &body.id_token {
+        inner.id_token_fault = Some(kind.clone());
     }
     HttpResponse::NoContent().finish()
 }

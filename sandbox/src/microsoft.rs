@@ -283,11 +283,22 @@ pub async fn token(
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or_default();
-    let claims = json!({
+    let mut claims = json!({
         "iss": issuer(&req, &entra.tenant_id), "aud": entra.client_id, "iat": now, "nbf": now, "exp": now + 3600,
         "oid": person.object_id, "tid": entra.tenant_id, "sub": format!("pairwise-{}", person.object_id),
         "name": person.name, "preferred_username": person.email, "email": person.email, "nonce": pending.nonce, "ver": "2.0",
     });
+    let fault = state
+        .inner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .id_token_fault
+        .take();
+    match fault.as_deref() {
+        Some("wrong_audience") => claims["aud"] = json!("00000000-0000-0000-0000-00000000beef"),
+        Some("wrong_tenant") => claims["tid"] = json!("99999999-0000-4000-8000-000000000009"),
+        _ => {}
+    }
     let mut header = Header::new(Algorithm::RS256);
     header.kid = Some(KID.into());
     let id_token = match EncodingKey::from_rsa_pem(SIGNING_KEY.as_bytes())
@@ -298,6 +309,18 @@ pub async fn token(
             return HttpResponse::InternalServerError()
                 .body(format!("sandbox signing failed: {e}"));
         }
+    };
+    let id_token = if fault.as_deref() == Some("tampered") {
+        // Swap the payload for another one; the signature no longer matches.
+        let mut parts: Vec<String> = id_token.split('.').map(str::to_string).collect();
+        if parts.len() == 3 {
+            let mut forged = claims.clone();
+            forged["oid"] = json!("00000000-0000-4000-8000-000000000000");
+            parts[1] = URL_SAFE_NO_PAD.encode(forged.to_string());
+        }
+        parts.join(".")
+    } else {
+        id_token
     };
     let access_token = crate::random(48);
     state

@@ -1,7 +1,8 @@
 //! Provider login, in three steps that never put a token in a URL:
 //! 1. [`start`]: check the SPA's `redirect_uri` against the organization's allow-list, store a
 //!    single-use `state` (10 minutes), and return the provider's QR/sign-in address;
-//! 2. [`finish`]: consume the `state` once, exchange the code, resolve the person to a member of
+//! 2. [`finish`]: consume the `state` once (a replayed or expired state is reported to the SPA;
+//!    an unknown one is refused, as there is no SPA to return to), exchange the code, resolve the person to a member of
 //!    the connection's organization (admitting them when the connection's policy is `auto`), and
 //!    hand back a one-time login ticket (60 seconds) for the SPA;
 //! 3. [`redeem`]: trade the ticket for access and refresh tokens.
@@ -123,12 +124,16 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
     }
 }
 
-/// Consumes a state once; returns the SPA's redirect address.
-async fn consume_state(
-    app: &AppState,
-    connection_id: i64,
-    state: &str,
-) -> Result<login_state::Model> {
+/// A state presented at the callback.
+enum Consumed {
+    /// Valid and now used up.
+    Fresh(login_state::Model),
+    /// Known but already used or expired (a replay or a slow login).
+    Stale(login_state::Model),
+}
+
+/// Consumes a state once. An unknown state is refused outright: there is no SPA to return to.
+async fn consume_state(app: &AppState, connection_id: i64, state: &str) -> Result<Consumed> {
     let now = Utc::now();
     let used = login_state::Entity::update_many()
         .col_expr(login_state::Column::ConsumedAt, Expr::value(now))
@@ -138,16 +143,16 @@ async fn consume_state(
         .filter(login_state::Column::ExpiresAt.gt(now))
         .exec(&app.db)
         .await?;
-    if used.rows_affected != 1 {
-        return Err(Error::Unauthenticated(
-            "this login link was already used or has expired; start the login again".into(),
-        ));
-    }
     let row = login_state::Entity::find_by_id(state.to_string())
+        .filter(login_state::Column::ConnectionId.eq(connection_id))
         .one(&app.db)
         .await?
-        .ok_or(Error::NotFound("login"))?;
-    Ok(row)
+        .ok_or_else(|| Error::Unauthenticated("this login link is not one Roster issued; start the login again from your application".into()))?;
+    Ok(if used.rows_affected == 1 {
+        Consumed::Fresh(row)
+    } else {
+        Consumed::Stale(row)
+    })
 }
 
 /// The outcome of a callback: where to send the browser.
@@ -167,7 +172,18 @@ pub async fn finish(
     state: &str,
     client_ip: Option<String>,
 ) -> Result<Finished> {
-    let login = consume_state(app, connection_id, state).await?;
+    let login = match consume_state(app, connection_id, state).await? {
+        Consumed::Fresh(login) => login,
+        Consumed::Stale(login) => {
+            let refusal = Error::Unauthenticated(
+                "this login link was already used or has expired; start the login again".into(),
+            );
+            return Ok(Finished {
+                redirect_uri: login.redirect_uri,
+                result: Err(refusal),
+            });
+        }
+    };
     let result = match code {
         Some(code) if !code.is_empty() => admit(app, &login, code, client_ip).await,
         _ => Err(Error::Unauthenticated(

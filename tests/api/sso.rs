@@ -161,7 +161,20 @@ async fn qr_login_issues_a_ticket_then_tokens() {
         "a ticket works once"
     );
     let res = app.client.get(&callback).send().await.expect("replay");
-    assert_eq!(res.status(), 401, "a replayed state is refused");
+    let replayed = location(&res);
+    assert_eq!(
+        query_param(&replayed, "error").as_deref(),
+        Some("UNAUTHENTICATED"),
+        "a replayed state is refused: {replayed}"
+    );
+    assert!(query_param(&replayed, "ticket").is_none());
+    let forged = callback.replace("state=", "state=forged");
+    let res = app.client.get(&forged).send().await.expect("forged state");
+    assert_eq!(
+        res.status(),
+        401,
+        "an unknown state has no SPA to return to"
+    );
 
     // The second login of the same person finds the same member.
     let (landing, _) = browse(&app, &sandbox, &connection, "000003").await;
@@ -236,8 +249,9 @@ async fn manual_policy_refuses_strangers_and_refused_scans_report_back() {
     let provider_page = location(&res);
     let st = query_param(&provider_page, "state").expect("state");
     let scan = format!(
-        "{}/dingtalk/login/scan?userid=000005&redirect_uri={}&state={st}",
+        "{}/dingtalk/login/scan?userid=000005&client_id={}&redirect_uri={}&state={st}",
         sandbox.base_url(),
+        sandbox.state.company().app_key,
         urlencode(&format!("http://roster.test/auth/{connection}/callback"))
     );
     let res = app.client.get(scan).send().await.expect("scan");
@@ -461,5 +475,223 @@ async fn microsoft_sign_in_with_pkce_and_a_verified_id_token() {
         query_param(&landing, "error").as_deref(),
         Some("PROVIDER"),
         "{landing}"
+    );
+}
+
+async fn fault(sandbox: &Sandbox, body: Value) {
+    let res = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", sandbox.base_url()))
+        .json(&body)
+        .send()
+        .await
+        .expect("fault");
+    assert_eq!(res.status(), 204);
+}
+
+async fn teams_connection(app: &TestApp, sandbox: &Sandbox, admin: &str) -> String {
+    let entra = sandbox.state.company().entra.clone();
+    admin_ok(
+        app,
+        admin,
+        "mutation($i: ConnectionFields!) { addConnection(provider: TEAMS, input: $i) { id } }",
+        json!({ "i": { "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "autoAddPolicy": "AUTO" } }),
+    )
+    .await["addConnection"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
+}
+
+#[tokio::test]
+async fn spoiled_id_tokens_are_refused() {
+    let (app, sandbox, admin, _dingtalk) = setup().await;
+    let id = teams_connection(&app, &sandbox, &admin).await;
+    let oid = sandbox.state.company().people[1].object_id.clone();
+    for (kind, expected) in [
+        ("wrong_audience", "PROVIDER"),
+        ("tampered", "PROVIDER"),
+        ("wrong_tenant", "FORBIDDEN"),
+    ] {
+        fault(&sandbox, json!({ "id_token": kind })).await;
+        let (landing, _) = browse_as(&app, &sandbox, &id, &format!("oid={oid}&")).await;
+        assert_eq!(
+            query_param(&landing, "error").as_deref(),
+            Some(expected),
+            "{kind}: {landing}"
+        );
+        assert!(query_param(&landing, "ticket").is_none(), "{kind}");
+    }
+    let (landing, _) = browse_as(&app, &sandbox, &id, &format!("oid={oid}&")).await;
+    assert!(
+        query_param(&landing, "ticket").is_some(),
+        "an unspoiled token still works: {landing}"
+    );
+}
+
+#[tokio::test]
+async fn one_person_in_two_dingtalk_enterprises_is_one_user() {
+    let (app, sandbox, admin, main_connection) = setup().await;
+    let branch = sandbox.state.company().branch.clone();
+    // The branch enterprise belongs to a second organization.
+    let org_b = admin_ok(
+        &app,
+        &admin,
+        "mutation { createOrganization(name: \"Branch\") { id } }",
+        json!({}),
+    )
+    .await["createOrganization"]["id"]
+        .clone();
+    let switched = admin_ok(
+        &app,
+        &admin,
+        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+        json!({ "o": org_b }),
+    )
+    .await;
+    let admin_b = switched["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    admin_ok(
+        &app,
+        &admin_b,
+        "mutation($l: [String!]) { updateOrganization(redirectAllowList: $l) { id } }",
+        json!({ "l": [SPA] }),
+    )
+    .await;
+    let branch_connection = admin_ok(
+        &app,
+        &admin_b,
+        "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
+        json!({ "i": { "corpId": branch.corp_id, "clientId": branch.app_key, "clientSecret": branch.app_secret, "autoAddPolicy": "AUTO" } }),
+    )
+    .await["addConnection"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+
+    let redeem = "mutation($t: String!) { redeemLoginTicket(ticket: $t) { accessToken member { account } } }";
+    let (landing, _) = browse(&app, &sandbox, &main_connection, "000006").await;
+    let main = app
+        .gql(
+            redeem,
+            json!({ "t": query_param(&landing, "ticket").expect("ticket") }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        main["data"]["redeemLoginTicket"]["member"]["account"], "dingtalk:000006",
+        "{main}"
+    );
+    let (landing, _) = browse(&app, &sandbox, &branch_connection, "9000006").await;
+    let other = app
+        .gql(
+            redeem,
+            json!({ "t": query_param(&landing, "ticket").expect("ticket") }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        other["data"]["redeemLoginTicket"]["member"]["account"], "dingtalk:9000006",
+        "{other}"
+    );
+
+    // One user, two identities, two memberships.
+    let token = other["data"]["redeemLoginTicket"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let orgs = app
+        .gql("{ organizations { name } }", json!({}), Some(token))
+        .await;
+    let names: Vec<&str> = orgs["data"]["organizations"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|o| o["name"].as_str())
+        .collect();
+    assert_eq!(names, vec!["Branch", "Default"], "{orgs}");
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let identities = entity::identity::Entity::find()
+        .filter(entity::identity::Column::UnionId.eq("union-00006"))
+        .all(&app.state.db)
+        .await
+        .expect("identities");
+    assert_eq!(identities.len(), 2);
+    assert_eq!(
+        identities[0].user_id, identities[1].user_id,
+        "merged by unionId"
+    );
+}
+
+#[tokio::test]
+async fn disabled_members_expired_tokens_throttling_and_outages() {
+    let (app, sandbox, admin, connection) = setup().await;
+    let redeem = "mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { id } } }";
+    let (landing, _) = browse(&app, &sandbox, &connection, "000008").await;
+    let body = app
+        .gql(
+            redeem,
+            json!({ "t": query_param(&landing, "ticket").expect("ticket") }),
+            None,
+        )
+        .await;
+    let member = body["data"]["redeemLoginTicket"]["member"]["id"].clone();
+
+    // The app token DingTalk issued expires early: the client renews it and the login works.
+    fault(&sandbox, json!({ "expire_tokens": true })).await;
+    let (landing, _) = browse(&app, &sandbox, &connection, "000008").await;
+    assert!(
+        query_param(&landing, "ticket").is_some(),
+        "recovered from an expired app token: {landing}"
+    );
+
+    // A disabled member is refused, on the SPA's page.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($m: [ID!]!) { disableMembers(ids: $m) { ok } }",
+        json!({ "m": [member] }),
+    )
+    .await;
+    let (landing, _) = browse(&app, &sandbox, &connection, "000008").await;
+    assert_eq!(
+        query_param(&landing, "error").as_deref(),
+        Some("UNAUTHENTICATED"),
+        "{landing}"
+    );
+    assert!(query_param(&landing, "error_description").is_some_and(|d| d.contains("disabled")));
+
+    // Throttling with Retry-After is waited out and retried.
+    fault(&sandbox, json!({ "next": [{ "status": 429, "body": { "code": "Throttling", "message": "too many requests" }, "retry_after": 1 }] })).await;
+    let test = "mutation($id: ID!) { testConnection(id: $id) { ok message errcode } }";
+    let body = admin_ok(&app, &admin, test, json!({ "id": connection })).await;
+    assert_eq!(
+        body["testConnection"]["ok"], true,
+        "throttling was retried: {body}"
+    );
+
+    // A provider that cannot be reached gives a clear error, not a 500.
+    let down = TestApp::spawn_with(|s| {
+        s.providers.dingtalk.api_url = "http://127.0.0.1:9".into();
+        s.providers.dingtalk.oapi_url = "http://127.0.0.1:9".into();
+    })
+    .await;
+    let admin_down = down.admin_token().await;
+    let company = sandbox.state.company().clone();
+    let id = admin_ok(
+        &down,
+        &admin_down,
+        "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
+        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret } }),
+    )
+    .await["addConnection"]["id"]
+        .clone();
+    let body = admin_ok(&down, &admin_down, test, json!({ "id": id })).await;
+    assert_eq!(body["testConnection"]["ok"], false);
+    assert!(
+        body["testConnection"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("could not be reached")),
+        "{body}"
     );
 }
