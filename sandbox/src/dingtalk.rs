@@ -257,10 +257,10 @@ pub async fn app_access_token(
         return fault;
     }
     let key = body.app_key.clone().unwrap_or_default();
-    if !state
+    if state
         .company()
         .dingtalk_app(&key)
-        .is_some_and(|(_, _, secret)| body.app_secret.as_deref() == Some(secret))
+        .is_none_or(|(_, _, secret)| body.app_secret.as_deref() != Some(secret))
     {
         return v1_error(
             400,
@@ -286,10 +286,10 @@ pub async fn gettoken(state: web::Data<State>, query: web::Query<LegacyToken>) -
         return fault;
     }
     let key = query.appkey.clone().unwrap_or_default();
-    if !state
+    if state
         .company()
         .dingtalk_app(&key)
-        .is_some_and(|(_, _, secret)| query.appsecret.as_deref() == Some(secret))
+        .is_none_or(|(_, _, secret)| query.appsecret.as_deref() != Some(secret))
     {
         return oapi_error(40096, "不合法的appKey或appSecret");
     }
@@ -305,12 +305,12 @@ pub struct TokenQuery {
 }
 
 /// Which enterprise (branch or not) an app token is for, or the refusal DingTalk gives.
-fn check_app_token(state: &State, token: Option<&str>) -> Result<bool, HttpResponse> {
+fn check_app_token(state: &State, token: Option<&str>) -> Result<bool, Box<HttpResponse>> {
     match token {
-        None | Some("") => Err(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" }))),
+        None | Some("") => Err(Box::new(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" })))),
         Some(t) => match state.app_token_owner(t).and_then(|key| state.company().dingtalk_app(&key).map(|(branch, _, _)| branch)) {
             Some(branch) => Ok(branch),
-            None => Err(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "不合法的access_token", "sub_code": "40014", "sub_msg": "不合法的access_token" }))),
+            None => Err(Box::new(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "不合法的access_token", "sub_code": "40014", "sub_msg": "不合法的access_token" })))),
         },
     }
 }
@@ -324,7 +324,7 @@ pub async fn getbyunionid(
 ) -> HttpResponse {
     let branch = match check_app_token(&state, query.access_token.as_deref()) {
         Ok(branch) => branch,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let union = body
         .get("unionid")
@@ -349,7 +349,7 @@ pub async fn user_get(
 ) -> HttpResponse {
     let branch = match check_app_token(&state, query.access_token.as_deref()) {
         Ok(branch) => branch,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let userid = body
         .get("userid")
