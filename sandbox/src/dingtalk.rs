@@ -109,6 +109,8 @@ pub struct Scan {
     client_id: String,
     redirect_uri: String,
     state: Option<String>,
+    /// `sns` for the legacy QR login (answers with `code` instead of `authCode`).
+    mode: Option<String>,
 }
 
 /// Confirms the scan and redirects to the app with an authorization code.
@@ -142,10 +144,15 @@ pub async fn scan(state: web::Data<State>, query: web::Query<Scan>) -> HttpRespo
             code.clone(),
             (query.client_id.clone(), person.userid.clone()),
         );
+    let name = if query.mode.as_deref() == Some("sns") {
+        "code"
+    } else {
+        "authCode"
+    };
     HttpResponse::Found()
         .insert_header((
             "Location",
-            format!("{}{sep}authCode={code}&state={st}", query.redirect_uri),
+            format!("{}{sep}{name}={code}&state={st}", query.redirect_uri),
         ))
         .finish()
 }
@@ -374,5 +381,117 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(app_access_token)
         .service(gettoken)
         .service(getbyunionid)
-        .service(user_get);
+        .service(user_get)
+        .service(qrconnect)
+        .service(sns_getuserinfo);
+}
+
+/// Query of the legacy QR page.
+#[derive(Deserialize)]
+pub struct QrConnect {
+    appid: Option<String>,
+    redirect_uri: Option<String>,
+    state: Option<String>,
+    scope: Option<String>,
+}
+
+/// The legacy "sns" QR page (`oapi.dingtalk.com/connect/qrconnect`).
+#[get("/dingtalk/oapi/connect/qrconnect")]
+pub async fn qrconnect(state: web::Data<State>, query: web::Query<QrConnect>) -> HttpResponse {
+    let company = state.company();
+    let (Some(redirect), Some(appid)) = (&query.redirect_uri, &query.appid) else {
+        return HttpResponse::BadRequest().body("appid and redirect_uri are required");
+    };
+    let Some((branch, corp_id, _)) = company.dingtalk_app(appid) else {
+        return HttpResponse::BadRequest().body("invalid appid");
+    };
+    if query.scope.as_deref() != Some("snsapi_login") {
+        return HttpResponse::BadRequest().body("scope must be snsapi_login");
+    }
+    let st = query.state.clone().unwrap_or_default();
+    let rows: String = company
+        .people
+        .iter()
+        .take(200)
+        .map(|p| {
+            let userid = company.dingtalk_userid(p, branch);
+            format!(
+                "<li><a href=\"/dingtalk/login/scan?mode=sns&userid={}&client_id={}&redirect_uri={}&state={}\">{} <small>(userid {})</small></a></li>",
+                encode(&userid),
+                encode(appid),
+                encode(redirect),
+                encode(&st),
+                escape(&p.name),
+                escape(&userid)
+            )
+        })
+        .collect();
+    HttpResponse::Ok().content_type("text/html; charset=utf-8").body(format!(
+        "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>DingTalk sandbox — legacy QR login</title></head>\
+         <body><h1>DingTalk sandbox (sns)</h1><p>Scan the QR code of <b>{}</b> with the phone of:</p><ul>{rows}</ul></body></html>",
+        escape(corp_id)
+    ))
+}
+
+/// Query of the signed legacy exchange.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnsQuery {
+    access_key: Option<String>,
+    timestamp: Option<String>,
+    signature: Option<String>,
+}
+
+/// `POST /sns/getuserinfo_bycode`: checks the HMAC-SHA256 signature of the timestamp, then trades
+/// the temporary code for the person's unionId and nick.
+#[post("/dingtalk/oapi/sns/getuserinfo_bycode")]
+pub async fn sns_getuserinfo(
+    state: web::Data<State>,
+    query: web::Query<SnsQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use hmac::{Hmac, Mac};
+    let company = state.company();
+    let key = query.access_key.clone().unwrap_or_default();
+    let Some((_, _, secret)) = company.dingtalk_app(&key) else {
+        return oapi_error(40089, "invalid appid");
+    };
+    let timestamp = query.timestamp.clone().unwrap_or_default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default();
+    if timestamp
+        .parse::<i64>()
+        .map_or(true, |t| (now_ms - t).abs() > 5 * 60 * 1000)
+    {
+        return oapi_error(853001, "request expired");
+    }
+    let Ok(mut mac) = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()) else {
+        return oapi_error(-1, "system busy");
+    };
+    mac.update(timestamp.as_bytes());
+    if query.signature.as_deref() != Some(STANDARD.encode(mac.finalize().into_bytes()).as_str()) {
+        return oapi_error(853002, "invalid signature");
+    }
+    let code = body
+        .get("tmp_auth_code")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let issued = state
+        .inner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .dingtalk_codes
+        .remove(code);
+    let Some((_, userid)) = issued.filter(|(app, _)| *app == key) else {
+        return oapi_error(40078, "不存在的临时授权码");
+    };
+    match company.person(&userid) {
+        Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "user_info": {
+            "nick": p.name, "unionid": p.union_id, "openid": p.open_id, "main_org_auth_high_level": true
+        }})),
+        None => oapi_error(60121, "找不到该用户"),
+    }
 }

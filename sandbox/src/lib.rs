@@ -51,6 +51,8 @@ pub struct Inner {
     pub refused: HashSet<String>,
     /// Canned failures for the next API calls.
     pub faults: VecDeque<Fault>,
+    /// Delay added to every provider call, in milliseconds.
+    pub latency_ms: u64,
     /// How to spoil the next Microsoft id_token: `wrong_audience`, `wrong_tenant` or `tampered`.
     pub id_token_fault: Option<String>,
 }
@@ -169,6 +171,8 @@ pub struct Faults {
     pub refuse_user: Option<String>,
     /// Spoil the next Microsoft id_token: `wrong_audience`, `wrong_tenant` or `tampered`.
     pub id_token: Option<String>,
+    /// Delay every provider call by this many milliseconds (0 removes the delay).
+    pub latency_ms: Option<u64>,
 }
 
 #[post("/sandbox/faults")]
@@ -183,10 +187,28 @@ async fn faults(state: web::Data<State>, body: web::Json<Faults>) -> HttpRespons
     if let Some(userid) = &body.refuse_user {
         inner.refused.insert(userid.clone());
     }
+    if let Some(ms) = body.latency_ms {
+        inner.latency_ms = ms;
+    }
     if let Some(kind) = &body.id_token {
         inner.id_token_fault = Some(kind.clone());
     }
     HttpResponse::NoContent().finish()
+}
+
+/// Applies the configured latency to every call except the fault controls.
+async fn latency(
+    req: actix_web::dev::ServiceRequest,
+    next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
+) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
+    let delay = match req.app_data::<web::Data<State>>() {
+        Some(state) if !req.path().starts_with("/sandbox/") => state.lock().latency_ms,
+        _ => 0,
+    };
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    next.call(req).await
 }
 
 /// A running sandbox.
@@ -207,6 +229,7 @@ impl Sandbox {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .wrap(actix_web::middleware::from_fn(latency))
                 .service(faults)
                 .configure(dingtalk::configure)
                 .configure(wecom::configure)

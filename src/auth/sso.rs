@@ -104,7 +104,14 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
     match conn.provider {
         Provider::Dingtalk => {
             let dt = connections::dingtalk_app(&app.secrets, &conn)?;
-            Ok(app.providers.dingtalk.authorize_url(&dt, &callback, &state))
+            if connections::legacy_qr_login(&conn) {
+                Ok(app
+                    .providers
+                    .dingtalk
+                    .sns_authorize_url(&dt, &callback, &state))
+            } else {
+                Ok(app.providers.dingtalk.authorize_url(&dt, &callback, &state))
+            }
         }
         Provider::Wecom => {
             let wc = connections::wecom_app(&app.secrets, &conn)?;
@@ -218,8 +225,12 @@ async fn identify(
     match conn.provider {
         Provider::Dingtalk => {
             let dt = connections::dingtalk_app(&app.secrets, conn)?;
-            let user_token = app.providers.dingtalk.user_token(&dt, code).await?;
-            let me = app.providers.dingtalk.me(&user_token).await?;
+            let me = if connections::legacy_qr_login(conn) {
+                app.providers.dingtalk.sns_user(&dt, code).await?
+            } else {
+                let user_token = app.providers.dingtalk.user_token(&dt, code).await?;
+                app.providers.dingtalk.me(&user_token).await?
+            };
             let Some(userid) = app
                 .providers
                 .dingtalk

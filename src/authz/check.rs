@@ -149,6 +149,16 @@ pub async fn require_workspace<C: sea_orm::ConnectionTrait>(
     )))
 }
 
+/// The access of a member who has just created an organization and is its administrator, for the
+/// setup done in the same request (its first connection).
+pub fn founder_access(organization_id: i64, member_id: i64, permission: Permission) -> OrgAccess {
+    OrgAccess {
+        organization_id,
+        member_id,
+        permission,
+    }
+}
+
 /// Checks that the principal's organization role grants `permission`.
 pub fn require(principal: &Principal, permission: Permission) -> Result<OrgAccess> {
     if principal.has(permission) {

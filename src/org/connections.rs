@@ -40,6 +40,16 @@ pub struct ConnectionInput {
     pub auto_add_policy: Option<AutoAddPolicy>,
     /// Whether login through it is on.
     pub enabled: Option<bool>,
+    /// DingTalk only: use the legacy "sns" QR login of older integrations.
+    pub legacy_qr_login: Option<bool>,
+}
+
+/// Whether a DingTalk connection uses the legacy "sns" QR login.
+pub fn legacy_qr_login(conn: &connection::Model) -> bool {
+    conn.settings
+        .get("legacyQrLogin")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// The provider's name as administrators know it.
@@ -86,17 +96,13 @@ fn seal(secrets: &SecretBox, value: &Option<String>) -> Option<String> {
         .map(|v| secrets.seal_str(v))
 }
 
-/// Adds a connection to the organization.
-///
-/// **Permissions**: `org.connections.manage` (organization administrators).
-pub async fn create(
-    db: &DatabaseConnection,
-    secrets: &SecretBox,
-    access: &OrgAccess,
+/// Checks a new connection's fields and that its app is not connected yet; returns the corp id
+/// and the id that makes the app unique (AppKey, AgentId or client id).
+pub async fn prepare<C: ConnectionTrait>(
+    db: &C,
     provider: Provider,
-    input: ConnectionInput,
-    cx: &Change,
-) -> Result<connection::Model> {
+    input: &ConnectionInput,
+) -> Result<(String, String)> {
     let corp_id = required("corpId", &input.corp_id, "the CorpId")?;
     let client_id = match provider {
         Provider::Dingtalk => required("clientId", &input.client_id, "the AppKey (ClientId)")?,
@@ -113,9 +119,24 @@ pub async fn create(
         .await?;
     if duplicate.is_some() {
         return Err(Error::Conflict(
-            "this DingTalk app is already connected (to this or another organization)".into(),
+            "this app is already connected (to this or another organization)".into(),
         ));
     }
+    Ok((corp_id, client_id))
+}
+
+/// Adds a connection to the organization.
+///
+/// **Permissions**: `org.connections.manage` (organization administrators).
+pub async fn create(
+    db: &DatabaseConnection,
+    secrets: &SecretBox,
+    access: &OrgAccess,
+    provider: Provider,
+    input: ConnectionInput,
+    cx: &Change,
+) -> Result<connection::Model> {
+    let (corp_id, client_id) = prepare(db, provider, &input).await?;
     let now = Utc::now();
     let txn = db.begin().await?;
     let row = connection::Entity::insert(connection::ActiveModel {
@@ -134,7 +155,7 @@ pub async fn create(
         callback_token_enc: Set(seal(secrets, &input.callback_token)),
         callback_aes_key_enc: Set(seal(secrets, &input.callback_aes_key)),
         auto_add_policy: Set(input.auto_add_policy.unwrap_or(AutoAddPolicy::Manual)),
-        settings: Set(json!({})),
+        settings: Set(json!({ "legacyQrLogin": input.legacy_qr_login.unwrap_or(false) })),
         enabled: Set(input.enabled.unwrap_or(true)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -232,6 +253,12 @@ pub async fn update(
     if let Some(policy) = input.auto_add_policy {
         row.auto_add_policy = Set(policy);
         changed.push("autoAddPolicy");
+    }
+    if let Some(legacy) = input.legacy_qr_login {
+        let mut settings = current.settings.clone();
+        settings["legacyQrLogin"] = json!(legacy);
+        row.settings = Set(settings);
+        changed.push("legacyQrLogin");
     }
     if let Some(enabled) = input.enabled {
         row.enabled = Set(enabled);

@@ -56,11 +56,12 @@ pub async fn create(
     db: &sea_orm::DatabaseConnection,
     principal: &crate::auth::Principal,
     name: &str,
+    kind: entity::enums::OrgKind,
     cx: &super::audit::Change,
 ) -> Result<organization::Model> {
     use crate::authz::roles::{BuiltinRole, builtin_role_ids};
     use chrono::Utc;
-    use entity::enums::{MemberStatus, OrgKind, UserType};
+    use entity::enums::{MemberStatus, UserType};
     use sea_orm::{ActiveValue::Set, TransactionTrait};
     let name = super::rules::name("name", name)?;
     let me = super::members::get(db, principal.organization_id, principal.member_id).await?;
@@ -69,7 +70,7 @@ pub async fn create(
     let txn = db.begin().await?;
     let org = organization::Entity::insert(organization::ActiveModel {
         name: Set(name),
-        kind: Set(OrgKind::Generic),
+        kind: Set(kind),
         leader_member_id: Set(None),
         allow_self_registration: Set(false),
         seat_limit: Set(None),

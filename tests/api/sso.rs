@@ -695,3 +695,123 @@ async fn disabled_members_expired_tokens_throttling_and_outages() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn legacy_sns_qr_login_with_a_signed_exchange() {
+    let (app, sandbox, admin, connection) = setup().await;
+    admin_ok(&app, &admin, "mutation($id: ID!) { updateConnection(id: $id, input: { legacyQrLogin: true }) { legacyQrLogin } }", json!({ "id": connection })).await;
+    let res = app
+        .client
+        .get(format!("{}/auth/{connection}/authorize", app.address))
+        .query(&[("redirect_uri", SPA)])
+        .send()
+        .await
+        .expect("authorize");
+    assert!(
+        location(&res).contains("/connect/qrconnect?"),
+        "{}",
+        location(&res)
+    );
+    let (landing, callback) = browse(&app, &sandbox, &connection, "000004").await;
+    assert!(
+        callback.contains("code=") && !callback.contains("authCode="),
+        "{callback}"
+    );
+    let ticket = query_param(&landing, "ticket").unwrap_or_else(|| panic!("ticket in {landing}"));
+    let body = app
+        .gql(
+            "mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account } } }",
+            json!({ "t": ticket }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["data"]["redeemLoginTicket"]["member"]["account"], "dingtalk:000004",
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn provider_organizations_are_created_with_their_connection_and_slow_providers_time_out() {
+    let sandbox =
+        Sandbox::start(Company::generate("dingslow", 4, 1), "127.0.0.1:0").expect("sandbox");
+    let base = sandbox.base_url();
+    let app = TestApp::spawn_with(|s| {
+        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
+        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
+        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+        s.providers.timeout_secs = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let company = sandbox.state.company().clone();
+    let create = "mutation($c: ConnectionFields) { createOrganization(name: \"Shenzhen\", kind: DINGTALK, connection: $c) { id kind } }";
+    let body = app.gql(create, json!({ "c": null }), Some(&admin)).await;
+    assert_eq!(
+        error_code(&body),
+        "VALIDATION",
+        "a DingTalk organization needs its app"
+    );
+    let body = app
+        .gql(create, json!({ "c": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret } }), Some(&admin))
+        .await;
+    assert_eq!(
+        body["data"]["createOrganization"]["kind"], "DINGTALK",
+        "{body}"
+    );
+    let org = body["data"]["createOrganization"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let options = app
+        .gql(
+            "query($o: ID!) { loginOptions(organization: $o) { provider corpId } }",
+            json!({ "o": org }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        options["data"]["loginOptions"],
+        json!([{ "provider": "DINGTALK", "corpId": company.corp_id }]),
+        "QR login is on at once"
+    );
+    let body = app
+        .gql(create, json!({ "c": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret } }), Some(&admin))
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "the same app cannot back two organizations"
+    );
+
+    // A provider slower than the configured timeout is reported, not waited for forever.
+    let switched = admin_ok(
+        &app,
+        &admin,
+        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+        json!({ "o": org }),
+    )
+    .await;
+    let token = switched["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let connection =
+        admin_ok(&app, &token, "{ connections { id } }", json!({})).await["connections"][0]["id"]
+            .clone();
+    fault(&sandbox, json!({ "latency_ms": 1500 })).await;
+    let body = admin_ok(
+        &app,
+        &token,
+        "mutation($id: ID!) { testConnection(id: $id) { ok message } }",
+        json!({ "id": connection }),
+    )
+    .await;
+    assert_eq!(body["testConnection"]["ok"], false);
+    assert!(
+        body["testConnection"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("could not be reached")),
+        "{body}"
+    );
+}

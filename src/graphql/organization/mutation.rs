@@ -3,13 +3,16 @@
 use super::Organization;
 use crate::{
     auth::login,
-    authz::Permission,
+    authz::{Permission, check::founder_access},
+    error::Error,
     graphql::{
         auth::types::AuthPayload,
         change,
         guard::{PermissionGuard, access, principal},
         parse_id, state,
     },
+    graphql::{enums::OrgKind, provider::schema::ConnectionFields},
+    org::connections::{self, ConnectionInput},
     org::organizations::{self, OrganizationChanges},
 };
 use async_graphql::{Context, ID, MaybeUndefined, Object, Result};
@@ -20,15 +23,66 @@ pub struct OrganizationMutation;
 
 #[Object]
 impl OrganizationMutation {
-    /// Creates a generic organization; the caller becomes its organization administrator. Use
+    /// Creates an organization; the caller becomes its organization administrator. A DingTalk,
+    /// WeCom or Teams organization is created with its connection, so its QR login works at once
+    /// (add the SPA's address with `updateOrganization(redirectAllowList: …)`). Use
     /// `switchOrganization` to work in it.
     ///
     /// **Permissions**: any authenticated member.
     #[graphql(guard = "PermissionGuard::authenticated()")]
-    async fn create_organization(&self, ctx: &Context<'_>, name: String) -> Result<Organization> {
-        Ok(Organization(
-            organizations::create(&state(ctx)?.db, principal(ctx)?, &name, &change(ctx)?).await?,
-        ))
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        #[graphql(default_with = "OrgKind::Generic")] kind: OrgKind,
+        connection: Option<ConnectionFields>,
+    ) -> Result<Organization> {
+        let app = state(ctx)?;
+        let provider = match kind {
+            OrgKind::Generic => None,
+            OrgKind::Dingtalk => Some(entity::enums::Provider::Dingtalk),
+            OrgKind::Wecom => Some(entity::enums::Provider::Wecom),
+            OrgKind::Teams => Some(entity::enums::Provider::Teams),
+        };
+        let input: Option<ConnectionInput> = connection.map(Into::into);
+        match (provider, &input) {
+            (None, Some(_)) => {
+                return Err(Error::validation(
+                    "connection",
+                    "a generic organization has no connection; choose its kind",
+                )
+                .into());
+            }
+            (Some(_), None) => {
+                return Err(Error::validation(
+                    "connection",
+                    "give the provider app's credentials to create this kind of organization",
+                )
+                .into());
+            }
+            (Some(provider), Some(input)) => {
+                connections::prepare(&app.db, provider, input).await?;
+            }
+            (None, None) => {}
+        }
+        let org =
+            organizations::create(&app.db, principal(ctx)?, &name, kind.into(), &change(ctx)?)
+                .await?;
+        if let (Some(provider), Some(input), Some(founder)) =
+            (provider, input, org.leader_member_id)
+        {
+            let access = founder_access(org.id, founder, Permission::ManageConnections);
+            connections::create(
+                &app.db,
+                &app.secrets,
+                &access,
+                provider,
+                input,
+                &change(ctx)?,
+            )
+            .await?;
+        }
+        Ok(Organization(org))
     }
 
     /// Changes the organization: name, leader (null clears), self-registration, seat limit (null

@@ -122,6 +122,11 @@ impl Connection {
         self.0.enabled
     }
 
+    /// DingTalk: whether the legacy "sns" QR login is used.
+    async fn legacy_qr_login(&self) -> bool {
+        connections::legacy_qr_login(&self.0)
+    }
+
     /// Where a browser starts logging in through this connection (append `?redirect_uri=…`).
     async fn authorize_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(format!(
@@ -156,6 +161,9 @@ pub struct ConnectionFields {
     pub auto_add_policy: Option<AutoAddPolicy>,
     /// Whether login is on (default true).
     pub enabled: Option<bool>,
+    /// DingTalk only: use the legacy "sns" QR login (`oapi.dingtalk.com/connect/qrconnect`) of
+    /// older integrations instead of the current `login.dingtalk.com` one.
+    pub legacy_qr_login: Option<bool>,
 }
 
 impl From<ConnectionFields> for ConnectionInput {
@@ -170,6 +178,7 @@ impl From<ConnectionFields> for ConnectionInput {
             callback_aes_key: f.callback_aes_key,
             auto_add_policy: f.auto_add_policy.map(Into::into),
             enabled: f.enabled,
+            legacy_qr_login: f.legacy_qr_login,
         }
     }
 }

@@ -76,6 +76,17 @@ fn explain(code: &str, message: &str) -> String {
     }
 }
 
+/// The signature of a legacy sns call: base64 of HMAC-SHA256 over the millisecond timestamp,
+/// keyed with the AppSecret (the query encoding is left to the HTTP client).
+pub fn sns_signature(app_secret: &str, timestamp: &str) -> String {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(app_secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(timestamp.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
+}
+
 /// Whether a legacy envelope says the app token is no longer valid.
 fn token_expired(body: &Value) -> bool {
     let code = body.get("errcode").and_then(Value::as_i64).unwrap_or(0);
@@ -161,6 +172,51 @@ impl DingtalkClient {
             "{}/oauth2/auth?{query}",
             self.urls.login_url.trim_end_matches('/')
         )
+    }
+
+    /// The legacy "sns" QR page (older integrations), which answers with `code`.
+    pub fn sns_authorize_url(&self, app: &DingtalkApp, redirect_uri: &str, state: &str) -> String {
+        let query = serde_urlencoded::to_string([
+            ("appid", app.app_key.as_str()),
+            ("response_type", "code"),
+            ("scope", "snsapi_login"),
+            ("state", state),
+            ("redirect_uri", redirect_uri),
+        ])
+        .unwrap_or_default();
+        format!(
+            "{}/connect/qrconnect?{query}",
+            self.urls.oapi_url.trim_end_matches('/')
+        )
+    }
+
+    /// The legacy exchange: a signed `sns/getuserinfo_bycode` call returning the person's unionId
+    /// and nick.
+    pub async fn sns_user(&self, app: &DingtalkApp, code: &str) -> Result<DingtalkUser> {
+        let timestamp = chrono::Utc::now().timestamp_millis().to_string();
+        let signature = sns_signature(&app.app_secret, &timestamp);
+        let request = self
+            .http
+            .post(format!(
+                "{}/sns/getuserinfo_bycode",
+                self.urls.oapi_url.trim_end_matches('/')
+            ))
+            .query(&[
+                ("accessKey", app.app_key.as_str()),
+                ("timestamp", timestamp.as_str()),
+                ("signature", signature.as_str()),
+            ])
+            .json(&json!({ "tmp_auth_code": code }));
+        let response = super::super::send(PROVIDER, "DingTalk", request).await?;
+        let body = legacy(super::super::read_json(PROVIDER, "DingTalk", response).await?)?;
+        let info = body.get("user_info").cloned().unwrap_or(Value::Null);
+        serde_json::from_value(info).map_err(|e| {
+            error(
+                PROVIDER,
+                None,
+                format!("DingTalk's sns user answer is not understood: {e}"),
+            )
+        })
     }
 
     /// Exchanges a login code for a user access token.
@@ -325,6 +381,14 @@ impl DingtalkClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sns_signature_matches_the_documented_vector() {
+        assert_eq!(
+            sns_signature("testappSecret", "1546084445901"),
+            "HCbG3xNE3vzhO+u7qCUL1jS5hsu2n5r2cFhnTrtyDAE="
+        );
+    }
 
     #[test]
     fn expired_token_signals() {
