@@ -2,7 +2,7 @@
 //! assignment first writes the agent row (taking its write lock on SQLite and its row lock on
 //! PostgreSQL), then counts.
 
-use super::audit::{self, AuditEntry, Change};
+use super::audit::Change;
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
@@ -49,19 +49,7 @@ async fn record<C: ConnectionTrait>(
     summary: serde_json::Value,
     cx: &Change,
 ) -> Result<entity::audit_event::Model> {
-    audit::record(
-        db,
-        AuditEntry {
-            organization_id: access.org_id(),
-            actor_member_id: Some(access.actor()),
-            action,
-            target_type: "agent",
-            target_id: Some(id.to_string()),
-            summary,
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await
+    cx.record(db, access, action, "agent", id, summary).await
 }
 
 /// Creates an agent with a seat quota.

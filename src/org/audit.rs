@@ -134,6 +134,32 @@ pub struct Change {
 }
 
 impl Change {
+    /// Records a change an organization member made to one target (call inside the change's
+    /// transaction; publish the returned event once it commits).
+    pub async fn record<C: ConnectionTrait>(
+        &self,
+        db: &C,
+        access: &crate::authz::OrgAccess,
+        action: &'static str,
+        target_type: &'static str,
+        target_id: i64,
+        summary: Value,
+    ) -> Result<audit_event::Model> {
+        record(
+            db,
+            AuditEntry {
+                organization_id: access.org_id(),
+                actor_member_id: Some(access.actor()),
+                action,
+                target_type,
+                target_id: Some(target_id.to_string()),
+                summary,
+                client_ip: self.client_ip.clone(),
+            },
+        )
+        .await
+    }
+
     /// Publishes events after their transaction committed.
     pub fn published(&self, events: impl IntoIterator<Item = audit_event::Model>) {
         for event in events {

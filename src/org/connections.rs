@@ -1,7 +1,7 @@
 //! Provider connections of an organization. Secrets are sealed with the master key on the way in
 //! and never leave this module except as a [`DingtalkApp`] handed to a provider call.
 
-use super::audit::{self, AuditEntry, Change};
+use super::audit::Change;
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
@@ -185,19 +185,8 @@ async fn record<C: ConnectionTrait>(
     summary: serde_json::Value,
     cx: &Change,
 ) -> Result<entity::audit_event::Model> {
-    audit::record(
-        db,
-        AuditEntry {
-            organization_id: access.org_id(),
-            actor_member_id: Some(access.actor()),
-            action,
-            target_type: "connection",
-            target_id: Some(id.to_string()),
-            summary,
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await
+    cx.record(db, access, action, "connection", id, summary)
+        .await
 }
 
 /// Changes a connection; secrets left out stay as they are.

@@ -2,10 +2,7 @@
 //! down to itself (`/3/17/`), so that sub-tree filters and cycle checks are one indexed prefix
 //! match; moves rewrite the paths of the moved sub-tree in one statement.
 
-use super::{
-    audit::{self, AuditEntry, Change},
-    members, rules,
-};
+use super::{audit::Change, members, rules};
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
@@ -135,19 +132,8 @@ async fn record<C: ConnectionTrait>(
     summary: serde_json::Value,
     cx: &Change,
 ) -> Result<entity::audit_event::Model> {
-    audit::record(
-        db,
-        AuditEntry {
-            organization_id: access.org_id(),
-            actor_member_id: Some(access.actor()),
-            action,
-            target_type: "department",
-            target_id: Some(id.to_string()),
-            summary,
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await
+    cx.record(db, access, action, "department", id, summary)
+        .await
 }
 
 /// Creates a department under a parent (or at the top).

@@ -1,7 +1,7 @@
 //! The positions of the organization chart: role groups (e.g. "Management") holding directory
 //! roles (e.g. "R&D Manager") held by members.
 
-use super::audit::{self, AuditEntry, Change};
+use super::audit::Change;
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
@@ -77,19 +77,7 @@ async fn record<C: ConnectionTrait>(
     summary: serde_json::Value,
     cx: &Change,
 ) -> Result<entity::audit_event::Model> {
-    audit::record(
-        db,
-        AuditEntry {
-            organization_id: access.org_id(),
-            actor_member_id: Some(access.actor()),
-            action,
-            target_type: kind,
-            target_id: Some(id.to_string()),
-            summary,
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await
+    cx.record(db, access, action, kind, id, summary).await
 }
 
 /// Creates a role group.

@@ -1,7 +1,7 @@
 //! Access roles: the built-in roles shared by every organization and the organization's custom
 //! roles of either scope, each a set of permissions from the catalog.
 
-use super::audit::{self, AuditEntry, Change};
+use super::audit::Change;
 use crate::{
     authz::{OrgAccess, Permission, catalog::PermissionScope},
     error::{Error, Result},
@@ -121,19 +121,7 @@ async fn record<C: ConnectionTrait>(
     summary: serde_json::Value,
     cx: &Change,
 ) -> Result<entity::audit_event::Model> {
-    audit::record(
-        db,
-        AuditEntry {
-            organization_id: access.org_id(),
-            actor_member_id: Some(access.actor()),
-            action,
-            target_type: "role",
-            target_id: Some(id.to_string()),
-            summary,
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await
+    cx.record(db, access, action, "role", id, summary).await
 }
 
 /// Creates a custom role.
