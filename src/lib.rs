@@ -87,9 +87,26 @@ impl Application {
         &self.bootstrap
     }
 
-    /// Serves until the process is asked to stop.
+    /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets
+    /// and refresh tokens every ten minutes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let db = self.state.db.clone();
+        let janitor = tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+            loop {
+                every.tick().await;
+                match auth::purge_expired(&db).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::debug!(removed = n, "purged expired login states and tokens"),
+                    Err(e) => {
+                        tracing::warn!(error = %error::error_chain(&e), "purging expired login states failed")
+                    }
+                }
+            }
+        });
+        let result = self.server.await;
+        janitor.abort();
+        result
     }
 }
 

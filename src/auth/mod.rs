@@ -27,3 +27,28 @@ pub fn random_token(bytes: usize) -> String {
 pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
+
+/// Deletes what can no longer be used: login states and tickets past their expiry, refresh tokens
+/// expired for a day. Safe to run on every instance at once.
+pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> crate::error::Result<u64> {
+    use entity::{login_state, login_ticket, refresh_token};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let now = chrono::Utc::now();
+    let mut removed = 0;
+    removed += login_state::Entity::delete_many()
+        .filter(login_state::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    removed += login_ticket::Entity::delete_many()
+        .filter(login_ticket::Column::ExpiresAt.lt(now))
+        .exec(db)
+        .await?
+        .rows_affected;
+    removed += refresh_token::Entity::delete_many()
+        .filter(refresh_token::Column::ExpiresAt.lt(now - chrono::Duration::days(1)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(removed)
+}

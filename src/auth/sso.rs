@@ -21,7 +21,7 @@ use crate::{
 use chrono::{Duration, Utc};
 use entity::{
     connection,
-    enums::{AccountType, AutoAddPolicy, MemberStatus, Provider, UserType},
+    enums::{AccountType, AutoAddPolicy, MemberStatus, Provider},
     identity, login_state, login_ticket, member, organization, user,
 };
 use sea_orm::{
@@ -514,7 +514,7 @@ async fn add_member<C: ConnectionTrait>(
         account: Set(format!("{prefix}:{}", person.userid)),
         nickname: Set(nickname),
         name: Set(person.name.clone()),
-        user_type: Set(UserType::Viewer),
+        user_type: Set(connections::default_user_type(conn)),
         role_id: Set(roles[&BuiltinRole::StandardUser]),
         status: Set(MemberStatus::Active),
         email: Set(rules::email("email", person.email.as_deref())

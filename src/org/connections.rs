@@ -11,7 +11,7 @@ use crate::{
 use chrono::Utc;
 use entity::{
     connection,
-    enums::{AutoAddPolicy, Provider},
+    enums::{AutoAddPolicy, Provider, UserType},
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -42,6 +42,17 @@ pub struct ConnectionInput {
     pub enabled: Option<bool>,
     /// DingTalk only: use the legacy "sns" QR login of older integrations.
     pub legacy_qr_login: Option<bool>,
+    /// The user type of people the `auto` policy admits (viewer unless set).
+    pub default_user_type: Option<UserType>,
+}
+
+/// The user type of people a connection's `auto` policy admits.
+pub fn default_user_type(conn: &connection::Model) -> UserType {
+    conn.settings
+        .get("defaultUserType")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or(UserType::Viewer)
 }
 
 /// Whether a DingTalk connection uses the legacy "sns" QR login.
@@ -155,7 +166,10 @@ pub async fn create(
         callback_token_enc: Set(seal(secrets, &input.callback_token)),
         callback_aes_key_enc: Set(seal(secrets, &input.callback_aes_key)),
         auto_add_policy: Set(input.auto_add_policy.unwrap_or(AutoAddPolicy::Manual)),
-        settings: Set(json!({ "legacyQrLogin": input.legacy_qr_login.unwrap_or(false) })),
+        settings: Set(json!({
+            "legacyQrLogin": input.legacy_qr_login.unwrap_or(false),
+            "defaultUserType": input.default_user_type.unwrap_or(UserType::Viewer),
+        })),
         enabled: Set(input.enabled.unwrap_or(true)),
         created_at: Set(now),
         updated_at: Set(now),
@@ -243,11 +257,17 @@ pub async fn update(
         row.auto_add_policy = Set(policy);
         changed.push("autoAddPolicy");
     }
+    let mut settings = current.settings.clone();
     if let Some(legacy) = input.legacy_qr_login {
-        let mut settings = current.settings.clone();
         settings["legacyQrLogin"] = json!(legacy);
-        row.settings = Set(settings);
         changed.push("legacyQrLogin");
+    }
+    if let Some(user_type) = input.default_user_type {
+        settings["defaultUserType"] = json!(user_type);
+        changed.push("defaultUserType");
+    }
+    if settings != current.settings {
+        row.settings = Set(settings);
     }
     if let Some(enabled) = input.enabled {
         row.enabled = Set(enabled);

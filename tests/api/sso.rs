@@ -371,7 +371,7 @@ async fn wecom_qr_login_and_connection_checks() {
         &app,
         &admin,
         "mutation($i: ConnectionFields!) { addConnection(provider: WECOM, input: $i) { id provider agentId } }",
-        json!({ "i": { "corpId": wecom.corp_id, "agentId": wecom.agent_id, "clientSecret": wecom.secret, "autoAddPolicy": "AUTO" } }),
+        json!({ "i": { "corpId": wecom.corp_id, "agentId": wecom.agent_id, "clientSecret": wecom.secret, "autoAddPolicy": "AUTO", "defaultUserType": "ANALYST" } }),
     )
     .await;
     let id = created["addConnection"]["id"]
@@ -389,11 +389,11 @@ async fn wecom_qr_login_and_connection_checks() {
     );
     let ticket = query_param(&landing, "ticket").unwrap_or_else(|| panic!("ticket in {landing}"));
     let body = app
-        .gql("mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account accountType } } }", json!({ "t": ticket }), None)
+        .gql("mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account accountType userType } } }", json!({ "t": ticket }), None)
         .await;
     assert_eq!(
         body["data"]["redeemLoginTicket"]["member"],
-        json!({ "account": "wecom:000007", "accountType": "WECOM" }),
+        json!({ "account": "wecom:000007", "accountType": "WECOM", "userType": "ANALYST" }),
         "{body}"
     );
 
@@ -813,5 +813,43 @@ async fn provider_organizations_are_created_with_their_connection_and_slow_provi
             .as_str()
             .is_some_and(|m| m.contains("could not be reached")),
         "{body}"
+    );
+}
+
+#[tokio::test]
+async fn expired_login_states_and_tickets_are_purged() {
+    let (app, sandbox, _admin, connection) = setup().await;
+    let (landing, _) = browse(&app, &sandbox, &connection, "000002").await;
+    assert!(query_param(&landing, "ticket").is_some());
+    use sea_orm::{EntityTrait, PaginatorTrait, sea_query::Expr};
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    entity::login_state::Entity::update_many()
+        .col_expr(entity::login_state::Column::ExpiresAt, Expr::value(past))
+        .exec(&app.state.db)
+        .await
+        .expect("age");
+    entity::login_ticket::Entity::update_many()
+        .col_expr(entity::login_ticket::Column::ExpiresAt, Expr::value(past))
+        .exec(&app.state.db)
+        .await
+        .expect("age");
+    let removed = roster::auth::purge_expired(&app.state.db)
+        .await
+        .expect("purge");
+    assert_eq!(removed, 2);
+    assert_eq!(
+        entity::login_state::Entity::find()
+            .count(&app.state.db)
+            .await
+            .expect("count"),
+        0
+    );
+    assert!(
+        entity::refresh_token::Entity::find()
+            .count(&app.state.db)
+            .await
+            .expect("count")
+            > 0,
+        "live refresh tokens stay"
     );
 }

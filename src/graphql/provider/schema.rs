@@ -122,6 +122,11 @@ impl Connection {
         self.0.enabled
     }
 
+    /// The user type of people the `AUTO` policy admits.
+    async fn default_user_type(&self) -> crate::graphql::enums::UserType {
+        connections::default_user_type(&self.0).into()
+    }
+
     /// DingTalk: whether the legacy "sns" QR login is used.
     async fn legacy_qr_login(&self) -> bool {
         connections::legacy_qr_login(&self.0)
@@ -164,6 +169,8 @@ pub struct ConnectionFields {
     /// DingTalk only: use the legacy "sns" QR login (`oapi.dingtalk.com/connect/qrconnect`) of
     /// older integrations instead of the current `login.dingtalk.com` one.
     pub legacy_qr_login: Option<bool>,
+    /// The user type of people the `AUTO` policy admits (default viewer).
+    pub default_user_type: Option<crate::graphql::enums::UserType>,
 }
 
 impl From<ConnectionFields> for ConnectionInput {
@@ -179,6 +186,7 @@ impl From<ConnectionFields> for ConnectionInput {
             auto_add_policy: f.auto_add_policy.map(Into::into),
             enabled: f.enabled,
             legacy_qr_login: f.legacy_qr_login,
+            default_user_type: f.default_user_type.map(Into::into),
         }
     }
 }
