@@ -6,6 +6,7 @@
 use super::client::client_ip;
 use crate::{
     auth::{AuthState, principal::authenticate},
+    error::ErrorCode,
     graphql::{RequestInfo, RosterSchema, loaders::Loaders},
     state::AppState,
 };
@@ -52,10 +53,17 @@ fn response_media_type(req: &HttpRequest) -> Option<&'static str> {
     best
 }
 
+/// A request refused before GraphQL ran: its code follows the status (500 is INTERNAL, the rest
+/// VALIDATION), as everywhere in the API.
 fn request_error(status: StatusCode, media: &str, message: impl Into<String>) -> HttpResponse {
+    let code = if status.is_server_error() {
+        ErrorCode::Internal
+    } else {
+        ErrorCode::Validation
+    };
     HttpResponse::build(status)
         .content_type(format!("{media}; charset=utf-8"))
-        .json(json!({ "errors": [{ "message": message.into(), "extensions": { "code": "BAD_REQUEST" } }] }))
+        .json(json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] }))
 }
 
 /// The selected operation's type, if the document parses and the selection is unambiguous.
@@ -136,7 +144,7 @@ pub async fn handle(
                     return HttpResponse::MethodNotAllowed()
                         .insert_header((header::ALLOW, "POST"))
                         .content_type(format!("{media}; charset=utf-8"))
-                        .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "BAD_REQUEST" } }] }));
+                        .json(json!({ "errors": [{ "message": "only queries may be sent with GET; send mutations with POST", "extensions": { "code": "VALIDATION" } }] }));
                 }
                 BatchRequest::Single(request)
             }

@@ -204,6 +204,10 @@ async fn batches_and_size_limits() {
             .is_some_and(|m| m.contains("between 1 and 3")),
         "{body}"
     );
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "VALIDATION",
+        "request errors use the API's codes"
+    );
 
     let huge = "x".repeat(4096);
     let res = app
