@@ -1128,21 +1128,20 @@ pub async fn set_status(
     let txn = db.begin().await?;
     let mut events = Vec::new();
     for &id in unique(member_ids).iter() {
-        let Some(m) = member::Entity::find_by_id(id)
-            .filter(member::Column::OrganizationId.eq(org))
-            .one(&txn)
-            .await?
-        else {
-            outcomes.push(Outcome::refused(id, "no such member in this organization"));
-            continue;
+        let m = match batch_target(
+            &txn,
+            access,
+            id,
+            if enable { None } else { Some("disable") },
+        )
+        .await?
+        {
+            Ok(m) => m,
+            Err(refusal) => {
+                outcomes.push(refusal);
+                continue;
+            }
         };
-        if !enable && m.id == access.actor() {
-            outcomes.push(Outcome::refused(
-                id,
-                "you cannot disable yourself; ask another administrator",
-            ));
-            continue;
-        }
         if m.status == MemberStatus::Resigned {
             outcomes.push(Outcome::refused(
                 id,
@@ -1192,6 +1191,31 @@ pub async fn set_status(
     txn.commit().await?;
     cx.published(events);
     Ok(outcomes)
+}
+
+/// The member a batch action names, or the outcome refusing it: not in the organization, or the
+/// caller themself when the action (`self_verb`) may not apply to oneself.
+async fn batch_target<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    id: i64,
+    self_verb: Option<&str>,
+) -> Result<Result<member::Model, Outcome>> {
+    let found = member::Entity::find_by_id(id)
+        .filter(member::Column::OrganizationId.eq(access.org_id()))
+        .one(db)
+        .await?;
+    Ok(match found {
+        None => Err(Outcome::refused(id, "no such member in this organization")),
+        Some(m) if m.id == access.actor() && self_verb.is_some() => Err(Outcome::refused(
+            id,
+            format!(
+                "you cannot {} yourself; ask another administrator",
+                self_verb.unwrap_or_default()
+            ),
+        )),
+        Some(m) => Ok(m),
+    })
 }
 
 fn unique(ids: &[i64]) -> Vec<i64> {
@@ -1245,21 +1269,13 @@ pub async fn remove(
     let mut events = Vec::new();
     let txn = db.begin().await?;
     for &id in unique(member_ids).iter() {
-        let Some(m) = member::Entity::find_by_id(id)
-            .filter(member::Column::OrganizationId.eq(org))
-            .one(&txn)
-            .await?
-        else {
-            outcomes.push(Outcome::refused(id, "no such member in this organization"));
-            continue;
+        let m = match batch_target(&txn, access, id, Some("remove")).await? {
+            Ok(m) => m,
+            Err(refusal) => {
+                outcomes.push(refusal);
+                continue;
+            }
         };
-        if m.id == access.actor() {
-            outcomes.push(Outcome::refused(
-                id,
-                "you cannot remove yourself; ask another administrator",
-            ));
-            continue;
-        }
         let role = role_of(&txn, &m).await?;
         if is_org_admin_role(&role) {
             outcomes.push(Outcome::refused(
@@ -1343,21 +1359,13 @@ pub async fn resign(
     let mut events = Vec::new();
     let txn = db.begin().await?;
     for &id in unique(member_ids).iter() {
-        let Some(m) = member::Entity::find_by_id(id)
-            .filter(member::Column::OrganizationId.eq(org))
-            .one(&txn)
-            .await?
-        else {
-            outcomes.push(Outcome::refused(id, "no such member in this organization"));
-            continue;
+        let m = match batch_target(&txn, access, id, Some("resign")).await? {
+            Ok(m) => m,
+            Err(refusal) => {
+                outcomes.push(refusal);
+                continue;
+            }
         };
-        if m.id == access.actor() {
-            outcomes.push(Outcome::refused(
-                id,
-                "you cannot resign yourself; ask another administrator",
-            ));
-            continue;
-        }
         if is_org_admin_role(&role_of(&txn, &m).await?) {
             outcomes.push(Outcome::refused(
                 id,

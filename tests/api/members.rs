@@ -3,26 +3,12 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member},
+    actors::{PASSWORD, admin_ok, create_member, role_ids},
     error_code,
 };
 use serde_json::{Value, json};
 
 const UPDATE: &str = "mutation($id: ID!, $i: UpdateMemberInput!) { updateMember(id: $id, input: $i) { id nickname userType role { builtinKey } tags { name values } departments { path } } }";
-
-async fn role_ids(app: &TestApp, token: &str) -> std::collections::HashMap<String, String> {
-    admin_ok(app, token, "{ roles { id builtinKey } }", json!({})).await["roles"]
-        .as_array()
-        .expect("roles")
-        .iter()
-        .filter_map(|r| {
-            Some((
-                r["builtinKey"].as_str()?.to_string(),
-                r["id"].as_str()?.to_string(),
-            ))
-        })
-        .collect()
-}
 
 fn accounts(page: &Value) -> Vec<String> {
     page["edges"]

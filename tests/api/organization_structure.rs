@@ -3,7 +3,7 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member},
+    actors::{PASSWORD, admin_ok, create_member, role_ids},
     error_code,
 };
 use serde_json::{Value, json};
@@ -285,18 +285,7 @@ async fn positions_roles_and_workspaces() {
         json!({ "w": ws, "m": [v], "r": reader_id }),
     )
     .await;
-    let roles: std::collections::HashMap<String, String> =
-        admin_ok(&app, &admin, "{ roles { id builtinKey } }", json!({})).await["roles"]
-            .as_array()
-            .expect("roles")
-            .iter()
-            .filter_map(|r| {
-                Some((
-                    r["builtinKey"].as_str()?.to_string(),
-                    r["id"].as_str()?.to_string(),
-                ))
-            })
-            .collect();
+    let roles = role_ids(&app, &admin).await;
     let body = app
         .gql(
             add,

@@ -247,3 +247,18 @@ pub async fn setup(app: &TestApp) -> Actors {
         organization_id,
     }
 }
+
+/// Role ids by built-in key, as the organization sees them.
+pub async fn role_ids(app: &TestApp, token: &str) -> std::collections::HashMap<String, String> {
+    admin_ok(app, token, "{ roles { id builtinKey } }", json!({})).await["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r["builtinKey"].as_str()?.to_string(),
+                r["id"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
