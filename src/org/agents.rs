@@ -8,7 +8,7 @@ use crate::{
     error::{Error, Result},
 };
 use chrono::Utc;
-use entity::{agent, agent_seat, enums::*, member};
+use entity::{agent, agent_seat, enums::*};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
@@ -167,23 +167,8 @@ pub async fn assign(
     cx: &Change,
 ) -> Result<agent::Model> {
     let a = get(db, access.org_id(), id).await?;
-    let ids: Vec<i64> = member_ids
-        .iter()
-        .copied()
-        .collect::<HashSet<_>>()
-        .into_iter()
-        .collect();
-    let members = member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(access.org_id()))
-        .filter(member::Column::Id.is_in(ids.clone()))
-        .all(db)
-        .await?;
-    if members.len() != ids.len() {
-        return Err(Error::validation(
-            "memberIds",
-            "one of the members does not exist in this organization",
-        ));
-    }
+    let members = super::members::in_organization(db, access.org_id(), member_ids).await?;
+    let ids: Vec<i64> = members.iter().map(|m| m.id).collect();
     if let Some(v) = members.iter().find(|m| m.user_type == UserType::Viewer) {
         return Err(Error::validation(
             "memberIds",

@@ -8,7 +8,7 @@ use crate::{
     error::{Error, Result},
 };
 use chrono::Utc;
-use entity::{department, department_member, member};
+use entity::{department, department_member};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -509,25 +509,19 @@ pub async fn add_members(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let dep = get(db, org, id).await?;
-    let valid = member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org))
-        .filter(member::Column::Id.is_in(member_ids.iter().copied()))
-        .count(db)
-        .await?;
-    if valid as usize != member_ids.iter().collect::<HashSet<_>>().len() {
-        return Err(Error::validation(
-            "memberIds",
-            "one of the members does not exist in this organization",
-        ));
-    }
+    let ids: Vec<i64> = members::in_organization(db, org, member_ids)
+        .await?
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
     let txn = db.begin().await?;
-    add_members_in_txn(&txn, org, dep.id, member_ids).await?;
+    add_members_in_txn(&txn, org, dep.id, &ids).await?;
     let event = record(
         &txn,
         access,
         "department.add_members",
         dep.id,
-        json!({ "memberIds": member_ids }),
+        json!({ "memberIds": ids }),
         cx,
     )
     .await?;

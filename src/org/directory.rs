@@ -7,13 +7,12 @@ use crate::{
     error::{Error, Result},
 };
 use chrono::Utc;
-use entity::{directory_role, directory_role_member, member, role_group};
+use entity::{directory_role, directory_role_member, role_group};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
 };
 use serde_json::json;
-use std::collections::HashSet;
 
 /// The organization's role groups by name.
 pub async fn groups<C: ConnectionTrait>(db: &C, org: i64) -> Result<Vec<role_group::Model>> {
@@ -328,23 +327,11 @@ pub async fn set_holders(
     cx: &Change,
 ) -> Result<directory_role::Model> {
     let r = role(db, access.org_id(), id).await?;
-    let ids: Vec<i64> = member_ids
-        .iter()
-        .copied()
-        .collect::<HashSet<_>>()
+    let ids: Vec<i64> = super::members::in_organization(db, access.org_id(), member_ids)
+        .await?
         .into_iter()
+        .map(|m| m.id)
         .collect();
-    let valid = member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(access.org_id()))
-        .filter(member::Column::Id.is_in(ids.clone()))
-        .count(db)
-        .await?;
-    if valid as usize != ids.len() {
-        return Err(Error::validation(
-            "memberIds",
-            "one of the members does not exist in this organization",
-        ));
-    }
     let txn = db.begin().await?;
     if add {
         if !ids.is_empty() {

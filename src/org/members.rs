@@ -1218,6 +1218,34 @@ async fn batch_target<C: ConnectionTrait>(
     })
 }
 
+/// The members a batch names, each once and in the order given; VALIDATION on `memberIds` when
+/// one of them is not in the organization.
+pub async fn in_organization<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    ids: &[i64],
+) -> Result<Vec<member::Model>> {
+    let ids = unique(ids);
+    let mut found: std::collections::HashMap<i64, member::Model> = member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(member::Column::Id.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|m| (m.id, m))
+        .collect();
+    ids.iter()
+        .map(|id| {
+            found.remove(id).ok_or_else(|| {
+                Error::validation(
+                    "memberIds",
+                    "one of the members does not exist in this organization",
+                )
+            })
+        })
+        .collect()
+}
+
 fn unique(ids: &[i64]) -> Vec<i64> {
     let mut seen = HashSet::new();
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
@@ -1254,6 +1282,35 @@ async fn workspace_ties<C: ConnectionTrait>(
     Ok((member_of, owned))
 }
 
+/// Why a member may not leave the organization, or `None`: organization administrators and
+/// workspace owners may not, and for a removal (`removal`) neither may workspace members.
+async fn may_not_leave<C: ConnectionTrait>(
+    db: &C,
+    m: &member::Model,
+    removal: bool,
+) -> Result<Option<String>> {
+    if is_org_admin_role(&role_of(db, m).await?) {
+        return Ok(Some(format!(
+            "`{}` is an organization administrator; change their organization role first",
+            m.nickname
+        )));
+    }
+    let (member_of, owned) = workspace_ties(db, m.id).await?;
+    if let Some(ws) = owned.first() {
+        return Ok(Some(format!(
+            "`{}` owns workspace `{ws}`; transfer its ownership first",
+            m.nickname
+        )));
+    }
+    if removal && let Some(ws) = member_of.first() {
+        return Ok(Some(format!(
+            "`{}` is a member of workspace `{ws}`; remove them from workspace `{ws}` first",
+            m.nickname
+        )));
+    }
+    Ok(None)
+}
+
 /// Removes members from the organization. Refused for the caller, organization administrators,
 /// members of any workspace and workspace owners, each with the rule and what to do.
 ///
@@ -1276,36 +1333,8 @@ pub async fn remove(
                 continue;
             }
         };
-        let role = role_of(&txn, &m).await?;
-        if is_org_admin_role(&role) {
-            outcomes.push(Outcome::refused(
-                id,
-                format!(
-                    "`{}` is an organization administrator; change their organization role first",
-                    m.nickname
-                ),
-            ));
-            continue;
-        }
-        let (member_of, owned) = workspace_ties(&txn, m.id).await?;
-        if let Some(ws) = owned.first() {
-            outcomes.push(Outcome::refused(
-                id,
-                format!(
-                    "`{}` owns workspace `{ws}`; transfer its ownership first",
-                    m.nickname
-                ),
-            ));
-            continue;
-        }
-        if let Some(ws) = member_of.first() {
-            outcomes.push(Outcome::refused(
-                id,
-                format!(
-                    "`{}` is a member of workspace `{ws}`; remove them from workspace `{ws}` first",
-                    m.nickname
-                ),
-            ));
+        if let Some(why) = may_not_leave(&txn, &m, true).await? {
+            outcomes.push(Outcome::refused(id, why));
             continue;
         }
         workspace::Entity::delete_many()
@@ -1366,25 +1395,8 @@ pub async fn resign(
                 continue;
             }
         };
-        if is_org_admin_role(&role_of(&txn, &m).await?) {
-            outcomes.push(Outcome::refused(
-                id,
-                format!(
-                    "`{}` is an organization administrator; change their organization role first",
-                    m.nickname
-                ),
-            ));
-            continue;
-        }
-        let (_, owned) = workspace_ties(&txn, m.id).await?;
-        if let Some(ws) = owned.first() {
-            outcomes.push(Outcome::refused(
-                id,
-                format!(
-                    "`{}` owns workspace `{ws}`; transfer its ownership first",
-                    m.nickname
-                ),
-            ));
+        if let Some(why) = may_not_leave(&txn, &m, false).await? {
+            outcomes.push(Outcome::refused(id, why));
             continue;
         }
         if m.status == MemberStatus::Resigned {
