@@ -18,32 +18,56 @@ use sea_orm::{
 };
 use serde_json::json;
 
-/// The workspaces a caller may see: every one with `org.workspaces.manage`, else their own.
+/// The workspaces a caller may see: every one with `org.workspaces.manage`, else those they
+/// belong to or own.
+async fn visible<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+) -> Result<sea_orm::Select<workspace::Entity>> {
+    let query = workspace::Entity::find()
+        .filter(workspace::Column::OrganizationId.eq(principal.organization_id));
+    if principal.has(Permission::ManageWorkspaces) {
+        return Ok(query);
+    }
+    let mine: Vec<i64> = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .filter(workspace_member::Column::MemberId.eq(principal.member_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(query.filter(
+        workspace::Column::Id
+            .is_in(mine)
+            .or(workspace::Column::OwnerMemberId.eq(principal.member_id)),
+    ))
+}
+
+/// The workspaces a caller may see, by name.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
     principal: &Principal,
 ) -> Result<Vec<workspace::Model>> {
-    let mut query = workspace::Entity::find()
-        .filter(workspace::Column::OrganizationId.eq(principal.organization_id));
-    if !principal.has(Permission::ManageWorkspaces) {
-        let mine: Vec<i64> = workspace_member::Entity::find()
-            .select_only()
-            .column(workspace_member::Column::WorkspaceId)
-            .filter(workspace_member::Column::MemberId.eq(principal.member_id))
-            .into_tuple()
-            .all(db)
-            .await?;
-        query = query.filter(
-            workspace::Column::Id
-                .is_in(mine)
-                .or(workspace::Column::OwnerMemberId.eq(principal.member_id)),
-        );
-    }
-    Ok(query
+    Ok(visible(db, principal)
+        .await?
         .order_by_asc(workspace::Column::Name)
         .order_by_asc(workspace::Column::Id)
         .all(db)
         .await?)
+}
+
+/// One workspace the caller may see; any other is NOT_FOUND.
+pub async fn get_visible<C: ConnectionTrait>(
+    db: &C,
+    principal: &Principal,
+    id: i64,
+) -> Result<workspace::Model> {
+    visible(db, principal)
+        .await?
+        .filter(workspace::Column::Id.eq(id))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("workspace"))
 }
 
 /// A workspace role of this organization (or built-in), for assignment.

@@ -36,12 +36,6 @@ impl WorkspaceQuery {
         let db = &state(ctx)?.db;
         let principal = principal(ctx)?;
         let id = parse_id(&id, "workspace")?;
-        let visible = workspaces::list(db, principal)
-            .await?
-            .into_iter()
-            .find(|w| w.id == id);
-        Ok(Workspace(
-            visible.ok_or(crate::error::Error::NotFound("workspace"))?,
-        ))
+        Ok(Workspace(workspaces::get_visible(db, principal, id).await?))
     }
 }
