@@ -9,8 +9,8 @@ use crate::{
 };
 use chrono::Utc;
 use entity::{
-    enums::{AccountType, MemberStatus, OrgKind, UserType, WorkspaceKind},
-    member, organization, user, workspace,
+    enums::{AccountType, MemberStatus, OrgKind, UserType},
+    member, organization, user,
 };
 use sea_orm::{
     ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
@@ -103,16 +103,7 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
     })
     .exec_with_returning(&txn)
     .await?;
-    workspace::Entity::insert(workspace::ActiveModel {
-        organization_id: Set(org.id),
-        name: Set(format!("{account}'s workspace")),
-        kind: Set(WorkspaceKind::Personal),
-        owner_member_id: Set(admin.id),
-        created_at: Set(now),
-        ..Default::default()
-    })
-    .exec_without_returning(&txn)
-    .await?;
+    super::members::create_personal_workspace_in_txn(&txn, &admin).await?;
     organization::Entity::update(organization::ActiveModel {
         id: Set(org.id),
         leader_member_id: Set(Some(admin.id)),
