@@ -9,6 +9,7 @@ pub mod authz;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod excel;
 pub mod graphql;
 pub mod http;
 pub mod org;
@@ -39,19 +40,21 @@ pub struct Application {
 
 impl Application {
     /// Connects, migrates, bootstraps, loads keys and binds the listener.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(settings.listen).with_context(|| {
+            format!(
+                "cannot listen on {} (setting `listen`, ROSTER_LISTEN)",
+                settings.listen
+            )
+        })?;
+        // With port 0 the system picks one; links and issuers must name the real one.
+        settings.listen = listener.local_addr()?;
+        let port = settings.listen.port();
         let state = prepare(settings).await?;
         let bootstrap = org::bootstrap::run(&state.db, &state.settings)
             .await
             .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))
             .context("creating the default organization")?;
-        let listener = TcpListener::bind(state.settings.listen).with_context(|| {
-            format!(
-                "cannot listen on {} (setting `listen`, ROSTER_LISTEN)",
-                state.settings.listen
-            )
-        })?;
-        let port = listener.local_addr()?.port();
         let schema = graphql::build_schema(Some(state.clone()), &state.settings.graphql);
         let server_state = state.clone();
         let server = HttpServer::new(move || {
@@ -87,17 +90,24 @@ impl Application {
         &self.bootstrap
     }
 
-    /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets
-    /// and refresh tokens every ten minutes.
+    /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets,
+    /// refresh tokens and downloads every ten minutes.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let db = self.state.db.clone();
         let janitor = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 every.tick().await;
-                match auth::purge_expired(&db).await {
+                let purged = match auth::purge_expired(&db).await {
+                    Ok(n) => excel::download::purge_expired(&db).await.map(|d| n + d),
+                    Err(e) => Err(e),
+                };
+                match purged {
                     Ok(0) => {}
-                    Ok(n) => tracing::debug!(removed = n, "purged expired login states and tokens"),
+                    Ok(n) => tracing::debug!(
+                        removed = n,
+                        "purged expired login states, tokens and downloads"
+                    ),
                     Err(e) => {
                         tracing::warn!(error = %error::error_chain(&e), "purging expired login states failed")
                     }

@@ -38,6 +38,9 @@ pub enum SecretError {
 #[derive(Clone)]
 pub struct SecretBox {
     cipher: Aes256Gcm,
+    /// HMAC key for signed links, derived from the master key so that it never doubles as the
+    /// encryption key.
+    link_key: [u8; 32],
 }
 
 impl std::fmt::Debug for SecretBox {
@@ -54,6 +57,7 @@ impl SecretBox {
     pub fn new(key: &[u8; 32]) -> Self {
         Self {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key)),
+            link_key: hmac_sha256(key, b"roster signed links v1"),
         }
     }
 
@@ -126,10 +130,36 @@ impl SecretBox {
             .map_err(|_| SecretError::Open)
     }
 
+    /// Signs a message for a link (HMAC-SHA256 under a key derived from the master key), base64url.
+    pub fn sign(&self, message: &str) -> String {
+        URL_SAFE_NO_PAD.encode(hmac_sha256(&self.link_key, message.as_bytes()))
+    }
+
+    /// Checks a signature made by [`SecretBox::sign`] in constant time.
+    pub fn verify(&self, message: &str, signature: &str) -> bool {
+        use hmac::Mac;
+        let Ok(raw) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        let Ok(mut mac) = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.link_key) else {
+            return false;
+        };
+        mac.update(message.as_bytes());
+        mac.verify_slice(&raw).is_ok()
+    }
+
     /// Decrypts a value sealed with [`SecretBox::seal_str`].
     pub fn open_str(&self, sealed: &str) -> Result<String, SecretError> {
         String::from_utf8(self.open(sealed)?).map_err(|_| SecretError::Open)
     }
+}
+
+fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
 fn decode_key(text: &str, what: &str) -> Result<[u8; 32], SecretError> {
@@ -175,6 +205,16 @@ mod tests {
 
     fn boxed() -> SecretBox {
         SecretBox::new(&[7u8; 32])
+    }
+
+    #[test]
+    fn signatures_verify_and_refuse_changes() {
+        let b = boxed();
+        let sig = b.sign("abc.1.2.99");
+        assert!(b.verify("abc.1.2.99", &sig));
+        assert!(!b.verify("abc.1.2.98", &sig));
+        assert!(!b.verify("abc.1.2.99", "not-base64!"));
+        assert!(!SecretBox::new(&[8u8; 32]).verify("abc.1.2.99", &sig));
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod directory_contact;
 pub mod directory_department;
 pub mod directory_role;
 pub mod directory_role_member;
+pub mod download;
 pub mod identity;
 pub mod lease;
 pub mod login_state;

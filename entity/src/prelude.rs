@@ -10,6 +10,7 @@ pub use crate::directory_contact::Entity as DirectoryContact;
 pub use crate::directory_department::Entity as DirectoryDepartment;
 pub use crate::directory_role::Entity as DirectoryRole;
 pub use crate::directory_role_member::Entity as DirectoryRoleMember;
+pub use crate::download::Entity as Download;
 pub use crate::identity::Entity as Identity;
 pub use crate::lease::Entity as Lease;
 pub use crate::login_state::Entity as LoginState;

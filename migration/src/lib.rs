@@ -8,6 +8,8 @@ mod m20261122_000001_create_organization_tables;
 mod m20261122_000002_create_directory_tables;
 mod m20261122_000003_create_auth_tables;
 mod m20261122_000004_create_member_search_index;
+mod m20261122_000005_create_download_table;
+mod m20261122_000006_create_member_nickname_index;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -20,6 +22,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_create_directory_tables::Migration),
             Box::new(m20261122_000003_create_auth_tables::Migration),
             Box::new(m20261122_000004_create_member_search_index::Migration),
+            Box::new(m20261122_000005_create_download_table::Migration),
+            Box::new(m20261122_000006_create_member_nickname_index::Migration),
         ]
     }
 }

@@ -42,6 +42,11 @@ impl BuiltinRole {
         Self::WorkspaceViewer,
     ];
 
+    /// The built-in role a stored role is, if it is one.
+    pub fn of(role: &role::Model) -> Option<Self> {
+        role.builtin_key.as_deref().and_then(Self::from_key)
+    }
+
     /// Stable key stored in `role.builtin_key`.
     pub fn key(self) -> &'static str {
         match self {
@@ -217,12 +222,7 @@ pub async fn builtin_role_ids<C: ConnectionTrait>(db: &C) -> Result<HashMap<Buil
         .await?;
     Ok(rows
         .into_iter()
-        .filter_map(|r| {
-            r.builtin_key
-                .as_deref()
-                .and_then(BuiltinRole::from_key)
-                .map(|b| (b, r.id))
-        })
+        .filter_map(|r| BuiltinRole::of(&r).map(|b| (b, r.id)))
         .collect())
 }
 

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod department;
 pub mod directory;
 pub mod enums;
+pub mod excel;
 pub mod guard;
 pub mod loaders;
 pub mod me;

@@ -1,7 +1,8 @@
 //! The root objects, merged from each domain's query, mutation and subscription objects.
 
 use super::{
-    agent, audit, auth, department, directory, me, member, organization, provider, role, workspace,
+    agent, audit, auth, department, directory, excel, me, member, organization, provider, role,
+    workspace,
 };
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{MergedObject, MergedSubscription, Schema};
@@ -33,6 +34,7 @@ pub struct MutationRoot(
     workspace::WorkspaceMutation,
     agent::AgentMutation,
     provider::ConnectionMutation,
+    excel::ExcelMutation,
 );
 
 /// Every subscription of the API.

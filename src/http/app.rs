@@ -1,6 +1,6 @@
 //! The actix-web application: routes, CORS, request ids and request logging.
 
-use super::{auth_routes, graphiql, graphql, health, jwks};
+use super::{auth_routes, downloads, graphiql, graphql, health, jwks};
 use crate::{graphql::RosterSchema, state::AppState};
 use actix_web::{guard, web};
 
@@ -30,6 +30,7 @@ pub fn configure(state: AppState, schema: RosterSchema) -> impl FnOnce(&mut web:
             .service(graphiql::page)
             .service(graphiql::asset)
             .service(jwks::jwks)
+            .service(downloads::serve)
             .service(health::healthz)
             .service(health::readyz);
     }

@@ -184,6 +184,16 @@ pub async fn handle(
             .max_num_files(4);
         match receive_batch_body(content_type, futures_util::io::Cursor::new(body), options).await {
             Ok(batch) => batch,
+            Err(async_graphql::ParseRequestError::PayloadTooLarge) => {
+                return request_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    media,
+                    format!(
+                        "the uploaded file is larger than {} bytes; upload a smaller file or raise ROSTER_GRAPHQL__MAX_UPLOAD_BYTES",
+                        limits.max_upload_bytes
+                    ),
+                );
+            }
             Err(e) => {
                 return request_error(
                     StatusCode::BAD_REQUEST,

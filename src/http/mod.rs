@@ -4,6 +4,7 @@
 pub mod app;
 pub mod auth_routes;
 pub mod client;
+pub mod downloads;
 pub mod graphiql;
 pub mod graphql;
 pub mod health;

@@ -9,8 +9,8 @@ use crate::{
 };
 use chrono::Utc;
 use entity::{
-    enums::{AccountType, MemberStatus, OrgKind, UserType},
-    member, organization, user,
+    enums::{OrgKind, UserType},
+    organization, user,
 };
 use sea_orm::{
     ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
@@ -79,29 +79,23 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
     })
     .exec_with_returning(&txn)
     .await?;
-    let admin = member::Entity::insert(member::ActiveModel {
-        organization_id: Set(org.id),
-        user_id: Set(person.id),
-        account: Set(account.clone()),
-        nickname: Set(account.clone()),
-        name: Set("Administrator".into()),
-        user_type: Set(UserType::Developer),
-        role_id: Set(role_id),
-        status: Set(MemberStatus::Active),
-        email: Set(None),
-        phone: Set(None),
-        employee_no: Set(None),
-        position: Set(None),
-        account_type: Set(AccountType::Local),
-        source_connection_id: Set(None),
-        joined_at: Set(now),
-        last_login_at: Set(None),
-        name_changed: Set(false),
-        to_be_deleted: Set(false),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
+    let admin = super::members::insert_local_member(
+        &txn,
+        super::members::LocalMember {
+            organization_id: org.id,
+            user_id: person.id,
+            account: account.clone(),
+            nickname: account.clone(),
+            name: "Administrator".into(),
+            user_type: UserType::Developer,
+            role_id,
+            email: None,
+            phone: None,
+            employee_no: None,
+            position: None,
+        },
+        now,
+    )
     .await?;
     super::members::create_personal_workspace_in_txn(&txn, &admin).await?;
     organization::Entity::update(organization::ActiveModel {

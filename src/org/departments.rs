@@ -81,6 +81,29 @@ pub async fn display_paths<C: ConnectionTrait>(
         .collect())
 }
 
+/// Every department of the organization with its display path (`/Sales/North`), computed from
+/// the one query that loads them (spreadsheets name departments by these paths).
+pub async fn all_with_display_paths<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+) -> Result<Vec<(department::Model, String)>> {
+    let all = department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(org))
+        .all(db)
+        .await?;
+    let names: HashMap<i64, &str> = all.iter().map(|d| (d.id, d.name.as_str())).collect();
+    let paths: Vec<String> = all
+        .iter()
+        .map(|d| {
+            path_ids(&d.path)
+                .iter()
+                .map(|id| format!("/{}", names.get(id).copied().unwrap_or("?")))
+                .collect()
+        })
+        .collect();
+    Ok(all.into_iter().zip(paths).collect())
+}
+
 /// Finds a department by its display path (`/Sales/North`), as spreadsheets name them.
 pub async fn find_by_path<C: ConnectionTrait>(
     db: &C,

@@ -53,7 +53,8 @@ pub async fn role_of<C: ConnectionTrait>(db: &C, member: &member::Model) -> Resu
 }
 
 /// Filters of the member list; empty lists mean "any".
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct MemberFilter {
     /// Partial, case-insensitive match on nickname, account, name, email or phone.
     pub keyword: Option<String>,
@@ -594,11 +595,7 @@ async fn assignable_org_role<C: ConnectionTrait>(
                 "no organization role with this id in your organization",
             )
         })?;
-    let is_admin = role
-        .builtin_key
-        .as_deref()
-        .and_then(BuiltinRole::from_key)
-        .is_some_and(BuiltinRole::is_administrator);
+    let is_admin = BuiltinRole::of(&role).is_some_and(BuiltinRole::is_administrator);
     Ok((role, is_admin))
 }
 
@@ -789,6 +786,66 @@ pub async fn create_personal_workspace_in_txn<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The fields of a new local (password) member, already checked.
+#[derive(Debug, Clone)]
+pub struct LocalMember {
+    /// Organization.
+    pub organization_id: i64,
+    /// The person (a `user` row with the password hash).
+    pub user_id: i64,
+    /// Login account.
+    pub account: String,
+    /// Nickname.
+    pub nickname: String,
+    /// Real name.
+    pub name: String,
+    /// Licence class.
+    pub user_type: UserType,
+    /// Organization role.
+    pub role_id: i64,
+    /// Email.
+    pub email: Option<String>,
+    /// Phone.
+    pub phone: Option<String>,
+    /// Employee number (trimmed; empty means none).
+    pub employee_no: Option<String>,
+    /// Position (trimmed; empty means none).
+    pub position: Option<String>,
+}
+
+/// Inserts an active local member; `createMember` and spreadsheet import share it.
+pub async fn insert_local_member<C: ConnectionTrait>(
+    db: &C,
+    m: LocalMember,
+    now: DateTime<Utc>,
+) -> Result<member::Model> {
+    let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    Ok(member::Entity::insert(member::ActiveModel {
+        organization_id: Set(m.organization_id),
+        user_id: Set(m.user_id),
+        account: Set(m.account),
+        nickname: Set(m.nickname),
+        name: Set(m.name),
+        user_type: Set(m.user_type),
+        role_id: Set(m.role_id),
+        status: Set(MemberStatus::Active),
+        email: Set(m.email),
+        phone: Set(m.phone),
+        employee_no: Set(clean(m.employee_no)),
+        position: Set(clean(m.position)),
+        account_type: Set(AccountType::Local),
+        source_connection_id: Set(None),
+        joined_at: Set(now),
+        last_login_at: Set(None),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?)
+}
+
 /// Adds a local member (with a password) to a generic organization. Returns the member and the
 /// generated password when none was given.
 ///
@@ -868,35 +925,23 @@ pub async fn create(
     })
     .exec_with_returning(&txn)
     .await?;
-    let created = member::Entity::insert(member::ActiveModel {
-        organization_id: Set(org.id),
-        user_id: Set(person.id),
-        account: Set(account),
-        nickname: Set(nickname),
-        name: Set(name),
-        user_type: Set(user_type),
-        role_id: Set(role.id),
-        status: Set(MemberStatus::Active),
-        email: Set(email),
-        phone: Set(phone),
-        employee_no: Set(input
-            .employee_no
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())),
-        position: Set(input
-            .position
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())),
-        account_type: Set(AccountType::Local),
-        source_connection_id: Set(None),
-        joined_at: Set(now),
-        last_login_at: Set(None),
-        name_changed: Set(false),
-        to_be_deleted: Set(false),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
+    let created = insert_local_member(
+        &txn,
+        LocalMember {
+            organization_id: org.id,
+            user_id: person.id,
+            account,
+            nickname,
+            name,
+            user_type,
+            role_id: role.id,
+            email,
+            phone,
+            employee_no: input.employee_no,
+            position: input.position,
+        },
+        now,
+    )
     .await?;
     replace_departments_in_txn(&txn, org.id, created.id, &input.department_ids).await?;
     replace_tags_in_txn(&txn, org.id, created.id, &input.tags).await?;
@@ -998,11 +1043,8 @@ pub async fn update(
             (role, is_admin)
         }
         _ => {
-            let is_admin = current_role
-                .builtin_key
-                .as_deref()
-                .and_then(BuiltinRole::from_key)
-                .is_some_and(BuiltinRole::is_administrator);
+            let is_admin =
+                BuiltinRole::of(&current_role).is_some_and(BuiltinRole::is_administrator);
             (current_role, is_admin)
         }
     };
@@ -1066,21 +1108,44 @@ pub async fn update(
 }
 
 /// Viewers hold no agent seats and only view-only workspace roles.
-async fn check_viewer_may_hold_current_roles<C: ConnectionTrait>(
+pub(crate) async fn check_viewer_may_hold_current_roles<C: ConnectionTrait>(
     db: &C,
     member: &member::Model,
 ) -> Result<()> {
-    let seats = entity::agent_seat::Entity::find()
-        .filter(entity::agent_seat::Column::MemberId.eq(member.id))
-        .count(db)
-        .await?;
-    if seats > 0 {
-        return Err(Error::validation(
-            "userType",
-            "viewers cannot hold agent seats; unassign this member's agent seats first",
-        ));
+    match viewer_blockers(db, &[member.id]).await?.remove(&member.id) {
+        Some(why) => Err(Error::validation("userType", why)),
+        None => Ok(()),
     }
-    super::workspaces::check_viewer_roles(db, member.id).await
+}
+
+/// Why each of these members may not become a viewer (agent seats, editing workspace roles);
+/// members absent from the map may.
+pub async fn viewer_blockers<C: ConnectionTrait>(
+    db: &C,
+    member_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, &'static str>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in member_ids.chunks(1000) {
+        let seated: Vec<i64> = entity::agent_seat::Entity::find()
+            .select_only()
+            .column(entity::agent_seat::Column::MemberId)
+            .filter(entity::agent_seat::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for id in seated {
+            out.insert(
+                id,
+                "viewers cannot hold agent seats; unassign this member's agent seats first",
+            );
+        }
+    }
+    for id in super::workspaces::holding_editing_roles(db, member_ids).await? {
+        out.entry(id).or_insert(
+            "viewers may only hold view-only workspace roles; change this member's workspace roles first",
+        );
+    }
+    Ok(out)
 }
 
 /// What happened to one member of a batch.

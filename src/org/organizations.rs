@@ -267,7 +267,7 @@ pub async fn register(
 ) -> Result<member::Model> {
     use crate::authz::roles::{BuiltinRole, builtin_role_ids};
     use chrono::Utc;
-    use entity::enums::{AccountType, MemberStatus, UserType};
+    use entity::enums::UserType;
     use sea_orm::{ActiveValue::Set, PaginatorTrait, TransactionTrait};
     let org = organization::Entity::find_by_id(organization_id)
         .one(db)
@@ -312,29 +312,23 @@ pub async fn register(
     })
     .exec_with_returning(&txn)
     .await?;
-    let m = member::Entity::insert(member::ActiveModel {
-        organization_id: Set(org.id),
-        user_id: Set(person.id),
-        account: Set(account),
-        nickname: Set(nickname.clone()),
-        name: Set(nickname),
-        user_type: Set(UserType::Viewer),
-        role_id: Set(roles[&BuiltinRole::StandardUser]),
-        status: Set(MemberStatus::Active),
-        email: Set(email),
-        phone: Set(None),
-        employee_no: Set(None),
-        position: Set(None),
-        account_type: Set(AccountType::Local),
-        source_connection_id: Set(None),
-        joined_at: Set(now),
-        last_login_at: Set(None),
-        name_changed: Set(false),
-        to_be_deleted: Set(false),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
+    let m = super::members::insert_local_member(
+        &txn,
+        super::members::LocalMember {
+            organization_id: org.id,
+            user_id: person.id,
+            account,
+            name: nickname.clone(),
+            nickname,
+            user_type: UserType::Viewer,
+            role_id: roles[&BuiltinRole::StandardUser],
+            email,
+            phone: None,
+            employee_no: None,
+            position: None,
+        },
+        now,
+    )
     .await?;
     super::members::create_personal_workspace_in_txn(&txn, &m).await?;
     let event = super::audit::record(

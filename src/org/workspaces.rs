@@ -17,6 +17,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::ExprTrait,
 };
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 
 /// The workspaces a caller may see: every one with `org.workspaces.manage`, else those they
 /// belong to or own.
@@ -100,21 +101,35 @@ async fn role_is_view_only<C: ConnectionTrait>(db: &C, role_id: i64) -> Result<b
     Ok(keys.iter().all(|k| k.ends_with(".view")))
 }
 
-/// Refuses when a member who is (or becomes) a viewer holds a workspace role beyond viewing.
-pub async fn check_viewer_roles<C: ConnectionTrait>(db: &C, member_id: i64) -> Result<()> {
-    for membership in workspace_member::Entity::find()
-        .filter(workspace_member::Column::MemberId.eq(member_id))
-        .all(db)
-        .await?
-    {
-        if !role_is_view_only(db, membership.role_id).await? {
-            return Err(Error::validation(
-                "userType",
-                "viewers may only hold view-only workspace roles; change this member's workspace roles first",
-            ));
+/// The members among `member_ids` who hold a workspace role that is not view-only (a viewer may
+/// not), in one query per distinct role.
+pub async fn holding_editing_roles<C: ConnectionTrait>(
+    db: &C,
+    member_ids: &[i64],
+) -> Result<HashSet<i64>> {
+    let mut by_role: HashMap<i64, Vec<i64>> = HashMap::new();
+    for chunk in member_ids.chunks(1000) {
+        let rows: Vec<(i64, i64)> = workspace_member::Entity::find()
+            .select_only()
+            .columns([
+                workspace_member::Column::MemberId,
+                workspace_member::Column::RoleId,
+            ])
+            .filter(workspace_member::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (member, role) in rows {
+            by_role.entry(role).or_default().push(member);
         }
     }
-    Ok(())
+    let mut out = HashSet::new();
+    for (role, members) in by_role {
+        if !role_is_view_only(db, role).await? {
+            out.extend(members);
+        }
+    }
+    Ok(out)
 }
 
 async fn builtin_workspace_admin<C: ConnectionTrait>(db: &C) -> Result<i64> {

@@ -3,6 +3,7 @@
 //! plain words with the provider's own code kept. Base URLs come from configuration so that
 //! tests and local development talk to the sandbox.
 
+pub mod callback_crypto;
 pub mod dingtalk;
 pub mod microsoft;
 pub mod token_cache;

@@ -8,6 +8,7 @@ mod auth_login;
 mod authz_matrix;
 mod bootstrap;
 mod cli;
+mod excel;
 mod graphql_http;
 mod http_routes;
 mod members;

@@ -569,8 +569,10 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
         many <= 16,
         "50 members with departments, roles, tags and workspaces took {many} statements"
     );
-    assert_eq!(
-        few, many,
+    // A DataLoader batch is cut after a 1 ms window; on a starved CI machine one field's keys can
+    // land in two batches. An N+1 would add dozens of statements, so a slack of two still catches it.
+    assert!(
+        many <= few + 2,
         "the statement count does not grow with the page ({few} for 6 rows, {many} for 50)"
     );
 }

@@ -94,6 +94,54 @@ impl TestApp {
         self.post(query, variables, token).await.1
     }
 
+    /// Sends an operation with one file as the GraphQL multipart request spec describes: the file
+    /// fills `variables.file`.
+    pub async fn upload(
+        &self,
+        query: &str,
+        mut variables: Value,
+        file: Vec<u8>,
+        token: Option<&str>,
+    ) -> Value {
+        variables["file"] = Value::Null;
+        let part = reqwest::multipart::Part::bytes(file)
+            .file_name("members.xlsx")
+            .mime_str("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .text(
+                "operations",
+                json!({ "query": query, "variables": variables }).to_string(),
+            )
+            .text("map", json!({ "0": ["variables.file"] }).to_string())
+            .part("0", part);
+        let mut req = self
+            .client
+            .post(format!("{}/graphql", self.address))
+            .multipart(form);
+        if let Some(token) = token {
+            req = req.bearer_auth(token);
+        }
+        let res = req.send().await.expect("request sent");
+        res.json().await.expect("JSON body")
+    }
+
+    /// GETs a link the API returned (made for `public_url`) from this server; returns the status
+    /// and the body.
+    pub async fn fetch(&self, url: &str) -> (u16, Vec<u8>) {
+        let path = url
+            .strip_prefix("http://roster.test")
+            .expect("links use the public URL");
+        let res = self
+            .client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent");
+        let status = res.status().as_u16();
+        (status, res.bytes().await.expect("body").to_vec())
+    }
+
     /// Logs in and returns the `login` payload (panics on failure).
     pub async fn login(&self, account: &str, password: &str) -> Value {
         let body = self

@@ -1,0 +1,177 @@
+//! What the benchmark harnesses share: a throw-away database (SQLite file, or a PostgreSQL
+//! database when `ROSTER_BENCH_DATABASE_URL` is set), seeding a 100,000-member organization with
+//! plain multi-row INSERTs, and reading the process's peak memory.
+
+#![allow(dead_code)]
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
+
+pub fn env_number(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+pub fn peak_rss_mb() -> u64 {
+    status_mb("VmHWM:")
+}
+
+/// The process's resident memory now.
+pub fn rss_mb() -> u64 {
+    status_mb("VmRSS:")
+}
+
+fn status_mb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map(|kb| kb / 1024)
+        .unwrap_or(0)
+}
+
+pub type Cleanup = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
+
+pub async fn database() -> anyhow::Result<(String, Cleanup)> {
+    let name = format!("roster_bench_{}", uuid::Uuid::new_v4().simple());
+    match std::env::var("ROSTER_BENCH_DATABASE_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let admin = admin.trim_end_matches('/').to_string();
+            let conn = Database::connect(format!("{admin}/postgres")).await?;
+            conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await?;
+            let url = format!("{admin}/{name}");
+            let cleanup: Cleanup = Box::new(move || {
+                Box::pin(async move {
+                    let _ = conn
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                })
+            });
+            Ok((url, cleanup))
+        }
+        _ => {
+            let path = std::env::temp_dir().join(format!("{name}.db"));
+            let url = format!("sqlite://{}?mode=rwc", path.display());
+            let cleanup: Cleanup = Box::new(move || {
+                Box::pin(async move {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+                    }
+                })
+            });
+            Ok((url, cleanup))
+        }
+    }
+}
+
+/// Bulk-inserts departments and members with plain multi-row INSERTs (setup, not the code under test).
+pub async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> anyhow::Result<()> {
+    let backend = db.get_database_backend();
+    let org: i64 = 1;
+    let roles = roster::authz::roles::builtin_role_ids(db)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let standard = roles[&roster::authz::roles::BuiltinRole::StandardUser];
+    let ws_viewer = roles[&roster::authz::roles::BuiltinRole::WorkspaceViewer];
+    let now = "2026-01-01T00:00:00+00:00";
+    let txn = db.begin().await?;
+    // Departments: 50 top-level, the rest spread below them (ids start at 1).
+    let top = 50.min(departments);
+    let mut rows = Vec::new();
+    for id in 1..=departments {
+        let (parent, path) = if id <= top {
+            ("NULL".to_string(), format!("/{id}/"))
+        } else {
+            let p = (id % top) + 1;
+            (p.to_string(), format!("/{p}/{id}/"))
+        };
+        rows.push(format!(
+            "({id}, {org}, {parent}, 'Dept {id}', '{path}', 0, false, false, '{now}')"
+        ));
+        if rows.len() == 1000 || id == departments {
+            exec(&txn, backend, &format!("INSERT INTO department (id, organization_id, parent_id, name, path, sort_order, name_changed, to_be_deleted, created_at) VALUES {}", rows.join(","))).await?;
+            rows.clear();
+        }
+    }
+    let ws_id = 1000;
+    exec(&txn, backend, &format!("INSERT INTO workspace (id, organization_id, name, kind, owner_member_id, created_at) VALUES ({ws_id}, {org}, 'Shared', 'group', 1, '{now}')")).await?;
+    let given = ["明华", "伟", "芳", "Li", "Anna", "Mark", "静", "强"];
+    let types = ["developer", "analyst", "viewer"];
+    let first_id: u64 = 1000;
+    let mut users = Vec::new();
+    let mut mems = Vec::new();
+    let mut links = Vec::new();
+    let mut tags = Vec::new();
+    let mut spaces = Vec::new();
+    for i in 0..members {
+        let id = first_id + i;
+        let name = format!("{}{}", given[(i % 8) as usize], i);
+        let utype = types[(i % 3) as usize];
+        let status = if i % 50 == 0 { "disabled" } else { "active" };
+        let login = if i % 4 == 0 {
+            "NULL".to_string()
+        } else {
+            format!("'2026-02-{:02}T{:02}:00:00+00:00'", 1 + i % 27, i % 24)
+        };
+        users.push(format!("({id}, '{name}', NULL, NULL, '{now}', '{now}')"));
+        mems.push(format!(
+            "({id}, {org}, {id}, 'user{i:06}', 'nick{i:06}', '{name}', '{utype}', {standard}, '{status}', 'user{i:06}@example.com', '138{i:08}', 'local', '2025-{:02}-{:02}T08:00:00+00:00', {login}, false, false, '{now}')",
+            1 + i % 12,
+            1 + i % 28
+        ));
+        links.push(format!("({}, {id}, {org})", 1 + i % departments));
+        if i % 10 == 0 {
+            tags.push(format!(
+                "({org}, {id}, 'region', '{}')",
+                ["North", "South", "East", "West"][(i % 4) as usize]
+            ));
+        }
+        if i % 20 == 0 {
+            spaces.push(format!("({ws_id}, {id}, {org}, {ws_viewer}, '{now}')"));
+        }
+        if users.len() == 1000 || i + 1 == members {
+            exec(&txn, backend, &format!("INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES {}", users.join(","))).await?;
+            exec(&txn, backend, &format!("INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES {}", mems.join(","))).await?;
+            exec(&txn, backend, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await?;
+            if !tags.is_empty() {
+                exec(&txn, backend, &format!("INSERT INTO member_tag (organization_id, member_id, name, value) VALUES {}", tags.join(","))).await?;
+            }
+            if !spaces.is_empty() {
+                exec(&txn, backend, &format!("INSERT INTO workspace_member (workspace_id, member_id, organization_id, role_id, created_at) VALUES {}", spaces.join(","))).await?;
+            }
+            users.clear();
+            mems.clear();
+            links.clear();
+            tags.clear();
+            spaces.clear();
+        }
+    }
+    if backend == DbBackend::Postgres {
+        for table in ["department", "user", "member", "workspace", "member_tag"] {
+            exec(&txn, backend, &format!("SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))")).await?;
+        }
+    }
+    txn.commit().await?;
+    db.execute_unprepared("ANALYZE").await?;
+    Ok(())
+}
+
+pub async fn exec<C: ConnectionTrait>(
+    db: &C,
+    _backend: DbBackend,
+    sql: &str,
+) -> anyhow::Result<()> {
+    db.execute_unprepared(sql).await?;
+    Ok(())
+}
+
+/// Resets the peak-memory mark (Linux `clear_refs`), so that the next [`peak_rss_mb`] measures
+/// only what follows.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}

@@ -1,0 +1,236 @@
+//! Benchmark harness for spreadsheets: seeds an organization of 100,000 members in 5,000
+//! departments, starts the real server, and measures over HTTP
+//! - the export of every member with every column group (mutation + download of the file), with
+//!   the process's peak memory during it;
+//! - a batch update of 5,000 rows that change nickname, user type and a tag (dry run, then applied),
+//!   and the same file again (no change).
+//!
+//! `cargo bench --bench excel` (SQLite), or with `ROSTER_BENCH_DATABASE_URL=postgres://…` for
+//! PostgreSQL. `ROSTER_BENCH_MEMBERS` changes the size; `ROSTER_BENCH_RUNS` the repetitions.
+
+mod common;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use calamine::{Data, Reader, Xlsx};
+use common::{database, env_number, peak_rss_mb, reset_peak_rss, rss_mb, seed};
+use roster::{Application, config::Settings};
+use serde_json::{Value, json};
+use std::{
+    io::Cursor,
+    time::{Duration, Instant},
+};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let members = env_number("ROSTER_BENCH_MEMBERS", 100_000);
+    let runs = env_number("ROSTER_BENCH_RUNS", 3);
+    roster::telemetry::init(&roster::config::LogSettings {
+        filter: "warn,roster::excel=info".into(),
+        format: roster::config::LogFormat::Text,
+    });
+    let (url, cleanup) = database().await?;
+    let backend = if url.starts_with("sqlite") {
+        "SQLite"
+    } else {
+        "PostgreSQL"
+    };
+    println!("database: {backend}");
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: url.clone(),
+        master_key: Some(roster::config::Secret::new(STANDARD.encode([9u8; 32]))),
+        ..Settings::default()
+    };
+    settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));
+    let app = Application::build(settings).await?;
+    let port = app.port();
+    let db = app.state().db.clone();
+    tokio::spawn(app.run_until_stopped());
+    let started = Instant::now();
+    seed(&db, members, 5_000).await?;
+    println!(
+        "seeded {members} members in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let login: Value = client
+        .post(format!("{base}/graphql"))
+        .json(&json!({ "query": "mutation { login(account: \"admin\", password: \"bench-password-1\") { accessToken } }" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let token = login["data"]["login"]["accessToken"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
+        .to_string();
+
+    // Export: mutation, then the download, end to end.
+    let mut export_times = Vec::new();
+    let mut peak = 0;
+    let mut file = Vec::new();
+    let baseline = rss_mb();
+    for _ in 0..runs {
+        reset_peak_rss();
+        let start = Instant::now();
+        let body: Value = client
+            .post(format!("{base}/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": "mutation { exportMembers { url } }" }))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let link = body["data"]["exportMembers"]["url"]
+            .as_str()
+            .ok_or_else(|| anyhow::anyhow!("export failed: {body}"))?
+            .to_string();
+        file = client.get(link).send().await?.bytes().await?.to_vec();
+        export_times.push(start.elapsed());
+        peak = peak.max(peak_rss_mb());
+    }
+    let rows = read_rows(&file)?;
+    println!(
+        "export: {} data rows, {:.1} MB file",
+        rows.len() - 1,
+        file.len() as f64 / 1e6
+    );
+
+    // Batch update: 5,000 rows from the export, each changing nickname, user type and tag_region.
+    let header = rows[0].clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or(usize::MAX);
+    let (nick, user_type) = (col("Nickname"), col("User Type"));
+    let mut edited = vec![header.clone()];
+    for row in rows.iter().skip(2).take(5_000) {
+        let mut row = row.clone();
+        row[nick] = format!("{}_x", row[nick]);
+        row[user_type] = if row[user_type] == "Viewer" {
+            "Analyst".into()
+        } else {
+            "Viewer".into()
+        };
+        if let Some(tag) = header.iter().position(|h| h == "tag_region") {
+            row[tag] = "Central".into();
+        }
+        edited.push(row);
+    }
+    let upload = write_rows(&edited)?;
+    let batch = "mutation($file: Upload!, $dry: Boolean) { batchUpdateMembers(file: $file, dryRun: $dry) { applied changedMemberIds problems { row column message } } }";
+    let dry = timed_upload(&client, &base, &token, batch, true, &upload).await?;
+    let applied = timed_upload(&client, &base, &token, batch, false, &upload).await?;
+    let again = timed_upload(&client, &base, &token, batch, false, &upload).await?;
+
+    println!();
+    println!("| scenario | {backend} |");
+    println!("|---|---|");
+    println!(
+        "| export {} members, all columns (mutation + download), median of {runs} | {:.2} s |",
+        rows.len() - 1,
+        median(&mut export_times).as_secs_f64()
+    );
+    println!(
+        "| peak RSS of the process during the exports (before: {baseline} MB) | {peak} MB (+{} MB) |",
+        peak.saturating_sub(baseline)
+    );
+    println!(
+        "| batch update 5,000 rows, dry run ({} would change) | {:.3} s |",
+        dry.1,
+        dry.0.as_secs_f64()
+    );
+    println!(
+        "| batch update 5,000 rows, applied ({} changed) | {:.3} s |",
+        applied.1,
+        applied.0.as_secs_f64()
+    );
+    println!(
+        "| same file again ({} changed) | {:.3} s |",
+        again.1,
+        again.0.as_secs_f64()
+    );
+    cleanup().await;
+    Ok(())
+}
+
+fn median(samples: &mut [Duration]) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn read_rows(bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec()))?;
+    let range = wb.worksheet_range("Members")?;
+    Ok(range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|d| match d {
+                    Data::Empty => String::new(),
+                    Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+                    Data::DateTime(t) => t
+                        .as_datetime()
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+fn write_rows(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Members")?;
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            if !value.is_empty() {
+                ws.write_string(r as u32, c as u16, value)?;
+            }
+        }
+    }
+    Ok(wb.save_to_buffer()?)
+}
+
+async fn timed_upload(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    dry_run: bool,
+    file: &[u8],
+) -> anyhow::Result<(Duration, usize)> {
+    let form = reqwest::multipart::Form::new()
+        .text(
+            "operations",
+            json!({ "query": query, "variables": { "file": null, "dry": dry_run } }).to_string(),
+        )
+        .text("map", json!({ "0": ["variables.file"] }).to_string())
+        .part(
+            "0",
+            reqwest::multipart::Part::bytes(file.to_vec()).file_name("members.xlsx"),
+        );
+    let start = Instant::now();
+    let body: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await?
+        .json()
+        .await?;
+    let elapsed = start.elapsed();
+    let report = &body["data"]["batchUpdateMembers"];
+    let problems = report["problems"].as_array().map_or(0, Vec::len);
+    if report.is_null() || problems > 0 {
+        anyhow::bail!(
+            "batch update failed: {}",
+            body.to_string().chars().take(2000).collect::<String>()
+        );
+    }
+    Ok((
+        elapsed,
+        report["changedMemberIds"].as_array().map_or(0, Vec::len),
+    ))
+}

@@ -1,0 +1,765 @@
+//! Batch update and import from uploaded workbooks: read, check every row against the
+//! organization, then apply everything in one transaction — or nothing, with every problem
+//! reported by row and column and as a copy of the file with a Problems column.
+
+use super::{
+    columns::{self, Column},
+    download::{self, Body, Link},
+    read::{self, Sheet},
+    validate::{self, Current, Lookup, MemberUpdate, NewRow, Problem, RoleRef},
+};
+use crate::{
+    auth::{password, refresh},
+    authz::{Grants, OrgAccess, Permission, roles::BuiltinRole},
+    error::{Error, Result},
+    org::{
+        audit::{AuditEntry, record},
+        members::{self, TagSet},
+    },
+    secrets::SecretBox,
+};
+use chrono::Utc;
+use entity::{department_member, enums::*, member, member_tag, organization, user};
+use futures_util::{StreamExt, stream};
+use sea_orm::{
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, OnConflict},
+};
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+/// Bound parameters per multi-row statement (SQLite allows 32,766, PostgreSQL 65,535); a chunk
+/// holds as many rows as fit.
+const PARAMS: usize = 10_000;
+/// Rows per multi-row INSERT of a table with this many columns.
+const fn rows_per_insert(columns: usize) -> usize {
+    PARAMS / columns
+}
+/// Ids per `IN (…)` lookup: a whole file at once (5,000 parameters is within both limits).
+const LOOKUP: usize = columns::MAX_ROWS;
+
+/// Where uploads come from and where problem reports go.
+pub struct Upload<'a> {
+    /// The database.
+    pub db: &'a DatabaseConnection,
+    /// Signs problem-report links.
+    pub secrets: &'a SecretBox,
+    /// Base of links.
+    pub public_url: &'a str,
+    /// Largest accepted file.
+    pub max_bytes: usize,
+    /// The file.
+    pub bytes: Vec<u8>,
+    /// The uploaded file's name, for the problem report's name.
+    pub file_name: String,
+    /// Only report; change nothing.
+    pub dry_run: bool,
+}
+
+/// The outcome of a batch update or import.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// Whether the changes were made (false on a dry run or when there are problems).
+    pub applied: bool,
+    /// Data rows in the file.
+    pub rows: usize,
+    /// Members changed (or that would change on a dry run); added members on import.
+    pub members: Vec<i64>,
+    /// Every problem found.
+    pub problems: Vec<Problem>,
+    /// The file with a Problems column, when there are problems.
+    pub problem_report: Option<Link>,
+    /// One-time passwords of imported members, by member id.
+    pub passwords: Vec<(i64, String)>,
+}
+
+impl Report {
+    /// An outcome without problems: applied or not (dry run, nothing to change).
+    fn clean(applied: bool, rows: usize, members: Vec<i64>) -> Self {
+        Self {
+            applied,
+            rows,
+            members,
+            problems: Vec::new(),
+            problem_report: None,
+            passwords: Vec::new(),
+        }
+    }
+}
+
+async fn read_sheet(upload: &mut Upload<'_>) -> Result<Sheet> {
+    let bytes = std::mem::take(&mut upload.bytes);
+    let max = upload.max_bytes;
+    tokio::task::spawn_blocking(move || read::read(&bytes, max))
+        .await
+        .map_err(|e| {
+            if e.is_panic() {
+                // A malformed file tripped the reader; the request fails, the server does not.
+                Error::validation(
+                    "file",
+                    "the workbook is malformed and could not be read; open it in Excel and save it again as .xlsx",
+                )
+            } else {
+                Error::internal(format!("the workbook reader stopped: {e}"))
+            }
+        })?
+}
+
+/// Roles, departments and permissions every check needs.
+async fn lookup(db: &DatabaseConnection, access: &OrgAccess, grants: &Grants) -> Result<Lookup> {
+    let org = access.org_id();
+    let roles = crate::org::roles::list(db, org, Some(RoleScope::Organization))
+        .await?
+        .into_iter()
+        .map(|r| {
+            let builtin = BuiltinRole::of(&r);
+            let role = RoleRef {
+                id: r.id,
+                is_admin: builtin.is_some_and(BuiltinRole::is_administrator),
+                is_org_admin: builtin == Some(BuiltinRole::OrgAdmin),
+                name: r.name,
+            };
+            (columns::normalize(&role.name).to_lowercase(), role)
+        })
+        .collect();
+    let departments = crate::org::departments::all_with_display_paths(db, org)
+        .await?
+        .into_iter()
+        .map(|(d, display)| (display, d.id))
+        .collect();
+    Ok(Lookup {
+        roles,
+        departments,
+        nicknames: HashMap::new(),
+        may_change_roles: grants.has(Permission::ManagePermissions),
+        may_change_org_admin: grants.has(Permission::ManageOrganization),
+        actor: access.actor(),
+    })
+}
+
+/// Members of the organization holding any of these nicknames (lower-cased).
+async fn nicknames_in_use(
+    db: &DatabaseConnection,
+    org: i64,
+    wanted: Vec<String>,
+) -> Result<HashMap<String, i64>> {
+    let mut out = HashMap::new();
+    // lower(nickname) has no index: one scan for the whole file, not one per chunk.
+    for chunk in wanted.chunks(LOOKUP * 2) {
+        let rows: Vec<(i64, String)> = member::Entity::find()
+            .select_only()
+            .columns([member::Column::Id, member::Column::Nickname])
+            .filter(member::Column::OrganizationId.eq(org))
+            .filter(
+                Expr::expr(Func::lower(Expr::col(member::Column::Nickname)))
+                    .is_in(chunk.iter().cloned()),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().map(|(id, n)| (n.to_lowercase(), id)));
+    }
+    Ok(out)
+}
+
+async fn refused(
+    upload: &Upload<'_>,
+    access: &OrgAccess,
+    sheet: &Sheet,
+    problems: Vec<Problem>,
+) -> Result<Report> {
+    let bytes = {
+        let sheet = sheet.clone();
+        let problems = problems.clone();
+        tokio::task::spawn_blocking(move || super::template::problem_report(&sheet, &problems))
+            .await
+            .map_err(|e| Error::internal(format!("the report writer stopped: {e}")))??
+    };
+    let stem = upload
+        .file_name
+        .trim_end_matches(".xlsx")
+        .chars()
+        .filter(|c| c.is_alphanumeric() || "-_ ".contains(*c))
+        .collect::<String>();
+    let stem = if stem.trim().is_empty() {
+        "members".to_string()
+    } else {
+        stem
+    };
+    let link = download::create(
+        upload.db,
+        upload.secrets,
+        upload.public_url,
+        access.org_id(),
+        access.actor(),
+        format!("{stem} - problems.xlsx"),
+        Body::File(bytes),
+    )
+    .await?;
+    Ok(Report {
+        applied: false,
+        rows: sheet.rows.len(),
+        members: Vec::new(),
+        problems,
+        problem_report: Some(link),
+        passwords: Vec::new(),
+    })
+}
+
+/// Changes existing members from a batch-update workbook, all or nothing.
+///
+/// **Permissions**: `org.members.manage`; rows that change organization roles also need
+/// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
+pub async fn batch_update(
+    mut upload: Upload<'_>,
+    access: &OrgAccess,
+    grants: &Grants,
+    cx: &crate::org::audit::Change,
+) -> Result<Report> {
+    let db = upload.db;
+    let org = access.org_id();
+    let started = std::time::Instant::now();
+    let sheet = read_sheet(&mut upload).await?;
+    let read_ms = started.elapsed().as_millis();
+    let mut lookup = lookup(db, access, grants).await?;
+    let columns = validate::map_headers(&sheet.headers, &columns::update_columns(&[]))?;
+
+    let ids = validate::user_ids(&columns, &sheet.rows);
+    let mut models: HashMap<i64, member::Model> = HashMap::new();
+    for chunk in ids.chunks(LOOKUP) {
+        for m in member::Entity::find()
+            .filter(member::Column::OrganizationId.eq(org))
+            .filter(member::Column::Id.is_in(chunk.iter().copied()))
+            .all(db)
+            .await?
+        {
+            models.insert(m.id, m);
+        }
+    }
+    let found: Vec<i64> = models.keys().copied().collect();
+    let mut departments: HashMap<i64, BTreeSet<i64>> = HashMap::new();
+    let mut tags: HashMap<i64, BTreeMap<String, Vec<String>>> = HashMap::new();
+    for chunk in found.chunks(LOOKUP) {
+        let rows: Vec<(i64, i64)> = department_member::Entity::find()
+            .select_only()
+            .columns([
+                department_member::Column::MemberId,
+                department_member::Column::DepartmentId,
+            ])
+            .filter(department_member::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (m, d) in rows {
+            departments.entry(m).or_default().insert(d);
+        }
+        let rows: Vec<(i64, String, String)> = member_tag::Entity::find()
+            .select_only()
+            .columns([
+                member_tag::Column::MemberId,
+                member_tag::Column::Name,
+                member_tag::Column::Value,
+            ])
+            .filter(member_tag::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (m, name, value) in rows {
+            tags.entry(m)
+                .or_default()
+                .entry(name)
+                .or_default()
+                .push(value);
+        }
+    }
+    let current: HashMap<i64, Current> = models
+        .values()
+        .map(|m| {
+            (
+                m.id,
+                Current {
+                    id: m.id,
+                    account: m.account.clone(),
+                    nickname: m.nickname.clone(),
+                    user_type: m.user_type,
+                    role_id: m.role_id,
+                    status: m.status,
+                    email: m.email.clone(),
+                    phone: m.phone.clone(),
+                    departments: departments.remove(&m.id).unwrap_or_default(),
+                    tags: tags.remove(&m.id).unwrap_or_default(),
+                },
+            )
+        })
+        .collect();
+    let wanted: Vec<String> = validate::column_texts(&columns, &sheet, &Column::Nickname)
+        .into_iter()
+        .map(|n| n.to_lowercase())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    lookup.nicknames = nicknames_in_use(db, org, wanted).await?;
+
+    let updates = match validate::check_update(&columns, &sheet.rows, &current, &lookup) {
+        Ok(updates) => updates,
+        Err(problems) => return refused(&upload, access, &sheet, problems).await,
+    };
+    let becoming_viewers: Vec<i64> = updates
+        .iter()
+        .filter(|u| u.user_type == Some(UserType::Viewer))
+        .map(|u| u.id)
+        .collect();
+    let blockers = members::viewer_blockers(db, &becoming_viewers).await?;
+    let problems: Vec<Problem> = updates
+        .iter()
+        .filter_map(|u| {
+            blockers.get(&u.id).map(|why| Problem {
+                row: u.row,
+                column: Column::UserType.header().into_owned(),
+                message: (*why).to_string(),
+            })
+        })
+        .collect();
+    if !problems.is_empty() {
+        return refused(&upload, access, &sheet, problems).await;
+    }
+    let changed: Vec<i64> = updates.iter().map(|u| u.id).collect();
+    let checked_ms = started.elapsed().as_millis();
+    if upload.dry_run || updates.is_empty() {
+        tracing::info!(
+            rows = sheet.rows.len(),
+            changed = changed.len(),
+            read_ms,
+            checked_ms,
+            dry_run = upload.dry_run,
+            "batch update checked"
+        );
+        return Ok(Report::clean(false, sheet.rows.len(), changed));
+    }
+    apply_updates(db, access, &updates, &models, cx, sheet.rows.len()).await?;
+    tracing::info!(
+        rows = sheet.rows.len(),
+        changed = changed.len(),
+        read_ms,
+        checked_ms,
+        applied_ms = started.elapsed().as_millis(),
+        "batch update applied"
+    );
+    Ok(Report::clean(true, sheet.rows.len(), changed))
+}
+
+async fn apply_updates(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    updates: &[MemberUpdate],
+    models: &HashMap<i64, member::Model>,
+    cx: &crate::org::audit::Change,
+    rows: usize,
+) -> Result<()> {
+    let org = access.org_id();
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    let rewritten: Vec<member::Model> = updates
+        .iter()
+        .filter(|u| {
+            u.nickname.is_some()
+                || u.user_type.is_some()
+                || u.role_id.is_some()
+                || u.status.is_some()
+                || u.email.is_some()
+                || u.phone.is_some()
+        })
+        .filter_map(|u| {
+            let mut m = models.get(&u.id)?.clone();
+            if let Some(v) = &u.nickname {
+                m.nickname = v.clone();
+            }
+            if let Some(v) = u.user_type {
+                m.user_type = v;
+            }
+            if let Some(v) = u.role_id {
+                m.role_id = v;
+            }
+            if let Some(v) = u.status {
+                m.status = v;
+            }
+            if let Some(v) = &u.email {
+                m.email = v.clone();
+            }
+            if let Some(v) = &u.phone {
+                m.phone = v.clone();
+            }
+            m.updated_at = now;
+            Some(m)
+        })
+        .collect();
+    park_swapped_nicknames(&txn, &rewritten, models).await?;
+    rewrite_members(&txn, rewritten).await?;
+    let regrouped: Vec<&MemberUpdate> =
+        updates.iter().filter(|u| u.departments.is_some()).collect();
+    for chunk in regrouped.chunks(LOOKUP) {
+        department_member::Entity::delete_many()
+            .filter(department_member::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
+            .exec(&txn)
+            .await?;
+        let rows: Vec<department_member::ActiveModel> = chunk
+            .iter()
+            .flat_map(|u| {
+                u.departments
+                    .iter()
+                    .flatten()
+                    .map(|d| department_member::ActiveModel {
+                        department_id: Set(*d),
+                        member_id: Set(u.id),
+                        organization_id: Set(org),
+                    })
+            })
+            .collect();
+        for part in rows.chunks(rows_per_insert(3)) {
+            department_member::Entity::insert_many(part.to_vec())
+                .exec_without_returning(&txn)
+                .await?;
+        }
+    }
+    let mut by_tag: BTreeMap<&str, Vec<&MemberUpdate>> = BTreeMap::new();
+    for u in updates.iter() {
+        for t in &u.tags {
+            by_tag.entry(t.name.as_str()).or_default().push(u);
+        }
+    }
+    for (name, list) in &by_tag {
+        for chunk in list.chunks(LOOKUP) {
+            member_tag::Entity::delete_many()
+                .filter(member_tag::Column::OrganizationId.eq(org))
+                .filter(member_tag::Column::Name.eq(*name))
+                .filter(member_tag::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    let tag_rows: Vec<member_tag::ActiveModel> = updates
+        .iter()
+        .flat_map(|u| tag_rows(org, u.id, &u.tags))
+        .collect();
+    for part in tag_rows.chunks(rows_per_insert(5)) {
+        member_tag::Entity::insert_many(part.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for u in updates
+        .iter()
+        .filter(|u| u.status == Some(MemberStatus::Disabled))
+    {
+        refresh::revoke_member(&txn, u.id).await?;
+    }
+    let event = record(
+        &txn,
+        AuditEntry {
+            organization_id: org,
+            actor_member_id: Some(access.actor()),
+            action: "member.batch_update",
+            target_type: "member",
+            target_id: None,
+            summary: json!({
+                "rows": rows,
+                "changed": updates.len(),
+                "memberIds": updates.iter().map(|u| u.id).collect::<Vec<_>>(),
+                "disabled": updates.iter().filter(|u| u.status == Some(MemberStatus::Disabled)).map(|u| u.id).collect::<Vec<_>>(),
+            }),
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(())
+}
+
+/// Members of the file may trade nicknames (A takes B's, B takes A's); the unique index checks
+/// row by row, so the members whose current nickname another row takes first get a placeholder
+/// (`~<id>`, which no valid nickname can be) in the same transaction.
+async fn park_swapped_nicknames<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rows: &[member::Model],
+    before: &HashMap<i64, member::Model>,
+) -> Result<()> {
+    let holders: HashMap<String, i64> = rows
+        .iter()
+        .filter_map(|m| before.get(&m.id))
+        .map(|m| (m.nickname.to_lowercase(), m.id))
+        .collect();
+    let parked: BTreeSet<i64> = rows
+        .iter()
+        .filter_map(|m| {
+            holders
+                .get(&m.nickname.to_lowercase())
+                .copied()
+                .filter(|holder| *holder != m.id)
+        })
+        .collect();
+    for id in parked {
+        member::Entity::update_many()
+            .col_expr(member::Column::Nickname, Expr::value(format!("~{id}")))
+            .filter(member::Column::Id.eq(id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes the changed columns of many members: one `UPDATE … FROM json_to_recordset` on
+/// PostgreSQL (one statement and one parameter for the whole file), multi-row upserts on SQLite.
+async fn rewrite_members<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    rows: Vec<member::Model>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        let json: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|m| {
+                json!({
+                    "id": m.id,
+                    "nickname": m.nickname,
+                    "user_type": m.user_type,
+                    "role_id": m.role_id,
+                    "status": m.status,
+                    "email": m.email,
+                    "phone": m.phone,
+                    "updated_at": m.updated_at,
+                })
+            })
+            .collect();
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "UPDATE member AS m SET nickname = v.nickname, user_type = v.user_type, \
+             role_id = v.role_id, status = v.status, email = v.email, phone = v.phone, \
+             updated_at = v.updated_at \
+             FROM json_to_recordset($1::json) AS v(id bigint, nickname text, user_type text, \
+             role_id bigint, status text, email text, phone text, updated_at timestamptz) \
+             WHERE m.id = v.id",
+            [sea_orm::Value::Json(Some(Box::new(
+                serde_json::Value::Array(json),
+            )))],
+        ))
+        .await?;
+        return Ok(());
+    }
+    for chunk in rows.chunks(rows_per_insert(17)) {
+        member::Entity::insert_many(chunk.iter().cloned().map(member::ActiveModel::from))
+            .on_conflict(
+                OnConflict::column(member::Column::Id)
+                    .update_columns([
+                        member::Column::Nickname,
+                        member::Column::UserType,
+                        member::Column::RoleId,
+                        member::Column::Status,
+                        member::Column::Email,
+                        member::Column::Phone,
+                        member::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
+}
+
+fn tag_rows(org: i64, member_id: i64, tags: &[TagSet]) -> Vec<member_tag::ActiveModel> {
+    tags.iter()
+        .flat_map(|t| {
+            t.values.iter().map(move |value| member_tag::ActiveModel {
+                organization_id: Set(org),
+                member_id: Set(member_id),
+                name: Set(t.name.clone()),
+                value: Set(value.clone()),
+                ..Default::default()
+            })
+        })
+        .collect()
+}
+
+/// Adds new local members from an import workbook, all or nothing, within the seat limit. Each
+/// gets a generated one-time password, returned once in the report.
+///
+/// **Permissions**: `org.members.manage`; roles other than standard user also need
+/// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
+pub async fn import(
+    mut upload: Upload<'_>,
+    access: &OrgAccess,
+    grants: &Grants,
+    cx: &crate::org::audit::Change,
+) -> Result<Report> {
+    let db = upload.db;
+    let org_id = access.org_id();
+    let org = organization::Entity::find_by_id(org_id)
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("organization"))?;
+    if org.kind != OrgKind::Generic {
+        return Err(Error::validation(
+            "file",
+            "members of a provider organization come from the provider's directory; import applies to generic organizations only",
+        ));
+    }
+    let sheet = read_sheet(&mut upload).await?;
+    let mut lookup = lookup(db, access, grants).await?;
+    let columns = validate::map_headers(&sheet.headers, &columns::import_columns())?;
+    let accounts: Vec<String> = validate::column_texts(&columns, &sheet, &Column::Account)
+        .into_iter()
+        .map(|a| columns::normalize(&a))
+        .collect();
+    let mut existing = HashSet::new();
+    for chunk in accounts.chunks(LOOKUP) {
+        let found: Vec<String> = member::Entity::find()
+            .select_only()
+            .column(member::Column::Account)
+            .filter(member::Column::OrganizationId.eq(org_id))
+            .filter(
+                Expr::expr(Func::lower(Expr::col(member::Column::Account)))
+                    .is_in(chunk.iter().map(|a| a.to_lowercase())),
+            )
+            .into_tuple()
+            .all(db)
+            .await?;
+        existing.extend(found.into_iter().map(|a| a.to_lowercase()));
+    }
+    let mut wanted: HashSet<String> = validate::column_texts(&columns, &sheet, &Column::Nickname)
+        .into_iter()
+        .map(|n| n.to_lowercase())
+        .collect();
+    wanted.extend(accounts.iter().map(|a| a.to_lowercase()));
+    lookup.nicknames = nicknames_in_use(db, org_id, wanted.into_iter().collect()).await?;
+    let standard = crate::authz::roles::builtin_role_ids(db)
+        .await?
+        .get(&BuiltinRole::StandardUser)
+        .copied()
+        .ok_or_else(|| Error::internal("built-in roles missing"))?;
+    let default_role = lookup
+        .roles
+        .values()
+        .find(|r| r.id == standard)
+        .cloned()
+        .ok_or_else(|| Error::internal("the standard user role is missing"))?;
+    let rows =
+        match validate::check_import(&columns, &sheet.rows, &existing, &default_role, &lookup) {
+            Ok(rows) => rows,
+            Err(problems) => return refused(&upload, access, &sheet, problems).await,
+        };
+    if let Some(limit) = org.seat_limit {
+        let used = members::seats_in_use(db, org_id).await?;
+        if used + rows.len() as u64 > u64::try_from(limit).unwrap_or(0) {
+            let problems = vec![Problem {
+                row: rows.first().map(|r| r.row).unwrap_or(2),
+                column: Column::Account.header().into_owned(),
+                message: format!(
+                    "the organization's seat limit is {limit} and {used} seats are in use; this file adds {} — remove rows, free seats or raise the limit",
+                    rows.len()
+                ),
+            }];
+            return refused(&upload, access, &sheet, problems).await;
+        }
+    }
+    if upload.dry_run {
+        return Ok(Report::clean(false, sheet.rows.len(), Vec::new()));
+    }
+    let plain: Vec<String> = rows.iter().map(|_| password::generate()).collect();
+    let hashes: Vec<String> = stream::iter(plain.clone())
+        .map(password::hash)
+        .buffered(std::thread::available_parallelism().map_or(2, |n| n.get()))
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+    let txn = db.begin().await?;
+    members::check_seats(&txn, &org, rows.len() as u64).await?;
+    let now = Utc::now();
+    let mut created = Vec::with_capacity(rows.len());
+    let mut groups = Vec::new();
+    let mut tags = Vec::new();
+    for (row, hash) in rows.iter().zip(hashes) {
+        let m = insert_row(&txn, org_id, row, hash, now).await?;
+        groups.extend(
+            row.departments
+                .iter()
+                .map(|d| department_member::ActiveModel {
+                    department_id: Set(*d),
+                    member_id: Set(m.id),
+                    organization_id: Set(org_id),
+                }),
+        );
+        tags.extend(tag_rows(org_id, m.id, &row.tags));
+        members::create_personal_workspace_in_txn(&txn, &m).await?;
+        created.push(m.id);
+    }
+    for part in groups.chunks(rows_per_insert(3)) {
+        department_member::Entity::insert_many(part.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    for part in tags.chunks(rows_per_insert(5)) {
+        member_tag::Entity::insert_many(part.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
+    }
+    let event = record(
+        &txn,
+        AuditEntry {
+            organization_id: org_id,
+            actor_member_id: Some(access.actor()),
+            action: "member.import",
+            target_type: "member",
+            target_id: None,
+            summary: json!({ "rows": rows.len(), "memberIds": created }),
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(Report {
+        passwords: created.iter().copied().zip(plain).collect(),
+        ..Report::clean(true, sheet.rows.len(), created)
+    })
+}
+
+async fn insert_row<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    org: i64,
+    row: &NewRow,
+    hash: String,
+    now: chrono::DateTime<Utc>,
+) -> Result<member::Model> {
+    let person = user::Entity::insert(user::ActiveModel {
+        name: Set(row.name.clone()),
+        avatar_url: Set(None),
+        password_hash: Set(Some(hash)),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .exec_with_returning(txn)
+    .await?;
+    members::insert_local_member(
+        txn,
+        members::LocalMember {
+            organization_id: org,
+            user_id: person.id,
+            account: row.account.clone(),
+            nickname: row.nickname.clone(),
+            name: row.name.clone(),
+            user_type: row.user_type,
+            role_id: row.role_id,
+            email: row.email.clone(),
+            phone: row.phone.clone(),
+            employee_no: row.employee_no.clone(),
+            position: row.position.clone(),
+        },
+        now,
+    )
+    .await
+}
