@@ -67,6 +67,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// Where the identity providers are (tests and local development point them at the sandbox).
     pub providers: ProviderSettings,
+    /// Contacts sync.
+    pub sync: SyncSettings,
 }
 
 /// Base addresses of the identity providers.
@@ -81,6 +83,20 @@ pub struct ProviderSettings {
     pub microsoft: MicrosoftSettings,
     /// Seconds before a provider call is abandoned (`ROSTER_PROVIDERS__TIMEOUT_SECS`).
     pub timeout_secs: u64,
+    /// Calls per second Roster allows itself per provider app
+    /// (`ROSTER_PROVIDERS__CALLS_PER_SECOND`); DingTalk allows about 20 per app.
+    pub calls_per_second: u32,
+}
+
+/// Contacts sync.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Seconds between scheduled full syncs of each enabled connection; 0 turns the schedule
+    /// off (`ROSTER_SYNC__INTERVAL_SECS`).
+    pub interval_secs: u64,
+    /// Provider calls a sync keeps in flight at once (`ROSTER_SYNC__CONCURRENCY`).
+    pub concurrency: usize,
 }
 
 /// Microsoft's two hosts.
@@ -245,6 +261,11 @@ impl Default for Settings {
                     graph_url: "https://graph.microsoft.com".into(),
                 },
                 timeout_secs: 10,
+                calls_per_second: 20,
+            },
+            sync: SyncSettings {
+                interval_secs: 6 * 3600,
+                concurrency: 4,
             },
         }
     }
@@ -397,6 +418,18 @@ impl Settings {
             if !(url.starts_with("http://") || url.starts_with("https://")) {
                 return bad(key, "must be an http(s) address");
             }
+        }
+        if self.providers.calls_per_second == 0 {
+            return bad(
+                "providers.calls_per_second",
+                "must be at least 1 (ROSTER_PROVIDERS__CALLS_PER_SECOND)",
+            );
+        }
+        if self.sync.concurrency == 0 {
+            return bad(
+                "sync.concurrency",
+                "must be at least 1 (ROSTER_SYNC__CONCURRENCY)",
+            );
         }
         if self.providers.timeout_secs == 0 {
             return bad(

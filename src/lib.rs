@@ -16,6 +16,7 @@ pub mod org;
 pub mod providers;
 pub mod secrets;
 pub mod state;
+pub mod sync;
 pub mod telemetry;
 
 use crate::{
@@ -51,6 +52,15 @@ impl Application {
         settings.listen = listener.local_addr()?;
         let port = settings.listen.port();
         let state = prepare(settings).await?;
+        let interrupted = sync::runner::recover_interrupted(&state.db)
+            .await
+            .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))?;
+        if interrupted > 0 {
+            tracing::warn!(
+                runs = interrupted,
+                "marked sync runs left running by a stopped server as interrupted"
+            );
+        }
         let bootstrap = org::bootstrap::run(&state.db, &state.settings)
             .await
             .map_err(|e| anyhow::anyhow!(error::error_chain(&e)))
@@ -114,8 +124,24 @@ impl Application {
                 }
             }
         });
+        let scheduler = (self.state.settings.sync.interval_secs > 0).then(|| {
+            let app = self.state.clone();
+            let interval = std::time::Duration::from_secs(app.settings.sync.interval_secs);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(interval.min(std::time::Duration::from_secs(60)));
+                loop {
+                    every.tick().await;
+                    if let Err(e) = sync::runner::start_due(&app, interval).await {
+                        tracing::warn!(error = %error::error_chain(&e), "starting scheduled syncs failed");
+                    }
+                }
+            })
+        });
         let result = self.server.await;
         janitor.abort();
+        if let Some(s) = scheduler {
+            s.abort();
+        }
         result
     }
 }
@@ -159,6 +185,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         tokens,
         secrets,
         audit: AuditBus::default(),
+        sync: sync::SyncHub::default(),
         statements,
     })
 }

@@ -28,6 +28,8 @@ pub struct AppState {
     pub audit: AuditBus,
     /// Provider clients.
     pub providers: crate::providers::Providers,
+    /// Live progress of sync runs and this instance's lease name.
+    pub sync: crate::sync::SyncHub,
     /// SQL statements run so far.
     pub statements: crate::db::StatementCounter,
 }

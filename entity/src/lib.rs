@@ -10,6 +10,7 @@ pub mod prelude;
 pub mod agent;
 pub mod agent_seat;
 pub mod audit_event;
+pub mod callback_event;
 pub mod connection;
 pub mod department;
 pub mod department_member;

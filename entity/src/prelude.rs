@@ -3,6 +3,7 @@
 pub use crate::agent::Entity as Agent;
 pub use crate::agent_seat::Entity as AgentSeat;
 pub use crate::audit_event::Entity as AuditEvent;
+pub use crate::callback_event::Entity as CallbackEvent;
 pub use crate::connection::Entity as Connection;
 pub use crate::department::Entity as Department;
 pub use crate::department_member::Entity as DepartmentMember;

@@ -10,6 +10,7 @@ mod m20261122_000003_create_auth_tables;
 mod m20261122_000004_create_member_search_index;
 mod m20261122_000005_create_download_table;
 mod m20261122_000006_create_member_nickname_index;
+mod m20261122_000007_create_callback_event_table;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_create_member_search_index::Migration),
             Box::new(m20261122_000005_create_download_table::Migration),
             Box::new(m20261122_000006_create_member_nickname_index::Migration),
+            Box::new(m20261122_000007_create_callback_event_table::Migration),
         ]
     }
 }

@@ -1,10 +1,11 @@
 //! The seeded company the sandbox serves: departments and people of one DingTalk enterprise,
 //! generated deterministically from a size.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 /// A department (root is `1`, as in DingTalk).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Department {
     /// Department id.
     pub id: i64,
@@ -12,10 +13,35 @@ pub struct Department {
     pub parent_id: Option<i64>,
     /// Name.
     pub name: String,
+    /// Position among its siblings.
+    #[serde(default)]
+    pub order: i64,
+}
+
+/// A role group (DingTalk "角色组") and its roles.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RoleGroup {
+    /// groupId.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Its roles.
+    pub roles: Vec<Role>,
+}
+
+/// A role (DingTalk "角色", a position such as "R&D Manager") and who holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Role {
+    /// Role id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Main userids of the holders.
+    pub holders: Vec<String>,
 }
 
 /// A person of the enterprise.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Person {
     /// DingTalk userid (a string; may start with 0).
     pub userid: String,
@@ -35,6 +61,9 @@ pub struct Person {
     pub object_id: String,
     /// Departments.
     pub dept_ids: Vec<i64>,
+    /// The directory version of the person's last change (Graph delta queries).
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A further DingTalk enterprise of the same developer organization (a branch office): the same
@@ -91,6 +120,25 @@ pub struct Company {
     pub departments: Vec<Department>,
     /// People.
     pub people: Vec<Person>,
+    /// Role groups and roles.
+    pub role_groups: Vec<RoleGroup>,
+    /// The departments the apps may see (their sub-trees included): DingTalk's contacts
+    /// authorization range, WeCom's visible range. `[1]` is the whole company.
+    pub scope: Vec<i64>,
+    /// Bumped by every change of the directory.
+    pub version: u64,
+    /// Object ids of people removed, with the version of the removal (Graph delta queries).
+    pub removed: Vec<(String, u64)>,
+    index: Index,
+}
+
+/// Lookups rebuilt after every change.
+#[derive(Debug, Clone, Default)]
+struct Index {
+    person: HashMap<String, usize>,
+    department: HashMap<i64, usize>,
+    members: HashMap<i64, Vec<usize>>,
+    children: HashMap<i64, Vec<usize>>,
 }
 
 const NAMES: [&str; 8] = [
@@ -104,6 +152,7 @@ impl Company {
             id: 1,
             parent_id: None,
             name: "Headquarters".into(),
+            order: 0,
         }];
         for i in 0..departments {
             let id = 100 + i as i64;
@@ -112,6 +161,7 @@ impl Company {
                 id,
                 parent_id: Some(parent),
                 name: format!("Team {i}"),
+                order: i as i64,
             });
         }
         let people = (0..people)
@@ -141,9 +191,45 @@ impl Company {
                 } else {
                     100 + (i % departments) as i64
                 }],
+                version: 0,
             })
-            .collect();
-        Self {
+            .collect::<Vec<Person>>();
+        let holders = |range: std::ops::Range<usize>| -> Vec<String> {
+            people
+                .get(range)
+                .unwrap_or_default()
+                .iter()
+                .map(|p| p.userid.clone())
+                .collect()
+        };
+        let role_groups = vec![
+            RoleGroup {
+                id: 1001,
+                name: "Management".into(),
+                roles: vec![
+                    Role {
+                        id: 2001,
+                        name: "General Manager".into(),
+                        holders: holders(0..1),
+                    },
+                    Role {
+                        id: 2002,
+                        name: "R&D Manager".into(),
+                        holders: holders(1..3),
+                    },
+                ],
+            },
+            RoleGroup {
+                id: 1002,
+                name: "Functions".into(),
+                roles: vec![Role {
+                    id: 2003,
+                    name: "Finance".into(),
+                    holders: holders(3..4),
+                }],
+            },
+        ];
+        let mut company = Self {
             branch: Enterprise {
                 corp_id: format!("{corp_id}branch"),
                 app_key: format!("{corp_id}branch-appkey"),
@@ -164,7 +250,82 @@ impl Company {
             app_secret: format!("{corp_id}-secret"),
             departments: deps,
             people,
+            role_groups,
+            scope: vec![1],
+            version: 1,
+            removed: Vec::new(),
+            index: Index::default(),
+        };
+        company.reindex();
+        company
+    }
+
+    /// Rebuilds the lookups; call after changing people or departments.
+    pub fn reindex(&mut self) {
+        let mut index = Index::default();
+        for (i, p) in self.people.iter().enumerate() {
+            index.person.insert(p.userid.to_lowercase(), i);
+            for d in &p.dept_ids {
+                index.members.entry(*d).or_default().push(i);
+            }
         }
+        for (i, d) in self.departments.iter().enumerate() {
+            index.department.insert(d.id, i);
+            if let Some(parent) = d.parent_id {
+                index.children.entry(parent).or_default().push(i);
+            }
+        }
+        self.index = index;
+    }
+
+    /// A department by id.
+    pub fn department(&self, id: i64) -> Option<&Department> {
+        self.index
+            .department
+            .get(&id)
+            .and_then(|i| self.departments.get(*i))
+    }
+
+    /// The direct sub-departments of a department.
+    pub fn children(&self, id: i64) -> impl Iterator<Item = &Department> {
+        self.index
+            .children
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.departments.get(*i))
+    }
+
+    /// The people directly in a department.
+    pub fn members(&self, id: i64) -> impl Iterator<Item = &Person> {
+        self.index
+            .members
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|i| self.people.get(*i))
+    }
+
+    /// Whether a department lies inside the apps' visible range.
+    pub fn visible(&self, id: i64) -> bool {
+        let mut at = Some(id);
+        let mut hops = 0;
+        while let Some(current) = at {
+            if self.scope.contains(&current) {
+                return true;
+            }
+            hops += 1;
+            if hops > self.departments.len() {
+                return false;
+            }
+            at = self.department(current).and_then(|d| d.parent_id);
+        }
+        false
+    }
+
+    /// Whether a person lies inside the apps' visible range (through any department).
+    pub fn person_visible(&self, person: &Person) -> bool {
+        person.dept_ids.iter().any(|d| self.visible(*d))
     }
 
     /// Which DingTalk enterprise an AppKey belongs to (false: the main one, true: the branch), with
@@ -200,8 +361,9 @@ impl Company {
 
     /// The person with this userid (WeCom compares userids case-insensitively; DingTalk's are digits).
     pub fn person(&self, userid: &str) -> Option<&Person> {
-        self.people
-            .iter()
-            .find(|p| p.userid.eq_ignore_ascii_case(userid))
+        self.index
+            .person
+            .get(&userid.to_lowercase())
+            .and_then(|i| self.people.get(*i))
     }
 }

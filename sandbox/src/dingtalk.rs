@@ -237,7 +237,8 @@ pub async fn users_me(state: web::Data<State>, req: HttpRequest) -> HttpResponse
             None => return v1_error(400, "InvalidAuthentication", "不合法的access_token"),
         }
     };
-    let Some(p) = state.company().person(&userid) else {
+    let company = state.company();
+    let Some(p) = company.person(&userid) else {
         return v1_error(404, "invalidParameter.user.notFound", "user not found");
     };
     HttpResponse::Ok().json(json!({
@@ -382,6 +383,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(gettoken)
         .service(getbyunionid)
         .service(user_get)
+        .service(auth_scopes)
+        .service(department_listsub)
+        .service(department_get)
+        .service(user_list)
+        .service(role_list)
+        .service(role_simplelist)
         .service(qrconnect)
         .service(sns_getuserinfo);
 }
@@ -494,4 +501,218 @@ pub async fn sns_getuserinfo(
         }})),
         None => oapi_error(60121, "找不到该用户"),
     }
+}
+
+/// Checks the token and the fault queue of a contacts call: the enterprise (branch or not) or
+/// the answer to give instead.
+fn contacts_call(state: &State, token: Option<&str>) -> Result<bool, HttpResponse> {
+    if let Some(fault) = state.take_fault() {
+        return Err(fault);
+    }
+    check_app_token(state, token).map_err(|refusal| *refusal)
+}
+
+fn ok(result: Value) -> HttpResponse {
+    HttpResponse::Ok().json(
+        json!({ "errcode": 0, "errmsg": "ok", "result": result, "request_id": crate::random(8) }),
+    )
+}
+
+fn number(body: &Value, key: &str) -> Option<i64> {
+    body.get(key).and_then(|v| {
+        v.as_i64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    })
+}
+
+/// `GET /auth/scopes`: the app's contacts authorization range.
+#[get("/dingtalk/oapi/auth/scopes")]
+pub async fn auth_scopes(state: web::Data<State>, query: web::Query<TokenQuery>) -> HttpResponse {
+    if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
+        return answer;
+    }
+    let scope = state.company().scope.clone();
+    HttpResponse::Ok().json(json!({
+        "errcode": 0, "errmsg": "ok",
+        "auth_org_scopes": { "authed_dept": scope, "authed_user": [] },
+        "auth_user_field": ["name", "email", "mobile", "title", "dept_id_list"], "condition_field": []
+    }))
+}
+
+/// `POST /topapi/v2/department/listsub`: the direct sub-departments.
+#[post("/dingtalk/oapi/topapi/v2/department/listsub")]
+pub async fn department_listsub(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
+        return answer;
+    }
+    let id = number(&body, "dept_id").unwrap_or(1);
+    let company = state.company();
+    if company.department(id).is_none() {
+        return oapi_error(60003, "部门不存在");
+    }
+    if !company.visible(id) {
+        return oapi_error(50004, "请求的部门id不在授权范围内");
+    }
+    let children: Vec<Value> = company
+        .children(id)
+        .map(|d| json!({ "dept_id": d.id, "name": d.name, "parent_id": id, "create_dept_group": false, "auto_add_user": false }))
+        .collect();
+    ok(json!(children))
+}
+
+/// `POST /topapi/v2/department/get`: one department.
+#[post("/dingtalk/oapi/topapi/v2/department/get")]
+pub async fn department_get(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let branch = match contacts_call(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(answer) => return answer,
+    };
+    let Some(id) = number(&body, "dept_id") else {
+        return oapi_error(400002, "缺少参数 dept_id");
+    };
+    let company = state.company();
+    let Some(d) = company.department(id) else {
+        return oapi_error(60003, "部门不存在");
+    };
+    if !company.visible(id) {
+        return oapi_error(50004, "请求的部门id不在授权范围内");
+    }
+    let leaders: Vec<String> = company
+        .members(id)
+        .take(1)
+        .map(|p| company.dingtalk_userid(p, branch))
+        .collect();
+    ok(json!({
+        "dept_id": d.id, "name": d.name, "parent_id": d.parent_id.unwrap_or(0), "order": d.order,
+        "dept_manager_userid_list": leaders, "member_count": company.members(id).count(),
+    }))
+}
+
+/// `POST /topapi/v2/user/list`: the people directly in a department, a page at a time.
+#[post("/dingtalk/oapi/topapi/v2/user/list")]
+pub async fn user_list(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let branch = match contacts_call(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(answer) => return answer,
+    };
+    let (Some(id), Some(cursor), Some(size)) = (
+        number(&body, "dept_id"),
+        number(&body, "cursor"),
+        number(&body, "size"),
+    ) else {
+        return oapi_error(400002, "缺少参数 dept_id、cursor 或 size");
+    };
+    if !(1..=100).contains(&size) || cursor < 0 {
+        return oapi_error(40035, "不合法的参数 size 或 cursor");
+    }
+    let company = state.company();
+    if company.department(id).is_none() {
+        return oapi_error(60003, "部门不存在");
+    }
+    if !company.visible(id) {
+        return oapi_error(50004, "请求的部门id不在授权范围内");
+    }
+    let (cursor, size) = (cursor as usize, size as usize);
+    let all: Vec<&crate::company::Person> = company.members(id).collect();
+    let list: Vec<Value> = all
+        .iter()
+        .skip(cursor)
+        .take(size)
+        .map(|p| {
+            json!({
+                "userid": company.dingtalk_userid(p, branch), "unionid": p.union_id, "name": p.name,
+                "mobile": p.mobile, "email": p.email, "title": p.title, "job_number": "",
+                "dept_id_list": p.dept_ids, "active": true, "admin": p.userid == "000000",
+                "boss": false, "leader": false, "hired_date": 1_600_000_000_000_i64,
+            })
+        })
+        .collect();
+    let has_more = cursor + size < all.len();
+    let mut result = json!({ "has_more": has_more, "list": list });
+    if has_more {
+        result["next_cursor"] = json!(cursor + size);
+    }
+    ok(result)
+}
+
+/// `POST /topapi/role/list`: role groups with their roles, paged by offset.
+#[post("/dingtalk/oapi/topapi/role/list")]
+pub async fn role_list(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
+        return answer;
+    }
+    let size = number(&body, "size").unwrap_or(20);
+    let offset = number(&body, "offset").unwrap_or(0);
+    if !(1..=200).contains(&size) {
+        return oapi_error(40069, "不合法的分页大小");
+    }
+    if offset < 0 {
+        return oapi_error(40068, "不合法的偏移量");
+    }
+    let company = state.company();
+    let groups = &company.role_groups;
+    let list: Vec<Value> = groups
+        .iter()
+        .skip(offset as usize)
+        .take(size as usize)
+        .map(|g| json!({ "groupId": g.id, "name": g.name, "roles": g.roles.iter().map(|r| json!({ "id": r.id, "name": r.name })).collect::<Vec<_>>() }))
+        .collect();
+    ok(json!({ "hasMore": (offset + size) < groups.len() as i64, "list": list }))
+}
+
+/// `POST /topapi/role/simplelist`: the holders of a role, paged by offset.
+#[post("/dingtalk/oapi/topapi/role/simplelist")]
+pub async fn role_simplelist(
+    state: web::Data<State>,
+    query: web::Query<TokenQuery>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let branch = match contacts_call(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(answer) => return answer,
+    };
+    let size = number(&body, "size").unwrap_or(20);
+    let offset = number(&body, "offset").unwrap_or(0);
+    if !(1..=100).contains(&size) {
+        return oapi_error(40069, "不合法的分页大小");
+    }
+    let company = state.company();
+    let Some(role) = number(&body, "role_id").and_then(|id| {
+        company
+            .role_groups
+            .iter()
+            .flat_map(|g| &g.roles)
+            .find(|r| r.id == id)
+    }) else {
+        return oapi_error(33011, "无效的角色id");
+    };
+    let holders: Vec<&crate::company::Person> = role
+        .holders
+        .iter()
+        .filter_map(|u| company.person(u))
+        .filter(|p| company.person_visible(p))
+        .collect();
+    let list: Vec<Value> = holders
+        .iter()
+        .skip(offset.max(0) as usize)
+        .take(size as usize)
+        .map(|p| json!({ "userid": company.dingtalk_userid(p, branch), "name": p.name, "manageScopes": [] }))
+        .collect();
+    ok(json!({ "hasMore": (offset + size) < holders.len() as i64, "list": list }))
 }

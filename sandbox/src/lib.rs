@@ -9,6 +9,7 @@
 
 pub mod company;
 pub mod dingtalk;
+pub mod directory;
 pub mod microsoft;
 pub mod wecom;
 
@@ -19,7 +20,7 @@ use serde::Deserialize;
 use std::{
     collections::{HashMap, HashSet, VecDeque},
     net::TcpListener,
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, RwLock, RwLockReadGuard},
     time::{Duration, Instant},
 };
 
@@ -55,6 +56,10 @@ pub struct Inner {
     pub latency_ms: u64,
     /// How to spoil the next Microsoft id_token: `wrong_audience`, `wrong_tenant` or `tampered`.
     pub id_token_fault: Option<String>,
+    /// Graph app tokens (client credentials) and their expiry.
+    pub graph_tokens: HashMap<String, Instant>,
+    /// Provider calls answered so far, by path (tests count them).
+    pub calls: HashMap<String, u64>,
 }
 
 /// A canned failure.
@@ -71,7 +76,7 @@ pub struct Fault {
 /// The sandbox's shared state.
 #[derive(Clone)]
 pub struct State {
-    company: Arc<Company>,
+    company: Arc<RwLock<Company>>,
     /// Mutable parts.
     pub inner: Arc<Mutex<Inner>>,
 }
@@ -80,18 +85,32 @@ impl State {
     /// A state serving `company`.
     pub fn new(company: Company) -> Self {
         Self {
-            company: Arc::new(company),
+            company: Arc::new(RwLock::new(company)),
             inner: Arc::default(),
         }
     }
 
-    /// The company.
-    pub fn company(&self) -> &Company {
-        &self.company
+    /// The company as it stands.
+    pub fn company(&self) -> RwLockReadGuard<'_, Company> {
+        self.company.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the company (a new directory version; lookups rebuilt).
+    pub fn edit<T>(&self, change: impl FnOnce(&mut Company) -> T) -> T {
+        let mut company = self.company.write().unwrap_or_else(|e| e.into_inner());
+        company.version += 1;
+        let out = change(&mut company);
+        company.reindex();
+        out
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// How many times a provider path was called.
+    pub fn calls(&self, path: &str) -> u64 {
+        self.lock().calls.get(path).copied().unwrap_or(0)
     }
 
     /// Whether a person's scans are refused.
@@ -183,6 +202,7 @@ async fn faults(state: web::Data<State>, body: web::Json<Faults>) -> HttpRespons
         inner.app_tokens.clear();
         inner.wecom_token = None;
         inner.user_tokens.clear();
+        inner.graph_tokens.clear();
     }
     if let Some(userid) = &body.refuse_user {
         inner.refused.insert(userid.clone());
@@ -202,7 +222,11 @@ async fn latency(
     next: actix_web::middleware::Next<impl actix_web::body::MessageBody>,
 ) -> Result<actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>, actix_web::Error> {
     let delay = match req.app_data::<web::Data<State>>() {
-        Some(state) if !req.path().starts_with("/sandbox/") => state.lock().latency_ms,
+        Some(state) if !req.path().starts_with("/sandbox/") => {
+            let mut inner = state.lock();
+            *inner.calls.entry(req.path().to_string()).or_default() += 1;
+            inner.latency_ms
+        }
         _ => 0,
     };
     if delay > 0 {
@@ -231,6 +255,7 @@ impl Sandbox {
                 .app_data(data.clone())
                 .wrap(actix_web::middleware::from_fn(latency))
                 .service(faults)
+                .configure(directory::configure)
                 .configure(dingtalk::configure)
                 .configure(wecom::configure)
                 .configure(microsoft::configure)

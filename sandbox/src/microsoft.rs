@@ -223,7 +223,19 @@ pub async fn token(
         );
     }
     if form.grant_type.as_deref() == Some("client_credentials") {
-        return HttpResponse::Ok().json(json!({ "token_type": "Bearer", "expires_in": 3599, "access_token": crate::random(48) }));
+        let app_token = crate::random(48);
+        state
+            .inner
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .graph_tokens
+            .insert(
+                app_token.clone(),
+                std::time::Instant::now() + std::time::Duration::from_secs(3600),
+            );
+        return HttpResponse::Ok().json(
+            json!({ "token_type": "Bearer", "expires_in": 3599, "access_token": app_token }),
+        );
     }
     if form.grant_type.as_deref() != Some("authorization_code") {
         return oauth_error(
@@ -407,5 +419,196 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(token)
         .service(keys)
         .service(discovery)
-        .service(me);
+        .service(me)
+        .service(users)
+        .service(users_delta);
+}
+
+fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(status)
+            .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
+    )
+    .json(json!({ "error": { "code": code, "message": message, "innerError": { "request-id": crate::random(12) } } }))
+}
+
+/// The fault queue, then the app token of a Graph call.
+fn graph_call(state: &State, req: &HttpRequest) -> Option<HttpResponse> {
+    if let Some(fault) = state.take_fault() {
+        return Some(fault);
+    }
+    let bearer = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    let valid = state
+        .inner
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .graph_tokens
+        .get(bearer)
+        .is_some_and(|expiry| *expiry > std::time::Instant::now());
+    (!valid).then(|| {
+        graph_error(
+            401,
+            "InvalidAuthenticationToken",
+            "Access token has expired or is not yet valid.",
+        )
+    })
+}
+
+fn user_json(company: &crate::company::Company, p: &crate::company::Person) -> serde_json::Value {
+    let department = p
+        .dept_ids
+        .first()
+        .and_then(|d| company.department(*d))
+        .map(|d| d.name.clone());
+    json!({
+        "id": p.object_id, "displayName": p.name, "userPrincipalName": p.email, "mail": p.email,
+        "jobTitle": p.title, "mobilePhone": p.mobile, "businessPhones": [], "department": department,
+        "employeeId": p.userid, "accountEnabled": true,
+    })
+}
+
+/// Paging of Graph lists.
+#[derive(Deserialize)]
+pub struct Paging {
+    #[serde(rename = "$top")]
+    top: Option<usize>,
+    #[serde(rename = "$skiptoken")]
+    skiptoken: Option<String>,
+    #[serde(rename = "$deltatoken")]
+    deltatoken: Option<String>,
+}
+
+fn graph_base(req: &HttpRequest) -> String {
+    let info = req.connection_info();
+    format!("{}://{}/microsoft/graph/v1.0", info.scheme(), info.host())
+}
+
+/// `GET /v1.0/users`: every user, `$top` (≤ 999) at a time with `@odata.nextLink`.
+#[get("/microsoft/graph/v1.0/users")]
+pub async fn users(
+    state: web::Data<State>,
+    req: HttpRequest,
+    query: web::Query<Paging>,
+) -> HttpResponse {
+    if let Some(refusal) = graph_call(&state, &req) {
+        return refusal;
+    }
+    let top = query.top.unwrap_or(100);
+    if !(1..=999).contains(&top) {
+        return graph_error(
+            400,
+            "Request_UnsupportedQuery",
+            "Invalid page size specified: '$top'. Must be between 1 and 999 inclusive.",
+        );
+    }
+    let Ok(skip) = query.skiptoken.as_deref().unwrap_or("0").parse::<usize>() else {
+        return graph_error(
+            400,
+            "Directory_InvalidSkipToken",
+            "The skip token is not valid.",
+        );
+    };
+    let company = state.company();
+    let value: Vec<serde_json::Value> = company
+        .people
+        .iter()
+        .skip(skip)
+        .take(top)
+        .map(|p| user_json(&company, p))
+        .collect();
+    let mut body = json!({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users", "value": value });
+    if skip + top < company.people.len() {
+        body["@odata.nextLink"] = json!(format!(
+            "{}/users?$top={top}&$skiptoken={}",
+            graph_base(&req),
+            skip + top
+        ));
+    }
+    HttpResponse::Ok().json(body)
+}
+
+/// `GET /v1.0/users/delta`: the full state paged by `@odata.nextLink`, ending in an
+/// `@odata.deltaLink`; the delta link later returns only what changed since, removals as
+/// `@removed`. A delta token from the future (or not a number) is `syncStateNotFound` (410).
+#[get("/microsoft/graph/v1.0/users/delta")]
+pub async fn users_delta(
+    state: web::Data<State>,
+    req: HttpRequest,
+    query: web::Query<Paging>,
+) -> HttpResponse {
+    if let Some(refusal) = graph_call(&state, &req) {
+        return refusal;
+    }
+    let company = state.company();
+    let since = match query.deltatoken.as_deref() {
+        None => 0,
+        Some("latest") => company.version,
+        Some(t) => match t.parse::<u64>() {
+            Ok(v) if v <= company.version => v,
+            _ => {
+                return graph_error(
+                    410,
+                    "syncStateNotFound",
+                    "The sync state is not found or has expired; restart the sync.",
+                );
+            }
+        },
+    };
+    let Ok(skip) = query.skiptoken.as_deref().unwrap_or("0").parse::<usize>() else {
+        return graph_error(
+            400,
+            "Directory_InvalidSkipToken",
+            "The skip token is not valid.",
+        );
+    };
+    let page = 200;
+    let mut changes: Vec<serde_json::Value> = if since == 0 {
+        company
+            .people
+            .iter()
+            .map(|p| user_json(&company, p))
+            .collect()
+    } else {
+        company
+            .people
+            .iter()
+            .filter(|p| p.version > since)
+            .map(|p| user_json(&company, p))
+            .collect()
+    };
+    if since > 0 {
+        changes.extend(
+            company
+                .removed
+                .iter()
+                .filter(|(_, v)| *v > since)
+                .map(|(id, _)| json!({ "id": id, "@removed": { "reason": "deleted" } })),
+        );
+    }
+    let value: Vec<serde_json::Value> = changes.iter().skip(skip).take(page).cloned().collect();
+    let mut body = json!({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,displayName)", "value": value });
+    if skip + page < changes.len() {
+        let resume = query
+            .deltatoken
+            .as_deref()
+            .map(|t| format!("$deltatoken={t}&"))
+            .unwrap_or_default();
+        body["@odata.nextLink"] = json!(format!(
+            "{}/users/delta?{resume}$skiptoken={}",
+            graph_base(&req),
+            skip + page
+        ));
+    } else {
+        body["@odata.deltaLink"] = json!(format!(
+            "{}/users/delta?$deltatoken={}",
+            graph_base(&req),
+            company.version
+        ));
+    }
+    HttpResponse::Ok().json(body)
 }

@@ -194,7 +194,8 @@ pub async fn user_get(state: web::Data<State>, query: web::Query<Call>) -> HttpR
     if let Some(refusal) = check_token(&state, query.access_token.as_deref()) {
         return refusal;
     }
-    match query.userid.as_deref().and_then(|u| state.company().person(u)) {
+    let company = state.company();
+    match query.userid.as_deref().and_then(|u| company.person(u)) {
         Some(p) => HttpResponse::Ok().json(json!({
             "errcode": 0, "errmsg": "ok", "userid": p.userid, "name": p.name, "department": p.dept_ids,
             "position": p.title, "email": p.email, "mobile": p.mobile, "status": 1
@@ -210,5 +211,99 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(gettoken)
         .service(getuserinfo)
         .service(getuserinfo_legacy)
-        .service(user_get);
+        .service(user_get)
+        .service(department_simplelist)
+        .service(department_get)
+        .service(user_list);
+}
+
+/// Query of the contacts calls.
+#[derive(Deserialize)]
+pub struct Contacts {
+    access_token: Option<String>,
+    id: Option<i64>,
+    department_id: Option<i64>,
+}
+
+fn contacts_call(state: &State, token: Option<&str>) -> Option<HttpResponse> {
+    state.take_fault().or_else(|| check_token(state, token))
+}
+
+/// `GET /cgi-bin/department/simplelist`: a department and all its descendants (the whole visible
+/// tree without `id`).
+#[get("/wecom/api/cgi-bin/department/simplelist")]
+pub async fn department_simplelist(
+    state: web::Data<State>,
+    query: web::Query<Contacts>,
+) -> HttpResponse {
+    if let Some(refusal) = contacts_call(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let company = state.company();
+    let roots: Vec<i64> = match query.id {
+        Some(id) if company.department(id).is_none() => {
+            return failure(60003, "department not found");
+        }
+        Some(id) if !company.visible(id) => {
+            return failure(60011, "no privilege to access/modify contact/party/agent");
+        }
+        Some(id) => vec![id],
+        None => company.scope.clone(),
+    };
+    let mut out = Vec::new();
+    let mut queue: std::collections::VecDeque<i64> = roots.into();
+    while let Some(id) = queue.pop_front() {
+        if let Some(d) = company.department(id) {
+            out.push(json!({ "id": d.id, "parentid": d.parent_id.unwrap_or(0), "order": d.order }));
+            queue.extend(company.children(id).map(|c| c.id));
+        }
+    }
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "department_id": out }))
+}
+
+/// `GET /cgi-bin/department/get`: one department's details.
+#[get("/wecom/api/cgi-bin/department/get")]
+pub async fn department_get(state: web::Data<State>, query: web::Query<Contacts>) -> HttpResponse {
+    if let Some(refusal) = contacts_call(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let company = state.company();
+    let Some(d) = query.id.and_then(|id| company.department(id)) else {
+        return failure(60003, "department not found");
+    };
+    if !company.visible(d.id) {
+        return failure(60011, "no privilege to access/modify contact/party/agent");
+    }
+    let leaders: Vec<&str> = company
+        .members(d.id)
+        .take(1)
+        .map(|p| p.userid.as_str())
+        .collect();
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "department": {
+        "id": d.id, "name": d.name, "name_en": "", "department_leader": leaders,
+        "parentid": d.parent_id.unwrap_or(0), "order": d.order
+    } }))
+}
+
+/// `GET /cgi-bin/user/list`: the people directly in a department, with details.
+#[get("/wecom/api/cgi-bin/user/list")]
+pub async fn user_list(state: web::Data<State>, query: web::Query<Contacts>) -> HttpResponse {
+    if let Some(refusal) = contacts_call(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let company = state.company();
+    let Some(d) = query.department_id.and_then(|id| company.department(id)) else {
+        return failure(60003, "department not found");
+    };
+    if !company.visible(d.id) {
+        return failure(60011, "no privilege to access/modify contact/party/agent");
+    }
+    let list: Vec<serde_json::Value> = company
+        .members(d.id)
+        .map(|p| json!({
+            "userid": p.userid, "name": p.name, "department": p.dept_ids, "main_department": p.dept_ids.first(),
+            "position": p.title, "mobile": p.mobile, "email": p.email, "status": 1, "enable": 1
+        }))
+        .collect();
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "userlist": list }))
 }

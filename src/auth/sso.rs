@@ -21,7 +21,7 @@ use crate::{
 use chrono::{Duration, Utc};
 use entity::{
     connection,
-    enums::{AccountType, AutoAddPolicy, MemberStatus, Provider},
+    enums::{AccountType, AutoAddPolicy, MemberStatus, Provider, UserType},
     identity, login_state, login_ticket, member, organization, user,
 };
 use sea_orm::{
@@ -204,15 +204,15 @@ pub async fn finish(
 }
 
 /// A person as the provider identified them.
-struct ProviderPerson {
+pub(crate) struct ProviderPerson {
     /// The provider's user id within the corp (lower-cased for WeCom, whose ids are case-insensitive).
-    userid: String,
+    pub(crate) userid: String,
     /// DingTalk unionId, shared across enterprises.
-    union_id: Option<String>,
+    pub(crate) union_id: Option<String>,
     /// Display name.
-    name: String,
+    pub(crate) name: String,
     /// Email, if shared.
-    email: Option<String>,
+    pub(crate) email: Option<String>,
 }
 
 /// Exchanges the code and identifies the person with the connection's provider.
@@ -343,7 +343,11 @@ async fn admit(
     let member = match existing {
         Some(m) => m,
         None if conn.auto_add_policy == AutoAddPolicy::Auto => {
-            add_member(&txn, &org, &conn, user_id, &person).await?
+            let admission = Admission {
+                user_type: connections::default_user_type(&conn),
+                role_id: None,
+            };
+            add_member(&txn, &org, &conn, user_id, &person, &admission).await?
         }
         None => {
             return Err(Error::Forbidden(format!(
@@ -396,7 +400,7 @@ async fn admit(
 /// Finds or creates the user of a provider person: by (provider, corp, userid); for DingTalk also
 /// by unionId (the same person in another enterprise of the same developer organization); else a
 /// new user. Links the identity.
-async fn resolve_user<C: ConnectionTrait>(
+pub(crate) async fn resolve_user<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     person: &ProviderPerson,
@@ -486,15 +490,28 @@ async fn free_nickname<C: ConnectionTrait>(
     Ok(format!("{base}_{}", random_token(4)))
 }
 
-async fn add_member<C: ConnectionTrait>(
+/// What a person admitted from a provider becomes.
+pub(crate) struct Admission {
+    /// User type.
+    pub(crate) user_type: UserType,
+    /// Organization role; the standard user role when `None`.
+    pub(crate) role_id: Option<i64>,
+}
+
+/// Adds a provider person (already resolved to a user) as a member of the organization.
+pub(crate) async fn add_member<C: ConnectionTrait>(
     db: &C,
     org: &organization::Model,
     conn: &connection::Model,
     user_id: i64,
     person: &ProviderPerson,
+    admission: &Admission,
 ) -> Result<member::Model> {
     crate::org::members::check_seats(db, org, 1).await?;
-    let roles = builtin_role_ids(db).await?;
+    let role_id = match admission.role_id {
+        Some(id) => id,
+        None => builtin_role_ids(db).await?[&BuiltinRole::StandardUser],
+    };
     let (prefix, account_type) = match conn.provider {
         Provider::Wecom => ("wecom", AccountType::Wecom),
         Provider::Teams => ("teams", AccountType::Teams),
@@ -514,8 +531,8 @@ async fn add_member<C: ConnectionTrait>(
         account: Set(format!("{prefix}:{}", person.userid)),
         nickname: Set(nickname),
         name: Set(person.name.clone()),
-        user_type: Set(connections::default_user_type(conn)),
-        role_id: Set(roles[&BuiltinRole::StandardUser]),
+        user_type: Set(admission.user_type),
+        role_id: Set(role_id),
         status: Set(MemberStatus::Active),
         email: Set(rules::email("email", person.email.as_deref())
             .ok()

@@ -19,6 +19,7 @@ pub mod organization;
 pub mod provider;
 pub mod role;
 pub mod schema;
+pub mod sync;
 pub mod workspace;
 
 pub use schema::{RosterSchema, build_schema, sdl};

@@ -2,7 +2,7 @@
 
 use super::{
     agent, audit, auth, department, directory, excel, me, member, organization, provider, role,
-    workspace,
+    sync, workspace,
 };
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{MergedObject, MergedSubscription, Schema};
@@ -20,6 +20,7 @@ pub struct QueryRoot(
     agent::AgentQuery,
     provider::ConnectionQuery,
     audit::AuditQuery,
+    sync::SyncQuery,
 );
 
 /// Every mutation of the API.
@@ -35,11 +36,12 @@ pub struct MutationRoot(
     agent::AgentMutation,
     provider::ConnectionMutation,
     excel::ExcelMutation,
+    sync::SyncMutation,
 );
 
 /// Every subscription of the API.
 #[derive(MergedSubscription, Default)]
-pub struct SubscriptionRoot(audit::AuditSubscription);
+pub struct SubscriptionRoot(audit::AuditSubscription, sync::SyncSubscription);
 
 /// The executable schema.
 pub type RosterSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;

@@ -1,6 +1,6 @@
 //! The actix-web application: routes, CORS, request ids and request logging.
 
-use super::{auth_routes, downloads, graphiql, graphql, health, jwks};
+use super::{auth_routes, callbacks, downloads, graphiql, graphql, health, jwks};
 use crate::{graphql::RosterSchema, state::AppState};
 use actix_web::{guard, web};
 
@@ -31,6 +31,10 @@ pub fn configure(state: AppState, schema: RosterSchema) -> impl FnOnce(&mut web:
             .service(graphiql::asset)
             .service(jwks::jwks)
             .service(downloads::serve)
+            .service(callbacks::dingtalk)
+            .service(callbacks::wecom_verify)
+            .service(callbacks::wecom_event)
+            .service(callbacks::microsoft)
             .service(health::healthz)
             .service(health::readyz);
     }

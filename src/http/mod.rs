@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod auth_routes;
+pub mod callbacks;
 pub mod client;
 pub mod downloads;
 pub mod graphiql;

@@ -575,7 +575,7 @@ pub struct MemberChanges {
 }
 
 /// An organization role resolved for assignment.
-async fn assignable_org_role<C: ConnectionTrait>(
+pub(crate) async fn assignable_org_role<C: ConnectionTrait>(
     db: &C,
     org: i64,
     role_id: i64,
@@ -605,7 +605,7 @@ fn is_org_admin_role(role: &role::Model) -> bool {
 
 /// Checks the caller may give or take away `role`: organization roles need `org.permissions.manage`,
 /// and the organization administrator role needs `org.organization.manage`.
-fn check_role_grant(grants: &Grants, role: &role::Model) -> Result<()> {
+pub(crate) fn check_role_grant(grants: &Grants, role: &role::Model) -> Result<()> {
     grants.require(Permission::ManagePermissions)?;
     if is_org_admin_role(role) {
         grants.require(Permission::ManageOrganization)?;

@@ -5,6 +5,7 @@
 
 pub mod callback_crypto;
 pub mod dingtalk;
+pub mod directory;
 pub mod microsoft;
 pub mod token_cache;
 pub mod wecom;
@@ -31,10 +32,15 @@ impl Providers {
             .user_agent(concat!("roster/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::internal(format!("building the HTTP client failed: {e}")))?;
+        let limiter = directory::RateLimiter::new(settings.calls_per_second);
         Ok(Self {
-            dingtalk: dingtalk::DingtalkClient::new(http.clone(), settings.dingtalk.clone()),
-            wecom: wecom::WecomClient::new(http.clone(), settings.wecom.clone()),
-            microsoft: microsoft::MicrosoftClient::new(http, settings.microsoft.clone()),
+            dingtalk: dingtalk::DingtalkClient::new(
+                http.clone(),
+                settings.dingtalk.clone(),
+                limiter.clone(),
+            ),
+            wecom: wecom::WecomClient::new(http.clone(), settings.wecom.clone(), limiter.clone()),
+            microsoft: microsoft::MicrosoftClient::new(http, settings.microsoft.clone(), limiter),
         })
     }
 }

@@ -294,6 +294,13 @@ fn ops() -> Vec<Op> {
             other: "",
         },
         Op {
+            name: "syncRuns",
+            query: "{ syncRuns { id status } }",
+            vars: none,
+            allowed: Allowed::Only(&["org_admin"], "OK"),
+            other: "",
+        },
+        Op {
             name: "exportMembers",
             query: "mutation { exportMembers { url } }",
             vars: none,

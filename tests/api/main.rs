@@ -15,4 +15,5 @@ mod members;
 mod organization_structure;
 mod schema_sdl;
 mod sso;
+mod sync;
 mod tokens;

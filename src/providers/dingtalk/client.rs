@@ -1,6 +1,6 @@
 //! The DingTalk HTTP client.
 
-use super::super::{error, token_cache::TokenCache};
+use super::super::{directory::RateLimiter, error, token_cache::TokenCache};
 use crate::{config::DingtalkSettings, error::Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -46,6 +46,7 @@ pub struct DingtalkClient {
     urls: DingtalkSettings,
     tokens: TokenCache,
     flights: super::super::SingleFlight,
+    limiter: RateLimiter,
 }
 
 /// Plain words for a DingTalk error code.
@@ -63,8 +64,17 @@ fn explain(code: &str, message: &str) -> String {
         "60121" => format!(
             "DingTalk does not know this person in the enterprise (errcode {code}); check the app's visible range"
         ),
-        "60011" | "60020" | "60121x" => format!(
-            "the DingTalk app lacks a permission (errcode {code}: {message}); grant it in the DingTalk developer console"
+        "60011" | "43007" | "Forbidden.AccessDenied.AccessTokenPermissionDenied" => format!(
+            "the DingTalk app lacks a permission (errcode {code}: {message}); grant the contacts read permissions (通讯录个人信息读权限, 成员信息读权限) in the DingTalk developer console"
+        ),
+        "60020" | "Forbidden.AccessDenied.IpNotInWhiteList" => format!(
+            "DingTalk refused this server's address (errcode {code}: {message}); add the server's public IP to the app's IP whitelist in the DingTalk developer console"
+        ),
+        "50004" | "50002" => format!(
+            "the department or person is outside the DingTalk app's contacts range (errcode {code}); widen the range (通讯录权限范围) in the DingTalk developer console or remove it from the sync"
+        ),
+        "60003" => format!(
+            "DingTalk does not know this department (errcode {code}); it may have been deleted"
         ),
         "90018" | "90002" | "Throttling" => {
             format!("DingTalk is throttling requests (errcode {code}); try again shortly")
@@ -97,6 +107,14 @@ fn token_expired(body: &Value) -> bool {
     });
     matches!(code, 40014 | 42001 | 40001)
         || (code == 88 && matches!(sub.as_deref(), Some("40014" | "42001" | "40001" | "40000")))
+}
+
+/// Whether a legacy envelope says to slow down and try again.
+fn throttled(body: &Value) -> bool {
+    matches!(
+        body.get("errcode").and_then(Value::as_i64),
+        Some(90018 | 90002 | -1)
+    )
 }
 
 /// Reads a legacy (`oapi`) answer: HTTP 200 with `errcode` 0 on success.
@@ -148,12 +166,13 @@ async fn v1(response: reqwest::Response) -> Result<Value> {
 
 impl DingtalkClient {
     /// A client for the configured hosts.
-    pub fn new(http: reqwest::Client, urls: DingtalkSettings) -> Self {
+    pub fn new(http: reqwest::Client, urls: DingtalkSettings, limiter: RateLimiter) -> Self {
         Self {
             http,
             urls,
             tokens: TokenCache::default(),
             flights: Default::default(),
+            limiter,
         }
     }
 
@@ -309,33 +328,67 @@ impl DingtalkClient {
         Ok(token)
     }
 
-    /// Calls a legacy endpoint with the app token, renewing the token once when DingTalk says it expired.
-    async fn oapi(&self, app: &DingtalkApp, path: &str, body: Value) -> Result<Value> {
-        for attempt in 0..2 {
+    /// Calls a legacy endpoint with the app token, renewing the token once when DingTalk says it
+    /// expired, and waiting out DingTalk's per-app throttling (`90018`, `90002`, `-1`) twice with
+    /// backoff. Calls of one app are paced by the rate limiter.
+    pub(super) async fn oapi(&self, app: &DingtalkApp, path: &str, body: Value) -> Result<Value> {
+        self.oapi_request(app, reqwest::Method::POST, path, body)
+            .await
+    }
+
+    /// [`oapi`](Self::oapi) with a chosen method (a few legacy reads are GETs).
+    pub(super) async fn oapi_request(
+        &self,
+        app: &DingtalkApp,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+    ) -> Result<Value> {
+        let mut renewed = false;
+        let mut backoff = std::time::Duration::from_millis(500);
+        for _ in 0..4 {
+            self.limiter.wait(&app.app_key).await;
             let token = self.app_token(app).await?;
-            let response = super::super::send(
-                PROVIDER,
-                "DingTalk",
-                self.http
-                    .post(format!(
-                        "{}{path}",
-                        self.urls.oapi_url.trim_end_matches('/')
-                    ))
-                    .query(&[("access_token", token.as_str())])
-                    .json(&body),
-            )
+            let response = super::super::send(PROVIDER, "DingTalk", {
+                let request = self
+                    .http
+                    .request(
+                        method.clone(),
+                        format!("{}{path}", self.urls.oapi_url.trim_end_matches('/')),
+                    )
+                    .query(&[("access_token", token.as_str())]);
+                if method == reqwest::Method::GET {
+                    request
+                } else {
+                    request.json(&body)
+                }
+            })
             .await?;
             let value = super::super::read_json(PROVIDER, "DingTalk", response).await?;
-            if token_expired(&value) && attempt == 0 {
+            if token_expired(&value) {
+                if renewed {
+                    return Err(error(
+                        PROVIDER,
+                        None,
+                        "DingTalk kept refusing a fresh app token; check the app's credentials",
+                    ));
+                }
+                renewed = true;
                 self.tokens.forget(&app.app_key);
+                continue;
+            }
+            if throttled(&value) && backoff <= std::time::Duration::from_secs(1) {
+                tracing::info!(path, "DingTalk throttled a call; waiting before the retry");
+                tokio::time::sleep(backoff).await;
+                backoff *= 2;
                 continue;
             }
             return legacy(value);
         }
         Err(error(
             PROVIDER,
-            None,
-            "DingTalk kept refusing a fresh app token; check the app's credentials",
+            Some("90018".into()),
+            "DingTalk kept throttling requests; try again later",
         ))
     }
 

@@ -47,9 +47,11 @@ pub struct IdClaims {
 /// The Microsoft client, with the tenants' signing keys cached.
 #[derive(Clone)]
 pub struct MicrosoftClient {
-    http: reqwest::Client,
-    urls: MicrosoftSettings,
+    pub(super) http: reqwest::Client,
+    pub(super) urls: MicrosoftSettings,
     keys: Arc<Mutex<HashMap<String, HashMap<String, DecodingKey>>>>,
+    pub(super) tokens: super::super::token_cache::TokenCache,
+    pub(super) limiter: super::super::directory::RateLimiter,
 }
 
 fn explain(body: &Value) -> crate::error::Error {
@@ -85,11 +87,17 @@ fn explain(body: &Value) -> crate::error::Error {
 
 impl MicrosoftClient {
     /// A client for the configured hosts.
-    pub fn new(http: reqwest::Client, urls: MicrosoftSettings) -> Self {
+    pub fn new(
+        http: reqwest::Client,
+        urls: MicrosoftSettings,
+        limiter: super::super::directory::RateLimiter,
+    ) -> Self {
         Self {
             http,
             urls,
             keys: Arc::default(),
+            tokens: Default::default(),
+            limiter,
         }
     }
 
@@ -175,6 +183,23 @@ impl MicrosoftClient {
 
     /// Checks the credentials by asking for an app token (client credentials).
     pub async fn check_credentials(&self, app: &MicrosoftApp) -> Result<()> {
+        self.fetch_app_token(app).await.map(|_| ())
+    }
+
+    /// An app token for Graph (client credentials), cached until shortly before it expires.
+    pub async fn app_token(&self, app: &MicrosoftApp) -> Result<String> {
+        match self.tokens.get(&app.client_id) {
+            Some(token) => Ok(token),
+            None => self.fetch_app_token(app).await,
+        }
+    }
+
+    /// Forgets the cached app token (Graph said it is no longer valid).
+    pub fn forget_app_token(&self, app: &MicrosoftApp) {
+        self.tokens.forget(&app.client_id);
+    }
+
+    async fn fetch_app_token(&self, app: &MicrosoftApp) -> Result<String> {
         let response = super::super::send(
             PROVIDER,
             "Microsoft",
@@ -193,7 +218,26 @@ impl MicrosoftClient {
         .await?;
         let ok = response.status().is_success();
         let body = read_json(PROVIDER, "Microsoft", response).await?;
-        if ok { Ok(()) } else { Err(explain(&body)) }
+        if !ok {
+            return Err(explain(&body));
+        }
+        let token = body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                error(
+                    PROVIDER,
+                    None,
+                    "Microsoft's token answer had no access_token",
+                )
+            })?
+            .to_string();
+        let expires = body
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(3599);
+        self.tokens.put(&app.client_id, token.clone(), expires);
+        Ok(token)
     }
 
     async fn load_keys(&self, tenant: &str) -> Result<HashMap<String, DecodingKey>> {

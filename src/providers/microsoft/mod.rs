@@ -1,7 +1,9 @@
 //! Microsoft Entra ID: authorization code with PKCE and nonce, id_token verification (RS256,
-//! issuer, audience, nonce, expiry) against the tenant's JWKS, identity by tenant and object id.
+//! issuer, audience, nonce, expiry) against the tenant's JWKS, identity by tenant and object id;
+//! Graph user reads (full and delta) for sync in `graph`.
 
 pub mod client;
+pub mod graph;
 pub mod pkce;
 
 pub use client::{IdClaims, MicrosoftApp, MicrosoftClient};

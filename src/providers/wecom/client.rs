@@ -1,6 +1,6 @@
 //! The WeCom HTTP client.
 
-use super::super::{error, token_cache::TokenCache};
+use super::super::{directory::RateLimiter, error, token_cache::TokenCache};
 use crate::{config::WecomSettings, error::Result};
 use serde_json::Value;
 
@@ -36,6 +36,7 @@ pub struct WecomClient {
     urls: WecomSettings,
     tokens: TokenCache,
     flights: super::super::SingleFlight,
+    limiter: RateLimiter,
 }
 
 fn explain(code: i64, message: &str) -> String {
@@ -52,9 +53,13 @@ fn explain(code: i64, message: &str) -> String {
         40029 => {
             format!("the WeCom login code was refused (errcode {code}); start the login again")
         }
-        60011 | 60111 => format!(
-            "the person is outside the app's visible range or unknown (errcode {code}: {message})"
+        60011 => format!(
+            "the WeCom app may not read this part of the contacts (errcode {code}: {message}); widen the app's visible range (可见范围) in the WeCom admin console"
         ),
+        48002 => format!(
+            "the WeCom app lacks the contacts permission (errcode {code}: {message}); grant it in the WeCom admin console"
+        ),
+        60111 | 46004 => format!("WeCom does not know this person (errcode {code}: {message})"),
         45009 | 45033 => {
             format!("WeCom is throttling requests (errcode {code}); try again shortly")
         }
@@ -85,12 +90,13 @@ fn check(body: Value) -> Result<Value> {
 
 impl WecomClient {
     /// A client for the configured hosts.
-    pub fn new(http: reqwest::Client, urls: WecomSettings) -> Self {
+    pub fn new(http: reqwest::Client, urls: WecomSettings, limiter: RateLimiter) -> Self {
         Self {
             http,
             urls,
             tokens: TokenCache::default(),
             flights: Default::default(),
+            limiter,
         }
     }
 
@@ -159,8 +165,14 @@ impl WecomClient {
     }
 
     /// A GET with the app token, renewing the token once when WeCom says it is invalid or expired.
-    async fn get(&self, app: &WecomApp, path: &str, params: &[(&str, &str)]) -> Result<Value> {
+    pub(super) async fn get(
+        &self,
+        app: &WecomApp,
+        path: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Value> {
         for attempt in 0..2 {
+            self.limiter.wait(&Self::cache_key(app)).await;
             let token = self.app_token(app).await?;
             let mut query: Vec<(&str, &str)> = vec![("access_token", token.as_str())];
             query.extend_from_slice(params);

@@ -39,6 +39,10 @@ impl TestApp {
             ..Settings::default()
         };
         settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
+        // Scheduled syncs would race the tests' own; the schedule test turns them on.
+        settings.sync.interval_secs = 0;
+        // The sandbox is local: pace calls far above DingTalk's real limit.
+        settings.providers.calls_per_second = 10_000;
         settings
     }
 

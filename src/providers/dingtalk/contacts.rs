@@ -1,0 +1,428 @@
+//! The full read of a DingTalk organization chart (legacy `topapi` contacts API): the app's
+//! contacts range from `auth/scopes`, the department tree breadth-first with `department/listsub`,
+//! every page of every department's people with `v2/user/list`, and role groups with their
+//! holders from `role/list` and `role/simplelist`. There is no "list everyone" call, so people
+//! are read per department and de-duplicated by userid.
+
+use super::{DingtalkApp, DingtalkClient};
+use crate::{
+    error::Result,
+    providers::{
+        directory::{Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot},
+        error,
+    },
+};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde_json::{Value, json};
+use std::{
+    collections::{HashMap, HashSet},
+    sync::atomic::Ordering,
+};
+
+const PROVIDER: &str = "dingtalk";
+/// Largest page of `v2/user/list` (the documented cap of its predecessor).
+const USER_PAGE: i64 = 100;
+/// Largest page of `role/list`.
+const GROUP_PAGE: i64 = 200;
+/// Largest page of `role/simplelist`.
+const HOLDER_PAGE: i64 = 100;
+
+/// A number DingTalk may send as a number or as a string (its documentation shows both).
+fn id_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn ids(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items.iter().filter_map(|v| id_text(Some(v))).collect(),
+        // The documentation's examples show arrays as strings: "[2,3,4]".
+        Some(Value::String(s)) => s
+            .trim_matches(|c| c == '[' || c == ']')
+            .split(',')
+            .map(|p| p.trim().trim_matches('"').to_string())
+            .filter(|p| !p.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn flag(value: Option<&Value>) -> Option<bool> {
+    match value? {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) => Some(s == "true"),
+        _ => None,
+    }
+}
+
+fn has_more(result: &Value, key: &str) -> bool {
+    flag(result.get(key)).unwrap_or(false)
+}
+
+/// A contact from a `v2/user/list` item.
+pub(crate) fn contact(item: &Value) -> Option<Contact> {
+    let external_id = text(item, "userid")?;
+    Some(Contact {
+        union_id: text(item, "unionid"),
+        name: text(item, "name").unwrap_or_else(|| external_id.clone()),
+        email: text(item, "email").or_else(|| text(item, "org_email")),
+        phone: text(item, "mobile"),
+        title: text(item, "title"),
+        department_external_ids: ids(item.get("dept_id_list")),
+        active: flag(item.get("active")).unwrap_or(true),
+        external_id,
+    })
+}
+
+impl DingtalkClient {
+    /// Reads the organization chart the app may see (or the chosen departments of it).
+    pub async fn read_directory(
+        &self,
+        app: &DingtalkApp,
+        scope: &ReadScope,
+        progress: &ReadProgress,
+    ) -> Result<Snapshot> {
+        let concurrency = scope.concurrency.max(1);
+        let roots = if scope.departments.is_empty() {
+            progress.call();
+            let scopes = self
+                .oapi_request(app, reqwest::Method::GET, "/auth/scopes", Value::Null)
+                .await?;
+            ids(scopes.pointer("/auth_org_scopes/authed_dept"))
+        } else {
+            scope.departments.clone()
+        };
+        if roots.is_empty() {
+            return Err(error(
+                PROVIDER,
+                Some("empty-scope".into()),
+                "the DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
+            ));
+        }
+        // The top departments of the range, with their own names and order.
+        let tops: Vec<Department> = stream::iter(roots.iter().cloned())
+            .map(|id| async move {
+                progress.call();
+                let body = self
+                    .oapi(
+                        app,
+                        "/topapi/v2/department/get",
+                        json!({ "dept_id": id.parse::<i64>().unwrap_or(-1), "language": "zh_CN" }),
+                    )
+                    .await?;
+                let result = body.get("result").cloned().unwrap_or(Value::Null);
+                Ok::<_, crate::error::Error>(Department {
+                    name: text(&result, "name").unwrap_or_else(|| id.clone()),
+                    parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
+                    sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
+                    external_id: id,
+                })
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        progress
+            .departments
+            .fetch_add(tops.len() as u64, Ordering::Relaxed);
+        let mut seen: HashSet<String> = tops.iter().map(|d| d.external_id.clone()).collect();
+        let mut departments = tops;
+        let mut frontier: Vec<String> = roots;
+        while !frontier.is_empty() {
+            let levels: Vec<Vec<Department>> = stream::iter(frontier)
+                .map(|parent| async move {
+                    progress.call();
+                    let body = self
+                        .oapi(
+                            app,
+                            "/topapi/v2/department/listsub",
+                            json!({ "dept_id": parent.parse::<i64>().unwrap_or(-1), "language": "zh_CN" }),
+                        )
+                        .await?;
+                    let children = body
+                        .get("result")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    Ok::<_, crate::error::Error>(
+                        children
+                            .iter()
+                            .enumerate()
+                            .filter_map(|(i, c)| {
+                                Some(Department {
+                                    external_id: id_text(c.get("dept_id"))?,
+                                    parent_external_id: Some(parent.clone()),
+                                    name: text(c, "name").unwrap_or_default(),
+                                    sort_order: i as i64,
+                                })
+                            })
+                            .collect(),
+                    )
+                })
+                .buffered(concurrency)
+                .try_collect()
+                .await?;
+            frontier = Vec::new();
+            for d in levels.into_iter().flatten() {
+                if seen.insert(d.external_id.clone()) {
+                    frontier.push(d.external_id.clone());
+                    progress.departments.fetch_add(1, Ordering::Relaxed);
+                    departments.push(d);
+                }
+            }
+        }
+        let pages: Vec<Vec<Contact>> = stream::iter(
+            departments
+                .iter()
+                .map(|d| d.external_id.clone())
+                .collect::<Vec<String>>(),
+        )
+        .map(|dept| async move { self.people_of(app, &dept, progress).await })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+        let mut contacts: HashMap<String, Contact> = HashMap::new();
+        for c in pages.into_iter().flatten() {
+            match contacts.get_mut(&c.external_id) {
+                Some(known) => {
+                    for d in c.department_external_ids {
+                        if !known.department_external_ids.contains(&d) {
+                            known.department_external_ids.push(d);
+                        }
+                    }
+                }
+                None => {
+                    contacts.insert(c.external_id.clone(), c);
+                }
+            }
+        }
+        let mut contacts: Vec<Contact> = contacts.into_values().collect();
+        contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        let role_groups = self.role_groups(app, concurrency, progress).await?;
+        Ok(Snapshot {
+            departments,
+            contacts,
+            role_groups,
+        })
+    }
+
+    /// Every page of the people directly in a department.
+    async fn people_of(
+        &self,
+        app: &DingtalkApp,
+        dept: &str,
+        progress: &ReadProgress,
+    ) -> Result<Vec<Contact>> {
+        let dept_id = dept.parse::<i64>().unwrap_or(-1);
+        let mut cursor = 0_i64;
+        let mut out = Vec::new();
+        loop {
+            progress.call();
+            let body = self
+                .oapi(
+                    app,
+                    "/topapi/v2/user/list",
+                    json!({ "dept_id": dept_id, "cursor": cursor, "size": USER_PAGE, "contain_access_limit": false, "language": "zh_CN" }),
+                )
+                .await?;
+            let result = body.get("result").cloned().unwrap_or(Value::Null);
+            let list = result
+                .get("list")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            progress
+                .contacts
+                .fetch_add(list.len() as u64, Ordering::Relaxed);
+            out.extend(list.iter().filter_map(contact).map(|mut c| {
+                if !c.department_external_ids.iter().any(|d| d == dept) {
+                    c.department_external_ids.push(dept.to_string());
+                }
+                c
+            }));
+            if !has_more(&result, "has_more") {
+                return Ok(out);
+            }
+            let next = result
+                .get("next_cursor")
+                .and_then(|v| v.as_i64().or_else(|| v.as_str()?.parse().ok()));
+            match next {
+                Some(n) if n > cursor => cursor = n,
+                _ => {
+                    return Err(error(
+                        PROVIDER,
+                        None,
+                        format!(
+                            "DingTalk said department {dept} has more people but gave no usable next cursor; try the sync again"
+                        ),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Role groups with their roles and every role's holders.
+    async fn role_groups(
+        &self,
+        app: &DingtalkApp,
+        concurrency: usize,
+        progress: &ReadProgress,
+    ) -> Result<Vec<RoleGroup>> {
+        let mut groups = Vec::new();
+        let mut offset = 0;
+        loop {
+            progress.call();
+            let body = self
+                .oapi(
+                    app,
+                    "/topapi/role/list",
+                    json!({ "size": GROUP_PAGE, "offset": offset }),
+                )
+                .await?;
+            let result = body.get("result").cloned().unwrap_or(Value::Null);
+            let list = result
+                .get("list")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for g in &list {
+                let Some(external_id) = id_text(g.get("groupId")) else {
+                    continue;
+                };
+                let roles = g
+                    .get("roles")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| {
+                        Some(Role {
+                            external_id: id_text(r.get("id"))?,
+                            name: text(r, "name").unwrap_or_default(),
+                            holders: Vec::new(),
+                        })
+                    })
+                    .collect();
+                groups.push(RoleGroup {
+                    external_id,
+                    name: text(g, "name").unwrap_or_default(),
+                    roles,
+                });
+            }
+            if !has_more(&result, "hasMore") || list.is_empty() {
+                break;
+            }
+            offset += GROUP_PAGE;
+        }
+        let role_ids: Vec<String> = groups
+            .iter()
+            .flat_map(|g| g.roles.iter().map(|r| r.external_id.clone()))
+            .collect();
+        let holders: HashMap<String, Vec<String>> = stream::iter(role_ids)
+            .map(|role| async move {
+                let mut out = Vec::new();
+                let mut offset = 0;
+                loop {
+                    progress.call();
+                    let body = self
+                        .oapi(
+                            app,
+                            "/topapi/role/simplelist",
+                            json!({ "role_id": role.parse::<i64>().unwrap_or(-1), "size": HOLDER_PAGE, "offset": offset }),
+                        )
+                        .await?;
+                    let result = body.get("result").cloned().unwrap_or(Value::Null);
+                    let list = result
+                        .get("list")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    out.extend(list.iter().filter_map(|h| text(h, "userid")));
+                    if !has_more(&result, "hasMore") || list.is_empty() {
+                        return Ok::<_, crate::error::Error>((role, out));
+                    }
+                    offset += HOLDER_PAGE;
+                }
+            })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?;
+        for g in &mut groups {
+            for r in &mut g.roles {
+                r.holders = holders.get(&r.external_id).cloned().unwrap_or_default();
+            }
+        }
+        Ok(groups)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_quirks_are_read() {
+        // The documentation's examples show numbers, booleans and arrays as strings.
+        let item = json!({ "userid": "0042", "name": "张伟", "dept_id_list": "[2,3]", "active": "true", "mobile": "" });
+        let c = contact(&item).expect("contact");
+        assert_eq!(c.department_external_ids, vec!["2", "3"]);
+        assert!(c.active);
+        assert_eq!(c.phone, None);
+        let typed = json!({ "userid": "7", "dept_id_list": [4], "active": false });
+        let c = contact(&typed).expect("contact");
+        assert_eq!((c.name.as_str(), c.active), ("7", false));
+        assert_eq!(c.department_external_ids, vec!["4"]);
+        assert!(contact(&json!({ "name": "no id" })).is_none());
+        assert!(has_more(&json!({ "has_more": "true" }), "has_more"));
+    }
+}
+
+impl DingtalkClient {
+    /// One contact read again (after an event); `None` when DingTalk no longer knows them.
+    pub async fn contact(&self, app: &DingtalkApp, userid: &str) -> Result<Option<Contact>> {
+        match self.user(app, userid).await {
+            Ok(result) => Ok(contact(&result)),
+            Err(crate::error::Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if matches!(code.as_str(), "60121" | "33012" | "50002") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One department read again (after an event); `None` when DingTalk no longer has it.
+    pub async fn department(&self, app: &DingtalkApp, id: &str) -> Result<Option<Department>> {
+        let body = match self
+            .oapi(
+                app,
+                "/topapi/v2/department/get",
+                json!({ "dept_id": id.parse::<i64>().unwrap_or(-1), "language": "zh_CN" }),
+            )
+            .await
+        {
+            Ok(body) => body,
+            Err(crate::error::Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if matches!(code.as_str(), "60003" | "50004") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let result = body.get("result").cloned().unwrap_or(Value::Null);
+        Ok(Some(Department {
+            name: text(&result, "name").unwrap_or_else(|| id.to_string()),
+            parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
+            sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
+            external_id: id.to_string(),
+        }))
+    }
+}

@@ -1,0 +1,219 @@
+//! The full read of a WeCom organization chart: the visible department tree with
+//! `department/simplelist` (recursive), each department's name with `department/get`, and the
+//! people directly in each department with `user/list`, de-duplicated by userid. Userids are
+//! compared case-insensitively by WeCom, so they are kept lower-cased.
+
+use super::{WecomApp, WecomClient};
+use crate::{
+    error::Result,
+    providers::{
+        directory::{Contact, Department, ReadProgress, ReadScope, Snapshot},
+        error,
+    },
+};
+use futures_util::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
+use std::{
+    collections::{HashMap, HashSet},
+    sync::atomic::Ordering,
+};
+
+const PROVIDER: &str = "wecom";
+
+fn id_text(value: Option<&Value>) -> Option<String> {
+    match value? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    value
+        .get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A contact from a `user/list` item; WeCom status 1 is active, 2 disabled, 4 not activated,
+/// 5 left.
+pub(crate) fn contact(item: &Value) -> Option<Contact> {
+    let external_id = text(item, "userid")?.to_lowercase();
+    Some(Contact {
+        union_id: None,
+        name: text(item, "name").unwrap_or_else(|| external_id.clone()),
+        email: text(item, "email").or_else(|| text(item, "biz_mail")),
+        phone: text(item, "mobile"),
+        title: text(item, "position"),
+        department_external_ids: item
+            .get("department")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|d| id_text(Some(d)))
+            .collect(),
+        active: matches!(item.get("status").and_then(Value::as_i64), Some(1) | None),
+        external_id,
+    })
+}
+
+impl WecomClient {
+    /// Reads the organization chart the app may see (or the chosen departments of it).
+    pub async fn read_directory(
+        &self,
+        app: &WecomApp,
+        scope: &ReadScope,
+        progress: &ReadProgress,
+    ) -> Result<Snapshot> {
+        let concurrency = scope.concurrency.max(1);
+        let roots: Vec<Option<String>> = if scope.departments.is_empty() {
+            vec![None]
+        } else {
+            scope.departments.iter().cloned().map(Some).collect()
+        };
+        let mut tree: Vec<(String, Option<String>, i64)> = Vec::new();
+        let mut seen = HashSet::new();
+        for root in roots {
+            progress.call();
+            let params: Vec<(&str, &str)> =
+                root.as_deref().map(|id| ("id", id)).into_iter().collect();
+            let body = self.get(app, "department/simplelist", &params).await?;
+            for d in body
+                .get("department_id")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let Some(id) = id_text(d.get("id")) else {
+                    continue;
+                };
+                if seen.insert(id.clone()) {
+                    let parent = id_text(d.get("parentid")).filter(|p| p != "0");
+                    tree.push((
+                        id,
+                        parent,
+                        d.get("order").and_then(Value::as_i64).unwrap_or(0),
+                    ));
+                }
+            }
+        }
+        if tree.is_empty() {
+            return Err(error(
+                PROVIDER,
+                Some("empty-scope".into()),
+                "the WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
+            ));
+        }
+        let departments: Vec<Department> = stream::iter(tree)
+            .map(|(id, parent, order)| async move {
+                progress.call();
+                let body = self
+                    .get(app, "department/get", &[("id", id.as_str())])
+                    .await?;
+                progress.departments.fetch_add(1, Ordering::Relaxed);
+                let d = body.get("department").cloned().unwrap_or(Value::Null);
+                Ok::<_, crate::error::Error>(Department {
+                    name: text(&d, "name").unwrap_or_else(|| id.clone()),
+                    parent_external_id: parent,
+                    // WeCom sorts larger `order` first.
+                    sort_order: -order,
+                    external_id: id,
+                })
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        let lists: Vec<Vec<Contact>> = stream::iter(
+            departments
+                .iter()
+                .map(|d| d.external_id.clone())
+                .collect::<Vec<String>>(),
+        )
+        .map(|dept| async move {
+            progress.call();
+            let body = self
+                .get(app, "user/list", &[("department_id", dept.as_str())])
+                .await?;
+            let list = body
+                .get("userlist")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            progress
+                .contacts
+                .fetch_add(list.len() as u64, Ordering::Relaxed);
+            Ok::<_, crate::error::Error>(list.iter().filter_map(contact).collect())
+        })
+        .buffer_unordered(concurrency)
+        .try_collect()
+        .await?;
+        let mut contacts: HashMap<String, Contact> = HashMap::new();
+        for c in lists.into_iter().flatten() {
+            contacts.entry(c.external_id.clone()).or_insert(c);
+        }
+        let mut contacts: Vec<Contact> = contacts.into_values().collect();
+        contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        Ok(Snapshot {
+            departments: crate::providers::directory::parents_first(departments),
+            contacts,
+            role_groups: Vec::new(),
+        })
+    }
+}
+
+impl WecomClient {
+    /// One contact read again (after an event); `None` when WeCom no longer knows them.
+    pub async fn contact(&self, app: &WecomApp, userid: &str) -> Result<Option<Contact>> {
+        match self.get(app, "user/get", &[("userid", userid)]).await {
+            Ok(body) => Ok(contact(&body)),
+            Err(crate::error::Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if matches!(code.as_str(), "60111" | "46004" | "40003") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One department read again (after an event); `None` when WeCom no longer has it.
+    pub async fn department(&self, app: &WecomApp, id: &str) -> Result<Option<Department>> {
+        let body = match self.get(app, "department/get", &[("id", id)]).await {
+            Ok(body) => body,
+            Err(crate::error::Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if code == "60003" || code == "60123" => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let d = body.get("department").cloned().unwrap_or(Value::Null);
+        Ok(Some(Department {
+            name: text(&d, "name").unwrap_or_else(|| id.to_string()),
+            parent_external_id: id_text(d.get("parentid")).filter(|p| p != "0"),
+            sort_order: -d.get("order").and_then(Value::as_i64).unwrap_or(0),
+            external_id: id.to_string(),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn statuses_and_ids_are_read() {
+        let c = contact(
+            &json!({ "userid": "ZhangSan", "name": "张三", "department": [1, 2], "status": 5 }),
+        )
+        .expect("contact");
+        assert_eq!(c.external_id, "zhangsan");
+        assert_eq!(c.department_external_ids, vec!["1", "2"]);
+        assert!(!c.active, "status 5 means the person left");
+        assert!(
+            contact(&json!({ "userid": "a", "status": 1 }))
+                .expect("contact")
+                .active
+        );
+    }
+}

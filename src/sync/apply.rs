@@ -1,0 +1,827 @@
+//! Applies a fresh read to the mirror and to the organization structure, inside the caller's
+//! transaction: mirror rows added, updated (renames flagged `name_changed`) or flagged
+//! `to_be_deleted`; provider departments created, renamed, moved or flagged in the department
+//! tree; members linked to a contact kept in step (name, contact details, departments, roles);
+//! DingTalk role groups and roles mirrored as role groups and directory roles. Nothing is written
+//! for an entry that did not change.
+
+use super::diff::{Diff, Mirrored, diff};
+use crate::{
+    error::Result,
+    providers::directory::{Contact, Department, RoleGroup, Snapshot, parents_first},
+};
+use chrono::{DateTime, Utc};
+use entity::{
+    connection, department, department_member, directory_contact, directory_department,
+    directory_role, directory_role_member, identity, member, role_group,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    sea_query::Expr,
+};
+use std::collections::{HashMap, HashSet};
+
+/// Rows per multi-row insert (keeps every statement under 10,000 parameters).
+const ROWS_PER_INSERT: usize = 500;
+/// Ids per `IN (…)` list.
+const IDS_PER_STATEMENT: usize = 5_000;
+
+/// What an apply changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Counts {
+    /// Entries added (mirror entries, departments, role groups, roles, members).
+    pub added: i32,
+    /// Entries changed.
+    pub updated: i32,
+    /// Entries flagged `name_changed` or `to_be_deleted`.
+    pub flagged: i32,
+    /// Entries removed (memberships and role holdings the provider dropped; entries deleted by
+    /// an administrator's clean-up).
+    pub removed: i32,
+}
+
+impl Counts {
+    /// Adds another count to this one.
+    pub fn add(&mut self, other: Counts) {
+        self.added += other.added;
+        self.updated += other.updated;
+        self.flagged += other.flagged;
+        self.removed += other.removed;
+    }
+}
+
+fn n(len: usize) -> i32 {
+    i32::try_from(len).unwrap_or(i32::MAX)
+}
+
+/// Applies a full read of a connection (everything the connection sees).
+pub async fn full_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    snapshot: Snapshot,
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let departments = parents_first(snapshot.departments);
+    counts.add(mirror_departments(db, conn, departments.clone(), now).await?);
+    let dept_ids = structure_departments(db, conn, &departments).await?;
+    let contacts_by_id: HashMap<String, Contact> = snapshot
+        .contacts
+        .iter()
+        .map(|c| (c.external_id.clone(), c.clone()))
+        .collect();
+    counts.add(mirror_contacts(db, conn, snapshot.contacts, now).await?);
+    let linked = linked_members(db, conn).await?;
+    counts.add(follow_contacts(db, conn, &linked, &contacts_by_id, &dept_ids, true).await?);
+    if !snapshot.role_groups.is_empty() {
+        counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
+    }
+    Ok(counts)
+}
+
+/// Applies some contacts read again after an event, and the ids the provider says are gone.
+pub async fn contacts_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    changed: Vec<Contact>,
+    gone: &[String],
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let by_id: HashMap<String, Contact> = changed
+        .iter()
+        .map(|c| (c.external_id.clone(), c.clone()))
+        .collect();
+    counts.add(mirror_contacts_partial(db, conn, changed, gone, now).await?);
+    let dept_ids = synced_department_ids(db, conn).await?;
+    let linked: HashMap<String, member::Model> = linked_members(db, conn)
+        .await?
+        .into_iter()
+        .filter(|(ext, _)| by_id.contains_key(ext) || gone.contains(ext))
+        .collect();
+    counts.add(follow_contacts(db, conn, &linked, &by_id, &dept_ids, false).await?);
+    let gone_members: Vec<i64> = linked
+        .iter()
+        .filter(|(ext, m)| gone.contains(ext) && !m.to_be_deleted)
+        .map(|(_, m)| m.id)
+        .collect();
+    counts.flagged += flag_rows::<C, member::Entity>(
+        db,
+        member::Column::Id,
+        member::Column::ToBeDeleted,
+        &gone_members,
+    )
+    .await?;
+    Ok(counts)
+}
+
+/// Applies departments read again after an event (the whole list the connection now sees is
+/// not known, so only these change) and the ids the provider says are gone.
+pub async fn departments_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    changed: Vec<Department>,
+    gone: &[String],
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let mirror = mirror_rows_departments(db, conn).await?;
+    let changed_ids: HashSet<String> = changed.iter().map(|d| d.external_id.clone()).collect();
+    let relevant: Vec<Mirrored> = mirror
+        .into_iter()
+        .filter(|m| changed_ids.contains(&m.external_id) || gone.contains(&m.external_id))
+        .collect();
+    let mut d = diff(&relevant, changed.clone());
+    d.gone.retain(|id| {
+        relevant
+            .iter()
+            .any(|m| m.id == *id && gone.contains(&m.external_id))
+    });
+    counts.add(write_department_diff(db, conn, d, now).await?);
+    // The structure follows the whole mirror, as after a full read.
+    let seen: Vec<Department> = directory_department::Entity::find()
+        .filter(directory_department::Column::ConnectionId.eq(conn.id))
+        .filter(directory_department::Column::ToBeDeleted.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| Department {
+            external_id: d.external_id,
+            parent_external_id: d.parent_external_id,
+            name: d.name,
+            sort_order: d.sort_order,
+        })
+        .collect();
+    let ids = structure_departments(db, conn, &parents_first(seen)).await?;
+    counts.flagged += flag_unseen_departments(db, conn, &ids).await?;
+    Ok(counts)
+}
+
+async fn mirror_rows_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<Vec<Mirrored>> {
+    Ok(directory_department::Entity::find()
+        .filter(directory_department::Column::ConnectionId.eq(conn.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| Mirrored {
+            id: d.id,
+            external_id: d.external_id,
+            name: d.name,
+            content_hash: d.content_hash,
+            to_be_deleted: d.to_be_deleted,
+        })
+        .collect())
+}
+
+async fn mirror_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    read: Vec<Department>,
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mirror = mirror_rows_departments(db, conn).await?;
+    write_department_diff(db, conn, diff(&mirror, read), now).await
+}
+
+async fn write_department_diff<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    d: Diff<Department>,
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mut counts = Counts {
+        added: n(d.added.len()),
+        ..Default::default()
+    };
+    for chunk in d.added.chunks(ROWS_PER_INSERT) {
+        directory_department::Entity::insert_many(chunk.iter().map(|(dep, hash)| {
+            directory_department::ActiveModel {
+                organization_id: Set(conn.organization_id),
+                connection_id: Set(conn.id),
+                external_id: Set(dep.external_id.clone()),
+                parent_external_id: Set(dep.parent_external_id.clone()),
+                name: Set(dep.name.clone()),
+                sort_order: Set(dep.sort_order),
+                content_hash: Set(hash.clone()),
+                name_changed: Set(false),
+                to_be_deleted: Set(false),
+                synced_at: Set(now),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(db)
+        .await?;
+    }
+    for u in d.updated {
+        let mut row = directory_department::ActiveModel {
+            id: Set(u.id),
+            parent_external_id: Set(u.entry.parent_external_id.clone()),
+            name: Set(u.entry.name.clone()),
+            sort_order: Set(u.entry.sort_order),
+            content_hash: Set(u.content_hash),
+            to_be_deleted: Set(false),
+            synced_at: Set(now),
+            ..Default::default()
+        };
+        if u.renamed {
+            row.name_changed = Set(true);
+            counts.flagged += 1;
+        } else {
+            counts.updated += 1;
+        }
+        directory_department::Entity::update(row).exec(db).await?;
+    }
+    counts.flagged += flag_rows::<C, directory_department::Entity>(
+        db,
+        directory_department::Column::Id,
+        directory_department::Column::ToBeDeleted,
+        &d.gone,
+    )
+    .await?;
+    Ok(counts)
+}
+
+/// Sets a boolean flag column on rows by id, a list at a time; returns how many.
+async fn flag_rows<C: ConnectionTrait, E: EntityTrait>(
+    db: &C,
+    id: E::Column,
+    flag: E::Column,
+    ids: &[i64],
+) -> Result<i32> {
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        E::update_many()
+            .col_expr(flag, Expr::value(true))
+            .filter(id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?;
+    }
+    Ok(n(ids.len()))
+}
+
+async fn mirror_rows_contacts<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    only: Option<&HashSet<String>>,
+) -> Result<Vec<Mirrored>> {
+    let mut query = directory_contact::Entity::find()
+        .select_only()
+        .columns([
+            directory_contact::Column::Id,
+            directory_contact::Column::ExternalId,
+            directory_contact::Column::Name,
+            directory_contact::Column::ContentHash,
+            directory_contact::Column::ToBeDeleted,
+        ])
+        .filter(directory_contact::Column::ConnectionId.eq(conn.id));
+    if let Some(ids) = only {
+        query = query.filter(directory_contact::Column::ExternalId.is_in(ids.iter().cloned()));
+    }
+    let rows: Vec<(i64, String, String, String, bool)> = query.into_tuple().all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, external_id, name, content_hash, to_be_deleted)| Mirrored {
+                id,
+                external_id,
+                name,
+                content_hash,
+                to_be_deleted,
+            },
+        )
+        .collect())
+}
+
+async fn mirror_contacts<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    read: Vec<Contact>,
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mirror = mirror_rows_contacts(db, conn, None).await?;
+    write_contact_diff(db, conn, diff(&mirror, read), now).await
+}
+
+async fn mirror_contacts_partial<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    read: Vec<Contact>,
+    gone: &[String],
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let ids: HashSet<String> = read
+        .iter()
+        .map(|c| c.external_id.clone())
+        .chain(gone.iter().cloned())
+        .collect();
+    let mirror = mirror_rows_contacts(db, conn, Some(&ids)).await?;
+    let mut d = diff(&mirror, read);
+    d.gone.retain(|id| {
+        mirror
+            .iter()
+            .any(|m| m.id == *id && gone.contains(&m.external_id))
+    });
+    write_contact_diff(db, conn, d, now).await
+}
+
+fn contact_row(
+    conn: &connection::Model,
+    c: &Contact,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> directory_contact::ActiveModel {
+    directory_contact::ActiveModel {
+        organization_id: Set(conn.organization_id),
+        connection_id: Set(conn.id),
+        external_id: Set(c.external_id.clone()),
+        union_id: Set(c.union_id.clone()),
+        name: Set(c.name.clone()),
+        email: Set(c.email.clone()),
+        phone: Set(c.phone.clone()),
+        title: Set(c.title.clone()),
+        department_external_ids: Set(serde_json::json!(c.department_external_ids)),
+        active: Set(c.active),
+        content_hash: Set(hash.to_string()),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        synced_at: Set(now),
+        ..Default::default()
+    }
+}
+
+async fn write_contact_diff<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    d: Diff<Contact>,
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mut counts = Counts {
+        added: n(d.added.len()),
+        ..Default::default()
+    };
+    for chunk in d.added.chunks(ROWS_PER_INSERT) {
+        directory_contact::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|(c, hash)| contact_row(conn, c, hash, now)),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    for u in d.updated {
+        let mut row = contact_row(conn, &u.entry, &u.content_hash, now);
+        row.id = Set(u.id);
+        row.organization_id = sea_orm::ActiveValue::NotSet;
+        row.connection_id = sea_orm::ActiveValue::NotSet;
+        row.external_id = sea_orm::ActiveValue::NotSet;
+        if u.renamed {
+            row.name_changed = Set(true);
+            counts.flagged += 1;
+        } else {
+            row.name_changed = sea_orm::ActiveValue::NotSet;
+            counts.updated += 1;
+        }
+        directory_contact::Entity::update(row).exec(db).await?;
+    }
+    counts.flagged += flag_rows::<C, directory_contact::Entity>(
+        db,
+        directory_contact::Column::Id,
+        directory_contact::Column::ToBeDeleted,
+        &d.gone,
+    )
+    .await?;
+    Ok(counts)
+}
+
+/// Department ids of the connection's departments by provider id.
+pub async fn synced_department_ids<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<HashMap<String, i64>> {
+    let rows: Vec<(i64, Option<String>)> = department::Entity::find()
+        .select_only()
+        .columns([department::Column::Id, department::Column::ExternalId])
+        .filter(department::Column::OrganizationId.eq(conn.organization_id))
+        .filter(department::Column::SourceConnectionId.eq(conn.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, ext)| Some((ext?, id)))
+        .collect())
+}
+
+/// Keeps the organization's department tree in step with the provider's departments (given
+/// parents first); departments the connection no longer sees are flagged, not deleted. Returns
+/// department ids by provider id.
+async fn structure_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    read: &[Department],
+) -> Result<HashMap<String, i64>> {
+    let existing: Vec<department::Model> = department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(conn.organization_id))
+        .filter(department::Column::SourceConnectionId.eq(conn.id))
+        .all(db)
+        .await?;
+    let by_ext: HashMap<String, &department::Model> = existing
+        .iter()
+        .filter_map(|d| Some((d.external_id.clone()?, d)))
+        .collect();
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut paths: HashMap<i64, String> = HashMap::new();
+    let now = Utc::now();
+    for d in read {
+        let parent = d
+            .parent_external_id
+            .as_ref()
+            .and_then(|p| ids.get(p).copied());
+        let parent_path = parent
+            .and_then(|p| paths.get(&p).cloned())
+            .unwrap_or_else(|| "/".to_string());
+        let order = i32::try_from(d.sort_order).unwrap_or(i32::MAX);
+        match by_ext.get(&d.external_id) {
+            None => {
+                let row = department::Entity::insert(department::ActiveModel {
+                    organization_id: Set(conn.organization_id),
+                    parent_id: Set(parent),
+                    name: Set(d.name.clone()),
+                    path: Set(String::new()),
+                    sort_order: Set(order),
+                    external_id: Set(Some(d.external_id.clone())),
+                    source_connection_id: Set(Some(conn.id)),
+                    leader_member_id: Set(None),
+                    name_changed: Set(false),
+                    to_be_deleted: Set(false),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .exec_with_returning(db)
+                .await?;
+                let path = format!("{parent_path}{}/", row.id);
+                department::Entity::update(department::ActiveModel {
+                    id: Set(row.id),
+                    path: Set(path.clone()),
+                    ..Default::default()
+                })
+                .exec(db)
+                .await?;
+                ids.insert(d.external_id.clone(), row.id);
+                paths.insert(row.id, path);
+            }
+            Some(row) => {
+                let path = format!("{parent_path}{}/", row.id);
+                let renamed = row.name != d.name;
+                let changed = renamed
+                    || row.parent_id != parent
+                    || row.path != path
+                    || row.sort_order != order
+                    || row.to_be_deleted;
+                if changed {
+                    department::Entity::update(department::ActiveModel {
+                        id: Set(row.id),
+                        parent_id: Set(parent),
+                        name: Set(d.name.clone()),
+                        path: Set(path.clone()),
+                        sort_order: Set(order),
+                        name_changed: Set(row.name_changed || renamed),
+                        to_be_deleted: Set(false),
+                        ..Default::default()
+                    })
+                    .exec(db)
+                    .await?;
+                }
+                ids.insert(d.external_id.clone(), row.id);
+                paths.insert(row.id, path);
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Flags the connection's departments that are not in `seen` (a full read).
+async fn flag_unseen_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    seen: &HashMap<String, i64>,
+) -> Result<i32> {
+    let gone: Vec<i64> = department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(conn.organization_id))
+        .filter(department::Column::SourceConnectionId.eq(conn.id))
+        .filter(department::Column::ToBeDeleted.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|d| {
+            d.external_id
+                .as_ref()
+                .is_none_or(|ext| !seen.contains_key(ext))
+        })
+        .map(|d| d.id)
+        .collect();
+    flag_rows::<C, department::Entity>(
+        db,
+        department::Column::Id,
+        department::Column::ToBeDeleted,
+        &gone,
+    )
+    .await
+}
+
+/// Members linked to the connection's contacts, by provider user id.
+pub async fn linked_members<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<HashMap<String, member::Model>> {
+    let identities: Vec<(i64, String)> = identity::Entity::find()
+        .select_only()
+        .columns([identity::Column::UserId, identity::Column::ProviderUserId])
+        .filter(identity::Column::Provider.eq(conn.provider))
+        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let by_user: HashMap<i64, String> = identities.into_iter().collect();
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(conn.organization_id))
+        .filter(member::Column::SourceConnectionId.eq(conn.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|m| Some((by_user.get(&m.user_id)?.clone(), m)))
+        .collect())
+}
+
+/// Keeps linked members in step with their contacts: name (a change flags `name_changed`),
+/// email, phone, title, the connection's departments; with `full`, members whose contact is gone
+/// are flagged `to_be_deleted`.
+async fn follow_contacts<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    linked: &HashMap<String, member::Model>,
+    contacts: &HashMap<String, Contact>,
+    dept_ids: &HashMap<String, i64>,
+    full: bool,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    if full {
+        counts.flagged += flag_unseen_departments(db, conn, dept_ids).await?;
+    }
+    let synced: HashSet<i64> = dept_ids.values().copied().collect();
+    let member_ids: Vec<i64> = linked.values().map(|m| m.id).collect();
+    let mut current: HashMap<i64, HashSet<i64>> = HashMap::new();
+    for chunk in member_ids.chunks(IDS_PER_STATEMENT) {
+        let rows: Vec<(i64, i64)> = department_member::Entity::find()
+            .select_only()
+            .columns([
+                department_member::Column::MemberId,
+                department_member::Column::DepartmentId,
+            ])
+            .filter(department_member::Column::MemberId.is_in(chunk.iter().copied()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (m, d) in rows {
+            if synced.contains(&d) {
+                current.entry(m).or_default().insert(d);
+            }
+        }
+    }
+    let mut gone = Vec::new();
+    let mut joins = Vec::new();
+    let now = Utc::now();
+    for (ext, m) in linked {
+        let Some(c) = contacts.get(ext) else {
+            if full && !m.to_be_deleted {
+                gone.push(m.id);
+            }
+            continue;
+        };
+        let email = crate::org::rules::email("email", c.email.as_deref())
+            .ok()
+            .flatten();
+        let renamed = m.name != c.name;
+        let details = m.email != email || m.phone != c.phone || m.position != c.title;
+        if renamed || details || m.to_be_deleted {
+            member::Entity::update(member::ActiveModel {
+                id: Set(m.id),
+                name: Set(c.name.clone()),
+                email: Set(email),
+                phone: Set(c.phone.clone()),
+                position: Set(c.title.clone()),
+                name_changed: Set(m.name_changed || renamed),
+                to_be_deleted: Set(false),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+            .exec(db)
+            .await?;
+            if renamed {
+                counts.flagged += 1;
+            } else {
+                counts.updated += 1;
+            }
+        }
+        let want: HashSet<i64> = c
+            .department_external_ids
+            .iter()
+            .filter_map(|d| dept_ids.get(d).copied())
+            .collect();
+        let have = current.remove(&m.id).unwrap_or_default();
+        for d in want.difference(&have) {
+            joins.push(department_member::ActiveModel {
+                department_id: Set(*d),
+                member_id: Set(m.id),
+                organization_id: Set(conn.organization_id),
+            });
+        }
+        let leave: Vec<i64> = have.difference(&want).copied().collect();
+        if !leave.is_empty() {
+            department_member::Entity::delete_many()
+                .filter(department_member::Column::MemberId.eq(m.id))
+                .filter(department_member::Column::DepartmentId.is_in(leave.iter().copied()))
+                .exec(db)
+                .await?;
+            counts.removed += n(leave.len());
+        }
+    }
+    counts.updated += n(joins.len());
+    for chunk in joins.chunks(ROWS_PER_INSERT) {
+        department_member::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await?;
+    }
+    counts.flagged +=
+        flag_rows::<C, member::Entity>(db, member::Column::Id, member::Column::ToBeDeleted, &gone)
+            .await?;
+    Ok(counts)
+}
+
+/// Mirrors DingTalk role groups and roles as role groups and directory roles of the connection,
+/// and their holders among linked members.
+async fn role_groups<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    read: &[RoleGroup],
+    linked: &HashMap<String, member::Model>,
+) -> Result<Counts> {
+    let mut counts = Counts::default();
+    let now = Utc::now();
+    let groups: HashMap<String, role_group::Model> = role_group::Entity::find()
+        .filter(role_group::Column::OrganizationId.eq(conn.organization_id))
+        .filter(role_group::Column::SourceConnectionId.eq(conn.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|g| Some((g.external_id.clone()?, g)))
+        .collect();
+    let roles: HashMap<String, directory_role::Model> = directory_role::Entity::find()
+        .filter(directory_role::Column::OrganizationId.eq(conn.organization_id))
+        .filter(directory_role::Column::SourceConnectionId.eq(conn.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|r| Some((r.external_id.clone()?, r)))
+        .collect();
+    for g in read {
+        let group_id = match groups.get(&g.external_id) {
+            Some(row) => {
+                if row.name != g.name {
+                    role_group::Entity::update(role_group::ActiveModel {
+                        id: Set(row.id),
+                        name: Set(g.name.clone()),
+                        ..Default::default()
+                    })
+                    .exec(db)
+                    .await?;
+                    counts.updated += 1;
+                }
+                row.id
+            }
+            None => {
+                counts.added += 1;
+                role_group::Entity::insert(role_group::ActiveModel {
+                    organization_id: Set(conn.organization_id),
+                    name: Set(g.name.clone()),
+                    external_id: Set(Some(g.external_id.clone())),
+                    source_connection_id: Set(Some(conn.id)),
+                    created_at: Set(now),
+                    ..Default::default()
+                })
+                .exec_with_returning(db)
+                .await?
+                .id
+            }
+        };
+        for r in &g.roles {
+            let role_id = match roles.get(&r.external_id) {
+                Some(row) => {
+                    if row.name != r.name || row.role_group_id != group_id {
+                        directory_role::Entity::update(directory_role::ActiveModel {
+                            id: Set(row.id),
+                            name: Set(r.name.clone()),
+                            role_group_id: Set(group_id),
+                            ..Default::default()
+                        })
+                        .exec(db)
+                        .await?;
+                        counts.updated += 1;
+                    }
+                    row.id
+                }
+                None => {
+                    counts.added += 1;
+                    directory_role::Entity::insert(directory_role::ActiveModel {
+                        organization_id: Set(conn.organization_id),
+                        role_group_id: Set(group_id),
+                        name: Set(r.name.clone()),
+                        external_id: Set(Some(r.external_id.clone())),
+                        source_connection_id: Set(Some(conn.id)),
+                        created_at: Set(now),
+                        ..Default::default()
+                    })
+                    .exec_with_returning(db)
+                    .await?
+                    .id
+                }
+            };
+            let want: HashSet<i64> = r
+                .holders
+                .iter()
+                .filter_map(|h| linked.get(h).map(|m| m.id))
+                .collect();
+            let have: HashSet<i64> = directory_role_member::Entity::find()
+                .filter(directory_role_member::Column::DirectoryRoleId.eq(role_id))
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|h| h.member_id)
+                .collect();
+            let add: Vec<directory_role_member::ActiveModel> = want
+                .difference(&have)
+                .map(|m| directory_role_member::ActiveModel {
+                    directory_role_id: Set(role_id),
+                    member_id: Set(*m),
+                    organization_id: Set(conn.organization_id),
+                })
+                .collect();
+            if !add.is_empty() {
+                counts.updated += n(add.len());
+                directory_role_member::Entity::insert_many(add)
+                    .exec_without_returning(db)
+                    .await?;
+            }
+            let drop: Vec<i64> = have.difference(&want).copied().collect();
+            if !drop.is_empty() {
+                counts.removed += n(drop.len());
+                directory_role_member::Entity::delete_many()
+                    .filter(directory_role_member::Column::DirectoryRoleId.eq(role_id))
+                    .filter(directory_role_member::Column::MemberId.is_in(drop))
+                    .exec(db)
+                    .await?;
+            }
+        }
+    }
+    Ok(counts)
+}
+
+/// Brings the members linked to these contacts in step with the mirror (after admitting them).
+pub async fn follow_mirror_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    only: &HashSet<String>,
+) -> Result<Counts> {
+    let contacts: HashMap<String, Contact> = directory_contact::Entity::find()
+        .filter(directory_contact::Column::ConnectionId.eq(conn.id))
+        .filter(directory_contact::Column::ExternalId.is_in(only.iter().cloned()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| {
+            (
+                c.external_id.clone(),
+                Contact {
+                    department_external_ids: serde_json::from_value(c.department_external_ids)
+                        .unwrap_or_default(),
+                    external_id: c.external_id,
+                    union_id: c.union_id,
+                    name: c.name,
+                    email: c.email,
+                    phone: c.phone,
+                    title: c.title,
+                    active: c.active,
+                },
+            )
+        })
+        .collect();
+    let dept_ids = synced_department_ids(db, conn).await?;
+    let linked: HashMap<String, member::Model> = linked_members(db, conn)
+        .await?
+        .into_iter()
+        .filter(|(ext, _)| only.contains(ext))
+        .collect();
+    follow_contacts(db, conn, &linked, &contacts, &dept_ids, false).await
+}

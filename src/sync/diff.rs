@@ -1,0 +1,237 @@
+//! What changed between the mirror and a fresh read: pure comparisons by provider id and content
+//! hash, so that a read with no changes produces no writes.
+
+use crate::providers::directory::{Contact, Department};
+use sha2::{Digest, Sha256};
+use std::collections::{HashMap, HashSet};
+
+/// What the mirror holds of one entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mirrored {
+    /// Row id.
+    pub id: i64,
+    /// The provider's id.
+    pub external_id: String,
+    /// Name as last read.
+    pub name: String,
+    /// Hash of the fields as last read.
+    pub content_hash: String,
+    /// Already flagged as gone.
+    pub to_be_deleted: bool,
+}
+
+/// An entry read from the provider, as the diff sees it.
+pub trait Entry {
+    /// The provider's id.
+    fn external_id(&self) -> &str;
+    /// The name (a change flags `name_changed`).
+    fn name(&self) -> &str;
+    /// A hash of every mirrored field.
+    fn content_hash(&self) -> String;
+}
+
+fn hash(parts: &[&str]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p.as_bytes());
+    }
+    h.finalize()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+impl Entry for Department {
+    fn external_id(&self) -> &str {
+        &self.external_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn content_hash(&self) -> String {
+        hash(&[
+            &self.name,
+            self.parent_external_id.as_deref().unwrap_or(""),
+            &self.sort_order.to_string(),
+        ])
+    }
+}
+
+impl Entry for Contact {
+    fn external_id(&self) -> &str {
+        &self.external_id
+    }
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn content_hash(&self) -> String {
+        let mut departments = self.department_external_ids.clone();
+        departments.sort();
+        hash(&[
+            &self.name,
+            self.union_id.as_deref().unwrap_or(""),
+            self.email.as_deref().unwrap_or(""),
+            self.phone.as_deref().unwrap_or(""),
+            self.title.as_deref().unwrap_or(""),
+            &departments.join(","),
+            if self.active { "1" } else { "0" },
+        ])
+    }
+}
+
+/// An entry whose content changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated<T> {
+    /// Mirror row id.
+    pub id: i64,
+    /// The entry as read now.
+    pub entry: T,
+    /// Its new hash.
+    pub content_hash: String,
+    /// Whether the name changed.
+    pub renamed: bool,
+}
+
+/// The difference for one kind of entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diff<T> {
+    /// New entries with their hashes.
+    pub added: Vec<(T, String)>,
+    /// Changed entries, and entries flagged gone that are back.
+    pub updated: Vec<Updated<T>>,
+    /// Mirror rows gone from the provider (not flagged yet).
+    pub gone: Vec<i64>,
+}
+
+impl<T> Diff<T> {
+    /// Whether nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.updated.is_empty() && self.gone.is_empty()
+    }
+}
+
+/// Compares the mirror with what the provider shows now (`read` holds each id once).
+pub fn diff<T: Entry>(mirror: &[Mirrored], read: Vec<T>) -> Diff<T> {
+    let by_id: HashMap<&str, &Mirrored> =
+        mirror.iter().map(|m| (m.external_id.as_str(), m)).collect();
+    let mut seen: HashSet<String> = HashSet::with_capacity(read.len());
+    let mut out = Diff {
+        added: Vec::new(),
+        updated: Vec::new(),
+        gone: Vec::new(),
+    };
+    for entry in read {
+        if !seen.insert(entry.external_id().to_string()) {
+            continue;
+        }
+        let content_hash = entry.content_hash();
+        match by_id.get(entry.external_id()) {
+            None => out.added.push((entry, content_hash)),
+            Some(m) if m.content_hash != content_hash || m.to_be_deleted => {
+                out.updated.push(Updated {
+                    id: m.id,
+                    renamed: m.name != entry.name(),
+                    entry,
+                    content_hash,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    out.gone = mirror
+        .iter()
+        .filter(|m| !m.to_be_deleted && !seen.contains(&m.external_id))
+        .map(|m| m.id)
+        .collect();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dep(id: &str, name: &str) -> Department {
+        Department {
+            external_id: id.into(),
+            parent_external_id: Some("1".into()),
+            name: name.into(),
+            sort_order: 0,
+        }
+    }
+
+    fn mirrored(id: i64, d: &Department, flagged: bool) -> Mirrored {
+        Mirrored {
+            id,
+            external_id: d.external_id.clone(),
+            name: d.name.clone(),
+            content_hash: d.content_hash(),
+            to_be_deleted: flagged,
+        }
+    }
+
+    #[test]
+    fn an_unchanged_read_is_an_empty_diff() {
+        let read = vec![dep("2", "Sales"), dep("3", "R&D")];
+        let mirror: Vec<Mirrored> = read
+            .iter()
+            .enumerate()
+            .map(|(i, d)| mirrored(i as i64, d, false))
+            .collect();
+        assert!(diff(&mirror, read).is_empty());
+    }
+
+    #[test]
+    fn additions_renames_moves_departures_and_returns() {
+        let sales = dep("2", "Sales");
+        let rnd = dep("3", "R&D");
+        let gone = dep("4", "Legal");
+        let back = dep("5", "Ops");
+        let mirror = vec![
+            mirrored(1, &sales, false),
+            mirrored(2, &rnd, false),
+            mirrored(3, &gone, false),
+            mirrored(4, &back, true),
+        ];
+        let mut moved = rnd.clone();
+        moved.parent_external_id = Some("2".into());
+        let read = vec![dep("2", "Sales & Marketing"), moved, back, dep("6", "New")];
+        let d = diff(&mirror, read);
+        assert_eq!(
+            d.added
+                .iter()
+                .map(|(e, _)| e.external_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["6"]
+        );
+        let updated: Vec<(i64, bool)> = d.updated.iter().map(|u| (u.id, u.renamed)).collect();
+        assert_eq!(updated, vec![(1, true), (2, false), (4, false)]);
+        assert_eq!(d.gone, vec![3]);
+    }
+
+    #[test]
+    fn flagged_entries_still_gone_are_not_flagged_twice() {
+        let legal = dep("4", "Legal");
+        let d = diff(&[mirrored(3, &legal, true)], Vec::<Department>::new());
+        assert!(d.is_empty());
+    }
+
+    #[test]
+    fn contact_hash_ignores_department_order() {
+        let mut a = Contact {
+            external_id: "u".into(),
+            union_id: None,
+            name: "A".into(),
+            email: None,
+            phone: None,
+            title: None,
+            department_external_ids: vec!["1".into(), "2".into()],
+            active: true,
+        };
+        let h = a.content_hash();
+        a.department_external_ids.reverse();
+        assert_eq!(h, a.content_hash());
+        a.active = false;
+        assert_ne!(h, a.content_hash());
+    }
+}

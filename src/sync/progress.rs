@@ -1,0 +1,103 @@
+//! Live progress of sync runs: the latest state of each run on this instance and a broadcast of
+//! every update, for the `syncProgress` subscription.
+
+use super::apply::Counts;
+use serde::Serialize;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
+use tokio::sync::broadcast;
+
+/// Where a run stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Phase {
+    /// Waiting to start.
+    Queued,
+    /// Reading the provider's chart.
+    Reading,
+    /// Writing the difference.
+    Applying,
+    /// Applied.
+    Succeeded,
+    /// Stopped by an error; nothing applied.
+    Failed,
+    /// Stopped by a shutdown; nothing applied.
+    Interrupted,
+}
+
+impl Phase {
+    /// Whether the run is over.
+    pub fn finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed | Self::Interrupted)
+    }
+}
+
+/// One progress report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The run.
+    pub run_id: i64,
+    /// Its organization.
+    pub organization_id: i64,
+    /// Phase.
+    pub phase: Phase,
+    /// Departments read so far.
+    pub departments_read: u64,
+    /// Contacts read so far.
+    pub contacts_read: u64,
+    /// Provider calls so far.
+    pub provider_calls: u64,
+    /// What was applied (when finished).
+    pub counts: Counts,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// The progress hub of an instance.
+#[derive(Clone)]
+pub struct SyncHub {
+    /// This instance's name in leases.
+    pub instance: Arc<str>,
+    sender: broadcast::Sender<Progress>,
+    latest: Arc<Mutex<HashMap<i64, Progress>>>,
+}
+
+impl Default for SyncHub {
+    fn default() -> Self {
+        Self {
+            instance: format!("roster-{}", crate::auth::random_token(8)).into(),
+            sender: broadcast::channel(256).0,
+            latest: Arc::default(),
+        }
+    }
+}
+
+impl SyncHub {
+    /// Publishes a report (finished runs are forgotten from the latest map).
+    pub fn publish(&self, progress: Progress) {
+        {
+            let mut latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+            if progress.phase.finished() {
+                latest.remove(&progress.run_id);
+            } else {
+                latest.insert(progress.run_id, progress.clone());
+            }
+        }
+        let _ = self.sender.send(progress);
+    }
+
+    /// The latest report of a run still going on this instance.
+    pub fn latest(&self, run: i64) -> Option<Progress> {
+        self.latest
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&run)
+            .cloned()
+    }
+
+    /// Every report from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Progress> {
+        self.sender.subscribe()
+    }
+}

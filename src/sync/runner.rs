@@ -1,0 +1,483 @@
+//! Running syncs: one at a time per connection (a database lease, so across instances too), each
+//! recorded as a `sync_run`. A run reads the provider's whole chart first and then applies the
+//! difference in one transaction, so any failure — a provider error, a timeout, a lost lease, a
+//! killed process — leaves the mirror and the members exactly as they were.
+
+use super::{
+    apply::{self, Counts},
+    lease,
+    progress::{Phase, Progress},
+};
+use crate::{
+    authz::OrgAccess,
+    error::{Error, Result, error_chain},
+    org::connections,
+    providers::directory::{ReadProgress, ReadScope, Snapshot},
+    state::AppState,
+};
+use chrono::Utc;
+use entity::{
+    connection,
+    enums::{AutoAddPolicy, Provider, SyncStatus, SyncTrigger},
+    sync_run,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
+};
+use serde_json::json;
+use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
+
+/// The lease of a connection's syncs.
+pub fn lease_name(connection_id: i64) -> String {
+    format!("sync:{connection_id}")
+}
+
+/// A run of the organization.
+pub async fn get(db: &DatabaseConnection, org: i64, id: i64) -> Result<sync_run::Model> {
+    sync_run::Entity::find_by_id(id)
+        .filter(sync_run::Column::OrganizationId.eq(org))
+        .one(db)
+        .await?
+        .ok_or(Error::NotFound("sync run"))
+}
+
+/// The organization's runs, newest first, optionally of one connection.
+pub async fn list(
+    db: &DatabaseConnection,
+    org: i64,
+    connection_id: Option<i64>,
+    limit: u64,
+) -> Result<Vec<sync_run::Model>> {
+    let mut query = sync_run::Entity::find().filter(sync_run::Column::OrganizationId.eq(org));
+    if let Some(c) = connection_id {
+        query = query.filter(sync_run::Column::ConnectionId.eq(c));
+    }
+    Ok(query
+        .order_by_desc(sync_run::Column::StartedAt)
+        .order_by_desc(sync_run::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await?)
+}
+
+/// Starts a full sync an administrator asked for; returns the run at once.
+///
+/// **Permissions**: `org.sync.manage`.
+pub async fn start_manual(
+    app: &AppState,
+    access: &OrgAccess,
+    connection_id: i64,
+) -> Result<sync_run::Model> {
+    let conn = connections::get(&app.db, access.org_id(), connection_id).await?;
+    launch(app, conn, SyncTrigger::Manual, Some(access.actor())).await
+}
+
+/// Takes the connection's lease, records the run and starts it in the background.
+pub async fn launch(
+    app: &AppState,
+    conn: connection::Model,
+    trigger: SyncTrigger,
+    actor: Option<i64>,
+) -> Result<sync_run::Model> {
+    if !conn.enabled {
+        return Err(Error::validation(
+            "connectionId",
+            format!(
+                "the connection `{}` is disabled; enable it before syncing",
+                conn.name
+            ),
+        ));
+    }
+    let name = lease_name(conn.id);
+    if !lease::acquire(&app.db, &name, &app.sync.instance).await? {
+        return Err(Error::Conflict(format!(
+            "a sync of `{}` is already running; wait for it to finish (see syncRuns)",
+            conn.name
+        )));
+    }
+    let run = match record_start(&app.db, &conn, trigger, actor).await {
+        Ok(run) => run,
+        Err(e) => {
+            lease::release(&app.db, &name, &app.sync.instance).await?;
+            return Err(e);
+        }
+    };
+    let (app, started) = (app.clone(), run.clone());
+    tokio::spawn(async move {
+        execute(&app, conn, started).await;
+    });
+    Ok(run)
+}
+
+async fn record_start<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    trigger: SyncTrigger,
+    actor: Option<i64>,
+) -> Result<sync_run::Model> {
+    Ok(sync_run::Entity::insert(sync_run::ActiveModel {
+        organization_id: Set(conn.organization_id),
+        connection_id: Set(conn.id),
+        trigger: Set(trigger),
+        actor_member_id: Set(actor),
+        status: Set(SyncStatus::Running),
+        started_at: Set(Utc::now()),
+        finished_at: Set(None),
+        added: Set(0),
+        updated: Set(0),
+        flagged: Set(0),
+        removed: Set(0),
+        errors: Set(json!([])),
+        ..Default::default()
+    })
+    .exec_with_returning(db)
+    .await?)
+}
+
+fn report(run: &sync_run::Model, phase: Phase, read: &ReadProgress) -> Progress {
+    Progress {
+        run_id: run.id,
+        organization_id: run.organization_id,
+        phase,
+        departments_read: read.departments.load(Ordering::Relaxed),
+        contacts_read: read.contacts.load(Ordering::Relaxed),
+        provider_calls: read.calls.load(Ordering::Relaxed),
+        counts: Counts::default(),
+        error: None,
+    }
+}
+
+/// The departments a connection limits its sync to (`settings.syncDepartments`).
+pub fn sync_departments(conn: &connection::Model) -> Vec<String> {
+    conn.settings
+        .get("syncDepartments")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_i64().map(|n| n.to_string()))
+        })
+        .collect()
+}
+
+/// Reads the connection's whole chart from its provider.
+async fn read(
+    app: &AppState,
+    conn: &connection::Model,
+    progress: &ReadProgress,
+) -> Result<(Snapshot, Option<String>)> {
+    let scope = ReadScope {
+        departments: sync_departments(conn),
+        concurrency: app.settings.sync.concurrency,
+    };
+    match conn.provider {
+        Provider::Dingtalk => {
+            let dt = connections::dingtalk_app(&app.secrets, conn)?;
+            Ok((
+                app.providers
+                    .dingtalk
+                    .read_directory(&dt, &scope, progress)
+                    .await?,
+                None,
+            ))
+        }
+        Provider::Wecom => {
+            let wc = connections::wecom_app(&app.secrets, conn)?;
+            Ok((
+                app.providers
+                    .wecom
+                    .read_directory(&wc, &scope, progress)
+                    .await?,
+                None,
+            ))
+        }
+        Provider::Teams => {
+            let ms = connections::microsoft_app(&app.secrets, conn)?;
+            let (snapshot, delta) = app
+                .providers
+                .microsoft
+                .read_directory(&ms, progress)
+                .await?;
+            Ok((snapshot, Some(delta)))
+        }
+    }
+}
+
+/// Runs a recorded sync to its end and records how it ended; the lease is given up after.
+async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) {
+    let name = lease_name(conn.id);
+    let holder = app.sync.instance.clone();
+    let renewer = {
+        let db = app.db.clone();
+        let (name, holder) = (name.clone(), holder.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(30));
+            every.tick().await;
+            loop {
+                every.tick().await;
+                match lease::renew(&db, &name, &holder).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(lease = %name, "the sync lease was lost");
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::warn!(lease = %name, error = %error_chain(&e), "renewing the sync lease failed")
+                    }
+                }
+            }
+        })
+    };
+    let progress = Arc::new(ReadProgress::default());
+    let ticker = {
+        let (hub, progress, run) = (app.sync.clone(), progress.clone(), run.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_millis(250));
+            loop {
+                every.tick().await;
+                hub.publish(report(&run, Phase::Reading, &progress));
+            }
+        })
+    };
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let (snapshot, delta) = read(app, &conn, &progress).await?;
+        ticker.abort();
+        let read_ms = started.elapsed().as_millis() as u64;
+        app.sync.publish(report(&run, Phase::Applying, &progress));
+        let counts = apply_full(app, &conn, &run, snapshot, delta).await?;
+        tracing::info!(
+            run = run.id,
+            connection = conn.id,
+            read_ms,
+            total_ms = started.elapsed().as_millis() as u64,
+            calls = progress.calls.load(Ordering::Relaxed),
+            added = counts.added,
+            updated = counts.updated,
+            flagged = counts.flagged,
+            removed = counts.removed,
+            "sync run succeeded"
+        );
+        Ok::<_, Error>(counts)
+    }
+    .await;
+    ticker.abort();
+    renewer.abort();
+    let mut last = report(&run, Phase::Succeeded, &progress);
+    match outcome {
+        Ok(counts) => last.counts = counts,
+        Err(e) => {
+            let message = e.to_string();
+            tracing::warn!(run = run.id, connection = conn.id, error = %error_chain(&e), "sync run failed");
+            if let Err(e) = finish(
+                &app.db,
+                run.id,
+                SyncStatus::Failed,
+                Counts::default(),
+                Some(&message),
+            )
+            .await
+            {
+                tracing::error!(run = run.id, error = %error_chain(&e), "recording the failed sync run failed");
+            }
+            last.phase = Phase::Failed;
+            last.error = Some(message);
+        }
+    }
+    if let Err(e) = lease::release(&app.db, &name, &holder).await {
+        tracing::warn!(lease = %name, error = %error_chain(&e), "releasing the sync lease failed");
+    }
+    app.sync.publish(last);
+}
+
+/// Applies a full read, admits members under the `auto` policy, and records success — all in one
+/// transaction.
+async fn apply_full(
+    app: &AppState,
+    conn: &connection::Model,
+    run: &sync_run::Model,
+    snapshot: Snapshot,
+    delta: Option<String>,
+) -> Result<Counts> {
+    let txn = app.db.begin().await?;
+    // The lease may have lapsed while reading (a very slow provider); another instance may then
+    // be syncing, so this run gives way.
+    if !lease::renew(&txn, &lease_name(conn.id), &app.sync.instance).await? {
+        return Err(Error::Conflict(
+            "the sync lease lapsed while reading; another sync took over. Nothing was applied"
+                .into(),
+        ));
+    }
+    let mut counts = apply::full_in_txn(&txn, conn, snapshot, Utc::now()).await?;
+    if conn.auto_add_policy == AutoAddPolicy::Auto {
+        counts.add(super::admit::auto_in_txn(&txn, conn).await?);
+    }
+    if let Some(link) = delta {
+        let mut settings = conn.settings.clone();
+        settings["graphDeltaLink"] = json!(link);
+        connection::Entity::update(connection::ActiveModel {
+            id: Set(conn.id),
+            settings: Set(settings),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+    }
+    finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
+    txn.commit().await?;
+    Ok(counts)
+}
+
+/// Records how a run ended.
+pub async fn finish<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    run: i64,
+    status: SyncStatus,
+    counts: Counts,
+    error: Option<&str>,
+) -> Result<()> {
+    sync_run::Entity::update(sync_run::ActiveModel {
+        id: Set(run),
+        status: Set(status),
+        finished_at: Set(Some(Utc::now())),
+        added: Set(counts.added),
+        updated: Set(counts.updated),
+        flagged: Set(counts.flagged),
+        removed: Set(counts.removed),
+        errors: Set(json!(error.into_iter().collect::<Vec<_>>())),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// Marks runs left `running` by a stopped process as interrupted (their lease has lapsed, so no
+/// instance is working on them). Their transaction never committed: nothing was applied.
+pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64> {
+    let running = sync_run::Entity::find()
+        .filter(sync_run::Column::Status.eq(SyncStatus::Running))
+        .all(db)
+        .await?;
+    let mut n = 0;
+    for run in running {
+        if lease::held(db, &lease_name(run.connection_id)).await? {
+            continue;
+        }
+        finish(
+            db,
+            run.id,
+            SyncStatus::Interrupted,
+            Counts::default(),
+            Some("the server stopped during this sync; nothing was applied. Start the sync again"),
+        )
+        .await?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Starts the scheduled full syncs that are due: every enabled connection whose last manual or
+/// scheduled run started more than `interval` ago. The lease keeps it to one instance.
+pub async fn start_due(app: &AppState, interval: Duration) -> Result<usize> {
+    let due_before =
+        Utc::now() - chrono::Duration::from_std(interval).unwrap_or(chrono::Duration::hours(6));
+    let conns = connection::Entity::find()
+        .filter(connection::Column::Enabled.eq(true))
+        .all(&app.db)
+        .await?;
+    let mut started = 0;
+    for conn in conns {
+        let last = sync_run::Entity::find()
+            .filter(sync_run::Column::ConnectionId.eq(conn.id))
+            .filter(sync_run::Column::Trigger.ne(SyncTrigger::Event))
+            .order_by_desc(sync_run::Column::StartedAt)
+            .one(&app.db)
+            .await?;
+        if last.is_some_and(|r| r.started_at > due_before) {
+            continue;
+        }
+        match launch(app, conn, SyncTrigger::Schedule, None).await {
+            Ok(_) => started += 1,
+            Err(Error::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(started)
+}
+
+/// Microsoft: runs the stored Graph delta link and applies what changed as an `event` run; a
+/// connection without a link, or whose link expired, gets a full sync instead.
+pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
+    let Some(link) = conn
+        .settings
+        .get("graphDeltaLink")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string)
+    else {
+        return launch(app, conn.clone(), SyncTrigger::Event, None)
+            .await
+            .map(|_| ());
+    };
+    let name = lease_name(conn.id);
+    if !lease::acquire(&app.db, &name, &app.sync.instance).await? {
+        // A sync is running; it reads everything anyway.
+        return Ok(());
+    }
+    let result = async {
+        let ms = connections::microsoft_app(&app.secrets, conn)?;
+        let progress = ReadProgress::default();
+        let changes = match app
+            .providers
+            .microsoft
+            .user_changes(&ms, &link, &progress)
+            .await
+        {
+            Err(Error::Provider {
+                errcode: Some(code),
+                ..
+            }) if code == crate::providers::microsoft::graph::RESYNC => {
+                return Ok(None);
+            }
+            other => other?,
+        };
+        let now = Utc::now();
+        let txn = app.db.begin().await?;
+        // Written first, so that the transaction holds SQLite's write lock from its start.
+        let run = record_start(&txn, conn, SyncTrigger::Event, None).await?;
+        let new_departments: Vec<_> =
+            crate::providers::microsoft::graph::departments_of(&changes.changed);
+        let mut counts = Counts::default();
+        if !new_departments.is_empty() {
+            counts.add(apply::departments_in_txn(&txn, conn, new_departments, &[], now).await?);
+        }
+        counts
+            .add(apply::contacts_in_txn(&txn, conn, changes.changed, &changes.removed, now).await?);
+        if conn.auto_add_policy == AutoAddPolicy::Auto {
+            counts.add(super::admit::auto_in_txn(&txn, conn).await?);
+        }
+        let mut settings = conn.settings.clone();
+        settings["graphDeltaLink"] = json!(changes.delta_link);
+        connection::Entity::update(connection::ActiveModel {
+            id: Set(conn.id),
+            settings: Set(settings),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
+        txn.commit().await?;
+        Ok::<_, Error>(Some(counts))
+    }
+    .await;
+    lease::release(&app.db, &name, &app.sync.instance).await?;
+    match result? {
+        Some(_) => Ok(()),
+        None => launch(app, conn.clone(), SyncTrigger::Event, None)
+            .await
+            .map(|_| ()),
+    }
+}

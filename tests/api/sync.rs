@@ -1,0 +1,680 @@
+//! Contacts sync through the sandbox: full syncs of DingTalk, WeCom and Microsoft into the mirror
+//! and the department tree, flags, failures that change nothing, one sync at a time, adding
+//! people from the mirror, clean-up, and incremental events (DingTalk and WeCom encrypted
+//! callbacks, Graph notifications with delta queries).
+
+use crate::common::{TestApp, actors::admin_ok, error_code};
+use roster::providers::callback_crypto::CallbackCrypto;
+use sandbox::{Sandbox, company::Company, directory::Change};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "rostertoken1";
+const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+
+async fn setup(people: usize, departments: usize) -> (TestApp, Sandbox, String) {
+    let sandbox = Sandbox::start(
+        Company::generate("dingsync", people, departments),
+        "127.0.0.1:0",
+    )
+    .expect("sandbox starts");
+    let base = sandbox.base_url();
+    let app = TestApp::spawn_with(|s| {
+        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
+        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
+        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+        s.providers.wecom.login_url = format!("{base}/wecom/login");
+        s.providers.wecom.api_url = format!("{base}/wecom/api");
+        s.providers.microsoft.login_url = format!("{base}/microsoft/login");
+        s.providers.microsoft.graph_url = format!("{base}/microsoft/graph");
+    })
+    .await;
+    let admin = app.admin_token().await;
+    (app, sandbox, admin)
+}
+
+async fn connect(app: &TestApp, admin: &str, provider: &str, fields: Value) -> String {
+    let created = admin_ok(
+        app,
+        admin,
+        &format!("mutation($i: ConnectionFields!) {{ addConnection(provider: {provider}, input: $i) {{ id }} }}"),
+        json!({ "i": fields }),
+    )
+    .await;
+    created["addConnection"]["id"]
+        .as_str()
+        .expect("connection id")
+        .to_string()
+}
+
+async fn dingtalk_connection(app: &TestApp, admin: &str, sandbox: &Sandbox) -> String {
+    let c = sandbox.state.company().clone();
+    connect(
+        app,
+        admin,
+        "DINGTALK",
+        json!({ "corpId": c.corp_id, "clientId": c.app_key, "clientSecret": c.app_secret, "callbackToken": TOKEN, "callbackAesKey": AES_KEY }),
+    )
+    .await
+}
+
+const RUN: &str = "id status trigger added updated flagged removed errors";
+
+/// Starts a sync and waits for its end; returns the finished run.
+async fn sync(app: &TestApp, admin: &str, connection: &str) -> Value {
+    let started = admin_ok(
+        app,
+        admin,
+        &format!("mutation($c: ID!) {{ startSync(connectionId: $c) {{ {RUN} }} }}"),
+        json!({ "c": connection }),
+    )
+    .await["startSync"]
+        .clone();
+    wait(app, admin, started["id"].as_str().expect("run id")).await
+}
+
+async fn wait(app: &TestApp, admin: &str, run: &str) -> Value {
+    for _ in 0..600 {
+        let r = admin_ok(
+            app,
+            admin,
+            &format!("query($r: ID!) {{ syncRun(id: $r) {{ {RUN} }} }}"),
+            json!({ "r": run }),
+        )
+        .await["syncRun"]
+            .clone();
+        if r["status"] != "RUNNING" {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("sync run {run} did not finish");
+}
+
+async fn contacts(app: &TestApp, admin: &str, connection: &str, flagged: bool) -> Vec<Value> {
+    admin_ok(
+        app,
+        admin,
+        "query($c: ID!, $f: Boolean) { directoryContacts(connectionId: $c, flaggedOnly: $f, first: 1000) { id externalId name nameChanged toBeDeleted departmentExternalIds } }",
+        json!({ "c": connection, "f": flagged }),
+    )
+    .await["directoryContacts"]
+        .as_array()
+        .expect("contacts")
+        .clone()
+}
+
+async fn mirror_departments(app: &TestApp, admin: &str, connection: &str) -> Vec<Value> {
+    admin_ok(
+        app,
+        admin,
+        "query($c: ID!) { directoryDepartments(connectionId: $c) { id externalId parentExternalId name nameChanged toBeDeleted } }",
+        json!({ "c": connection }),
+    )
+    .await["directoryDepartments"]
+        .as_array()
+        .expect("departments")
+        .clone()
+}
+
+/// Every department of the tree, walked from the top.
+async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut parents = vec![Value::Null];
+    while let Some(parent) = parents.pop() {
+        let children = admin_ok(
+            app,
+            admin,
+            "query($p: ID) { departments(parentId: $p) { id name path nameChanged toBeDeleted } }",
+            json!({ "p": parent }),
+        )
+        .await["departments"]
+            .as_array()
+            .expect("departments")
+            .clone();
+        parents.extend(children.iter().map(|d| d["id"].clone()));
+        out.extend(children);
+    }
+    out
+}
+
+async fn edit(sandbox: &Sandbox, changes: Value) {
+    let changes: Vec<Change> = serde_json::from_value(changes).expect("changes");
+    sandbox::directory::apply(&sandbox.state, &changes).expect("sandbox change");
+}
+
+async fn fault(sandbox: &Sandbox, body: Value) {
+    let status = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", sandbox.base_url()))
+        .json(&json!({ "next": [body] }))
+        .send()
+        .await
+        .expect("fault")
+        .status();
+    assert!(status.is_success());
+}
+
+#[tokio::test]
+async fn dingtalk_full_sync_flags_failures_and_clean_up() {
+    // 250 people in two teams: every team has more than one page (100) of people.
+    let (app, sandbox, admin) = setup(250, 2).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+
+    let first = sync(&app, &admin, &conn).await;
+    assert_eq!(first["status"], "SUCCEEDED", "{first}");
+    assert_eq!(contacts(&app, &admin, &conn, false).await.len(), 250);
+    let deps = mirror_departments(&app, &admin, &conn).await;
+    assert_eq!(deps.len(), 3, "{deps:?}");
+    let team0 = tree(&app, &admin)
+        .await
+        .into_iter()
+        .find(|d| d["name"] == "Team 0")
+        .expect("Team 0 in the department tree");
+    assert_eq!(team0["path"], "/Headquarters/Team 0", "{team0}");
+    let roles = admin_ok(
+        &app,
+        &admin,
+        "{ roleGroups { name roles { name } } }",
+        json!({}),
+    )
+    .await;
+    assert!(roles.to_string().contains("R&D Manager"), "{roles}");
+
+    // A re-sync with no change writes nothing.
+    let again = sync(&app, &admin, &conn).await;
+    assert_eq!(
+        (
+            again["added"].clone(),
+            again["updated"].clone(),
+            again["flagged"].clone()
+        ),
+        (json!(0), json!(0), json!(0)),
+        "{again}"
+    );
+
+    // People of Team 0 (and its sub-departments) become analysts.
+    let team0_mirror = deps
+        .iter()
+        .find(|d| d["name"] == "Team 0")
+        .expect("mirror Team 0");
+    let added = admin_ok(
+        &app,
+        &admin,
+        "mutation($i: AddMembersFromDirectoryInput!) { addMembersFromDirectory(input: $i) { run { added } added { id name userType departments { name } } existing { id } } }",
+        json!({ "i": { "connectionId": conn, "departmentIds": [team0_mirror["id"]], "includeSubDepartments": true, "userType": "ANALYST" } }),
+    )
+    .await["addMembersFromDirectory"]
+        .clone();
+    let new_members = added["added"].as_array().expect("added");
+    assert_eq!(new_members.len(), 125);
+    assert_eq!(new_members[0]["userType"], "ANALYST");
+    assert_eq!(new_members[0]["departments"][0]["name"], "Team 0");
+    // A viewer may not hold an administrator role.
+    let org_admin_role = crate::common::actors::role_ids(&app, &admin).await["org_admin"].clone();
+    let refused = app
+        .gql(
+            "mutation($i: AddMembersFromDirectoryInput!) { addMembersFromDirectory(input: $i) { run { id } } }",
+            json!({ "i": { "connectionId": conn, "contactIds": [contacts(&app, &admin, &conn, false).await[0]["id"]], "userType": "VIEWER", "roleId": org_admin_role } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "VALIDATION", "{refused}");
+
+    // The provider renames one person and a department, and one person leaves.
+    edit(
+        &sandbox,
+        json!([
+            { "op": "rename_person", "userid": "000000", "name": "张伟 (renamed)" },
+            { "op": "remove_person", "userid": "000002" },
+            { "op": "rename_department", "id": 100, "name": "Team Zero" }
+        ]),
+    )
+    .await;
+    let changed = sync(&app, &admin, &conn).await;
+    assert_eq!(changed["status"], "SUCCEEDED", "{changed}");
+    let flagged = contacts(&app, &admin, &conn, true).await;
+    let flags: Vec<(String, bool, bool)> = flagged
+        .iter()
+        .map(|c| {
+            (
+                c["externalId"].as_str().unwrap_or_default().to_string(),
+                c["nameChanged"].as_bool().unwrap_or_default(),
+                c["toBeDeleted"].as_bool().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert!(flags.contains(&("000000".into(), true, false)), "{flags:?}");
+    assert!(flags.contains(&("000002".into(), false, true)), "{flags:?}");
+    let members = admin_ok(
+        &app,
+        &admin,
+        "{ members(first: 200, filter: { keyword: \"张伟\" }) { edges { node { name nameChanged toBeDeleted } } } }",
+        json!({}),
+    )
+    .await;
+    assert!(
+        members.to_string().contains("\"nameChanged\":true"),
+        "{members}"
+    );
+    let renamed = tree(&app, &admin)
+        .await
+        .into_iter()
+        .find(|d| d["name"] == "Team Zero")
+        .expect("renamed department");
+    assert_eq!(renamed["nameChanged"], true);
+
+    // A failure at any point changes nothing and says why.
+    let before = contacts(&app, &admin, &conn, false).await;
+    edit(
+        &sandbox,
+        json!([{ "op": "rename_person", "userid": "000001", "name": "Never Seen" }]),
+    )
+    .await;
+    fault(
+        &sandbox,
+        json!({ "status": 200, "body": { "errcode": 60011, "errmsg": "没有调用该接口的权限" } }),
+    )
+    .await;
+    let failed = sync(&app, &admin, &conn).await;
+    assert_eq!(failed["status"], "FAILED");
+    assert!(
+        failed["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("developer console"),
+        "{failed}"
+    );
+    assert_eq!(contacts(&app, &admin, &conn, false).await, before);
+    edit(&sandbox, json!([{ "op": "scope", "departments": [] }])).await;
+    let empty = sync(&app, &admin, &conn).await;
+    assert_eq!(empty["status"], "FAILED");
+    assert!(
+        empty["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("sees no department"),
+        "{empty}"
+    );
+    assert_eq!(contacts(&app, &admin, &conn, false).await, before);
+    edit(&sandbox, json!([{ "op": "scope", "departments": [1] }])).await;
+
+    // One sync per connection at a time.
+    let slow = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", sandbox.base_url()))
+        .json(&json!({ "latency_ms": 20 }))
+        .send()
+        .await
+        .expect("latency");
+    assert!(slow.status().is_success());
+    let running = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+        json!({ "c": conn }),
+    )
+    .await["startSync"]["id"]
+        .clone();
+    let second = app
+        .gql(
+            "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+            json!({ "c": conn }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&second), "CONFLICT", "{second}");
+    let done = wait(&app, &admin, running.as_str().expect("id")).await;
+    assert_eq!(done["status"], "SUCCEEDED", "{done}");
+
+    // Runs are listed newest first.
+    let runs = admin_ok(
+        &app,
+        &admin,
+        "{ syncRuns { id status trigger } }",
+        json!({}),
+    )
+    .await;
+    let ids: Vec<i64> = runs["syncRuns"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter_map(|r| r["id"].as_str()?.parse().ok())
+        .collect();
+    assert!(ids.windows(2).all(|w| w[0] > w[1]), "{ids:?}");
+
+    // Update structure removes what is gone; clear all empties the mirror.
+    let cleaned = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { updateStructure(connectionId: $c) { removed } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert_eq!(cleaned["updateStructure"]["removed"], 1, "{cleaned}");
+    assert!(
+        !contacts(&app, &admin, &conn, false)
+            .await
+            .iter()
+            .any(|c| c["externalId"] == "000002")
+    );
+    let not_flagged = app
+        .gql(
+            "mutation($c: ID!, $i: [ID!]) { deleteFlaggedEntries(connectionId: $c, contactIds: $i) { removed } }",
+            json!({ "c": conn, "i": [contacts(&app, &admin, &conn, false).await[5]["id"]] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&not_flagged), "VALIDATION", "{not_flagged}");
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { clearDirectory(connectionId: $c) { removed } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert!(contacts(&app, &admin, &conn, false).await.is_empty());
+    assert!(
+        !tree(&app, &admin)
+            .await
+            .iter()
+            .any(|d| d["name"] == "Team Zero")
+    );
+}
+
+async fn push_dingtalk(
+    app: &TestApp,
+    conn: &str,
+    crypto: &CallbackCrypto,
+    event: &Value,
+    forged: bool,
+) -> (u16, Value) {
+    let encrypt = crypto.encrypt(&event.to_string());
+    let (ts, nonce) = ("1700000000000", "nonce123");
+    let signature = if forged {
+        "0".repeat(40)
+    } else {
+        crypto.signature(ts, nonce, &encrypt)
+    };
+    let response = reqwest::Client::new()
+        .post(format!("{}/callbacks/dingtalk/{conn}?signature={signature}&msg_signature={signature}&timestamp={ts}&nonce={nonce}", app.address))
+        .json(&json!({ "encrypt": encrypt }))
+        .send()
+        .await
+        .expect("callback");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+async fn event_runs(app: &TestApp, admin: &str) -> Vec<Value> {
+    admin_ok(
+        app,
+        admin,
+        "{ syncRuns { id status trigger added updated flagged errors } }",
+        json!({}),
+    )
+    .await["syncRuns"]
+        .as_array()
+        .expect("runs")
+        .iter()
+        .filter(|r| r["trigger"] == "EVENT")
+        .cloned()
+        .collect()
+}
+
+async fn until<F: Fn(&[Value]) -> bool>(app: &TestApp, admin: &str, done: F) -> Vec<Value> {
+    for _ in 0..200 {
+        let runs = event_runs(app, admin).await;
+        if done(&runs) {
+            return runs;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    event_runs(app, admin).await
+}
+
+#[tokio::test]
+async fn dingtalk_callbacks_apply_events_once() {
+    let (app, sandbox, admin) = setup(20, 2).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    assert_eq!(sync(&app, &admin, &conn).await["status"], "SUCCEEDED");
+    let app_key = sandbox.state.company().app_key.clone();
+    let crypto = CallbackCrypto::new(TOKEN, AES_KEY, &app_key).expect("crypto");
+
+    // The URL check: an encrypted `success` comes back, signed.
+    let (status, reply) = push_dingtalk(
+        &app,
+        &conn,
+        &crypto,
+        &json!({ "EventType": "check_url" }),
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{reply}");
+    let encrypted = reply["encrypt"].as_str().expect("encrypt");
+    assert_eq!(crypto.decrypt(encrypted).expect("decrypts"), "success");
+    crypto
+        .verify(
+            reply["msg_signature"].as_str().expect("signature"),
+            reply["timeStamp"].as_str().expect("timeStamp"),
+            reply["nonce"].as_str().expect("nonce"),
+            encrypted,
+        )
+        .expect("the reply is signed");
+
+    // A bad signature is refused and changes nothing.
+    edit(
+        &sandbox,
+        json!([{ "op": "rename_person", "userid": "000003", "name": "Renamed By Event" }]),
+    )
+    .await;
+    let event = json!({ "EventType": "user_modify_org", "userId": ["000003"], "eventId": "evt-1", "CorpId": sandbox.state.company().corp_id });
+    let (status, _) = push_dingtalk(&app, &conn, &crypto, &event, true).await;
+    assert_eq!(status, 403);
+    assert!(event_runs(&app, &admin).await.is_empty());
+
+    // The event is applied; a redelivery is acknowledged and not applied again.
+    let (status, _) = push_dingtalk(&app, &conn, &crypto, &event, false).await;
+    assert_eq!(status, 200);
+    let (status, _) = push_dingtalk(&app, &conn, &crypto, &event, false).await;
+    assert_eq!(status, 200);
+    let runs = until(&app, &admin, |r| !r.is_empty()).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    assert_eq!(runs[0]["status"], "SUCCEEDED", "{runs:?}");
+    let renamed = contacts(&app, &admin, &conn, true).await;
+    assert!(
+        renamed
+            .iter()
+            .any(|c| c["name"] == "Renamed By Event" && c["nameChanged"] == true),
+        "{renamed:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert_eq!(event_runs(&app, &admin).await.len(), 1);
+
+    // A person who left, and a new department.
+    edit(
+        &sandbox,
+        json!([
+            { "op": "remove_person", "userid": "000004" },
+            { "op": "add_department", "id": 900, "parent_id": 100, "name": "Team 0 North" }
+        ]),
+    )
+    .await;
+    push_dingtalk(
+        &app,
+        &conn,
+        &crypto,
+        &json!({ "EventType": "user_leave_org", "userId": ["000004"], "eventId": "evt-2" }),
+        false,
+    )
+    .await;
+    push_dingtalk(
+        &app,
+        &conn,
+        &crypto,
+        &json!({ "EventType": "org_dept_create", "deptId": [900], "eventId": "evt-3" }),
+        false,
+    )
+    .await;
+    let runs = until(&app, &admin, |r| r.len() >= 3).await;
+    let flagged = contacts(&app, &admin, &conn, true).await;
+    assert!(
+        flagged
+            .iter()
+            .any(|c| c["externalId"] == "000004" && c["toBeDeleted"] == true),
+        "{flagged:?} {runs:?}"
+    );
+    let north = tree(&app, &admin)
+        .await
+        .into_iter()
+        .find(|d| d["name"] == "Team 0 North")
+        .expect("the new department is in the tree");
+    assert_eq!(
+        north["path"], "/Headquarters/Team 0/Team 0 North",
+        "{north}"
+    );
+}
+
+#[tokio::test]
+async fn wecom_sync_and_callbacks() {
+    let (app, sandbox, admin) = setup(30, 3).await;
+    let wecom = sandbox.state.company().wecom.clone();
+    let conn = connect(
+        &app,
+        &admin,
+        "WECOM",
+        json!({ "corpId": wecom.corp_id, "agentId": wecom.agent_id, "clientSecret": wecom.secret, "callbackToken": TOKEN, "callbackAesKey": AES_KEY }),
+    )
+    .await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(contacts(&app, &admin, &conn, false).await.len(), 30);
+    assert_eq!(mirror_departments(&app, &admin, &conn).await.len(), 4);
+
+    let crypto = CallbackCrypto::new(TOKEN, AES_KEY, &wecom.corp_id).expect("crypto");
+    // URL verification answers the bare decrypted echostr.
+    let echostr = crypto.encrypt("1616140317555161061");
+    let (ts, nonce) = ("1409659589", "263014780");
+    let sig = crypto.signature(ts, nonce, &echostr);
+    let client = reqwest::Client::new();
+    let url = format!("{}/callbacks/wecom/{conn}", app.address);
+    let verified = client
+        .get(&url)
+        .query(&[
+            ("msg_signature", sig.as_str()),
+            ("timestamp", ts),
+            ("nonce", nonce),
+            ("echostr", echostr.as_str()),
+        ])
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(verified.status(), 200);
+    assert_eq!(verified.text().await.expect("body"), "1616140317555161061");
+    let bad = client
+        .get(&url)
+        .query(&[
+            ("msg_signature", "0000"),
+            ("timestamp", ts),
+            ("nonce", nonce),
+            ("echostr", echostr.as_str()),
+        ])
+        .send()
+        .await
+        .expect("verify");
+    assert_eq!(bad.status(), 403);
+
+    // A member deleted in WeCom is flagged through the event.
+    edit(
+        &sandbox,
+        json!([{ "op": "remove_person", "userid": "000007" }]),
+    )
+    .await;
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[{}]]></ToUserName><FromUserName><![CDATA[sys]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[change_contact]]></Event><ChangeType>delete_user</ChangeType><UserID><![CDATA[000007]]></UserID></xml>",
+        wecom.corp_id
+    );
+    let encrypt = crypto.encrypt(&xml);
+    let sig = crypto.signature(ts, nonce, &encrypt);
+    let body = format!(
+        "<xml><ToUserName><![CDATA[{}]]></ToUserName><Encrypt><![CDATA[{encrypt}]]></Encrypt><AgentID><![CDATA[]]></AgentID></xml>",
+        wecom.corp_id
+    );
+    let posted = client
+        .post(&url)
+        .query(&[
+            ("msg_signature", sig.as_str()),
+            ("timestamp", ts),
+            ("nonce", nonce),
+        ])
+        .body(body)
+        .send()
+        .await
+        .expect("event");
+    assert_eq!(posted.status(), 200);
+    until(&app, &admin, |r| !r.is_empty()).await;
+    assert!(
+        contacts(&app, &admin, &conn, true)
+            .await
+            .iter()
+            .any(|c| c["externalId"] == "000007" && c["toBeDeleted"] == true)
+    );
+}
+
+#[tokio::test]
+async fn teams_sync_with_graph_delta_and_notifications() {
+    let (app, sandbox, admin) = setup(450, 3).await;
+    let entra = sandbox.state.company().entra.clone();
+    let conn = connect(
+        &app,
+        &admin,
+        "TEAMS",
+        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "client-state-secret" }),
+    )
+    .await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    // 450 users over three pages of the delta round; departments from the users' attribute.
+    assert_eq!(contacts(&app, &admin, &conn, false).await.len(), 450);
+    assert_eq!(mirror_departments(&app, &admin, &conn).await.len(), 3);
+
+    let url = format!("{}/callbacks/microsoft/{conn}", app.address);
+    let client = reqwest::Client::new();
+    let handshake = client
+        .post(format!(
+            "{url}?validationToken=Validation%3A%20Testing%20client%20application%20reachability"
+        ))
+        .send()
+        .await
+        .expect("handshake");
+    assert_eq!(handshake.status(), 200);
+    assert_eq!(
+        handshake.text().await.expect("body"),
+        "Validation: Testing client application reachability"
+    );
+    let wrong = client
+        .post(&url)
+        .json(&json!({ "value": [{ "clientState": "guess", "changeType": "updated" }] }))
+        .send()
+        .await
+        .expect("notification");
+    assert_eq!(wrong.status(), 403);
+
+    edit(
+        &sandbox,
+        json!([
+            { "op": "rename_person", "userid": "000010", "name": "Graph Renamed" },
+            { "op": "remove_person", "userid": "000011" }
+        ]),
+    )
+    .await;
+    let note = client
+        .post(&url)
+        .json(&json!({ "value": [{ "clientState": "client-state-secret", "changeType": "updated", "resource": "Users/x" }] }))
+        .send()
+        .await
+        .expect("notification");
+    assert_eq!(note.status(), 202);
+    let runs = until(&app, &admin, |r| !r.is_empty()).await;
+    assert_eq!(runs[0]["status"], "SUCCEEDED", "{runs:?}");
+    let flagged = contacts(&app, &admin, &conn, true).await;
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
+    assert!(flagged.iter().any(|c| c["name"] == "Graph Renamed"));
+}
