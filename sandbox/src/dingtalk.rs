@@ -505,11 +505,11 @@ pub async fn sns_getuserinfo(
 
 /// Checks the token and the fault queue of a contacts call: the enterprise (branch or not) or
 /// the answer to give instead.
-fn contacts_call(state: &State, token: Option<&str>) -> Result<bool, HttpResponse> {
+fn contacts_call(state: &State, token: Option<&str>) -> Result<bool, Box<HttpResponse>> {
     if let Some(fault) = state.take_fault() {
-        return Err(fault);
+        return Err(Box::new(fault));
     }
-    check_app_token(state, token).map_err(|refusal| *refusal)
+    check_app_token(state, token)
 }
 
 fn ok(result: Value) -> HttpResponse {
@@ -529,7 +529,7 @@ fn number(body: &Value, key: &str) -> Option<i64> {
 #[get("/dingtalk/oapi/auth/scopes")]
 pub async fn auth_scopes(state: web::Data<State>, query: web::Query<TokenQuery>) -> HttpResponse {
     if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
-        return answer;
+        return *answer;
     }
     let scope = state.company().scope.clone();
     HttpResponse::Ok().json(json!({
@@ -547,7 +547,7 @@ pub async fn department_listsub(
     body: web::Json<Value>,
 ) -> HttpResponse {
     if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
-        return answer;
+        return *answer;
     }
     let id = number(&body, "dept_id").unwrap_or(1);
     let company = state.company();
@@ -573,7 +573,7 @@ pub async fn department_get(
 ) -> HttpResponse {
     let branch = match contacts_call(&state, query.access_token.as_deref()) {
         Ok(branch) => branch,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let Some(id) = number(&body, "dept_id") else {
         return oapi_error(400002, "缺少参数 dept_id");
@@ -605,7 +605,7 @@ pub async fn user_list(
 ) -> HttpResponse {
     let branch = match contacts_call(&state, query.access_token.as_deref()) {
         Ok(branch) => branch,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let (Some(id), Some(cursor), Some(size)) = (
         number(&body, "dept_id"),
@@ -655,7 +655,7 @@ pub async fn role_list(
     body: web::Json<Value>,
 ) -> HttpResponse {
     if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
-        return answer;
+        return *answer;
     }
     let size = number(&body, "size").unwrap_or(20);
     let offset = number(&body, "offset").unwrap_or(0);
@@ -685,7 +685,7 @@ pub async fn role_simplelist(
 ) -> HttpResponse {
     let branch = match contacts_call(&state, query.access_token.as_deref()) {
         Ok(branch) => branch,
-        Err(answer) => return answer,
+        Err(answer) => return *answer,
     };
     let size = number(&body, "size").unwrap_or(20);
     let offset = number(&body, "offset").unwrap_or(0);

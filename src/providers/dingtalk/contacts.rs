@@ -366,27 +366,6 @@ impl DingtalkClient {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn documented_quirks_are_read() {
-        // The documentation's examples show numbers, booleans and arrays as strings.
-        let item = json!({ "userid": "0042", "name": "张伟", "dept_id_list": "[2,3]", "active": "true", "mobile": "" });
-        let c = contact(&item).expect("contact");
-        assert_eq!(c.department_external_ids, vec!["2", "3"]);
-        assert!(c.active);
-        assert_eq!(c.phone, None);
-        let typed = json!({ "userid": "7", "dept_id_list": [4], "active": false });
-        let c = contact(&typed).expect("contact");
-        assert_eq!((c.name.as_str(), c.active), ("7", false));
-        assert_eq!(c.department_external_ids, vec!["4"]);
-        assert!(contact(&json!({ "name": "no id" })).is_none());
-        assert!(has_more(&json!({ "has_more": "true" }), "has_more"));
-    }
-}
-
 impl DingtalkClient {
     /// One contact read again (after an event); `None` when DingTalk no longer knows them.
     pub async fn contact(&self, app: &DingtalkApp, userid: &str) -> Result<Option<Contact>> {
@@ -424,5 +403,26 @@ impl DingtalkClient {
             sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
             external_id: id.to_string(),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_quirks_are_read() {
+        // The documentation's examples show numbers, booleans and arrays as strings.
+        let item = json!({ "userid": "0042", "name": "张伟", "dept_id_list": "[2,3]", "active": "true", "mobile": "" });
+        let c = contact(&item).expect("contact");
+        assert_eq!(c.department_external_ids, vec!["2", "3"]);
+        assert!(c.active);
+        assert_eq!(c.phone, None);
+        let typed = json!({ "userid": "7", "dept_id_list": [4], "active": false });
+        let c = contact(&typed).expect("contact");
+        assert_eq!((c.name.as_str(), c.active), ("7", false));
+        assert_eq!(c.department_external_ids, vec!["4"]);
+        assert!(contact(&json!({ "name": "no id" })).is_none());
+        assert!(has_more(&json!({ "has_more": "true" }), "has_more"));
     }
 }
