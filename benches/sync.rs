@@ -1,0 +1,161 @@
+//! Benchmark harness for contacts sync: an in-process sandbox serving a DingTalk enterprise of
+//! 100,000 people in 5,000 departments, the real server, and over HTTP
+//! - a first full sync (every department, every page of 100 people, role groups) with the
+//!   process's peak memory during it;
+//! - a re-sync with no change (must write nothing: its counts are printed);
+//! - a re-sync after 100 renames and 100 departures in the provider.
+//!
+//! `cargo bench --bench sync` (SQLite), or with `ROSTER_BENCH_DATABASE_URL=postgres://…` for
+//! PostgreSQL. `ROSTER_BENCH_MEMBERS` / `ROSTER_BENCH_DEPARTMENTS` change the size;
+//! `ROSTER_BENCH_CALLS_PER_SECOND` the pacing (the sandbox is local, so by default it is far
+//! above DingTalk's real ~20/s, at which 5,000 departments alone take minutes);
+//! `ROSTER_BENCH_CONCURRENCY` the calls in flight. The peak memory includes the in-process
+//! sandbox and its generated company.
+
+mod common;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use common::{database, env_number, peak_rss_mb, reset_peak_rss, rss_mb};
+use roster::{Application, config::Settings};
+use sandbox::{Sandbox, company::Company, directory::Change};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> anyhow::Result<()> {
+    let people = env_number("ROSTER_BENCH_MEMBERS", 100_000) as usize;
+    let departments = env_number("ROSTER_BENCH_DEPARTMENTS", 5_000) as usize;
+    roster::telemetry::init(&roster::config::LogSettings {
+        filter: "warn,roster::sync=info".into(),
+        format: roster::config::LogFormat::Text,
+    });
+    let sandbox = Sandbox::start(
+        Company::generate("dingbench", people, departments),
+        "127.0.0.1:0",
+    )?;
+    let base = sandbox.base_url();
+    let (url, cleanup) = database().await?;
+    println!(
+        "database: {}",
+        if url.starts_with("sqlite") {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        }
+    );
+    let mut settings = Settings {
+        listen: "127.0.0.1:0".parse()?,
+        database_url: url.clone(),
+        master_key: Some(roster::config::Secret::new(STANDARD.encode([9u8; 32]))),
+        ..Settings::default()
+    };
+    settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));
+    settings.sync.interval_secs = 0;
+    settings.sync.concurrency = env_number("ROSTER_BENCH_CONCURRENCY", 8) as usize;
+    settings.providers.calls_per_second =
+        env_number("ROSTER_BENCH_CALLS_PER_SECOND", 100_000) as u32;
+    settings.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
+    settings.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+    settings.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
+    println!(
+        "provider: sandbox DingTalk, {people} people in {departments} departments; {} calls/s, {} in flight",
+        settings.providers.calls_per_second, settings.sync.concurrency
+    );
+    let app = Application::build(settings).await?;
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+
+    let client = reqwest::Client::new();
+    let endpoint = format!("http://127.0.0.1:{port}/graphql");
+    let gql = |query: &'static str, variables: Value, token: Option<String>| {
+        let (client, endpoint) = (client.clone(), endpoint.clone());
+        async move {
+            let mut request = client
+                .post(endpoint)
+                .json(&json!({ "query": query, "variables": variables }));
+            if let Some(t) = token {
+                request = request.bearer_auth(t);
+            }
+            let body: Value = request.send().await?.json().await?;
+            if !body["errors"].is_null() {
+                anyhow::bail!("GraphQL error: {body}");
+            }
+            Ok::<Value, anyhow::Error>(body["data"].clone())
+        }
+    };
+    let token = gql(
+        "mutation { login(account: \"admin\", password: \"bench-password-1\") { accessToken } }",
+        json!({}),
+        None,
+    )
+    .await?["login"]["accessToken"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let company = sandbox.state.company().clone();
+    let conn = gql(
+        "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
+        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret } }),
+        Some(token.clone()),
+    )
+    .await?["addConnection"]["id"]
+        .clone();
+    drop(company);
+
+    let run_sync = |label: &'static str| {
+        let (gql, token, conn) = (&gql, token.clone(), conn.clone());
+        async move {
+            let baseline = rss_mb();
+            reset_peak_rss();
+            let started = Instant::now();
+            let run = gql(
+                "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+                json!({ "c": conn }),
+                Some(token.clone()),
+            )
+            .await?["startSync"]["id"]
+                .clone();
+            loop {
+                let r = gql(
+                    "query($r: ID!) { syncRun(id: $r) { status added updated flagged removed errors } }",
+                    json!({ "r": run }),
+                    Some(token.clone()),
+                )
+                .await?["syncRun"]
+                    .clone();
+                if r["status"] != "RUNNING" {
+                    println!(
+                        "{label}: {:.2} s, {} — added {} updated {} flagged {} removed {}; RSS before {baseline} MB, peak {} MB",
+                        started.elapsed().as_secs_f64(),
+                        r["status"].as_str().unwrap_or_default(),
+                        r["added"],
+                        r["updated"],
+                        r["flagged"],
+                        r["removed"],
+                        peak_rss_mb()
+                    );
+                    if r["status"] != "SUCCEEDED" {
+                        anyhow::bail!("{label} failed: {r}");
+                    }
+                    return Ok::<(), anyhow::Error>(());
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    };
+    run_sync("first full sync").await?;
+    run_sync("re-sync, no change").await?;
+    let changes: Vec<Change> = (0..100)
+        .map(|i| Change::RenamePerson {
+            userid: format!("0{:05}", i * 7),
+            name: format!("Renamed {i}"),
+        })
+        .chain((0..100).map(|i| Change::RemovePerson {
+            userid: format!("0{:05}", 50_000.min(people - 200) + i),
+        }))
+        .collect();
+    sandbox::directory::apply(&sandbox.state, &changes).map_err(anyhow::Error::msg)?;
+    run_sync("re-sync, 100 renamed + 100 gone").await?;
+    drop(cleanup);
+    Ok(())
+}
