@@ -220,6 +220,21 @@ pub async fn create(
     Ok(created)
 }
 
+/// Refuses a structural change to a department that comes from a provider: its name, place and
+/// members follow the provider, so the change belongs in the provider's admin console.
+fn provider_owned(dep: &department::Model, change: &str) -> Result<()> {
+    if dep.source_connection_id.is_some() {
+        return Err(Error::validation(
+            "id",
+            format!(
+                "department `{}` is synced from a provider connection; {change} it in the provider's admin console (DingTalk, WeCom or Microsoft Entra), then sync again",
+                dep.name
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Changes a department's name, order or leader.
 ///
 /// **Permissions**: `org.members.manage`.
@@ -234,6 +249,9 @@ pub async fn update(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let current = get(db, org, id).await?;
+    if name.is_some() {
+        provider_owned(&current, "rename")?;
+    }
     let mut row = department::ActiveModel {
         id: Set(id),
         ..Default::default()
@@ -315,6 +333,7 @@ pub async fn move_to(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let current = get(db, org, id).await?;
+    provider_owned(&current, "move")?;
     let new_parent_path = match parent {
         Some(pid) => {
             let p = get(db, org, pid).await?;
@@ -436,6 +455,8 @@ pub async fn merge(
     let org = access.org_id();
     let src = get(db, org, source).await?;
     let dst = get(db, org, target).await?;
+    provider_owned(&src, "merge")?;
+    provider_owned(&dst, "merge")?;
     if dst.path.starts_with(&src.path) {
         return Err(Error::validation(
             "targetId",
@@ -473,6 +494,9 @@ pub async fn delete(
 ) -> Result<()> {
     let org = access.org_id();
     let dep = get(db, org, id).await?;
+    if !dep.to_be_deleted {
+        provider_owned(&dep, "delete")?;
+    }
     let member_count = department_member::Entity::find()
         .filter(department_member::Column::DepartmentId.eq(id))
         .count(db)
@@ -532,6 +556,7 @@ pub async fn add_members(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let dep = get(db, org, id).await?;
+    provider_owned(&dep, "add people to")?;
     let ids: Vec<i64> = members::in_organization(db, org, member_ids)
         .await?
         .into_iter()
@@ -564,6 +589,7 @@ pub async fn remove_members(
     cx: &Change,
 ) -> Result<department::Model> {
     let dep = get(db, access.org_id(), id).await?;
+    provider_owned(&dep, "remove people from")?;
     let txn = db.begin().await?;
     department_member::Entity::delete_many()
         .filter(department_member::Column::DepartmentId.eq(dep.id))

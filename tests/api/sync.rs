@@ -170,6 +170,16 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         .find(|d| d["name"] == "Team 0")
         .expect("Team 0 in the department tree");
     assert_eq!(team0["path"], "/Headquarters/Team 0", "{team0}");
+    // Provider departments are read-only here: the change belongs in the provider's console.
+    let rename = app
+        .gql(
+            "mutation($d: ID!) { updateDepartment(id: $d, name: \"Local name\") { id } }",
+            json!({ "d": team0["id"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&rename), "VALIDATION", "{rename}");
+    assert!(rename.to_string().contains("admin console"), "{rename}");
     let roles = admin_ok(
         &app,
         &admin,
