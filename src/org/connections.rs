@@ -363,7 +363,8 @@ fn open_secret(secrets: &SecretBox, conn: &connection::Model) -> Result<String> 
     })
 }
 
-/// Calls the provider with the connection's credentials; a failure says what to check.
+/// Calls the provider with the connection's credentials and checks the contacts permissions a
+/// sync needs; a failure says what to check.
 ///
 /// **Permissions**: `org.connections.manage`.
 pub async fn test(
@@ -374,21 +375,22 @@ pub async fn test(
     id: i64,
 ) -> Result<()> {
     let conn = get(db, access.org_id(), id).await?;
+    // The credentials first (the clearest message), then the contacts permissions a sync needs.
     match conn.provider {
         Provider::Dingtalk => {
             let app = dingtalk_app(secrets, &conn)?;
-            providers.dingtalk.fetch_app_token(&app).await.map(|_| ())
+            providers.dingtalk.fetch_app_token(&app).await?;
+            providers.dingtalk.check_contacts(&app).await
         }
-        Provider::Wecom => providers
-            .wecom
-            .fetch_app_token(&wecom_app(secrets, &conn)?)
-            .await
-            .map(|_| ()),
+        Provider::Wecom => {
+            let app = wecom_app(secrets, &conn)?;
+            providers.wecom.fetch_app_token(&app).await?;
+            providers.wecom.check_contacts(&app).await
+        }
         Provider::Teams => {
-            providers
-                .microsoft
-                .check_credentials(&microsoft_app(secrets, &conn)?)
-                .await
+            let app = microsoft_app(secrets, &conn)?;
+            providers.microsoft.check_credentials(&app).await?;
+            providers.microsoft.check_contacts(&app).await
         }
     }
 }

@@ -305,7 +305,27 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         "{empty}"
     );
     assert_eq!(contacts(&app, &admin, &conn, false).await, before);
+    let checked = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { testConnection(id: $c) { ok errcode message } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert_eq!(checked["testConnection"]["ok"], false, "{checked}");
+    assert_eq!(
+        checked["testConnection"]["errcode"], "empty-scope",
+        "{checked}"
+    );
     edit(&sandbox, json!([{ "op": "scope", "departments": [1] }])).await;
+    let checked = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { testConnection(id: $c) { ok } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert_eq!(checked["testConnection"]["ok"], true, "{checked}");
 
     // One sync per connection at a time.
     let slow = reqwest::Client::new()

@@ -367,6 +367,31 @@ impl DingtalkClient {
 }
 
 impl DingtalkClient {
+    /// Checks that the app may read the contacts it will sync: a non-empty contacts range and
+    /// the permission to list a department's people.
+    pub async fn check_contacts(&self, app: &DingtalkApp) -> Result<()> {
+        let scopes = self
+            .oapi_request(app, reqwest::Method::GET, "/auth/scopes", Value::Null)
+            .await?;
+        let Some(first) = ids(scopes.pointer("/auth_org_scopes/authed_dept"))
+            .into_iter()
+            .next()
+        else {
+            return Err(error(
+                PROVIDER,
+                Some("empty-scope".into()),
+                "the DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
+            ));
+        };
+        self.oapi(
+            app,
+            "/topapi/v2/user/list",
+            json!({ "dept_id": first.parse::<i64>().unwrap_or(1), "cursor": 0, "size": 1 }),
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// One contact read again (after an event); `None` when DingTalk no longer knows them.
     pub async fn contact(&self, app: &DingtalkApp, userid: &str) -> Result<Option<Contact>> {
         match self.user(app, userid).await {

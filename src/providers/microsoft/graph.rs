@@ -163,6 +163,15 @@ impl MicrosoftClient {
         }
     }
 
+    /// Checks that the application may list the tenant's users (User.Read.All, consented).
+    pub async fn check_contacts(&self, app: &MicrosoftApp) -> Result<()> {
+        let url = format!(
+            "{}/v1.0/users?$select=id&$top=1",
+            self.urls.graph_url.trim_end_matches('/')
+        );
+        self.graph_get(app, &url).await.map(|_| ())
+    }
+
     /// Reads every user of the tenant (a fresh delta round) and the delta link that follows it.
     pub async fn read_directory(
         &self,

@@ -164,6 +164,27 @@ impl WecomClient {
 }
 
 impl WecomClient {
+    /// Checks that the app may read the contacts it will sync: a visible department and the
+    /// permission to list its people.
+    pub async fn check_contacts(&self, app: &WecomApp) -> Result<()> {
+        let body = self.get(app, "department/simplelist", &[]).await?;
+        let Some(first) = body
+            .get("department_id")
+            .and_then(Value::as_array)
+            .and_then(|d| d.first())
+            .and_then(|d| id_text(d.get("id")))
+        else {
+            return Err(error(
+                PROVIDER,
+                Some("empty-scope".into()),
+                "the WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
+            ));
+        };
+        self.get(app, "user/list", &[("department_id", first.as_str())])
+            .await
+            .map(|_| ())
+    }
+
     /// One contact read again (after an event); `None` when WeCom no longer knows them.
     pub async fn contact(&self, app: &WecomApp, userid: &str) -> Result<Option<Contact>> {
         match self.get(app, "user/get", &[("userid", userid)]).await {
