@@ -996,6 +996,28 @@ pub async fn update(
             row.nickname = Set(nickname);
         }
     }
+    if current.source_connection_id.is_some() {
+        // Name, email and phone of a provider's member follow the provider.
+        let differs = |new: &Option<String>, old: Option<&str>| {
+            new.as_deref()
+                .is_some_and(|n| Some(n.trim()).filter(|n| !n.is_empty()) != old)
+        };
+        for (field, new, old) in [
+            ("name", &changes.name, Some(current.name.as_str())),
+            ("email", &changes.email, current.email.as_deref()),
+            ("phone", &changes.phone, current.phone.as_deref()),
+        ] {
+            if differs(new, old) {
+                return Err(Error::validation(
+                    field,
+                    format!(
+                        "`{}` comes from a provider connection; change their {field} in the provider's admin console (DingTalk, WeCom or Microsoft Entra) and sync again",
+                        current.nickname
+                    ),
+                ));
+            }
+        }
+    }
     if let Some(name) = &changes.name {
         let name = rules::name("name", name)?;
         summary.insert("name".into(), json!({ "from": current.name, "to": name }));

@@ -218,6 +218,23 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     assert_eq!(new_members.len(), 125);
     assert_eq!(new_members[0]["userType"], "ANALYST");
     assert_eq!(new_members[0]["departments"][0]["name"], "Team 0");
+    // Their provider details are read-only here; Roster-only fields stay editable.
+    let synced = new_members[0]["id"].clone();
+    let email = app
+        .gql(
+            "mutation($m: ID!) { updateMember(id: $m, input: { email: \"elsewhere@example.com\" }) { id } }",
+            json!({ "m": synced }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&email), "VALIDATION", "{email}");
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($m: ID!) { updateMember(id: $m, input: { userType: DEVELOPER }) { id } }",
+        json!({ "m": synced }),
+    )
+    .await;
     // A viewer may not hold an administrator role.
     let org_admin_role = crate::common::actors::role_ids(&app, &admin).await["org_admin"].clone();
     let refused = app
