@@ -366,7 +366,7 @@ async fn subscriptions_refuse_anonymous_and_unprivileged_callers() {
     assert!(text.contains("UNAUTHENTICATED"), "{text}");
 }
 
-async fn next_json<S>(ws: &mut S) -> Value
+pub(crate) async fn next_json<S>(ws: &mut S) -> Value
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {

@@ -725,3 +725,84 @@ async fn teams_sync_with_graph_delta_and_notifications() {
     assert_eq!(flagged.len(), 2, "{flagged:?}");
     assert!(flagged.iter().any(|c| c["name"] == "Graph Renamed"));
 }
+
+#[tokio::test]
+async fn sync_progress_streams_until_the_run_ends() {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    let (app, sandbox, admin) = setup(300, 10).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    // Slow provider calls keep the run going long enough to watch it.
+    let slow = reqwest::Client::new()
+        .post(format!("{}/sandbox/faults", sandbox.base_url()))
+        .json(&json!({ "latency_ms": 15 }))
+        .send()
+        .await
+        .expect("latency");
+    assert!(slow.status().is_success());
+    let run = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+        json!({ "c": conn }),
+    )
+    .await["startSync"]["id"]
+        .clone();
+    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects");
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {admin}") } })))
+        .await
+        .expect("init");
+    assert_eq!(
+        crate::graphql_http::next_json(&mut ws).await["type"],
+        "connection_ack"
+    );
+    ws.send(send(json!({
+        "id": "p", "type": "subscribe",
+        "payload": { "query": "subscription($r: ID!) { syncProgress(runId: $r) { phase contactsRead providerCalls added error } }", "variables": { "r": run } }
+    })))
+    .await
+    .expect("subscribe");
+    let mut phases = Vec::new();
+    let mut last = Value::Null;
+    loop {
+        let msg = crate::graphql_http::next_json(&mut ws).await;
+        if msg["type"] == "complete" {
+            break;
+        }
+        assert_eq!(msg["type"], "next", "{msg}");
+        last = msg["payload"]["data"]["syncProgress"].clone();
+        phases.push(last["phase"].as_str().unwrap_or_default().to_string());
+    }
+    assert_eq!(last["phase"], "SUCCEEDED", "{phases:?}");
+    assert!(last["added"].as_i64().unwrap_or_default() > 300, "{last}");
+    assert!(
+        phases.iter().any(|p| p == "READING" || p == "APPLYING"),
+        "progress was reported before the end: {phases:?}"
+    );
+    // A finished run answers its outcome once.
+    ws.send(send(json!({
+        "id": "q", "type": "subscribe",
+        "payload": { "query": "subscription($r: ID!) { syncProgress(runId: $r) { phase } }", "variables": { "r": run } }
+    })))
+    .await
+    .expect("subscribe");
+    let once = crate::graphql_http::next_json(&mut ws).await;
+    assert_eq!(
+        once["payload"]["data"]["syncProgress"]["phase"], "SUCCEEDED",
+        "{once}"
+    );
+    assert_eq!(
+        crate::graphql_http::next_json(&mut ws).await["type"],
+        "complete"
+    );
+}
