@@ -806,3 +806,67 @@ async fn sync_progress_streams_until_the_run_ends() {
         "complete"
     );
 }
+
+#[tokio::test]
+async fn runs_left_by_a_stopped_server_are_marked_interrupted() {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let (app, sandbox, admin) = setup(10, 1).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    let connection_id: i64 = conn.parse().expect("id");
+    // A run a killed process left behind: status running, no live lease.
+    let left = entity::sync_run::Entity::insert(entity::sync_run::ActiveModel {
+        organization_id: Set(1),
+        connection_id: Set(connection_id),
+        trigger: Set(entity::enums::SyncTrigger::Schedule),
+        actor_member_id: Set(None),
+        status: Set(entity::enums::SyncStatus::Running),
+        started_at: Set(chrono::Utc::now()),
+        finished_at: Set(None),
+        added: Set(0),
+        updated: Set(0),
+        flagged: Set(0),
+        removed: Set(0),
+        errors: Set(json!([])),
+        ..Default::default()
+    })
+    .exec_with_returning(&app.state.db)
+    .await
+    .expect("insert");
+    // While another instance holds the connection's lease, its run is left alone.
+    assert!(
+        roster::sync::lease::acquire(&app.state.db, &format!("sync:{connection_id}"), "other")
+            .await
+            .expect("lease")
+    );
+    assert_eq!(
+        roster::sync::runner::recover_interrupted(&app.state.db)
+            .await
+            .expect("recover"),
+        0
+    );
+    let busy = app
+        .gql(
+            "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+            json!({ "c": conn }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&busy), "CONFLICT", "{busy}");
+    roster::sync::lease::release(&app.state.db, &format!("sync:{connection_id}"), "other")
+        .await
+        .expect("release");
+    assert_eq!(
+        roster::sync::runner::recover_interrupted(&app.state.db)
+            .await
+            .expect("recover"),
+        1
+    );
+    let run = wait(&app, &admin, &left.id.to_string()).await;
+    assert_eq!(run["status"], "INTERRUPTED");
+    assert!(
+        run["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("nothing was applied")
+    );
+}
