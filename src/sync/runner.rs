@@ -272,15 +272,7 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) 
         Err(e) => {
             let message = e.to_string();
             tracing::warn!(run = run.id, connection = conn.id, error = %error_chain(&e), "sync run failed");
-            if let Err(e) = finish(
-                &app.db,
-                run.id,
-                SyncStatus::Failed,
-                Counts::default(),
-                Some(&message),
-            )
-            .await
-            {
+            if let Err(e) = record_failure(&app.db, &run, &name, &holder, &message).await {
                 tracing::error!(run = run.id, error = %error_chain(&e), "recording the failed sync run failed");
             }
             last.phase = Phase::Failed;
@@ -291,6 +283,29 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) 
         tracing::warn!(lease = %name, error = %error_chain(&e), "releasing the sync lease failed");
     }
     app.sync.publish(last);
+}
+
+/// Records a failed run and gives its lease up in one transaction, so that once the run reads
+/// as finished a new one may start.
+async fn record_failure(
+    db: &DatabaseConnection,
+    run: &sync_run::Model,
+    lease: &str,
+    holder: &str,
+    message: &str,
+) -> Result<()> {
+    let txn = db.begin().await?;
+    finish(
+        &txn,
+        run.id,
+        SyncStatus::Failed,
+        Counts::default(),
+        Some(message),
+    )
+    .await?;
+    lease::release(&txn, lease, holder).await?;
+    txn.commit().await?;
+    Ok(())
 }
 
 /// Applies a full read, admits members under the `auto` policy, and records success — all in one
@@ -327,6 +342,8 @@ async fn apply_full(
         .await?;
     }
     finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
+    // The lease goes with the commit: once the run reads as finished, a new one may start.
+    lease::release(&txn, &lease_name(conn.id), &app.sync.instance).await?;
     txn.commit().await?;
     Ok(counts)
 }
