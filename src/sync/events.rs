@@ -214,7 +214,8 @@ pub async fn apply(app: &AppState, conn: &connection::Model, refresh: Refresh) -
     }
     let name = runner::lease_name(conn.id);
     let mut waited = Duration::ZERO;
-    while !lease::acquire(&app.db, &name, &app.sync.instance).await? {
+    let holder = app.sync.holder();
+    while !lease::acquire(&app.db, &name, &holder).await? {
         if waited >= Duration::from_secs(120) {
             return Err(Error::Conflict(format!(
                 "a sync of `{}` kept running; the event {} was not applied and the next full sync will catch it up",
@@ -225,7 +226,7 @@ pub async fn apply(app: &AppState, conn: &connection::Model, refresh: Refresh) -
         waited += Duration::from_millis(500);
     }
     let result = read_and_apply(app, conn, &refresh).await;
-    lease::release(&app.db, &name, &app.sync.instance).await?;
+    lease::release(&app.db, &name, &holder).await?;
     if let Err(e) = &result {
         tracing::warn!(connection = conn.id, event = %refresh.kind, error = %error_chain(e), "applying a provider event failed");
         let now = Utc::now();

@@ -87,6 +87,11 @@ impl SyncHub {
         let _ = self.sender.send(progress);
     }
 
+    /// A lease holder name for one piece of work of this instance.
+    pub fn holder(&self) -> String {
+        format!("{}#{}", self.instance, crate::auth::random_token(6))
+    }
+
     /// The latest report of a run still going on this instance.
     pub fn latest(&self, run: i64) -> Option<Progress> {
         self.latest

@@ -90,7 +90,10 @@ pub async fn launch(
         ));
     }
     let name = lease_name(conn.id);
-    if !lease::acquire(&app.db, &name, &app.sync.instance).await? {
+    // Each run holds the lease under its own name, so that nothing of an earlier run of this
+    // instance can renew or release it.
+    let holder = app.sync.holder();
+    if !lease::acquire(&app.db, &name, &holder).await? {
         return Err(Error::Conflict(format!(
             "a sync of `{}` is already running; wait for it to finish (see syncRuns)",
             conn.name
@@ -99,13 +102,13 @@ pub async fn launch(
     let run = match record_start(&app.db, &conn, trigger, actor).await {
         Ok(run) => run,
         Err(e) => {
-            lease::release(&app.db, &name, &app.sync.instance).await?;
+            lease::release(&app.db, &name, &holder).await?;
             return Err(e);
         }
     };
     let (app, started) = (app.clone(), run.clone());
     tokio::spawn(async move {
-        execute(&app, conn, started).await;
+        execute(&app, conn, started, holder).await;
     });
     Ok(run)
 }
@@ -207,9 +210,8 @@ async fn read(
 }
 
 /// Runs a recorded sync to its end and records how it ended; the lease is given up after.
-async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) {
+async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, holder: String) {
     let name = lease_name(conn.id);
-    let holder = app.sync.instance.clone();
     let renewer = {
         let db = app.db.clone();
         let (name, holder) = (name.clone(), holder.clone());
@@ -248,7 +250,7 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) 
         ticker.abort();
         let read_ms = started.elapsed().as_millis() as u64;
         app.sync.publish(report(&run, Phase::Applying, &progress));
-        let counts = apply_full(app, &conn, &run, snapshot, delta).await?;
+        let counts = apply_full(app, &conn, &run, &holder, snapshot, delta).await?;
         tracing::info!(
             run = run.id,
             connection = conn.id,
@@ -278,9 +280,6 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model) 
             last.phase = Phase::Failed;
             last.error = Some(message);
         }
-    }
-    if let Err(e) = lease::release(&app.db, &name, &holder).await {
-        tracing::warn!(lease = %name, error = %error_chain(&e), "releasing the sync lease failed");
     }
     app.sync.publish(last);
 }
@@ -314,13 +313,14 @@ async fn apply_full(
     app: &AppState,
     conn: &connection::Model,
     run: &sync_run::Model,
+    holder: &str,
     snapshot: Snapshot,
     delta: Option<String>,
 ) -> Result<Counts> {
     let txn = app.db.begin().await?;
     // The lease may have lapsed while reading (a very slow provider); another instance may then
     // be syncing, so this run gives way.
-    if !lease::renew(&txn, &lease_name(conn.id), &app.sync.instance).await? {
+    if !lease::renew(&txn, &lease_name(conn.id), holder).await? {
         return Err(Error::Conflict(
             "the sync lease lapsed while reading; another sync took over. Nothing was applied"
                 .into(),
@@ -343,7 +343,7 @@ async fn apply_full(
     }
     finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
     // The lease goes with the commit: once the run reads as finished, a new one may start.
-    lease::release(&txn, &lease_name(conn.id), &app.sync.instance).await?;
+    lease::release(&txn, &lease_name(conn.id), holder).await?;
     txn.commit().await?;
     Ok(counts)
 }
@@ -440,7 +440,8 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
             .map(|_| ());
     };
     let name = lease_name(conn.id);
-    if !lease::acquire(&app.db, &name, &app.sync.instance).await? {
+    let holder = app.sync.holder();
+    if !lease::acquire(&app.db, &name, &holder).await? {
         // A sync is running; it reads everything anyway.
         return Ok(());
     }
@@ -490,7 +491,7 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
         Ok::<_, Error>(Some(counts))
     }
     .await;
-    lease::release(&app.db, &name, &app.sync.instance).await?;
+    lease::release(&app.db, &name, &holder).await?;
     match result? {
         Some(_) => Ok(()),
         None => launch(app, conn.clone(), SyncTrigger::Event, None)
