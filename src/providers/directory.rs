@@ -10,6 +10,34 @@ use std::{
     time::{Duration, Instant},
 };
 
+/// A provider id the provider may send as a number or as a string.
+pub(crate) fn id_text(value: Option<&serde_json::Value>) -> Option<String> {
+    match value? {
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        serde_json::Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// A non-blank text field, trimmed.
+pub(crate) fn text(value: &serde_json::Value, key: &str) -> Option<String> {
+    value
+        .get(key)
+        .and_then(serde_json::Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// The refusal when a provider app sees no department at all.
+pub(crate) fn empty_scope(provider: &'static str, what_to_do: &str) -> crate::error::Error {
+    super::error(
+        provider,
+        Some("empty-scope".into()),
+        format!("the {what_to_do}"),
+    )
+}
+
 /// Everything a connection sees of the provider's organization chart.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {

@@ -8,7 +8,10 @@ use super::{DingtalkApp, DingtalkClient};
 use crate::{
     error::Result,
     providers::{
-        directory::{Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot},
+        directory::{
+            Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, empty_scope,
+            id_text, text,
+        },
         error,
     },
 };
@@ -26,24 +29,6 @@ const USER_PAGE: i64 = 100;
 const GROUP_PAGE: i64 = 200;
 /// Largest page of `role/simplelist`.
 const HOLDER_PAGE: i64 = 100;
-
-/// A number DingTalk may send as a number or as a string (its documentation shows both).
-fn id_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn text(value: &Value, key: &str) -> Option<String> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
 
 fn ids(value: Option<&Value>) -> Vec<String> {
     match value {
@@ -69,6 +54,23 @@ fn flag(value: Option<&Value>) -> Option<bool> {
 
 fn has_more(result: &Value, key: &str) -> bool {
     flag(result.get(key)).unwrap_or(false)
+}
+
+fn no_department() -> crate::error::Error {
+    empty_scope(
+        PROVIDER,
+        "DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
+    )
+}
+
+/// A department from a `department/get` result.
+fn department_of(id: &str, result: &Value) -> Department {
+    Department {
+        name: text(result, "name").unwrap_or_else(|| id.to_string()),
+        parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
+        sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
+        external_id: id.to_string(),
+    }
 }
 
 /// A contact from a `v2/user/list` item.
@@ -97,19 +99,12 @@ impl DingtalkClient {
         let concurrency = scope.concurrency.max(1);
         let roots = if scope.departments.is_empty() {
             progress.call();
-            let scopes = self
-                .oapi_request(app, reqwest::Method::GET, "/auth/scopes", Value::Null)
-                .await?;
-            ids(scopes.pointer("/auth_org_scopes/authed_dept"))
+            self.authed_departments(app).await?
         } else {
             scope.departments.clone()
         };
         if roots.is_empty() {
-            return Err(error(
-                PROVIDER,
-                Some("empty-scope".into()),
-                "the DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
-            ));
+            return Err(no_department());
         }
         // The top departments of the range, with their own names and order.
         let tops: Vec<Department> = stream::iter(roots.iter().cloned())
@@ -122,13 +117,10 @@ impl DingtalkClient {
                         json!({ "dept_id": id.parse::<i64>().unwrap_or(-1), "language": "zh_CN" }),
                     )
                     .await?;
-                let result = body.get("result").cloned().unwrap_or(Value::Null);
-                Ok::<_, crate::error::Error>(Department {
-                    name: text(&result, "name").unwrap_or_else(|| id.clone()),
-                    parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
-                    sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
-                    external_id: id,
-                })
+                Ok::<_, crate::error::Error>(department_of(
+                    &id,
+                    body.get("result").unwrap_or(&Value::Null),
+                ))
             })
             .buffered(concurrency)
             .try_collect()
@@ -367,21 +359,19 @@ impl DingtalkClient {
 }
 
 impl DingtalkClient {
-    /// Checks that the app may read the contacts it will sync: a non-empty contacts range and
-    /// the permission to list a department's people.
-    pub async fn check_contacts(&self, app: &DingtalkApp) -> Result<()> {
+    /// The top departments of the app's contacts range (`auth/scopes`).
+    async fn authed_departments(&self, app: &DingtalkApp) -> Result<Vec<String>> {
         let scopes = self
             .oapi_request(app, reqwest::Method::GET, "/auth/scopes", Value::Null)
             .await?;
-        let Some(first) = ids(scopes.pointer("/auth_org_scopes/authed_dept"))
-            .into_iter()
-            .next()
-        else {
-            return Err(error(
-                PROVIDER,
-                Some("empty-scope".into()),
-                "the DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
-            ));
+        Ok(ids(scopes.pointer("/auth_org_scopes/authed_dept")))
+    }
+
+    /// Checks that the app may read the contacts it will sync: a non-empty contacts range and
+    /// the permission to list a department's people.
+    pub async fn check_contacts(&self, app: &DingtalkApp) -> Result<()> {
+        let Some(first) = self.authed_departments(app).await?.into_iter().next() else {
+            return Err(no_department());
         };
         self.oapi(
             app,
@@ -421,13 +411,10 @@ impl DingtalkClient {
             }) if matches!(code.as_str(), "60003" | "50004") => return Ok(None),
             Err(e) => return Err(e),
         };
-        let result = body.get("result").cloned().unwrap_or(Value::Null);
-        Ok(Some(Department {
-            name: text(&result, "name").unwrap_or_else(|| id.to_string()),
-            parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
-            sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
-            external_id: id.to_string(),
-        }))
+        Ok(Some(department_of(
+            id,
+            body.get("result").unwrap_or(&Value::Null),
+        )))
     }
 }
 

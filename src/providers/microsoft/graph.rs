@@ -7,7 +7,7 @@ use super::{MicrosoftApp, MicrosoftClient};
 use crate::{
     error::{Error, Result},
     providers::{
-        directory::{Contact, Department, ReadProgress, Snapshot},
+        directory::{Contact, Department, ReadProgress, Snapshot, text},
         error, read_json, send,
     },
 };
@@ -58,15 +58,6 @@ fn explain(status: u16, body: &Value) -> Error {
         code
     };
     error(PROVIDER, Some(code), what)
-}
-
-fn text(value: &Value, key: &str) -> Option<String> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
 }
 
 /// A contact from a Graph user; its department (if any) is named by the `department` attribute.

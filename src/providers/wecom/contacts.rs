@@ -6,9 +6,8 @@
 use super::{WecomApp, WecomClient};
 use crate::{
     error::Result,
-    providers::{
-        directory::{Contact, Department, ReadProgress, ReadScope, Snapshot},
-        error,
+    providers::directory::{
+        Contact, Department, ReadProgress, ReadScope, Snapshot, empty_scope, id_text, text,
     },
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -20,21 +19,11 @@ use std::{
 
 const PROVIDER: &str = "wecom";
 
-fn id_text(value: Option<&Value>) -> Option<String> {
-    match value? {
-        Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    }
-}
-
-fn text(value: &Value, key: &str) -> Option<String> {
-    value
-        .get(key)
-        .and_then(Value::as_str)
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
+fn no_department() -> crate::error::Error {
+    empty_scope(
+        PROVIDER,
+        "WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
+    )
 }
 
 /// A contact from a `user/list` item; WeCom status 1 is active, 2 disabled, 4 not activated,
@@ -100,11 +89,7 @@ impl WecomClient {
             }
         }
         if tree.is_empty() {
-            return Err(error(
-                PROVIDER,
-                Some("empty-scope".into()),
-                "the WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
-            ));
+            return Err(no_department());
         }
         let departments: Vec<Department> = stream::iter(tree)
             .map(|(id, parent, order)| async move {
@@ -174,11 +159,7 @@ impl WecomClient {
             .and_then(|d| d.first())
             .and_then(|d| id_text(d.get("id")))
         else {
-            return Err(error(
-                PROVIDER,
-                Some("empty-scope".into()),
-                "the WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
-            ));
+            return Err(no_department());
         };
         self.get(app, "user/list", &[("department_id", first.as_str())])
             .await
