@@ -17,8 +17,7 @@ use entity::{
     member, organization, sync_run, user,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -225,24 +224,13 @@ pub async fn from_mirror(
     }
     let admitted: HashSet<String> = contacts.iter().map(|c| c.external_id.clone()).collect();
     follow_mirror_in_txn(&txn, &conn, &admitted).await?;
-    let now = Utc::now();
-    let run = sync_run::Entity::insert(sync_run::ActiveModel {
-        organization_id: Set(org),
-        connection_id: Set(conn.id),
-        trigger: Set(SyncTrigger::Manual),
-        actor_member_id: Set(Some(access.actor())),
-        status: Set(SyncStatus::Succeeded),
-        started_at: Set(now),
-        finished_at: Set(Some(now)),
-        added: Set(i32::try_from(added.len()).unwrap_or(i32::MAX)),
-        updated: Set(0),
-        flagged: Set(0),
-        removed: Set(0),
-        errors: Set(json!([])),
+    let started =
+        super::runner::record_start(&txn, &conn, SyncTrigger::Manual, Some(access.actor())).await?;
+    let counts = Counts {
+        added: i32::try_from(added.len()).unwrap_or(i32::MAX),
         ..Default::default()
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    };
+    let run = super::runner::finish(&txn, started.id, SyncStatus::Succeeded, counts, None).await?;
     let event = cx
         .record(
             &txn,

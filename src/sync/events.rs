@@ -229,24 +229,7 @@ pub async fn apply(app: &AppState, conn: &connection::Model, refresh: Refresh) -
     lease::release(&app.db, &name, &holder).await?;
     if let Err(e) = &result {
         tracing::warn!(connection = conn.id, event = %refresh.kind, error = %error_chain(e), "applying a provider event failed");
-        let now = Utc::now();
-        let run = entity::sync_run::Entity::insert(entity::sync_run::ActiveModel {
-            organization_id: Set(conn.organization_id),
-            connection_id: Set(conn.id),
-            trigger: Set(SyncTrigger::Event),
-            actor_member_id: Set(None),
-            status: Set(SyncStatus::Running),
-            started_at: Set(now),
-            finished_at: Set(None),
-            added: Set(0),
-            updated: Set(0),
-            flagged: Set(0),
-            removed: Set(0),
-            errors: Set(serde_json::json!([])),
-            ..Default::default()
-        })
-        .exec_with_returning(&app.db)
-        .await?;
+        let run = runner::record_start(&app.db, conn, SyncTrigger::Event, None).await?;
         runner::finish(
             &app.db,
             run.id,
@@ -306,23 +289,7 @@ async fn read_and_apply(app: &AppState, conn: &connection::Model, refresh: &Refr
     let txn = app.db.begin().await?;
     // The run is written first: on SQLite the transaction then holds the write lock from its
     // start, so a concurrent writer waits instead of invalidating this transaction's snapshot.
-    let run = entity::sync_run::Entity::insert(entity::sync_run::ActiveModel {
-        organization_id: Set(conn.organization_id),
-        connection_id: Set(conn.id),
-        trigger: Set(SyncTrigger::Event),
-        actor_member_id: Set(None),
-        status: Set(SyncStatus::Running),
-        started_at: Set(now),
-        finished_at: Set(None),
-        added: Set(0),
-        updated: Set(0),
-        flagged: Set(0),
-        removed: Set(0),
-        errors: Set(serde_json::json!([])),
-        ..Default::default()
-    })
-    .exec_with_returning(&txn)
-    .await?;
+    let run = runner::record_start(&txn, conn, SyncTrigger::Event, None).await?;
     let mut counts = apply::Counts::default();
     if !departments.is_empty() || !departments_gone.is_empty() {
         counts

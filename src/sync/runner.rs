@@ -113,7 +113,8 @@ pub async fn launch(
     Ok(run)
 }
 
-async fn record_start<C: sea_orm::ConnectionTrait>(
+/// Records the start of a run.
+pub(crate) async fn record_start<C: sea_orm::ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     trigger: SyncTrigger,
@@ -348,15 +349,15 @@ async fn apply_full(
     Ok(counts)
 }
 
-/// Records how a run ended.
+/// Records how a run ended; returns the run as recorded.
 pub async fn finish<C: sea_orm::ConnectionTrait>(
     db: &C,
     run: i64,
     status: SyncStatus,
     counts: Counts,
     error: Option<&str>,
-) -> Result<()> {
-    sync_run::Entity::update(sync_run::ActiveModel {
+) -> Result<sync_run::Model> {
+    Ok(sync_run::Entity::update(sync_run::ActiveModel {
         id: Set(run),
         status: Set(status),
         finished_at: Set(Some(Utc::now())),
@@ -368,8 +369,7 @@ pub async fn finish<C: sea_orm::ConnectionTrait>(
         ..Default::default()
     })
     .exec(db)
-    .await?;
-    Ok(())
+    .await?)
 }
 
 /// Marks runs left `running` by a stopped process as interrupted (their lease has lapsed, so no

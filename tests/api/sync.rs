@@ -216,6 +216,7 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         .clone();
     let new_members = added["added"].as_array().expect("added");
     assert_eq!(new_members.len(), 125);
+    assert_eq!(added["run"]["added"], 125, "{}", added["run"]);
     assert_eq!(new_members[0]["userType"], "ANALYST");
     assert_eq!(new_members[0]["departments"][0]["name"], "Team 0");
     // Their provider details are read-only here; Roster-only fields stay editable.
