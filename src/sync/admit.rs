@@ -158,7 +158,7 @@ pub async fn from_mirror(
         .await?
         .ok_or(Error::NotFound("organization"))?;
     let contacts = chosen_contacts(db, &conn, &input).await?;
-    let linked = linked_members(db, &conn).await?;
+    let linked = linked_members(db, &conn, None).await?;
     let new_count = contacts
         .iter()
         .filter(|c| !linked.contains_key(&c.external_id))
@@ -278,7 +278,7 @@ async fn admit_user<C: ConnectionTrait>(
 /// Under the `auto` policy: every active contact of the mirror without a member becomes one, with
 /// the connection's default user type and the standard user role; the seat limit is respected.
 pub async fn auto_in_txn<C: ConnectionTrait>(db: &C, conn: &connection::Model) -> Result<Counts> {
-    let linked = linked_members(db, conn).await?;
+    let linked = linked_members(db, conn, None).await?;
     let contacts: Vec<directory_contact::Model> = directory_contact::Entity::find()
         .filter(directory_contact::Column::ConnectionId.eq(conn.id))
         .filter(directory_contact::Column::ToBeDeleted.eq(false))

@@ -63,16 +63,22 @@ pub async fn full_in_txn<C: ConnectionTrait>(
 ) -> Result<Counts> {
     let mut counts = Counts::default();
     let departments = parents_first(snapshot.departments);
-    counts.add(mirror_departments(db, conn, departments.clone(), now).await?);
+    counts.add(mirror_departments(db, conn, &departments, now).await?);
     let dept_ids = structure_departments(db, conn, &departments).await?;
-    let contacts_by_id: HashMap<String, Contact> = snapshot
-        .contacts
-        .iter()
-        .map(|c| (c.external_id.clone(), c.clone()))
-        .collect();
-    counts.add(mirror_contacts(db, conn, snapshot.contacts, now).await?);
-    let linked = linked_members(db, conn).await?;
-    counts.add(follow_contacts(db, conn, &linked, &contacts_by_id, &dept_ids, true).await?);
+    counts.flagged += flag_unseen_departments(db, conn, &dept_ids).await?;
+    counts.add(mirror_contacts(db, conn, &snapshot.contacts, now).await?);
+    let linked = linked_members(db, conn, None).await?;
+    counts.add(
+        follow_contacts(
+            db,
+            conn,
+            &linked,
+            &index(&snapshot.contacts),
+            &dept_ids,
+            true,
+        )
+        .await?,
+    );
     if !snapshot.role_groups.is_empty() {
         counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
     }
@@ -88,18 +94,15 @@ pub async fn contacts_in_txn<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
-    let by_id: HashMap<String, Contact> = changed
-        .iter()
-        .map(|c| (c.external_id.clone(), c.clone()))
-        .collect();
-    counts.add(mirror_contacts_partial(db, conn, changed, gone, now).await?);
+    counts.add(mirror_contacts_partial(db, conn, &changed, gone, now).await?);
     let dept_ids = synced_department_ids(db, conn).await?;
-    let linked: HashMap<String, member::Model> = linked_members(db, conn)
-        .await?
-        .into_iter()
-        .filter(|(ext, _)| by_id.contains_key(ext) || gone.contains(ext))
+    let named: HashSet<String> = changed
+        .iter()
+        .map(|c| c.external_id.clone())
+        .chain(gone.iter().cloned())
         .collect();
-    counts.add(follow_contacts(db, conn, &linked, &by_id, &dept_ids, false).await?);
+    let linked = linked_members(db, conn, Some(&named)).await?;
+    counts.add(follow_contacts(db, conn, &linked, &index(&changed), &dept_ids, false).await?);
     let gone_members: Vec<i64> = linked
         .iter()
         .filter(|(ext, m)| gone.contains(ext) && !m.to_be_deleted)
@@ -131,7 +134,7 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
         .into_iter()
         .filter(|m| changed_ids.contains(&m.external_id) || gone.contains(&m.external_id))
         .collect();
-    let mut d = diff(&relevant, changed.clone());
+    let mut d = diff(&relevant, &changed);
     d.gone.retain(|id| {
         relevant
             .iter()
@@ -179,7 +182,7 @@ async fn mirror_rows_departments<C: ConnectionTrait>(
 async fn mirror_departments<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    read: Vec<Department>,
+    read: &[Department],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mirror = mirror_rows_departments(db, conn).await?;
@@ -189,7 +192,7 @@ async fn mirror_departments<C: ConnectionTrait>(
 async fn write_department_diff<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    d: Diff<Department>,
+    d: Diff<&Department>,
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mut counts = Counts {
@@ -297,7 +300,7 @@ async fn mirror_rows_contacts<C: ConnectionTrait>(
 async fn mirror_contacts<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    read: Vec<Contact>,
+    read: &[Contact],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mirror = mirror_rows_contacts(db, conn, None).await?;
@@ -307,7 +310,7 @@ async fn mirror_contacts<C: ConnectionTrait>(
 async fn mirror_contacts_partial<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    read: Vec<Contact>,
+    read: &[Contact],
     gone: &[String],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
@@ -354,7 +357,7 @@ fn contact_row(
 async fn write_contact_diff<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
-    d: Diff<Contact>,
+    d: Diff<&Contact>,
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mut counts = Counts {
@@ -371,7 +374,7 @@ async fn write_contact_diff<C: ConnectionTrait>(
         .await?;
     }
     for u in d.updated {
-        let mut row = contact_row(conn, &u.entry, &u.content_hash, now);
+        let mut row = contact_row(conn, u.entry, &u.content_hash, now);
         row.id = Set(u.id);
         row.organization_id = sea_orm::ActiveValue::NotSet;
         row.connection_id = sea_orm::ActiveValue::NotSet;
@@ -531,23 +534,45 @@ async fn flag_unseen_departments<C: ConnectionTrait>(
     .await
 }
 
-/// Members linked to the connection's contacts, by provider user id.
+/// Contacts by provider id.
+fn index(contacts: &[Contact]) -> HashMap<&str, &Contact> {
+    contacts
+        .iter()
+        .map(|c| (c.external_id.as_str(), c))
+        .collect()
+}
+
+/// Members linked to the connection's contacts (or to these of them), by provider user id.
 pub async fn linked_members<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
+    only: Option<&HashSet<String>>,
 ) -> Result<HashMap<String, member::Model>> {
-    let identities: Vec<(i64, String)> = identity::Entity::find()
+    let mut identities = identity::Entity::find()
         .select_only()
         .columns([identity::Column::UserId, identity::Column::ProviderUserId])
         .filter(identity::Column::Provider.eq(conn.provider))
-        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
-        .into_tuple()
+        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()));
+    // A short list narrows the query; a long one (an automatic admission of thousands) is
+    // filtered here instead, under the statement's parameter limit.
+    let listed = only.filter(|ids| ids.len() <= IDS_PER_STATEMENT);
+    if let Some(ids) = listed {
+        identities = identities.filter(identity::Column::ProviderUserId.is_in(ids.iter().cloned()));
+    }
+    let by_user: HashMap<i64, String> = identities
+        .into_tuple::<(i64, String)>()
         .all(db)
-        .await?;
-    let by_user: HashMap<i64, String> = identities.into_iter().collect();
-    Ok(member::Entity::find()
+        .await?
+        .into_iter()
+        .filter(|(_, ext)| only.is_none_or(|ids| ids.contains(ext)))
+        .collect();
+    let mut members = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(conn.organization_id))
-        .filter(member::Column::SourceConnectionId.eq(conn.id))
+        .filter(member::Column::SourceConnectionId.eq(conn.id));
+    if listed.is_some() {
+        members = members.filter(member::Column::UserId.is_in(by_user.keys().copied()));
+    }
+    Ok(members
         .all(db)
         .await?
         .into_iter()
@@ -562,14 +587,11 @@ async fn follow_contacts<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     linked: &HashMap<String, member::Model>,
-    contacts: &HashMap<String, Contact>,
+    contacts: &HashMap<&str, &Contact>,
     dept_ids: &HashMap<String, i64>,
     full: bool,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
-    if full {
-        counts.flagged += flag_unseen_departments(db, conn, dept_ids).await?;
-    }
     let synced: HashSet<i64> = dept_ids.values().copied().collect();
     let member_ids: Vec<i64> = linked.values().map(|m| m.id).collect();
     let mut current: HashMap<i64, HashSet<i64>> = HashMap::new();
@@ -594,7 +616,7 @@ async fn follow_contacts<C: ConnectionTrait>(
     let mut joins = Vec::new();
     let now = Utc::now();
     for (ext, m) in linked {
-        let Some(c) = contacts.get(ext) else {
+        let Some(c) = contacts.get(ext.as_str()) else {
             if full && !m.to_be_deleted {
                 gone.push(m.id);
             }
@@ -794,34 +816,29 @@ pub async fn follow_mirror_in_txn<C: ConnectionTrait>(
     conn: &connection::Model,
     only: &HashSet<String>,
 ) -> Result<Counts> {
-    let contacts: HashMap<String, Contact> = directory_contact::Entity::find()
-        .filter(directory_contact::Column::ConnectionId.eq(conn.id))
-        .filter(directory_contact::Column::ExternalId.is_in(only.iter().cloned()))
+    let mut rows = directory_contact::Entity::find()
+        .filter(directory_contact::Column::ConnectionId.eq(conn.id));
+    if only.len() <= IDS_PER_STATEMENT {
+        rows = rows.filter(directory_contact::Column::ExternalId.is_in(only.iter().cloned()));
+    }
+    let contacts: Vec<Contact> = rows
         .all(db)
         .await?
         .into_iter()
-        .map(|c| {
-            (
-                c.external_id.clone(),
-                Contact {
-                    department_external_ids: serde_json::from_value(c.department_external_ids)
-                        .unwrap_or_default(),
-                    external_id: c.external_id,
-                    union_id: c.union_id,
-                    name: c.name,
-                    email: c.email,
-                    phone: c.phone,
-                    title: c.title,
-                    active: c.active,
-                },
-            )
+        .filter(|c| only.contains(&c.external_id))
+        .map(|c| Contact {
+            department_external_ids: serde_json::from_value(c.department_external_ids)
+                .unwrap_or_default(),
+            external_id: c.external_id,
+            union_id: c.union_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            title: c.title,
+            active: c.active,
         })
         .collect();
     let dept_ids = synced_department_ids(db, conn).await?;
-    let linked: HashMap<String, member::Model> = linked_members(db, conn)
-        .await?
-        .into_iter()
-        .filter(|(ext, _)| only.contains(ext))
-        .collect();
-    follow_contacts(db, conn, &linked, &contacts, &dept_ids, false).await
+    let linked = linked_members(db, conn, Some(only)).await?;
+    follow_contacts(db, conn, &linked, &index(&contacts), &dept_ids, false).await
 }

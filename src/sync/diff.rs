@@ -111,8 +111,9 @@ impl<T> Diff<T> {
     }
 }
 
-/// Compares the mirror with what the provider shows now (`read` holds each id once).
-pub fn diff<T: Entry>(mirror: &[Mirrored], read: Vec<T>) -> Diff<T> {
+/// Compares the mirror with what the provider shows now (`read` holds each id once); the diff
+/// borrows the entries that changed.
+pub fn diff<'a, T: Entry>(mirror: &[Mirrored], read: &'a [T]) -> Diff<&'a T> {
     let by_id: HashMap<&str, &Mirrored> =
         mirror.iter().map(|m| (m.external_id.as_str(), m)).collect();
     let mut seen: HashSet<String> = HashSet::with_capacity(read.len());
@@ -178,7 +179,7 @@ mod tests {
             .enumerate()
             .map(|(i, d)| mirrored(i as i64, d, false))
             .collect();
-        assert!(diff(&mirror, read).is_empty());
+        assert!(diff(&mirror, &read).is_empty());
     }
 
     #[test]
@@ -196,7 +197,7 @@ mod tests {
         let mut moved = rnd.clone();
         moved.parent_external_id = Some("2".into());
         let read = vec![dep("2", "Sales & Marketing"), moved, back, dep("6", "New")];
-        let d = diff(&mirror, read);
+        let d = diff(&mirror, &read);
         assert_eq!(
             d.added
                 .iter()
@@ -212,7 +213,7 @@ mod tests {
     #[test]
     fn flagged_entries_still_gone_are_not_flagged_twice() {
         let legal = dep("4", "Legal");
-        let d = diff(&[mirrored(3, &legal, true)], Vec::<Department>::new());
+        let d = diff(&[mirrored(3, &legal, true)], &[] as &[Department]);
         assert!(d.is_empty());
     }
 
