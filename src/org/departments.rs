@@ -625,14 +625,7 @@ pub async fn search<C: ConnectionTrait>(
     keyword: &str,
     limit: u64,
 ) -> Result<Vec<department::Model>> {
-    let pattern = format!(
-        "%{}%",
-        keyword
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
+    let pattern = super::rules::like_pattern(keyword);
     Ok(department::Entity::find()
         .filter(department::Column::OrganizationId.eq(org))
         .filter(

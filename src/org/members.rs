@@ -213,15 +213,6 @@ pub struct MemberPage {
     pub has_next: bool,
 }
 
-fn like_pattern(keyword: &str) -> String {
-    let escaped = keyword
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// The searchable text of a member as one SQL expression; PostgreSQL's trigram index is built on
 /// exactly this expression (migration `m20261122_000004`).
 const SEARCH_BODY: &str = "lower(\"member\".\"nickname\" || ' ' || \"member\".\"account\" || ' ' || \"member\".\"name\" || ' ' || coalesce(\"member\".\"email\", '') || ' ' || coalesce(\"member\".\"phone\", ''))";
@@ -230,7 +221,7 @@ const SEARCH_BODY: &str = "lower(\"member\".\"nickname\" || ' ' || \"member\".\"
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
 /// characters; shorter keywords are matched by scanning.
 fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
-    let pattern = like_pattern(keyword);
+    let pattern = rules::like_pattern(keyword);
     match backend {
         DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
             format!("{SEARCH_BODY} LIKE $1 ESCAPE '\\'"),
@@ -1548,11 +1539,6 @@ pub async fn resign(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn like_patterns_escape_wildcards() {
-        assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
-    }
 
     #[test]
     fn time_cursors_stay_times() {

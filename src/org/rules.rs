@@ -99,6 +99,17 @@ pub fn phone(field: &str, raw: Option<&str>) -> Result<Option<String>> {
     Ok(Some(value.to_string()))
 }
 
+/// A `LIKE` pattern matching text that contains `keyword`, lower-cased, with `\`, `%` and `_`
+/// escaped by `\` (use with `LikeExpr::escape('\\')` against a lower-cased column).
+pub fn like_pattern(keyword: &str) -> String {
+    let escaped = keyword
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Whether a user type may hold an administrator role (organization or permission administrator).
 pub fn may_administer(user_type: UserType) -> bool {
     matches!(user_type, UserType::Developer | UserType::Analyst)
@@ -200,6 +211,11 @@ pub fn name(field: &str, raw: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+    }
 
     #[test]
     fn nicknames() {

@@ -5,12 +5,13 @@ use super::apply::Counts;
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
-    org::{audit::Change, connections},
+    org::{audit::Change, connections, rules},
 };
 use entity::{department, department_member, directory_contact, directory_department};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     TransactionTrait,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
 
@@ -25,7 +26,8 @@ pub struct ContactFilter {
     pub department_external_id: Option<String>,
 }
 
-/// A connection's mirror contacts by name, `limit` after the id `after`.
+/// A connection's mirror contacts in id order, `limit` after the id `after`. The keyword matches
+/// part of the name, email or provider id regardless of case.
 ///
 /// **Permissions**: `org.sync.manage`.
 pub async fn contacts(
@@ -45,13 +47,19 @@ pub async fn contacts(
         .map(str::trim)
         .filter(|k| !k.is_empty())
     {
-        let like = format!("%{}%", k.replace('%', "\\%").replace('_', "\\_"));
-        query = query.filter(
-            Condition::any()
-                .add(directory_contact::Column::Name.like(like.as_str()))
-                .add(directory_contact::Column::Email.like(like.as_str()))
-                .add(directory_contact::Column::ExternalId.like(like.as_str())),
-        );
+        let pattern = rules::like_pattern(k);
+        let mut any = Condition::any();
+        for column in [
+            directory_contact::Column::Name,
+            directory_contact::Column::Email,
+            directory_contact::Column::ExternalId,
+        ] {
+            any = any.add(
+                Expr::expr(Func::lower(Expr::col(column)))
+                    .like(LikeExpr::new(&pattern).escape('\\')),
+            );
+        }
+        query = query.filter(any);
     }
     if filter.flagged_only {
         query = query.filter(
@@ -60,24 +68,35 @@ pub async fn contacts(
                 .add(directory_contact::Column::ToBeDeleted.eq(true)),
         );
     }
-    if let Some(id) = after {
-        query = query.filter(directory_contact::Column::Id.gt(id));
+    let in_department = |c: &directory_contact::Model| match &filter.department_external_id {
+        Some(d) => serde_json::from_value::<Vec<String>>(c.department_external_ids.clone())
+            .unwrap_or_default()
+            .contains(d),
+        None => true,
+    };
+    // The department list is JSON, filtered here: read pages until the page is full or the
+    // mirror ends, so that a department filter never cuts a page short.
+    let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
+    let mut out = Vec::new();
+    let mut cursor = after;
+    loop {
+        let mut page = query.clone();
+        if let Some(id) = cursor {
+            page = page.filter(directory_contact::Column::Id.gt(id));
+        }
+        let rows = page
+            .order_by_asc(directory_contact::Column::Id)
+            .limit(limit)
+            .all(db)
+            .await?;
+        let exhausted = rows.len() < wanted;
+        cursor = rows.last().map(|r| r.id).or(cursor);
+        out.extend(rows.into_iter().filter(in_department));
+        if out.len() >= wanted || exhausted {
+            out.truncate(wanted);
+            return Ok(out);
+        }
     }
-    let rows = query
-        .order_by_asc(directory_contact::Column::Id)
-        .limit(limit.saturating_mul(4).max(limit))
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter(|c| match &filter.department_external_id {
-            Some(d) => serde_json::from_value::<Vec<String>>(c.department_external_ids.clone())
-                .unwrap_or_default()
-                .contains(d),
-            None => true,
-        })
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .collect())
 }
 
 /// A connection's mirror departments.

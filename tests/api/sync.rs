@@ -189,6 +189,41 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     .await;
     assert!(roles.to_string().contains("R&D Manager"), "{roles}");
 
+    // The mirror is searched regardless of case, and filtered by department page after page.
+    let found = admin_ok(
+        &app,
+        &admin,
+        "query($c: ID!) { directoryContacts(connectionId: $c, keyword: \"ANNA LI\", first: 1000) { name } }",
+        json!({ "c": conn }),
+    )
+    .await["directoryContacts"]
+        .as_array()
+        .expect("contacts")
+        .clone();
+    assert!(!found.is_empty());
+    assert!(found.iter().all(|c| {
+        c["name"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Anna Li")
+    }));
+    let team1 = admin_ok(
+        &app,
+        &admin,
+        "query($c: ID!) { directoryContacts(connectionId: $c, departmentExternalId: \"101\", first: 100) { departmentExternalIds } }",
+        json!({ "c": conn }),
+    )
+    .await["directoryContacts"]
+        .as_array()
+        .expect("contacts")
+        .clone();
+    assert_eq!(team1.len(), 100);
+    assert!(
+        team1
+            .iter()
+            .all(|c| c["departmentExternalIds"] == json!(["101"]))
+    );
+
     // A re-sync with no change writes nothing.
     let again = sync(&app, &admin, &conn).await;
     assert_eq!(
