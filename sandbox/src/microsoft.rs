@@ -385,15 +385,19 @@ pub async fn discovery(req: HttpRequest, tenant: web::Path<String>) -> HttpRespo
     }))
 }
 
-/// Graph `/me`.
-#[get("/microsoft/graph/v1.0/me")]
-pub async fn me(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
-    let bearer = req
-        .headers()
+/// The bearer token of a Graph call (empty when absent).
+fn bearer(req: &HttpRequest) -> &str {
+    req.headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Graph `/me`.
+#[get("/microsoft/graph/v1.0/me")]
+pub async fn me(state: web::Data<State>, req: HttpRequest) -> HttpResponse {
+    let bearer = bearer(&req);
     let oid = state
         .inner
         .lock()
@@ -437,12 +441,7 @@ fn graph_call(state: &State, req: &HttpRequest) -> Option<HttpResponse> {
     if let Some(fault) = state.take_fault() {
         return Some(fault);
     }
-    let bearer = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
+    let bearer = bearer(req);
     let valid = state
         .inner
         .lock()

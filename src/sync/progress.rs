@@ -12,8 +12,6 @@ use tokio::sync::broadcast;
 /// Where a run stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub enum Phase {
-    /// Waiting to start.
-    Queued,
     /// Reading the provider's chart.
     Reading,
     /// Writing the difference.

@@ -281,16 +281,7 @@ async fn multipart_requests_are_accepted() {
 async fn subscriptions_over_graphql_transport_ws() {
     let app = TestApp::spawn().await;
     let token = app.admin_token().await;
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, response) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
+    let (mut ws, response) = open_ws(&app).await;
     assert_eq!(
         response
             .headers()
@@ -332,16 +323,7 @@ async fn subscriptions_over_graphql_transport_ws() {
 #[tokio::test]
 async fn subscriptions_refuse_anonymous_and_unprivileged_callers() {
     let app = TestApp::spawn().await;
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("connects");
+    let (mut ws, _) = open_ws(&app).await;
     ws.send(Message::Text(
         json!({ "type": "connection_init", "payload": {} })
             .to_string()
@@ -364,6 +346,25 @@ async fn subscriptions_refuse_anonymous_and_unprivileged_callers() {
     );
     let text = reply.to_string();
     assert!(text.contains("UNAUTHENTICATED"), "{text}");
+}
+
+/// Opens a `graphql-transport-ws` connection to the app's `/graphql`.
+pub(crate) async fn open_ws(
+    app: &TestApp,
+) -> (
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    tokio_tungstenite::tungstenite::handshake::client::Response,
+) {
+    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
+        .into_client_request()
+        .expect("request");
+    request.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects")
 }
 
 pub(crate) async fn next_json<S>(ws: &mut S) -> Value

@@ -12,13 +12,7 @@ async fn setup() -> (TestApp, Sandbox, String, String) {
         .expect("sandbox starts");
     let base = sandbox.base_url();
     let app = TestApp::spawn_with(|s| {
-        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
-        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
-        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
-        s.providers.wecom.login_url = format!("{base}/wecom/login");
-        s.providers.wecom.api_url = format!("{base}/wecom/api");
-        s.providers.microsoft.login_url = format!("{base}/microsoft/login");
-        s.providers.microsoft.graph_url = format!("{base}/microsoft/graph");
+        TestApp::use_sandbox(s, &base);
     })
     .await;
     let admin = app.admin_token().await;
@@ -737,9 +731,7 @@ async fn provider_organizations_are_created_with_their_connection_and_slow_provi
         Sandbox::start(Company::generate("dingslow", 4, 1), "127.0.0.1:0").expect("sandbox");
     let base = sandbox.base_url();
     let app = TestApp::spawn_with(|s| {
-        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
-        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
-        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+        TestApp::use_sandbox(s, &base);
         s.providers.timeout_secs = 1;
     })
     .await;

@@ -19,13 +19,7 @@ async fn setup(people: usize, departments: usize) -> (TestApp, Sandbox, String) 
     .expect("sandbox starts");
     let base = sandbox.base_url();
     let app = TestApp::spawn_with(|s| {
-        s.providers.dingtalk.login_url = format!("{base}/dingtalk/login");
-        s.providers.dingtalk.api_url = format!("{base}/dingtalk/api");
-        s.providers.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
-        s.providers.wecom.login_url = format!("{base}/wecom/login");
-        s.providers.wecom.api_url = format!("{base}/wecom/api");
-        s.providers.microsoft.login_url = format!("{base}/microsoft/login");
-        s.providers.microsoft.graph_url = format!("{base}/microsoft/graph");
+        TestApp::use_sandbox(s, &base);
     })
     .await;
     let admin = app.admin_token().await;
@@ -142,13 +136,14 @@ async fn edit(sandbox: &Sandbox, changes: Value) {
     sandbox::directory::apply(&sandbox.state, &changes).expect("sandbox change");
 }
 
-async fn fault(sandbox: &Sandbox, body: Value) {
+/// Sends the sandbox's fault controls (`next` failures, `latency_ms`, …).
+async fn faults(sandbox: &Sandbox, controls: Value) {
     let status = reqwest::Client::new()
         .post(format!("{}/sandbox/faults", sandbox.base_url()))
-        .json(&json!({ "next": [body] }))
+        .json(&controls)
         .send()
         .await
-        .expect("fault")
+        .expect("fault controls")
         .status();
     assert!(status.is_success());
 }
@@ -332,11 +327,7 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         json!([{ "op": "rename_person", "userid": "000001", "name": "Never Seen" }]),
     )
     .await;
-    fault(
-        &sandbox,
-        json!({ "status": 200, "body": { "errcode": 60011, "errmsg": "没有调用该接口的权限" } }),
-    )
-    .await;
+    faults(&sandbox, json!({ "next": [{ "status": 200, "body": { "errcode": 60011, "errmsg": "没有调用该接口的权限" } }] })).await;
     let failed = sync(&app, &admin, &conn).await;
     assert_eq!(failed["status"], "FAILED");
     assert!(
@@ -381,13 +372,7 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     assert_eq!(checked["testConnection"]["ok"], true, "{checked}");
 
     // One sync per connection at a time.
-    let slow = reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", sandbox.base_url()))
-        .json(&json!({ "latency_ms": 20 }))
-        .send()
-        .await
-        .expect("latency");
-    assert!(slow.status().is_success());
+    faults(&sandbox, json!({ "latency_ms": 20 })).await;
     let running = admin_ok(
         &app,
         &admin,
@@ -765,17 +750,11 @@ async fn teams_sync_with_graph_delta_and_notifications() {
 #[tokio::test]
 async fn sync_progress_streams_until_the_run_ends() {
     use futures_util::SinkExt;
-    use tokio_tungstenite::tungstenite::{Message, client::IntoClientRequest};
+    use tokio_tungstenite::tungstenite::Message;
     let (app, sandbox, admin) = setup(300, 10).await;
     let conn = dingtalk_connection(&app, &admin, &sandbox).await;
     // Slow provider calls keep the run going long enough to watch it.
-    let slow = reqwest::Client::new()
-        .post(format!("{}/sandbox/faults", sandbox.base_url()))
-        .json(&json!({ "latency_ms": 15 }))
-        .send()
-        .await
-        .expect("latency");
-    assert!(slow.status().is_success());
+    faults(&sandbox, json!({ "latency_ms": 15 })).await;
     let run = admin_ok(
         &app,
         &admin,
@@ -784,16 +763,7 @@ async fn sync_progress_streams_until_the_run_ends() {
     )
     .await["startSync"]["id"]
         .clone();
-    let mut request = format!("ws://127.0.0.1:{}/graphql", app.port)
-        .into_client_request()
-        .expect("request");
-    request.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(request)
-        .await
-        .expect("websocket connects");
+    let (mut ws, _) = crate::graphql_http::open_ws(&app).await;
     let send = |v: Value| Message::Text(v.to_string().into());
     ws.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {admin}") } })))
         .await

@@ -116,8 +116,6 @@ impl SyncRun {
 /// A progress phase.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum SyncPhase {
-    /// Waiting.
-    Queued,
     /// Reading the provider's chart.
     Reading,
     /// Writing the difference.
@@ -160,7 +158,6 @@ impl From<Progress> for SyncProgress {
         Self {
             run_id: ID(p.run_id.to_string()),
             phase: match p.phase {
-                Phase::Queued => SyncPhase::Queued,
                 Phase::Reading => SyncPhase::Reading,
                 Phase::Applying => SyncPhase::Applying,
                 Phase::Succeeded => SyncPhase::Succeeded,

@@ -46,6 +46,18 @@ impl TestApp {
         settings
     }
 
+    /// Points every provider at a sandbox served at `base`.
+    pub fn use_sandbox(settings: &mut Settings, base: &str) {
+        let p = &mut settings.providers;
+        p.dingtalk.login_url = format!("{base}/dingtalk/login");
+        p.dingtalk.api_url = format!("{base}/dingtalk/api");
+        p.dingtalk.oapi_url = format!("{base}/dingtalk/oapi");
+        p.wecom.login_url = format!("{base}/wecom/login");
+        p.wecom.api_url = format!("{base}/wecom/api");
+        p.microsoft.login_url = format!("{base}/microsoft/login");
+        p.microsoft.graph_url = format!("{base}/microsoft/graph");
+    }
+
     /// Starts a server after letting the test adjust the settings.
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> Self {
         let db = TestDb::create().await;
