@@ -4,6 +4,7 @@
 //! recorded as an `event` run. Redeliveries are recognised by their key and applied once.
 
 use super::{apply, lease, runner};
+use crate::providers::dingtalk::contacts::ids;
 use crate::{
     error::{Error, Result, error_chain},
     org::connections,
@@ -47,22 +48,6 @@ impl Refresh {
     }
 }
 
-fn strings(value: Option<&Value>) -> Vec<String> {
-    match value {
-        Some(Value::Array(items)) => items
-            .iter()
-            .filter_map(|v| match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                _ => None,
-            })
-            .collect(),
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Number(n)) => vec![n.to_string()],
-        _ => Vec::new(),
-    }
-}
-
 /// Reads a decrypted DingTalk HTTP event (`{"EventType": …}`); both the documented lower-case
 /// (`userId`) and the legacy capitalised (`UserId`) field names are accepted.
 pub fn dingtalk_event(plain: &str) -> Result<Refresh> {
@@ -77,8 +62,8 @@ pub fn dingtalk_event(plain: &str) -> Result<Refresh> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let users = strings(v.get("userId").or_else(|| v.get("UserId")));
-    let departments = strings(v.get("deptId").or_else(|| v.get("DeptId")));
+    let users = ids(v.get("userId").or_else(|| v.get("UserId")));
+    let departments = ids(v.get("deptId").or_else(|| v.get("DeptId")));
     let key = v
         .get("eventId")
         .and_then(Value::as_str)

@@ -30,9 +30,12 @@ const GROUP_PAGE: i64 = 200;
 /// Largest page of `role/simplelist`.
 const HOLDER_PAGE: i64 = 100;
 
-fn ids(value: Option<&Value>) -> Vec<String> {
+/// A list of ids as DingTalk sends it: an array of numbers or strings, an array written as a
+/// string (`"[2,3,4]"`, in the documentation's examples), or a single id.
+pub(crate) fn ids(value: Option<&Value>) -> Vec<String> {
     match value {
         Some(Value::Array(items)) => items.iter().filter_map(|v| id_text(Some(v))).collect(),
+        Some(Value::Number(n)) => vec![n.to_string()],
         // The documentation's examples show arrays as strings: "[2,3,4]".
         Some(Value::String(s)) => s
             .trim_matches(|c| c == '[' || c == ']')
