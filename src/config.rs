@@ -69,6 +69,23 @@ pub struct Settings {
     pub providers: ProviderSettings,
     /// Contacts sync.
     pub sync: SyncSettings,
+    /// Pushing local changes to DingTalk.
+    pub push: PushSettings,
+}
+
+/// Pushing local changes to DingTalk through the outbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSettings {
+    /// Milliseconds between looks at the outbox for due items (`ROSTER_PUSH__POLL_MS`).
+    pub poll_ms: u64,
+    /// Seconds before the first retry of a failed delivery; doubled on each further failure up
+    /// to five minutes (`ROSTER_PUSH__RETRY_SECS`).
+    pub retry_secs: u64,
+    /// Seconds an instance holds a connection's delivery lease without renewing it; after a
+    /// crash, another instance (or the restarted one) takes over after this long
+    /// (`ROSTER_PUSH__LEASE_SECS`).
+    pub lease_secs: u64,
 }
 
 /// Base addresses of the identity providers.
@@ -267,6 +284,11 @@ impl Default for Settings {
                 interval_secs: 6 * 3600,
                 concurrency: 4,
             },
+            push: PushSettings {
+                poll_ms: 1000,
+                retry_secs: 2,
+                lease_secs: 30,
+            },
         }
     }
 }
@@ -423,6 +445,12 @@ impl Settings {
             return bad(
                 "providers.calls_per_second",
                 "must be at least 1 (ROSTER_PROVIDERS__CALLS_PER_SECOND)",
+            );
+        }
+        if self.push.poll_ms == 0 || self.push.lease_secs == 0 {
+            return bad(
+                "push.poll_ms",
+                "push.poll_ms and push.lease_secs must be at least 1 (ROSTER_PUSH__POLL_MS, ROSTER_PUSH__LEASE_SECS)",
             );
         }
         if self.sync.concurrency == 0 {

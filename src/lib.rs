@@ -14,6 +14,7 @@ pub mod graphql;
 pub mod http;
 pub mod org;
 pub mod providers;
+pub mod push;
 pub mod secrets;
 pub mod state;
 pub mod sync;
@@ -137,12 +138,23 @@ impl Application {
                 }
             })
         });
+        // Dropped with this future: a stopped (or aborted) server stops delivering too.
+        let _pusher = AbortOnDrop(tokio::spawn(push::deliver::run(self.state.clone())));
         let result = self.server.await;
         janitor.abort();
         if let Some(s) = scheduler {
             s.abort();
         }
         result
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -35,6 +35,8 @@ pub struct Model {
     pub settings: Json,
     /// Whether login and sync through it are enabled.
     pub enabled: bool,
+    /// Local changes are pushed to the provider (DingTalk only) through the outbox.
+    pub push_enabled: bool,
     /// When it was created.
     pub created_at: DateTimeUtc,
     /// When it last changed.

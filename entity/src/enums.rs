@@ -183,3 +183,63 @@ pub enum SyncStatus {
     #[sea_orm(string_value = "interrupted")]
     Interrupted,
 }
+
+/// The kind of object an outbox item pushes.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum OutboxObject {
+    /// A department.
+    #[sea_orm(string_value = "department")]
+    Department,
+    /// A role group.
+    #[sea_orm(string_value = "role_group")]
+    RoleGroup,
+    /// A directory role (a position).
+    #[sea_orm(string_value = "role")]
+    Role,
+    /// A member.
+    #[sea_orm(string_value = "member")]
+    Member,
+}
+
+/// What happened to the object of an outbox item.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxAction {
+    /// Created in Roster.
+    #[sea_orm(string_value = "create")]
+    Create,
+    /// Changed in Roster (name, place, departments, contact details).
+    #[sea_orm(string_value = "update")]
+    Update,
+    /// Deleted, removed or resigned in Roster.
+    #[sea_orm(string_value = "delete")]
+    Delete,
+}
+
+/// Where the delivery of an outbox item stands.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum, Serialize, Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "lowercase")]
+pub enum OutboxStatus {
+    /// Waiting for its turn or for a retry.
+    #[sea_orm(string_value = "pending")]
+    Pending,
+    /// Accepted by the provider.
+    #[sea_orm(string_value = "delivered")]
+    Delivered,
+    /// Refused by the provider for a reason a retry does not fix; waits for an administrator.
+    #[sea_orm(string_value = "failed")]
+    Failed,
+    /// Given up by an administrator.
+    #[sea_orm(string_value = "discarded")]
+    Discarded,
+}

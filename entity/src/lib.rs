@@ -26,6 +26,7 @@ pub mod login_ticket;
 pub mod member;
 pub mod member_tag;
 pub mod organization;
+pub mod outbox_item;
 pub mod refresh_token;
 pub mod role;
 pub mod role_group;

@@ -19,6 +19,7 @@ pub use crate::login_ticket::Entity as LoginTicket;
 pub use crate::member::Entity as Member;
 pub use crate::member_tag::Entity as MemberTag;
 pub use crate::organization::Entity as Organization;
+pub use crate::outbox_item::Entity as OutboxItem;
 pub use crate::refresh_token::Entity as RefreshToken;
 pub use crate::role::Entity as Role;
 pub use crate::role_group::Entity as RoleGroup;

@@ -41,7 +41,7 @@ fn v1_error(status: u16, code: &str, message: &str) -> HttpResponse {
     .json(json!({ "code": code, "message": message, "requestid": crate::random(8) }))
 }
 
-fn oapi_error(errcode: i64, errmsg: &str) -> HttpResponse {
+pub(crate) fn oapi_error(errcode: i64, errmsg: &str) -> HttpResponse {
     HttpResponse::Ok()
         .json(json!({ "errcode": errcode, "errmsg": errmsg, "request_id": crate::random(8) }))
 }
@@ -309,11 +309,14 @@ pub async fn gettoken(state: web::Data<State>, query: web::Query<LegacyToken>) -
 /// The `access_token` query parameter of legacy calls.
 #[derive(Deserialize)]
 pub struct TokenQuery {
-    access_token: Option<String>,
+    pub(crate) access_token: Option<String>,
 }
 
 /// Which enterprise (branch or not) an app token is for, or the refusal DingTalk gives.
-fn check_app_token(state: &State, token: Option<&str>) -> Result<bool, Box<HttpResponse>> {
+pub(crate) fn check_app_token(
+    state: &State,
+    token: Option<&str>,
+) -> Result<bool, Box<HttpResponse>> {
     match token {
         None | Some("") => Err(Box::new(HttpResponse::Ok().json(json!({ "errcode": 88, "errmsg": "access_token is blank", "sub_code": "40000", "sub_msg": "access_token is blank" })))),
         Some(t) => match state.app_token_owner(t).and_then(|key| state.company().dingtalk_app(&key).map(|(branch, _, _)| branch)) {
@@ -518,7 +521,7 @@ fn ok(result: Value) -> HttpResponse {
     )
 }
 
-fn number(body: &Value, key: &str) -> Option<i64> {
+pub(crate) fn number(body: &Value, key: &str) -> Option<i64> {
     body.get(key).and_then(|v| {
         v.as_i64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))

@@ -9,6 +9,7 @@
 
 pub mod company;
 pub mod dingtalk;
+pub mod dingtalk_write;
 pub mod directory;
 pub mod microsoft;
 pub mod wecom;
@@ -71,6 +72,10 @@ pub struct Fault {
     pub body: serde_json::Value,
     /// Seconds for a `Retry-After` header (throttling).
     pub retry_after: Option<u64>,
+    /// Carry out a write first and answer with this failure after it (the answer is lost on
+    /// the way back); reads and other calls ignore it and fail at once.
+    #[serde(default)]
+    pub after: bool,
 }
 
 /// The sandbox's shared state.
@@ -121,13 +126,27 @@ impl State {
     /// The next canned failure, if any.
     pub fn take_fault(&self) -> Option<HttpResponse> {
         let fault = self.lock().faults.pop_front()?;
+        Some(Self::answer(fault))
+    }
+
+    /// The next canned failure of a write: to answer instead of writing, or to answer after
+    /// writing (`after`).
+    pub fn take_write_fault(&self) -> (Option<HttpResponse>, Option<HttpResponse>) {
+        match self.lock().faults.pop_front() {
+            None => (None, None),
+            Some(fault) if fault.after => (None, Some(Self::answer(fault))),
+            Some(fault) => (Some(Self::answer(fault)), None),
+        }
+    }
+
+    fn answer(fault: Fault) -> HttpResponse {
         let status = actix_web::http::StatusCode::from_u16(fault.status)
             .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = HttpResponse::build(status);
         if let Some(secs) = fault.retry_after {
             response.insert_header(("Retry-After", secs.to_string()));
         }
-        Some(response.json(fault.body))
+        response.json(fault.body)
     }
 
     /// The DingTalk app token of an AppKey (the same while valid) and its remaining seconds.
@@ -257,6 +276,7 @@ impl Sandbox {
                 .service(faults)
                 .configure(directory::configure)
                 .configure(dingtalk::configure)
+                .configure(dingtalk_write::configure)
                 .configure(wecom::configure)
                 .configure(microsoft::configure)
         })

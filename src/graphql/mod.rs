@@ -17,6 +17,7 @@ pub mod me;
 pub mod member;
 pub mod organization;
 pub mod provider;
+pub mod push;
 pub mod role;
 pub mod schema;
 pub mod sync;

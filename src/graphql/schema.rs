@@ -1,8 +1,8 @@
 //! The root objects, merged from each domain's query, mutation and subscription objects.
 
 use super::{
-    agent, audit, auth, department, directory, excel, me, member, organization, provider, role,
-    sync, workspace,
+    agent, audit, auth, department, directory, excel, me, member, organization, provider, push,
+    role, sync, workspace,
 };
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{MergedObject, MergedSubscription, Schema};
@@ -21,6 +21,7 @@ pub struct QueryRoot(
     provider::ConnectionQuery,
     audit::AuditQuery,
     sync::SyncQuery,
+    push::PushQuery,
 );
 
 /// Every mutation of the API.
@@ -37,6 +38,7 @@ pub struct MutationRoot(
     provider::ConnectionMutation,
     excel::ExcelMutation,
     sync::SyncMutation,
+    push::PushMutation,
 );
 
 /// Every subscription of the API.

@@ -171,6 +171,7 @@ pub async fn create(
             "defaultUserType": input.default_user_type.unwrap_or(UserType::Viewer),
         })),
         enabled: Set(input.enabled.unwrap_or(true)),
+        push_enabled: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

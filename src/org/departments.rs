@@ -6,9 +6,10 @@ use super::{audit::Change, members, rules};
 use crate::{
     authz::OrgAccess,
     error::{Error, Result},
+    push::outbox,
 };
 use chrono::Utc;
-use entity::{department, department_member};
+use entity::{department, department_member, enums::OutboxObject};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -206,6 +207,15 @@ pub async fn create(
     })
     .exec(&txn)
     .await?;
+    outbox::created(
+        &txn,
+        org,
+        Some(access.actor()),
+        OutboxObject::Department,
+        created.id,
+        json!({ "name": name }),
+    )
+    .await?;
     let event = record(
         &txn,
         access,
@@ -221,9 +231,16 @@ pub async fn create(
 }
 
 /// Refuses a structural change to a department that comes from a provider: its name, place and
-/// members follow the provider, so the change belongs in the provider's admin console.
-fn provider_owned(dep: &department::Model, change: &str) -> Result<()> {
-    if dep.source_connection_id.is_some() {
+/// members follow the provider, so the change belongs in the provider's admin console — unless
+/// the connection pushes local changes to the provider.
+async fn provider_owned<C: ConnectionTrait>(
+    db: &C,
+    dep: &department::Model,
+    change: &str,
+) -> Result<()> {
+    if let Some(source) = dep.source_connection_id
+        && !outbox::pushes(db, source).await?
+    {
         return Err(Error::validation(
             "id",
             format!(
@@ -250,7 +267,7 @@ pub async fn update(
     let org = access.org_id();
     let current = get(db, org, id).await?;
     if name.is_some() {
-        provider_owned(&current, "rename")?;
+        provider_owned(db, &current, "rename").await?;
     }
     let mut row = department::ActiveModel {
         id: Set(id),
@@ -279,8 +296,19 @@ pub async fn update(
         row.leader_member_id = Set(leader);
         summary.insert("leaderId".into(), json!(leader));
     }
+    let pushed = name.is_some() || sort_order.is_some();
     let txn = db.begin().await?;
     let updated = department::Entity::update(row).exec(&txn).await?;
+    if pushed {
+        outbox::changed(
+            &txn,
+            org,
+            Some(access.actor()),
+            OutboxObject::Department,
+            &[id],
+        )
+        .await?;
+    }
     let event = record(
         &txn,
         access,
@@ -333,7 +361,7 @@ pub async fn move_to(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let current = get(db, org, id).await?;
-    provider_owned(&current, "move")?;
+    provider_owned(db, &current, "move").await?;
     let new_parent_path = match parent {
         Some(pid) => {
             let p = get(db, org, pid).await?;
@@ -358,6 +386,14 @@ pub async fn move_to(
     .exec(&txn)
     .await?;
     repath_in_txn(&txn, org, &current.path, &new_path).await?;
+    outbox::changed(
+        &txn,
+        org,
+        Some(access.actor()),
+        OutboxObject::Department,
+        &[id],
+    )
+    .await?;
     let event = record(
         &txn,
         access,
@@ -372,12 +408,13 @@ pub async fn move_to(
     get(db, org, id).await
 }
 
+/// Moves the members of `from` into `to`; returns them.
 async fn move_members_in_txn<C: ConnectionTrait>(
     db: &C,
     org: i64,
     from: i64,
     to: i64,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
     let ids: Vec<i64> = department_member::Entity::find()
         .select_only()
         .column(department_member::Column::MemberId)
@@ -390,7 +427,7 @@ async fn move_members_in_txn<C: ConnectionTrait>(
         .filter(department_member::Column::DepartmentId.eq(from))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(ids)
 }
 
 async fn add_members_in_txn<C: ConnectionTrait>(
@@ -422,13 +459,16 @@ async fn add_members_in_txn<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Moves the sub-departments of `from` under `to`; returns them.
 async fn move_children_in_txn<C: ConnectionTrait>(
     db: &C,
     org: i64,
     from: &department::Model,
     to: &department::Model,
-) -> Result<()> {
+) -> Result<Vec<i64>> {
+    let mut moved = Vec::new();
     for child in children(db, org, Some(from.id)).await? {
+        moved.push(child.id);
         department::Entity::update(department::ActiveModel {
             id: Set(child.id),
             parent_id: Set(Some(to.id)),
@@ -438,7 +478,23 @@ async fn move_children_in_txn<C: ConnectionTrait>(
         .await?;
         repath_in_txn(db, org, &child.path, &format!("{}{}/", to.path, child.id)).await?;
     }
-    Ok(())
+    Ok(moved)
+}
+
+/// Records for DingTalk what a merge or a delete with transfer did: the members and
+/// sub-departments that moved, then the department that went (in that order, so DingTalk's
+/// department is empty when its delete arrives).
+async fn push_dissolved<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    gone: &department::Model,
+    members: &[i64],
+    children: &[i64],
+) -> Result<()> {
+    let (org, actor) = (access.org_id(), Some(access.actor()));
+    outbox::changed(db, org, actor, OutboxObject::Member, members).await?;
+    outbox::changed(db, org, actor, OutboxObject::Department, children).await?;
+    outbox::department_deleted(db, org, actor, gone).await
 }
 
 /// Merges `source` into `target`: its members and sub-departments move to the target, and the
@@ -455,8 +511,8 @@ pub async fn merge(
     let org = access.org_id();
     let src = get(db, org, source).await?;
     let dst = get(db, org, target).await?;
-    provider_owned(&src, "merge")?;
-    provider_owned(&dst, "merge")?;
+    provider_owned(db, &src, "merge").await?;
+    provider_owned(db, &dst, "merge").await?;
     if dst.path.starts_with(&src.path) {
         return Err(Error::validation(
             "targetId",
@@ -464,8 +520,9 @@ pub async fn merge(
         ));
     }
     let txn = db.begin().await?;
-    move_members_in_txn(&txn, org, src.id, dst.id).await?;
-    move_children_in_txn(&txn, org, &src, &dst).await?;
+    let members = move_members_in_txn(&txn, org, src.id, dst.id).await?;
+    let children = move_children_in_txn(&txn, org, &src, &dst).await?;
+    push_dissolved(&txn, access, &src, &members, &children).await?;
     department::Entity::delete_by_id(src.id).exec(&txn).await?;
     let event = record(
         &txn,
@@ -495,7 +552,7 @@ pub async fn delete(
     let org = access.org_id();
     let dep = get(db, org, id).await?;
     if !dep.to_be_deleted {
-        provider_owned(&dep, "delete")?;
+        provider_owned(db, &dep, "delete").await?;
     }
     let member_count = department_member::Entity::find()
         .filter(department_member::Column::DepartmentId.eq(id))
@@ -525,10 +582,12 @@ pub async fn delete(
         None => None,
     };
     let txn = db.begin().await?;
+    let (mut members, mut children) = (Vec::new(), Vec::new());
     if let Some(t) = &target {
-        move_members_in_txn(&txn, org, dep.id, t.id).await?;
-        move_children_in_txn(&txn, org, &dep, t).await?;
+        members = move_members_in_txn(&txn, org, dep.id, t.id).await?;
+        children = move_children_in_txn(&txn, org, &dep, t).await?;
     }
+    push_dissolved(&txn, access, &dep, &members, &children).await?;
     department::Entity::delete_by_id(dep.id).exec(&txn).await?;
     let event = record(
         &txn,
@@ -556,7 +615,7 @@ pub async fn add_members(
 ) -> Result<department::Model> {
     let org = access.org_id();
     let dep = get(db, org, id).await?;
-    provider_owned(&dep, "add people to")?;
+    provider_owned(db, &dep, "add people to").await?;
     let ids: Vec<i64> = members::in_organization(db, org, member_ids)
         .await?
         .into_iter()
@@ -564,6 +623,7 @@ pub async fn add_members(
         .collect();
     let txn = db.begin().await?;
     add_members_in_txn(&txn, org, dep.id, &ids).await?;
+    outbox::changed(&txn, org, Some(access.actor()), OutboxObject::Member, &ids).await?;
     let event = record(
         &txn,
         access,
@@ -589,13 +649,21 @@ pub async fn remove_members(
     cx: &Change,
 ) -> Result<department::Model> {
     let dep = get(db, access.org_id(), id).await?;
-    provider_owned(&dep, "remove people from")?;
+    provider_owned(db, &dep, "remove people from").await?;
     let txn = db.begin().await?;
     department_member::Entity::delete_many()
         .filter(department_member::Column::DepartmentId.eq(dep.id))
         .filter(department_member::Column::MemberId.is_in(member_ids.iter().copied()))
         .exec(&txn)
         .await?;
+    outbox::changed(
+        &txn,
+        access.org_id(),
+        Some(access.actor()),
+        OutboxObject::Member,
+        member_ids,
+    )
+    .await?;
     let event = record(
         &txn,
         access,

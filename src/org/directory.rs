@@ -109,6 +109,15 @@ pub async fn create_group(
     })
     .exec_with_returning(&txn)
     .await?;
+    crate::push::outbox::created(
+        &txn,
+        access.org_id(),
+        Some(access.actor()),
+        entity::enums::OutboxObject::RoleGroup,
+        g.id,
+        json!({ "name": g.name }),
+    )
+    .await?;
     let event = record(
         &txn,
         access,
@@ -228,6 +237,15 @@ pub async fn create_role(
         ..Default::default()
     })
     .exec_with_returning(&txn)
+    .await?;
+    crate::push::outbox::created(
+        &txn,
+        access.org_id(),
+        Some(access.actor()),
+        entity::enums::OutboxObject::Role,
+        r.id,
+        json!({ "name": r.name, "groupId": g.id }),
+    )
     .await?;
     let event = record(
         &txn,

@@ -937,6 +937,18 @@ pub async fn create(
     replace_departments_in_txn(&txn, org.id, created.id, &input.department_ids).await?;
     replace_tags_in_txn(&txn, org.id, created.id, &input.tags).await?;
     create_personal_workspace_in_txn(&txn, &created).await?;
+    crate::push::outbox::created(
+        &txn,
+        org.id,
+        Some(access.actor()),
+        OutboxObject::Member,
+        created.id,
+        json!({
+            "name": created.name,
+            "userid": crate::push::deliver::userid_for(&created.account, created.id),
+        }),
+    )
+    .await?;
     let event = audit::record(
         &txn,
         AuditEntry {
@@ -987,18 +999,29 @@ pub async fn update(
             row.nickname = Set(nickname);
         }
     }
-    if current.source_connection_id.is_some() {
-        // Name, email and phone of a provider's member follow the provider.
+    if let Some(source) = current.source_connection_id {
+        // Name, email and phone of a provider's member follow the provider — unless the
+        // connection pushes local changes, which DingTalk takes for all but the mobile number.
+        let pushing = crate::push::outbox::pushes(db, source).await?;
         let differs = |new: &Option<String>, old: Option<&str>| {
             new.as_deref()
                 .is_some_and(|n| Some(n.trim()).filter(|n| !n.is_empty()) != old)
         };
+        if pushing && differs(&changes.phone, current.phone.as_deref()) {
+            return Err(Error::validation(
+                "phone",
+                format!(
+                    "DingTalk does not let apps change a mobile number; change `{}`'s mobile in DingTalk's admin console, and the next sync brings it here",
+                    current.nickname
+                ),
+            ));
+        }
         for (field, new, old) in [
             ("name", &changes.name, Some(current.name.as_str())),
             ("email", &changes.email, current.email.as_deref()),
             ("phone", &changes.phone, current.phone.as_deref()),
         ] {
-            if differs(new, old) {
+            if !pushing && differs(new, old) {
                 return Err(Error::validation(
                     field,
                     format!(
@@ -1101,6 +1124,21 @@ pub async fn update(
     }
     if let Some(tags) = &changes.tags {
         replace_tags_in_txn(&txn, org, current.id, tags).await?;
+    }
+    // What DingTalk keeps of a person: name, email, title (position) and departments.
+    if changes.name.is_some()
+        || changes.email.is_some()
+        || changes.position.is_some()
+        || changes.department_ids.is_some()
+    {
+        crate::push::outbox::changed(
+            &txn,
+            org,
+            Some(access.actor()),
+            OutboxObject::Member,
+            &[current.id],
+        )
+        .await?;
     }
     let event = audit::record(
         &txn,
@@ -1428,6 +1466,13 @@ pub async fn remove(
             .filter(organization::Column::LeaderMemberId.eq(m.id))
             .exec(&txn)
             .await?;
+        crate::push::outbox::members_left(
+            &txn,
+            org,
+            Some(access.actor()),
+            std::slice::from_ref(&m),
+        )
+        .await?;
         member::Entity::delete_by_id(m.id).exec(&txn).await?;
         events.push(
             audit::record(
@@ -1481,6 +1526,13 @@ pub async fn resign(
             outcomes.push(Outcome::done(id));
             continue;
         }
+        crate::push::outbox::members_left(
+            &txn,
+            org,
+            Some(access.actor()),
+            std::slice::from_ref(&m),
+        )
+        .await?;
         department_member::Entity::delete_many()
             .filter(department_member::Column::MemberId.eq(m.id))
             .exec(&txn)

@@ -90,6 +90,18 @@ pub async fn send(
     name: &str,
     request: reqwest::RequestBuilder,
 ) -> Result<reqwest::Response, Error> {
+    send_with(provider, name, true, request).await
+}
+
+/// [`send`], choosing whether an unavailable provider (HTTP 502–504, a timeout) is retried:
+/// not for writes, whose answer may be lost after the provider acted. A connection that could
+/// not be made is always retried (the provider never saw the request).
+pub(crate) async fn send_with(
+    provider: &'static str,
+    name: &str,
+    retry_unavailable: bool,
+    request: reqwest::RequestBuilder,
+) -> Result<reqwest::Response, Error> {
     let mut backoff = std::time::Duration::from_millis(200);
     for attempt in 1..=ATTEMPTS {
         let Some(this) = request.try_clone() else {
@@ -101,7 +113,8 @@ pub async fn send(
         match this.send().await {
             Ok(response) => {
                 let status = response.status().as_u16();
-                let transient = matches!(status, 429 | 502 | 503 | 504);
+                let transient =
+                    status == 429 || (retry_unavailable && matches!(status, 502 | 503 | 504));
                 if !transient || attempt == ATTEMPTS {
                     return Ok(response);
                 }
@@ -123,7 +136,10 @@ pub async fn send(
                 );
                 tokio::time::sleep(wait).await;
             }
-            Err(e) if attempt < ATTEMPTS && (e.is_connect() || e.is_timeout()) => {
+            Err(e)
+                if attempt < ATTEMPTS
+                    && (e.is_connect() || (retry_unavailable && e.is_timeout())) =>
+            {
                 tracing::info!(provider, error = %e, "provider unreachable; retrying");
                 tokio::time::sleep(backoff).await;
             }

@@ -127,20 +127,7 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
     gone: &[String],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
-    let mut counts = Counts::default();
-    let mirror = mirror_rows_departments(db, conn).await?;
-    let changed_ids: HashSet<String> = changed.iter().map(|d| d.external_id.clone()).collect();
-    let relevant: Vec<Mirrored> = mirror
-        .into_iter()
-        .filter(|m| changed_ids.contains(&m.external_id) || gone.contains(&m.external_id))
-        .collect();
-    let mut d = diff(&relevant, &changed);
-    d.gone.retain(|id| {
-        relevant
-            .iter()
-            .any(|m| m.id == *id && gone.contains(&m.external_id))
-    });
-    counts.add(write_department_diff(db, conn, d, now).await?);
+    let mut counts = mirror_departments_partial(db, conn, &changed, gone, now).await?;
     // The structure follows the whole mirror, as after a full read.
     let seen: Vec<Department> = directory_department::Entity::find()
         .filter(directory_department::Column::ConnectionId.eq(conn.id))
@@ -158,6 +145,70 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
     let ids = structure_departments(db, conn, &parents_first(seen)).await?;
     counts.flagged += flag_unseen_departments(db, conn, &ids).await?;
     Ok(counts)
+}
+
+/// Records in the mirror only (the department tree and members are left as they are) what the
+/// provider now says of some departments and contacts: after Roster pushed them, so that the
+/// provider's echo of its own push finds nothing new.
+pub async fn mirror_only_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    departments: &[Department],
+    contacts: &[Contact],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    // A rename made here is not the provider's rename: no `name_changed` flag.
+    if !departments.is_empty() {
+        mirror_departments_partial(db, conn, departments, &[], now).await?;
+        directory_department::Entity::update_many()
+            .col_expr(
+                directory_department::Column::NameChanged,
+                Expr::value(false),
+            )
+            .filter(directory_department::Column::ConnectionId.eq(conn.id))
+            .filter(
+                directory_department::Column::ExternalId
+                    .is_in(departments.iter().map(|d| d.external_id.as_str())),
+            )
+            .exec(db)
+            .await?;
+    }
+    if !contacts.is_empty() {
+        mirror_contacts_partial(db, conn, contacts, &[], now).await?;
+        directory_contact::Entity::update_many()
+            .col_expr(directory_contact::Column::NameChanged, Expr::value(false))
+            .filter(directory_contact::Column::ConnectionId.eq(conn.id))
+            .filter(
+                directory_contact::Column::ExternalId
+                    .is_in(contacts.iter().map(|c| c.external_id.as_str())),
+            )
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Writes to the mirror the difference for these departments and the ids said to be gone.
+async fn mirror_departments_partial<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    changed: &[Department],
+    gone: &[String],
+    now: DateTime<Utc>,
+) -> Result<Counts> {
+    let mirror = mirror_rows_departments(db, conn).await?;
+    let changed_ids: HashSet<String> = changed.iter().map(|d| d.external_id.clone()).collect();
+    let relevant: Vec<Mirrored> = mirror
+        .into_iter()
+        .filter(|m| changed_ids.contains(&m.external_id) || gone.contains(&m.external_id))
+        .collect();
+    let mut d = diff(&relevant, changed);
+    d.gone.retain(|id| {
+        relevant
+            .iter()
+            .any(|m| m.id == *id && gone.contains(&m.external_id))
+    });
+    write_department_diff(db, conn, d, now).await
 }
 
 async fn mirror_rows_departments<C: ConnectionTrait>(

@@ -14,8 +14,18 @@ pub const TTL_SECONDS: i64 = 90;
 
 /// Takes the lease `name` for `holder` if it is free or lapsed; true when taken.
 pub async fn acquire<C: ConnectionTrait>(db: &C, name: &str, holder: &str) -> Result<bool> {
+    acquire_for(db, name, holder, TTL_SECONDS).await
+}
+
+/// [`acquire`] with a lifetime of `ttl_seconds` instead of [`TTL_SECONDS`].
+pub async fn acquire_for<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    holder: &str,
+    ttl_seconds: i64,
+) -> Result<bool> {
     let now = Utc::now();
-    let expires = now + Duration::seconds(TTL_SECONDS);
+    let expires = now + Duration::seconds(ttl_seconds);
     // Insert, or take over a lapsed lease; a live lease stays with its holder (this instance
     // included: a lease is not re-entrant).
     let inserted = lease::Entity::insert(lease::ActiveModel {
@@ -45,10 +55,20 @@ pub async fn acquire<C: ConnectionTrait>(db: &C, name: &str, holder: &str) -> Re
 
 /// Extends a lease its holder still holds; false when it was lost.
 pub async fn renew<C: ConnectionTrait>(db: &C, name: &str, holder: &str) -> Result<bool> {
+    renew_for(db, name, holder, TTL_SECONDS).await
+}
+
+/// [`renew`] for another `ttl_seconds`.
+pub async fn renew_for<C: ConnectionTrait>(
+    db: &C,
+    name: &str,
+    holder: &str,
+    ttl_seconds: i64,
+) -> Result<bool> {
     let done = lease::Entity::update_many()
         .col_expr(
             lease::Column::ExpiresAt,
-            (Utc::now() + Duration::seconds(TTL_SECONDS)).into(),
+            (Utc::now() + Duration::seconds(ttl_seconds)).into(),
         )
         .filter(lease::Column::Name.eq(name))
         .filter(lease::Column::Holder.eq(holder))

@@ -89,6 +89,16 @@ pub async fn launch(
             ),
         ));
     }
+    if conn.push_enabled {
+        let waiting =
+            crate::push::outbox::count(&app.db, conn.id, entity::enums::OutboxStatus::Pending)
+                .await?;
+        if waiting > 0 {
+            return Err(Error::Conflict(format!(
+                "{waiting} local changes are still on their way to DingTalk; a full sync now would undo them here. Sync once they are delivered (see outboxItems)"
+            )));
+        }
+    }
     let name = lease_name(conn.id);
     // Each run holds the lease under its own name, so that nothing of an earlier run of this
     // instance can renew or release it.

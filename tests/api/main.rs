@@ -13,6 +13,7 @@ mod graphql_http;
 mod http_routes;
 mod members;
 mod organization_structure;
+mod push;
 mod schema_sdl;
 mod sso;
 mod sync;

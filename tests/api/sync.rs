@@ -8,10 +8,10 @@ use roster::providers::callback_crypto::CallbackCrypto;
 use sandbox::{Sandbox, company::Company, directory::Change};
 use serde_json::{Value, json};
 
-const TOKEN: &str = "rostertoken1";
-const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+pub(crate) const TOKEN: &str = "rostertoken1";
+pub(crate) const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
-async fn setup(people: usize, departments: usize) -> (TestApp, Sandbox, String) {
+pub(crate) async fn setup(people: usize, departments: usize) -> (TestApp, Sandbox, String) {
     let sandbox = Sandbox::start(
         Company::generate("dingsync", people, departments),
         "127.0.0.1:0",
@@ -40,7 +40,7 @@ async fn connect(app: &TestApp, admin: &str, provider: &str, fields: Value) -> S
         .to_string()
 }
 
-async fn dingtalk_connection(app: &TestApp, admin: &str, sandbox: &Sandbox) -> String {
+pub(crate) async fn dingtalk_connection(app: &TestApp, admin: &str, sandbox: &Sandbox) -> String {
     let c = sandbox.state.company().clone();
     connect(
         app,
@@ -54,7 +54,7 @@ async fn dingtalk_connection(app: &TestApp, admin: &str, sandbox: &Sandbox) -> S
 const RUN: &str = "id status trigger added updated flagged removed errors";
 
 /// Starts a sync and waits for its end; returns the finished run.
-async fn sync(app: &TestApp, admin: &str, connection: &str) -> Value {
+pub(crate) async fn sync(app: &TestApp, admin: &str, connection: &str) -> Value {
     let started = admin_ok(
         app,
         admin,
@@ -111,7 +111,7 @@ async fn mirror_departments(app: &TestApp, admin: &str, connection: &str) -> Vec
 }
 
 /// Every department of the tree, walked from the top.
-async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
+pub(crate) async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut parents = vec![Value::Null];
     while let Some(parent) = parents.pop() {
@@ -131,13 +131,13 @@ async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
     out
 }
 
-async fn edit(sandbox: &Sandbox, changes: Value) {
+pub(crate) async fn edit(sandbox: &Sandbox, changes: Value) {
     let changes: Vec<Change> = serde_json::from_value(changes).expect("changes");
     sandbox::directory::apply(&sandbox.state, &changes).expect("sandbox change");
 }
 
 /// Sends the sandbox's fault controls (`next` failures, `latency_ms`, …).
-async fn faults(sandbox: &Sandbox, controls: Value) {
+pub(crate) async fn faults(sandbox: &Sandbox, controls: Value) {
     let status = reqwest::Client::new()
         .post(format!("{}/sandbox/faults", sandbox.base_url()))
         .json(&controls)
@@ -447,7 +447,7 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     );
 }
 
-async fn push_dingtalk(
+pub(crate) async fn push_dingtalk(
     app: &TestApp,
     conn: &str,
     crypto: &CallbackCrypto,
@@ -471,7 +471,7 @@ async fn push_dingtalk(
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
-async fn event_runs(app: &TestApp, admin: &str) -> Vec<Value> {
+pub(crate) async fn event_runs(app: &TestApp, admin: &str) -> Vec<Value> {
     admin_ok(
         app,
         admin,
@@ -487,7 +487,11 @@ async fn event_runs(app: &TestApp, admin: &str) -> Vec<Value> {
         .collect()
 }
 
-async fn until<F: Fn(&[Value]) -> bool>(app: &TestApp, admin: &str, done: F) -> Vec<Value> {
+pub(crate) async fn until<F: Fn(&[Value]) -> bool>(
+    app: &TestApp,
+    admin: &str,
+    done: F,
+) -> Vec<Value> {
     for _ in 0..200 {
         let runs = event_runs(app, admin).await;
         if done(&runs) {

@@ -122,6 +122,31 @@ impl Connection {
         self.0.enabled
     }
 
+    /// Whether local changes are pushed to the provider (DingTalk only; see `setConnectionPush`).
+    async fn push_enabled(&self) -> bool {
+        self.0.push_enabled
+    }
+
+    /// Local changes waiting to be pushed (`outboxItems` lists them).
+    async fn outbox_pending(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Ok(crate::push::outbox::count(
+            &crate::graphql::state(ctx)?.db,
+            self.0.id,
+            entity::enums::OutboxStatus::Pending,
+        )
+        .await?)
+    }
+
+    /// Local changes the provider refused; retry or discard them (`outboxItems`).
+    async fn outbox_failed(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
+        Ok(crate::push::outbox::count(
+            &crate::graphql::state(ctx)?.db,
+            self.0.id,
+            entity::enums::OutboxStatus::Failed,
+        )
+        .await?)
+    }
+
     /// The user type of people the `AUTO` policy admits.
     async fn default_user_type(&self) -> crate::graphql::enums::UserType {
         connections::default_user_type(&self.0).into()

@@ -65,8 +65,47 @@ fn explain(code: &str, message: &str) -> String {
             "DingTalk does not know this person in the enterprise (errcode {code}); check the app's visible range"
         ),
         "60011" | "43007" | "Forbidden.AccessDenied.AccessTokenPermissionDenied" => format!(
-            "the DingTalk app lacks a permission (errcode {code}: {message}); grant the contacts read permissions (通讯录个人信息读权限, 成员信息读权限) in the DingTalk developer console"
+            "the DingTalk app lacks a permission (errcode {code}: {message}); grant the contacts read permissions (通讯录个人信息读权限, 成员信息读权限) in the DingTalk developer console, and for pushing changes the contacts management permission (通讯录管理权限, qyapi_manage_addresslist)"
         ),
+        "60004" => format!(
+            "DingTalk does not know the parent department (errcode {code}); deliver or fix the parent department first"
+        ),
+        "60005" => format!(
+            "the department still has people in DingTalk (errcode {code}); move or remove them in Roster (or DingTalk), then retry"
+        ),
+        "60006" => format!(
+            "the department still has sub-departments in DingTalk (errcode {code}); delete or move them first, then retry"
+        ),
+        "60008" => format!(
+            "DingTalk already has a department of this name under the same parent (errcode {code}); rename one of them, then retry"
+        ),
+        "60001" => format!(
+            "DingTalk refused the department name (errcode {code}: {message}); names are 1–64 characters without `-`, `,` or `，`"
+        ),
+        "60010" => format!(
+            "DingTalk refused the move because it would put a department under itself (errcode {code})"
+        ),
+        "60018" => format!(
+            "the root department of a DingTalk enterprise cannot be changed through the API (errcode {code})"
+        ),
+        "60102" => format!(
+            "DingTalk already has a person with this userid (errcode {code}); change the member's account, then retry"
+        ),
+        "60103" => format!(
+            "DingTalk refused the mobile number (errcode {code}: {message}); DingTalk needs a valid mobile number for every person (`+86-…` style for numbers outside mainland China); fix the member's phone, then retry"
+        ),
+        "60104" => format!(
+            "another DingTalk person already has this mobile number (errcode {code}); fix the member's phone, then retry"
+        ),
+        "34021" => format!(
+            "DingTalk already has a role of this name in the group (errcode {code}); rename the role, then retry"
+        ),
+        "34020" | "34018" => format!(
+            "DingTalk refused the role (errcode {code}: {message}); check the role's name and group"
+        ),
+        "33011" | "33012" => {
+            format!("DingTalk does not know this role or person (errcode {code}: {message})")
+        }
         "60020" | "Forbidden.AccessDenied.IpNotInWhiteList" => format!(
             "DingTalk refused this server's address (errcode {code}: {message}); add the server's public IP to the app's IP whitelist in the DingTalk developer console"
         ),
@@ -336,6 +375,19 @@ impl DingtalkClient {
             .await
     }
 
+    /// [`oapi`](Self::oapi) for a write: an answer lost after DingTalk acted (HTTP 502–504, a
+    /// timeout) is not retried here, because repeating a create could make two; the caller
+    /// finds out what happened before trying again.
+    pub(super) async fn oapi_write(
+        &self,
+        app: &DingtalkApp,
+        path: &str,
+        body: Value,
+    ) -> Result<Value> {
+        self.oapi_call(app, reqwest::Method::POST, path, body, false)
+            .await
+    }
+
     /// [`oapi`](Self::oapi) with a chosen method (a few legacy reads are GETs).
     pub(super) async fn oapi_request(
         &self,
@@ -344,12 +396,23 @@ impl DingtalkClient {
         path: &str,
         body: Value,
     ) -> Result<Value> {
+        self.oapi_call(app, method, path, body, true).await
+    }
+
+    async fn oapi_call(
+        &self,
+        app: &DingtalkApp,
+        method: reqwest::Method,
+        path: &str,
+        body: Value,
+        idempotent: bool,
+    ) -> Result<Value> {
         let mut renewed = false;
         let mut backoff = std::time::Duration::from_millis(500);
         for _ in 0..4 {
             self.limiter.wait(&app.app_key).await;
             let token = self.app_token(app).await?;
-            let response = super::super::send(PROVIDER, "DingTalk", {
+            let response = super::super::send_with(PROVIDER, "DingTalk", idempotent, {
                 let request = self
                     .http
                     .request(

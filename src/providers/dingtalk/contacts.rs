@@ -267,11 +267,10 @@ impl DingtalkClient {
         }
     }
 
-    /// Role groups with their roles and every role's holders.
-    async fn role_groups(
+    /// Role groups with their roles (holders not read), every page.
+    pub(crate) async fn list_role_groups(
         &self,
         app: &DingtalkApp,
-        concurrency: usize,
         progress: &ReadProgress,
     ) -> Result<Vec<RoleGroup>> {
         let mut groups = Vec::new();
@@ -319,6 +318,17 @@ impl DingtalkClient {
             }
             offset += GROUP_PAGE;
         }
+        Ok(groups)
+    }
+
+    /// Role groups with their roles and every role's holders.
+    async fn role_groups(
+        &self,
+        app: &DingtalkApp,
+        concurrency: usize,
+        progress: &ReadProgress,
+    ) -> Result<Vec<RoleGroup>> {
+        let mut groups = self.list_role_groups(app, progress).await?;
         let role_ids: Vec<String> = groups
             .iter()
             .flat_map(|g| g.roles.iter().map(|r| r.external_id.clone()))

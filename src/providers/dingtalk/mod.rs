@@ -4,5 +4,6 @@
 
 pub mod client;
 pub mod contacts;
+pub mod push;
 
 pub use client::{DingtalkApp, DingtalkClient, DingtalkUser};

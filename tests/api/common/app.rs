@@ -18,8 +18,12 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The server's state, for direct database checks and fixtures.
     pub state: AppState,
+    /// The settings it started with (a restart reuses them).
+    settings: Settings,
+    /// The serving task; aborting it stops the server's background work, as a killed process.
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
     /// Keeps the database alive; dropped with the app.
-    _db: TestDb,
+    db: TestDb,
 }
 
 impl TestApp {
@@ -43,6 +47,11 @@ impl TestApp {
         settings.sync.interval_secs = 0;
         // The sandbox is local: pace calls far above DingTalk's real limit.
         settings.providers.calls_per_second = 10_000;
+        // Pushes are delivered and retried quickly, and a killed instance's queue is taken over
+        // soon.
+        settings.push.poll_ms = 50;
+        settings.push.retry_secs = 1;
+        settings.push.lease_secs = 2;
         settings
     }
 
@@ -74,10 +83,12 @@ impl TestApp {
                 format: roster::config::LogFormat::Text,
             });
         }
-        let app = Application::build(settings).await.expect("server builds");
+        let app = Application::build(settings.clone())
+            .await
+            .expect("server builds");
         let port = app.port();
         let state = app.state().clone();
-        tokio::spawn(app.run_until_stopped());
+        let server = tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -87,8 +98,18 @@ impl TestApp {
             port,
             client,
             state,
-            _db: db,
+            settings,
+            server,
+            db,
         }
+    }
+
+    /// Stops this server as a crash would (its background work is dropped mid-flight) and
+    /// starts a new one on the same database.
+    pub async fn restart(self) -> Self {
+        self.server.abort();
+        let _ = self.server.await;
+        Self::start(self.db, self.settings).await
     }
 
     /// POSTs a GraphQL operation; returns the HTTP status and the JSON body.
