@@ -15,7 +15,10 @@ use serde_json::{Value, json};
 /// DingTalk's root department.
 const ROOT: i64 = 1;
 
-type Outcome = Result<Value, HttpResponse>;
+/// DingTalk's refusal of a write: errcode and errmsg.
+struct Refusal(i64, &'static str);
+
+type Outcome = Result<Value, Refusal>;
 
 /// Token and fault checks, then the change (which refuses before changing anything), then the
 /// answer.
@@ -33,7 +36,7 @@ fn write(
     }
     match state.edit(change) {
         Ok(body) => after.unwrap_or_else(|| HttpResponse::Ok().json(body)),
-        Err(refusal) => refusal,
+        Err(Refusal(code, message)) => oapi_error(code, message),
     }
 }
 
@@ -69,10 +72,10 @@ fn text_list(body: &Value, key: &str) -> Vec<String> {
         .collect()
 }
 
-fn check_department_name(name: &str) -> Result<(), HttpResponse> {
+fn check_department_name(name: &str) -> Result<(), Refusal> {
     let len = name.chars().count();
     if !(1..=64).contains(&len) || name.contains(['-', '，', ',']) {
-        return Err(oapi_error(60001, "部门名称不合法"));
+        return Err(Refusal(60001, "部门名称不合法"));
     }
     Ok(())
 }
@@ -109,14 +112,14 @@ pub async fn department_create(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let (Some(name), Some(parent)) = (text(&body, "name"), number(&body, "parent_id")) else {
-            return Err(oapi_error(400002, "缺少参数 name 或 parent_id"));
+            return Err(Refusal(400002, "缺少参数 name 或 parent_id"));
         };
         check_department_name(name)?;
         if company.department(parent).is_none() {
-            return Err(oapi_error(60004, "父部门不存在"));
+            return Err(Refusal(60004, "父部门不存在"));
         }
         if sibling_named(company, parent, name, None) {
-            return Err(oapi_error(60008, "父部门下该部门名称已存在"));
+            return Err(Refusal(60008, "父部门下该部门名称已存在"));
         }
         let id = company
             .departments
@@ -146,25 +149,25 @@ pub async fn department_update(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(id) = number(&body, "dept_id") else {
-            return Err(oapi_error(400002, "缺少参数 dept_id"));
+            return Err(Refusal(400002, "缺少参数 dept_id"));
         };
         let Some(current) = company.department(id).cloned() else {
-            return Err(oapi_error(60003, "部门不存在"));
+            return Err(Refusal(60003, "部门不存在"));
         };
         if id == ROOT {
-            return Err(oapi_error(60018, "根部门不允许修改"));
+            return Err(Refusal(60018, "根部门不允许修改"));
         }
         let parent = number(&body, "parent_id").unwrap_or(current.parent_id.unwrap_or(ROOT));
         if company.department(parent).is_none() {
-            return Err(oapi_error(60004, "父部门不存在"));
+            return Err(Refusal(60004, "父部门不存在"));
         }
         if within(company, parent, id) {
-            return Err(oapi_error(60010, "部门不能移动到自己或子部门下"));
+            return Err(Refusal(60010, "部门不能移动到自己或子部门下"));
         }
         let name = text(&body, "name").unwrap_or(&current.name).to_string();
         check_department_name(&name)?;
         if sibling_named(company, parent, &name, Some(id)) {
-            return Err(oapi_error(60008, "父部门下该部门名称已存在"));
+            return Err(Refusal(60008, "父部门下该部门名称已存在"));
         }
         if let Some(d) = company.departments.iter_mut().find(|d| d.id == id) {
             d.name = name;
@@ -184,19 +187,19 @@ pub async fn department_delete(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(id) = number(&body, "dept_id") else {
-            return Err(oapi_error(400002, "缺少参数 dept_id"));
+            return Err(Refusal(400002, "缺少参数 dept_id"));
         };
         if company.department(id).is_none() {
-            return Err(oapi_error(60003, "部门不存在"));
+            return Err(Refusal(60003, "部门不存在"));
         }
         if id == ROOT {
-            return Err(oapi_error(60018, "根部门不允许删除"));
+            return Err(Refusal(60018, "根部门不允许删除"));
         }
         if company.children(id).next().is_some() {
-            return Err(oapi_error(60006, "该部门下存在子部门"));
+            return Err(Refusal(60006, "该部门下存在子部门"));
         }
         if company.members(id).next().is_some() {
-            return Err(oapi_error(60005, "该部门下存在员工"));
+            return Err(Refusal(60005, "该部门下存在员工"));
         }
         company.departments.retain(|d| d.id != id);
         Ok(done())
@@ -218,12 +221,12 @@ fn valid_mobile(mobile: &str) -> bool {
     mainland || abroad
 }
 
-fn check_departments(company: &Company, ids: &[i64]) -> Result<(), HttpResponse> {
+fn check_departments(company: &Company, ids: &[i64]) -> Result<(), Refusal> {
     if ids.is_empty() || ids.len() > 100 {
-        return Err(oapi_error(40035, "不合法的参数 dept_id_list"));
+        return Err(Refusal(40035, "不合法的参数 dept_id_list"));
     }
     if ids.iter().any(|d| company.department(*d).is_none()) {
-        return Err(oapi_error(60003, "部门不存在"));
+        return Err(Refusal(60003, "部门不存在"));
     }
     Ok(())
 }
@@ -241,27 +244,27 @@ pub async fn user_create(
             text(&body, "mobile"),
             id_list(&body, "dept_id_list"),
         ) else {
-            return Err(oapi_error(400002, "缺少参数 name、mobile 或 dept_id_list"));
+            return Err(Refusal(400002, "缺少参数 name、mobile 或 dept_id_list"));
         };
         if name.trim().is_empty() || name.chars().count() > 80 {
-            return Err(oapi_error(40035, "不合法的参数 name"));
+            return Err(Refusal(40035, "不合法的参数 name"));
         }
         if !valid_mobile(mobile) {
-            return Err(oapi_error(60103, "手机号码不合法"));
+            return Err(Refusal(60103, "手机号码不合法"));
         }
         check_departments(company, &depts)?;
         let userid = match text(&body, "userid").filter(|u| !u.is_empty()) {
             Some(u) if u.chars().count() > 64 => {
-                return Err(oapi_error(40035, "不合法的参数 userid"));
+                return Err(Refusal(40035, "不合法的参数 userid"));
             }
             Some(u) => u.to_string(),
             None => format!("auto{}", company.people.len() + 1),
         };
         if company.person(&userid).is_some() {
-            return Err(oapi_error(60102, "UserID在公司中已存在"));
+            return Err(Refusal(60102, "UserID在公司中已存在"));
         }
         if company.people.iter().any(|p| p.mobile == mobile) {
-            return Err(oapi_error(60104, "手机号码在公司中已存在"));
+            return Err(Refusal(60104, "手机号码在公司中已存在"));
         }
         let i = company.people.len();
         let union = format!("union-{userid}");
@@ -292,23 +295,23 @@ pub async fn user_update(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(userid) = text(&body, "userid") else {
-            return Err(oapi_error(400002, "缺少参数 userid"));
+            return Err(Refusal(400002, "缺少参数 userid"));
         };
         if company.person(userid).is_none() {
-            return Err(oapi_error(60121, "找不到该用户"));
+            return Err(Refusal(60121, "找不到该用户"));
         }
         let depts = match body.get("dept_id_list") {
             None => None,
             Some(_) => {
                 let Some(ids) = id_list(&body, "dept_id_list") else {
-                    return Err(oapi_error(40035, "不合法的参数 dept_id_list"));
+                    return Err(Refusal(40035, "不合法的参数 dept_id_list"));
                 };
                 check_departments(company, &ids)?;
                 Some(ids)
             }
         };
         if text(&body, "name").is_some_and(|n| n.trim().is_empty() || n.chars().count() > 80) {
-            return Err(oapi_error(40035, "不合法的参数 name"));
+            return Err(Refusal(40035, "不合法的参数 name"));
         }
         let version = company.version;
         if let Some(p) = company
@@ -343,14 +346,14 @@ pub async fn user_delete(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(userid) = text(&body, "userid") else {
-            return Err(oapi_error(400002, "缺少参数 userid"));
+            return Err(Refusal(400002, "缺少参数 userid"));
         };
         let Some(at) = company
             .people
             .iter()
             .position(|p| p.userid.eq_ignore_ascii_case(userid))
         else {
-            return Err(oapi_error(60121, "找不到该用户"));
+            return Err(Refusal(60121, "找不到该用户"));
         };
         let gone = company.people.remove(at);
         company.removed.push((gone.object_id, company.version));
@@ -382,7 +385,7 @@ pub async fn add_role_group(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(name) = text(&body, "name").filter(|n| !n.trim().is_empty()) else {
-            return Err(oapi_error(34018, "角色组名称不能为空"));
+            return Err(Refusal(34018, "角色组名称不能为空"));
         };
         let id = next_role_id(company);
         company.role_groups.push(RoleGroup {
@@ -403,16 +406,16 @@ pub async fn add_role(
 ) -> HttpResponse {
     write(&state, &query, |company| {
         let Some(name) = text(&body, "roleName").filter(|n| !n.trim().is_empty()) else {
-            return Err(oapi_error(34018, "角色名称不能为空"));
+            return Err(Refusal(34018, "角色名称不能为空"));
         };
         let id = next_role_id(company);
         let Some(group) = number(&body, "groupId")
             .and_then(|g| company.role_groups.iter_mut().find(|x| x.id == g))
         else {
-            return Err(oapi_error(34020, "角色组不存在"));
+            return Err(Refusal(34020, "角色组不存在"));
         };
         if group.roles.iter().any(|r| r.name == name) {
-            return Err(oapi_error(34021, "角色名称已存在"));
+            return Err(Refusal(34021, "角色名称已存在"));
         }
         group.roles.push(Role {
             id,
@@ -434,7 +437,7 @@ pub async fn add_roles_for_users(
         let roles = text_list(&body, "roleIds");
         let users = text_list(&body, "userIds");
         if roles.is_empty() || roles.len() > 20 || users.is_empty() || users.len() > 20 {
-            return Err(oapi_error(40035, "roleIds 与 userIds 各需 1 到 20 个"));
+            return Err(Refusal(40035, "roleIds 与 userIds 各需 1 到 20 个"));
         }
         let known = |id: &String| {
             company
@@ -444,10 +447,10 @@ pub async fn add_roles_for_users(
                 .any(|r| r.id.to_string() == *id)
         };
         if !roles.iter().all(known) {
-            return Err(oapi_error(33011, "无效的角色id"));
+            return Err(Refusal(33011, "无效的角色id"));
         }
         if users.iter().any(|u| company.person(u).is_none()) {
-            return Err(oapi_error(33012, "无效的用户id"));
+            return Err(Refusal(33012, "无效的用户id"));
         }
         for role in company.role_groups.iter_mut().flat_map(|g| &mut g.roles) {
             if roles.contains(&role.id.to_string()) {

@@ -371,6 +371,15 @@ pub async fn set_holders(
             .exec_without_returning(&txn)
             .await?;
         }
+        // New holders reach DingTalk with their next update.
+        crate::push::outbox::changed(
+            &txn,
+            access.org_id(),
+            Some(access.actor()),
+            entity::enums::OutboxObject::Member,
+            &ids,
+        )
+        .await?;
     } else {
         directory_role_member::Entity::delete_many()
             .filter(directory_role_member::Column::DirectoryRoleId.eq(r.id))

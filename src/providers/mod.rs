@@ -114,7 +114,7 @@ pub(crate) async fn send_with(
             Ok(response) => {
                 let status = response.status().as_u16();
                 let transient =
-                    status == 429 || (retry_unavailable && matches!(status, 502 | 503 | 504));
+                    status == 429 || (retry_unavailable && (502..=504).contains(&status));
                 if !transient || attempt == ATTEMPTS {
                     return Ok(response);
                 }

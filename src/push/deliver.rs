@@ -555,6 +555,13 @@ async fn member_upsert(a: &Attempt<'_>) -> Result<()> {
                     },
                 )
                 .await?;
+            // Roles added here since (DingTalk ignores roles a person already holds).
+            let roles = held_roles(a, &m).await?;
+            if !roles.is_empty() {
+                a.dingtalk
+                    .add_roles(&a.app, &roles, std::slice::from_ref(userid))
+                    .await?;
+            }
             userid.clone()
         }
         None => create_person(a, &m, &departments).await?,
@@ -672,6 +679,17 @@ async fn create_person(
         }
         Err(e) => return Err(e),
     };
+    let roles = held_roles(a, m).await?;
+    if !roles.is_empty() {
+        a.dingtalk
+            .add_roles(&a.app, &roles, std::slice::from_ref(&userid))
+            .await?;
+    }
+    Ok(userid)
+}
+
+/// DingTalk ids of the directory roles a member holds that are in DingTalk.
+async fn held_roles(a: &Attempt<'_>, m: &member::Model) -> Result<Vec<String>> {
     let held: Vec<i64> = directory_role_member::Entity::find()
         .select_only()
         .column(directory_role_member::Column::DirectoryRoleId)
@@ -679,7 +697,7 @@ async fn create_person(
         .into_tuple()
         .all(a.db)
         .await?;
-    let roles: Vec<String> = directory_role::Entity::find()
+    Ok(directory_role::Entity::find()
         .select_only()
         .column(directory_role::Column::ExternalId)
         .filter(directory_role::Column::Id.is_in(held))
@@ -690,13 +708,7 @@ async fn create_person(
         .await?
         .into_iter()
         .flatten()
-        .collect();
-    if !roles.is_empty() {
-        a.dingtalk
-            .add_roles(&a.app, &roles, std::slice::from_ref(&userid))
-            .await?;
-    }
-    Ok(userid)
+        .collect())
 }
 
 async fn member_delete(a: &Attempt<'_>) -> Result<()> {

@@ -427,10 +427,17 @@ pub async fn start_due(app: &AppState, interval: Duration) -> Result<usize> {
         if last.is_some_and(|r| r.started_at > due_before) {
             continue;
         }
+        let id = conn.id;
         match launch(app, conn, SyncTrigger::Schedule, None).await {
             Ok(_) => started += 1,
-            Err(Error::Conflict(_)) => {}
-            Err(e) => return Err(e),
+            // Running elsewhere, or local changes still on their way to DingTalk.
+            Err(Error::Conflict(why)) => {
+                tracing::debug!(connection = id, why, "scheduled sync skipped for now");
+            }
+            // One connection's trouble does not hold up the others.
+            Err(e) => {
+                tracing::warn!(connection = id, error = %error_chain(&e), "a scheduled sync could not start");
+            }
         }
     }
     Ok(started)

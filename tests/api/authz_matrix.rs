@@ -301,6 +301,13 @@ fn ops() -> Vec<Op> {
             other: "",
         },
         Op {
+            name: "outboxItems",
+            query: "{ outboxItems { id status } }",
+            vars: none,
+            allowed: Allowed::Only(&["org_admin"], "OK"),
+            other: "",
+        },
+        Op {
             name: "exportMembers",
             query: "mutation { exportMembers { url } }",
             vars: none,

@@ -175,6 +175,7 @@ async fn each_kind_of_change_arrives_in_dingtalk_with_its_parent_and_ids() {
             .expect("role group in DingTalk");
         assert_eq!(duty.roles.len(), 1);
         assert_eq!(duty.roles[0].name, "Shift Lead");
+        assert_eq!(duty.roles[0].holders, vec!["lin_shift".to_string()]);
         let lin = company.person("lin_shift").expect("person in DingTalk");
         assert_eq!(lin.name, "Lin Shift");
         assert_eq!(lin.mobile, "13800000077");

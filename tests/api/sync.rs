@@ -880,3 +880,61 @@ async fn runs_left_by_a_stopped_server_are_marked_interrupted() {
             .contains("nothing was applied")
     );
 }
+
+#[tokio::test]
+async fn scheduled_syncs_run_without_anyone_asking() {
+    let sandbox = Sandbox::start(Company::generate("dingsched", 6, 1), "127.0.0.1:0")
+        .expect("sandbox starts");
+    let base = sandbox.base_url();
+    let app = TestApp::spawn_with(|s| {
+        TestApp::use_sandbox(s, &base);
+        s.sync.interval_secs = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    let scheduled = || async {
+        admin_ok(
+            &app,
+            &admin,
+            &format!("{{ syncRuns {{ {RUN} }} }}"),
+            json!({}),
+        )
+        .await["syncRuns"]
+            .as_array()
+            .expect("runs")
+            .iter()
+            .filter(|r| r["trigger"] == "SCHEDULE")
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    let mut runs = Vec::new();
+    for _ in 0..200 {
+        runs = scheduled().await;
+        if runs.iter().filter(|r| r["status"] == "SUCCEEDED").count() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let done: Vec<&Value> = runs.iter().filter(|r| r["status"] == "SUCCEEDED").collect();
+    assert!(done.len() >= 2, "two scheduled runs within 10 s: {runs:?}");
+    // The first brought the chart in; the next found nothing to change.
+    assert!(
+        done.last().expect("first")["added"].as_i64().unwrap_or(0) > 0,
+        "{runs:?}"
+    );
+    assert_eq!(done[0]["added"], 0, "{runs:?}");
+    assert_eq!(done[0]["updated"], 0, "{runs:?}");
+    // A disabled connection is left alone.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { updateConnection(id: $c, input: { enabled: false }) { enabled } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let before = scheduled().await.len();
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert_eq!(scheduled().await.len(), before);
+}
