@@ -3,7 +3,9 @@
 //! - a first full sync (every department, every page of 100 people, role groups) with the
 //!   process's peak memory during it;
 //! - a re-sync with no change (must write nothing: its counts are printed);
-//! - a re-sync after 100 renames and 100 departures in the provider.
+//! - a re-sync after 100 renames and 100 departures in the provider;
+//! - 20 DingTalk `user_modify_org` events, one at a time: from posting the encrypted callback to
+//!   the event's run showing as succeeded in GraphQL (`syncRuns`).
 //!
 //! `cargo bench --bench sync` (SQLite), or with `ROSTER_BENCH_DATABASE_URL=postgres://…` for
 //! PostgreSQL. `ROSTER_BENCH_MEMBERS` / `ROSTER_BENCH_DEPARTMENTS` change the size;
@@ -20,6 +22,9 @@ use roster::{Application, config::Settings};
 use sandbox::{Sandbox, company::Company, directory::Change};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
+
+const CALLBACK_TOKEN: &str = "benchtoken";
+const CALLBACK_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -95,11 +100,13 @@ async fn main() -> anyhow::Result<()> {
     let company = sandbox.state.company().clone();
     let conn = gql(
         "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
-        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret } }),
+        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret,
+                       "callbackToken": CALLBACK_TOKEN, "callbackAesKey": CALLBACK_AES_KEY } }),
         Some(token.clone()),
     )
     .await?["addConnection"]["id"]
         .clone();
+    let app_key = company.app_key.clone();
     drop(company);
 
     let run_sync = |label: &'static str| {
@@ -156,6 +163,80 @@ async fn main() -> anyhow::Result<()> {
         .collect();
     sandbox::directory::apply(&sandbox.state, &changes).map_err(anyhow::Error::msg)?;
     run_sync("re-sync, 100 renamed + 100 gone").await?;
+
+    // Events: the provider renames someone and tells Roster; how long until GraphQL shows the
+    // event applied.
+    let crypto = roster::providers::callback_crypto::CallbackCrypto::new(
+        CALLBACK_TOKEN,
+        CALLBACK_AES_KEY,
+        &app_key,
+    )?;
+    let mut latencies = Vec::new();
+    for i in 0..20 {
+        let userid = format!("0{:05}", 1_000 + i);
+        sandbox::directory::apply(
+            &sandbox.state,
+            &[Change::RenamePerson {
+                userid: userid.clone(),
+                name: format!("Event Rename {i}"),
+            }],
+        )
+        .map_err(anyhow::Error::msg)?;
+        let event = json!({ "EventType": "user_modify_org", "userId": [userid], "eventId": format!("bench-{i}") });
+        let encrypt = crypto.encrypt(&event.to_string());
+        let (ts, nonce) = ("1700000000000", "benchnonce");
+        let signature = crypto.signature(ts, nonce, &encrypt);
+        let started = Instant::now();
+        let status = client
+            .post(format!(
+                "http://127.0.0.1:{port}/callbacks/dingtalk/{}?msg_signature={signature}&timestamp={ts}&nonce={nonce}",
+                conn.as_str().unwrap_or_default()
+            ))
+            .json(&json!({ "encrypt": encrypt }))
+            .send()
+            .await?
+            .status();
+        if !status.is_success() {
+            anyhow::bail!("the callback was refused: {status}");
+        }
+        loop {
+            let runs = gql(
+                "{ syncRuns(first: 1) { trigger status added updated } }",
+                json!({}),
+                Some(token.clone()),
+            )
+            .await?;
+            let run = &runs["syncRuns"][0];
+            if run["trigger"] == "EVENT" && run["status"] != "RUNNING" && latencies.len() == i {
+                let seen = gql(
+                    "{ syncRuns(first: 200) { trigger } }",
+                    json!({}),
+                    Some(token.clone()),
+                )
+                .await?["syncRuns"]
+                    .as_array()
+                    .map(|r| r.iter().filter(|r| r["trigger"] == "EVENT").count())
+                    .unwrap_or(0);
+                if seen == i + 1 {
+                    latencies.push(started.elapsed());
+                    if run["status"] != "SUCCEEDED" {
+                        anyhow::bail!("event run failed: {run}");
+                    }
+                    break;
+                }
+            }
+            if started.elapsed() > Duration::from_secs(10) {
+                anyhow::bail!("event {i} was not applied within 10 s");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+    latencies.sort();
+    println!(
+        "event → visible in GraphQL (20 user_modify_org events, one at a time): median {:.1} ms, max {:.1} ms",
+        latencies[latencies.len() / 2].as_secs_f64() * 1e3,
+        latencies[latencies.len() - 1].as_secs_f64() * 1e3,
+    );
     drop(cleanup);
     Ok(())
 }

@@ -17,7 +17,7 @@ use jsonwebtoken::{DecodingKey, EncodingKey};
 use rand::RngCore;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait, sea_query::ExprTrait,
+    sea_query::ExprTrait,
 };
 use serde_json::{Value, json};
 use std::{sync::RwLock, time::Instant};
@@ -134,7 +134,7 @@ impl KeyStore {
             &crate::auth::random_token(6)
         );
         let now: DateTime<Utc> = Utc::now();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(&self.db).await?;
         signing_key::Entity::update_many()
             .col_expr(
                 signing_key::Column::RetiredAt,

@@ -12,7 +12,7 @@ use entity::{enums::MemberStatus, member, user};
 use sea_orm::{
     ActiveEnum,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, TransactionTrait,
+    ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder,
     sea_query::{Expr, NullOrdering},
 };
 use serde_json::json;
@@ -137,7 +137,7 @@ pub async fn issue_tokens(
     };
     let (access_token, _) = app.tokens.issue(&app.keys, &subject)?;
     let is_login = family.is_none();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let issued = refresh::issue(
         &txn,
         member.id,
@@ -171,7 +171,7 @@ pub async fn issue_tokens(
 
 /// Exchanges a refresh token for new tokens; the old refresh token stops working.
 pub async fn refresh_tokens(app: &AppState, refresh_token: &str) -> Result<Tokens> {
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let row = refresh::consume(&txn, refresh_token.trim()).await;
     let row = match row {
         Ok(row) => {
@@ -289,7 +289,7 @@ pub async fn change_password(
         ));
     }
     let hash = password::hash(new).await?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     user::Entity::update(user::ActiveModel {
         id: Set(person.id),
         password_hash: Set(Some(hash)),

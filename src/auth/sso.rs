@@ -26,7 +26,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    TransactionTrait, sea_query::Expr,
+    sea_query::Expr,
 };
 use serde_json::json;
 
@@ -333,7 +333,7 @@ async fn admit(
 ) -> Result<String> {
     let (conn, org) = enabled_connection(app, login.connection_id).await?;
     let person = identify(app, &conn, login, code).await?;
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     let user_id = resolve_user(&txn, &conn, &person).await?;
     let existing = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(org.id))

@@ -7,7 +7,7 @@ use crate::error::Result;
 use entity::{enums::RoleScope, role, role_permission};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    TransactionTrait, sea_query::OnConflict,
+    sea_query::OnConflict,
 };
 use std::collections::HashMap;
 
@@ -157,7 +157,7 @@ impl BuiltinRole {
 
 /// Inserts or updates the built-in role rows and their permissions; returns role ids by role.
 pub async fn seed_builtin_roles(db: &DatabaseConnection) -> Result<HashMap<BuiltinRole, i64>> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = chrono::Utc::now();
     for builtin in BuiltinRole::ALL {
         let row = role::ActiveModel {

@@ -23,7 +23,7 @@ use entity::{department_member, enums::*, member, member_tag, organization, user
 use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, TransactionTrait,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde_json::json;
@@ -405,7 +405,7 @@ async fn apply_updates(
 ) -> Result<()> {
     let org = access.org_id();
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let rewritten: Vec<member::Model> = updates
         .iter()
         .filter(|u| {
@@ -721,7 +721,7 @@ pub async fn import(
         .await
         .into_iter()
         .collect::<Result<_>>()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();
     let mut created = Vec::with_capacity(rows.len());

@@ -11,7 +11,7 @@ use chrono::Utc;
 use entity::{agent, agent_seat, enums::*};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, TransactionTrait, sea_query::Expr,
+    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -78,7 +78,7 @@ pub async fn create(
             "an agent named `{name}` already exists"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let a = agent::Entity::insert(agent::ActiveModel {
         organization_id: Set(access.org_id()),
         name: Set(name),
@@ -113,7 +113,7 @@ pub async fn set_quota(
     cx: &Change,
 ) -> Result<agent::Model> {
     let a = get(db, access.org_id(), id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     lock_in_txn(&txn, a.id).await?;
     let used = seats_used(&txn, a.id).await?;
     if seat_quota < 0 || (seat_quota as u64) < used {
@@ -184,7 +184,7 @@ pub async fn assign(
             format!("`{}` is not active", v.nickname),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     lock_in_txn(&txn, a.id).await?;
     let held: HashSet<i64> = agent_seat::Entity::find()
         .filter(agent_seat::Column::AgentId.eq(a.id))
@@ -239,7 +239,7 @@ pub async fn unassign(
     cx: &Change,
 ) -> Result<agent::Model> {
     let a = get(db, access.org_id(), id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     agent_seat::Entity::delete_many()
         .filter(agent_seat::Column::AgentId.eq(a.id))
         .filter(agent_seat::Column::MemberId.is_in(member_ids.iter().copied()))

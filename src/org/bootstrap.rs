@@ -12,9 +12,7 @@ use entity::{
     enums::{OrgKind, UserType},
     organization, user,
 };
-use sea_orm::{
-    ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait, TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, PaginatorTrait};
 
 /// What bootstrapping did.
 #[derive(Debug, Clone)]
@@ -51,7 +49,7 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
         .copied()
         .ok_or_else(|| crate::error::Error::internal("built-in roles missing"))?;
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     // Re-check inside the transaction: another instance may have bootstrapped meanwhile.
     if organization::Entity::find().count(&txn).await? > 0 {
         return Ok(Bootstrap::Existing);

@@ -15,7 +15,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use serde_json::json;
 
@@ -149,7 +149,7 @@ pub async fn create(
 ) -> Result<connection::Model> {
     let (corp_id, client_id) = prepare(db, provider, &input).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let row = connection::Entity::insert(connection::ActiveModel {
         organization_id: Set(access.org_id()),
         provider: Set(provider),
@@ -274,7 +274,7 @@ pub async fn update(
         row.enabled = Set(enabled);
         changed.push("enabled");
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = connection::Entity::update(row).exec(&txn).await?;
     let event = record(
         &txn,
@@ -300,7 +300,7 @@ pub async fn delete(
     cx: &Change,
 ) -> Result<()> {
     let current = get(db, access.org_id(), id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     connection::Entity::delete_by_id(current.id)
         .exec(&txn)
         .await?;

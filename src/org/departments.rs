@@ -13,7 +13,7 @@ use entity::{department, department_member, enums::OutboxObject};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    QueryOrder, QuerySelect,
     sea_query::{BinOper, Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -178,7 +178,7 @@ pub async fn create(
         None => None,
     };
     check_sibling_name(db, org, parent, &name, None).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = department::Entity::insert(department::ActiveModel {
         organization_id: Set(org),
         parent_id: Set(parent),
@@ -297,7 +297,7 @@ pub async fn update(
         summary.insert("leaderId".into(), json!(leader));
     }
     let pushed = name.is_some() || sort_order.is_some();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = department::Entity::update(row).exec(&txn).await?;
     if pushed {
         outbox::changed(
@@ -377,7 +377,7 @@ pub async fn move_to(
     };
     check_sibling_name(db, org, parent, &current.name, Some(id)).await?;
     let new_path = format!("{new_parent_path}{id}/");
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     department::Entity::update(department::ActiveModel {
         id: Set(id),
         parent_id: Set(parent),
@@ -519,7 +519,7 @@ pub async fn merge(
             "a department cannot merge into itself or one of its sub-departments",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let members = move_members_in_txn(&txn, org, src.id, dst.id).await?;
     let children = move_children_in_txn(&txn, org, &src, &dst).await?;
     push_dissolved(&txn, access, &src, &members, &children).await?;
@@ -581,7 +581,7 @@ pub async fn delete(
         }
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (mut members, mut children) = (Vec::new(), Vec::new());
     if let Some(t) = &target {
         members = move_members_in_txn(&txn, org, dep.id, t.id).await?;
@@ -621,7 +621,7 @@ pub async fn add_members(
         .into_iter()
         .map(|m| m.id)
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     add_members_in_txn(&txn, org, dep.id, &ids).await?;
     outbox::changed(&txn, org, Some(access.actor()), OutboxObject::Member, &ids).await?;
     let event = record(
@@ -650,7 +650,7 @@ pub async fn remove_members(
 ) -> Result<department::Model> {
     let dep = get(db, access.org_id(), id).await?;
     provider_owned(db, &dep, "remove people from").await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     department_member::Entity::delete_many()
         .filter(department_member::Column::DepartmentId.eq(dep.id))
         .filter(department_member::Column::MemberId.is_in(member_ids.iter().copied()))

@@ -10,7 +10,7 @@ use chrono::Utc;
 use entity::{directory_role, directory_role_member, role_group};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
 };
 use serde_json::json;
 
@@ -98,7 +98,7 @@ pub async fn create_group(
             "a role group named `{name}` already exists"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let g = role_group::Entity::insert(role_group::ActiveModel {
         organization_id: Set(access.org_id()),
         name: Set(name),
@@ -154,7 +154,7 @@ pub async fn rename_group(
             "a role group named `{name}` already exists"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let g = role_group::Entity::update(role_group::ActiveModel {
         id: Set(id),
         name: Set(name.clone()),
@@ -187,7 +187,7 @@ pub async fn delete_group(
     cx: &Change,
 ) -> Result<()> {
     let g = group(db, access.org_id(), id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     role_group::Entity::delete_by_id(id).exec(&txn).await?;
     let event = record(
         &txn,
@@ -226,7 +226,7 @@ pub async fn create_role(
             g.name
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let r = directory_role::Entity::insert(directory_role::ActiveModel {
         organization_id: Set(access.org_id()),
         role_group_id: Set(g.id),
@@ -283,7 +283,7 @@ pub async fn rename_role(
             "this group already has a role named `{name}`"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let r = directory_role::Entity::update(directory_role::ActiveModel {
         id: Set(id),
         name: Set(name.clone()),
@@ -316,7 +316,7 @@ pub async fn delete_role(
     cx: &Change,
 ) -> Result<()> {
     let r = role(db, access.org_id(), id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     directory_role::Entity::delete_by_id(id).exec(&txn).await?;
     let event = record(
         &txn,
@@ -350,7 +350,7 @@ pub async fn set_holders(
         .into_iter()
         .map(|m| m.id)
         .collect();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if add {
         if !ids.is_empty() {
             directory_role_member::Entity::insert_many(ids.iter().map(|&member_id| {

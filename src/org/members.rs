@@ -19,7 +19,7 @@ use entity::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -904,7 +904,7 @@ pub async fn create(
     let hash = password::hash(plain).await?;
     let now = Utc::now();
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     check_seats(&txn, &org, 1).await?;
     let person = user::Entity::insert(user::ActiveModel {
         name: Set(name.clone()),
@@ -1117,7 +1117,7 @@ pub async fn update(
         );
     }
 
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = member::Entity::update(row).exec(&txn).await?;
     if let Some(ids) = &changes.department_ids {
         replace_departments_in_txn(&txn, org, current.id, ids).await?;
@@ -1241,7 +1241,7 @@ pub async fn set_status(
 ) -> Result<Vec<Outcome>> {
     let org = access.org_id();
     let mut outcomes = Vec::new();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut events = Vec::new();
     for &id in unique(member_ids).iter() {
         let m = match batch_target(
@@ -1440,7 +1440,7 @@ pub async fn remove(
     let org = access.org_id();
     let mut outcomes = Vec::new();
     let mut events = Vec::new();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for &id in unique(member_ids).iter() {
         let m = match batch_target(&txn, access, id, Some("remove")).await? {
             Ok(m) => m,
@@ -1509,7 +1509,7 @@ pub async fn resign(
     let org = access.org_id();
     let mut outcomes = Vec::new();
     let mut events = Vec::new();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for &id in unique(member_ids).iter() {
         let m = match batch_target(&txn, access, id, Some("resign")).await? {
             Ok(m) => m,

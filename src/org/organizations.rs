@@ -62,12 +62,12 @@ pub async fn create(
     use crate::authz::roles::{BuiltinRole, builtin_role_ids};
     use chrono::Utc;
     use entity::enums::{MemberStatus, UserType};
-    use sea_orm::{ActiveValue::Set, TransactionTrait};
+    use sea_orm::ActiveValue::Set;
     let name = super::rules::name("name", name)?;
     let me = super::members::get(db, principal.organization_id, principal.member_id).await?;
     let roles = builtin_role_ids(db).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let org = organization::Entity::insert(organization::ActiveModel {
         name: Set(name),
         kind: Set(kind),
@@ -144,7 +144,7 @@ pub async fn update(
     changes: OrganizationChanges,
     cx: &super::audit::Change,
 ) -> Result<organization::Model> {
-    use sea_orm::{ActiveValue::Set, TransactionTrait};
+    use sea_orm::ActiveValue::Set;
     use serde_json::json;
     let current = get(db, access.org_id()).await?;
     let mut row = organization::ActiveModel {
@@ -211,7 +211,7 @@ pub async fn update(
         summary.insert("redirectAllowList".into(), json!(uris));
         row.redirect_allow_list = Set(json!(uris));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = organization::Entity::update(row).exec(&txn).await?;
     let event = super::audit::record(
         &txn,
@@ -268,7 +268,7 @@ pub async fn register(
     use crate::authz::roles::{BuiltinRole, builtin_role_ids};
     use chrono::Utc;
     use entity::enums::UserType;
-    use sea_orm::{ActiveValue::Set, PaginatorTrait, TransactionTrait};
+    use sea_orm::{ActiveValue::Set, PaginatorTrait};
     let org = organization::Entity::find_by_id(organization_id)
         .one(db)
         .await?
@@ -300,7 +300,7 @@ pub async fn register(
     let hash = crate::auth::password::hash(password).await?;
     let roles = builtin_role_ids(db).await?;
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     super::members::check_seats(&txn, &org, 1).await?;
     let person = entity::user::Entity::insert(entity::user::ActiveModel {
         name: Set(nickname.clone()),

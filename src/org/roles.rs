@@ -11,7 +11,7 @@ use entity::{enums::RoleScope, member, role, role_permission, workspace_member};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TransactionTrait,
+    QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -139,7 +139,7 @@ pub async fn create(
     let name = super::rules::name("name", name)?;
     let perms = check_permissions(scope, permissions)?;
     check_name_free(db, access.org_id(), &name, None).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let created = role::Entity::insert(role::ActiveModel {
         organization_id: Set(Some(access.org_id())),
         scope: Set(scope),
@@ -208,7 +208,7 @@ pub async fn update(
     let perms = permissions
         .map(|p| check_permissions(current.scope, p))
         .transpose()?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = role::Entity::update(row).exec(&txn).await?;
     if let Some(perms) = &perms {
         write_permissions_in_txn(&txn, id, perms).await?;
@@ -287,7 +287,7 @@ pub async fn delete(
         }
         None => None,
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(r) = &replacement {
         match role.scope {
             RoleScope::Organization => {

@@ -14,7 +14,7 @@ use chrono::Utc;
 use entity::{enums::*, member, role, role_permission, workspace, workspace_member};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait, sea_query::ExprTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::ExprTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -152,7 +152,7 @@ pub async fn create(
     let name = rules::name("name", name)?;
     let owner = members::get(db, access.org_id(), access.actor()).await?;
     let admin_role = builtin_workspace_admin(db).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let ws = workspace::Entity::insert(workspace::ActiveModel {
         organization_id: Set(access.org_id()),
         name: Set(name),
@@ -255,7 +255,7 @@ pub async fn rename(
 ) -> Result<workspace::Model> {
     let name = rules::name("name", name)?;
     let ws = load(db, access).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = workspace::Entity::update(workspace::ActiveModel {
         id: Set(ws.id),
         name: Set(name.clone()),
@@ -298,7 +298,7 @@ pub async fn delete(
             "a personal workspace goes with its member; it cannot be deleted on its own",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     workspace::Entity::delete_by_id(ws.id).exec(&txn).await?;
     let event = record(
         &txn,
@@ -354,7 +354,7 @@ pub async fn add_members(
         }
         found.push(m.id);
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     for &id in &found {
         add_in_txn(&txn, &ws, id, role.id).await?;
     }
@@ -389,7 +389,7 @@ pub async fn remove_members(
             "the owner cannot be removed from their workspace; transfer ownership first",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     workspace_member::Entity::delete_many()
         .filter(workspace_member::Column::WorkspaceId.eq(ws.id))
         .filter(workspace_member::Column::MemberId.is_in(member_ids.iter().copied()))
@@ -434,7 +434,7 @@ pub async fn transfer(
         ));
     }
     let admin_role = builtin_workspace_admin(db).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = workspace::Entity::update(workspace::ActiveModel {
         id: Set(ws.id),
         owner_member_id: Set(owner.id),

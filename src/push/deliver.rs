@@ -32,7 +32,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, sea_query::Expr,
 };
 use serde_json::Value;
 
@@ -336,7 +336,7 @@ async fn department_upsert(a: &Attempt<'_>) -> Result<()> {
         }
     };
     let seen = a.dingtalk.department(&a.app, &ext).await?;
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     department::Entity::update(department::ActiveModel {
         id: Set(dep.id),
         external_id: Set(Some(ext.clone())),
@@ -372,7 +372,7 @@ async fn department_delete(a: &Attempt<'_>) -> Result<()> {
         return finish(a.db, &a.item, None).await;
     };
     a.dingtalk.delete_department(&a.app, &ext).await?;
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     directory_department::Entity::delete_many()
         .filter(directory_department::Column::ConnectionId.eq(a.conn.id))
         .filter(directory_department::Column::ExternalId.eq(ext.as_str()))
@@ -403,7 +403,7 @@ async fn role_group_create(a: &Attempt<'_>) -> Result<()> {
         Some(ext) => ext,
         None => a.dingtalk.create_role_group(&a.app, &group.name).await?,
     };
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     role_group::Entity::update(role_group::ActiveModel {
         id: Set(group.id),
         external_id: Set(Some(ext.clone())),
@@ -456,7 +456,7 @@ async fn role_create(a: &Attempt<'_>) -> Result<()> {
                 .await?
         }
     };
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     directory_role::Entity::update(directory_role::ActiveModel {
         id: Set(role.id),
         external_id: Set(Some(ext.clone())),
@@ -476,16 +476,7 @@ async fn member_userid<C: ConnectionTrait>(
     conn: &connection::Model,
     m: &member::Model,
 ) -> Result<Option<String>> {
-    let linked: Option<String> = identity::Entity::find()
-        .select_only()
-        .column(identity::Column::ProviderUserId)
-        .filter(identity::Column::UserId.eq(m.user_id))
-        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
-        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
-        .into_tuple()
-        .one(db)
-        .await?;
-    match linked {
+    match super::outbox::linked_userid(db, conn, m.user_id).await? {
         Some(userid) => Ok(Some(userid)),
         None => delivered_id(db, conn.id, OutboxObject::Member, m.id).await,
     }
@@ -567,7 +558,7 @@ async fn member_upsert(a: &Attempt<'_>) -> Result<()> {
         None => create_person(a, &m, &departments).await?,
     };
     let seen = a.dingtalk.contact(&a.app, &userid).await?;
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     if linked.is_none() {
         let taken = identity::Entity::find()
             .filter(identity::Column::Provider.eq(Provider::Dingtalk))
@@ -720,7 +711,7 @@ async fn member_delete(a: &Attempt<'_>) -> Result<()> {
         return finish(a.db, &a.item, None).await;
     };
     a.dingtalk.delete_person(&a.app, &userid).await?;
-    let txn = a.db.begin().await?;
+    let txn = crate::db::begin_write(a.db).await?;
     directory_contact::Entity::delete_many()
         .filter(directory_contact::Column::ConnectionId.eq(a.conn.id))
         .filter(directory_contact::Column::ExternalId.eq(userid.as_str()))

@@ -311,7 +311,7 @@ pub async fn set_push(
             ));
         }
     }
-    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    let txn = crate::db::begin_write(db).await?;
     let updated = connection::Entity::update(connection::ActiveModel {
         id: Set(conn.id),
         push_enabled: Set(enabled),
@@ -506,7 +506,6 @@ pub async fn members_left<C: ConnectionTrait>(
     actor: Option<i64>,
     members: &[entity::member::Model],
 ) -> Result<()> {
-    use entity::identity;
     let Some(conn) = target(db, org).await? else {
         return Ok(());
     };
@@ -518,15 +517,7 @@ pub async fn members_left<C: ConnectionTrait>(
             .collect();
     let mut items = Vec::new();
     for m in members.iter().filter(|m| pushed.contains(&m.id)) {
-        let userid: Option<String> = identity::Entity::find()
-            .select_only()
-            .column(identity::Column::ProviderUserId)
-            .filter(identity::Column::UserId.eq(m.user_id))
-            .filter(identity::Column::Provider.eq(Provider::Dingtalk))
-            .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
-            .into_tuple()
-            .one(db)
-            .await?;
+        let userid = linked_userid(db, &conn, m.user_id).await?;
         items.push(Pushed::new(
             OutboxObject::Member,
             m.id,
@@ -535,4 +526,22 @@ pub async fn members_left<C: ConnectionTrait>(
         ));
     }
     enqueue(db, &conn, actor, items).await
+}
+
+/// The DingTalk userid a Roster user is linked to in the connection's enterprise, if any.
+pub async fn linked_userid<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    user_id: i64,
+) -> Result<Option<String>> {
+    use entity::identity;
+    Ok(identity::Entity::find()
+        .select_only()
+        .column(identity::Column::ProviderUserId)
+        .filter(identity::Column::UserId.eq(user_id))
+        .filter(identity::Column::Provider.eq(Provider::Dingtalk))
+        .filter(identity::Column::Tenant.eq(conn.corp_id.as_str()))
+        .into_tuple()
+        .one(db)
+        .await?)
 }

@@ -16,9 +16,7 @@ use entity::{
     enums::{MemberStatus, SyncStatus, SyncTrigger, UserType},
     member, organization, sync_run, user,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter};
 use serde_json::json;
 use std::collections::HashSet;
 
@@ -195,7 +193,7 @@ pub async fn from_mirror(
         }
     }
     members::check_seats(db, &organization, new_count as u64).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let admission = Admission {
         user_type: input.user_type,
         role_id: input.role_id,

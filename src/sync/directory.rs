@@ -10,7 +10,6 @@ use crate::{
 use entity::{department, department_member, directory_contact, directory_department};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 use serde_json::json;
@@ -145,7 +144,7 @@ pub async fn clean(
     cx: &Change,
 ) -> Result<Counts> {
     let conn = connections::get(db, access.org_id(), connection_id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let (contact_filter, department_filter, structure_filter, action) = match &what {
         Cleanup::Flagged {
             contact_ids,

@@ -15,9 +15,7 @@ use entity::{
     callback_event, connection,
     enums::{Provider, SyncStatus, SyncTrigger},
 };
-use sea_orm::{
-    ActiveValue::Set, ConnectionTrait, EntityTrait, TransactionTrait, sea_query::OnConflict,
-};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, EntityTrait, sea_query::OnConflict};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -271,7 +269,7 @@ async fn read_and_apply(app: &AppState, conn: &connection::Model, refresh: &Refr
         }
     }
     let now = Utc::now();
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     // The run is written first: on SQLite the transaction then holds the write lock from its
     // start, so a concurrent writer waits instead of invalidating this transaction's snapshot.
     let run = runner::record_start(&txn, conn, SyncTrigger::Event, None).await?;

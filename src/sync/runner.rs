@@ -23,7 +23,7 @@ use entity::{
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, TransactionTrait,
+    QuerySelect,
 };
 use serde_json::json;
 use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
@@ -304,7 +304,7 @@ async fn record_failure(
     holder: &str,
     message: &str,
 ) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     finish(
         &txn,
         run.id,
@@ -328,7 +328,7 @@ async fn apply_full(
     snapshot: Snapshot,
     delta: Option<String>,
 ) -> Result<Counts> {
-    let txn = app.db.begin().await?;
+    let txn = crate::db::begin_write(&app.db).await?;
     // The lease may have lapsed while reading (a very slow provider); another instance may then
     // be syncing, so this run gives way.
     if !lease::renew(&txn, &lease_name(conn.id), holder).await? {
@@ -480,7 +480,7 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
             other => other?,
         };
         let now = Utc::now();
-        let txn = app.db.begin().await?;
+        let txn = crate::db::begin_write(&app.db).await?;
         // Written first, so that the transaction holds SQLite's write lock from its start.
         let run = record_start(&txn, conn, SyncTrigger::Event, None).await?;
         let new_departments: Vec<_> =
