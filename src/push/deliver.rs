@@ -73,13 +73,23 @@ pub async fn tick(app: &AppState) -> Result<usize> {
         .await?;
     let ttl = i64::try_from(app.settings.push.lease_secs).unwrap_or(30);
     let mut done = 0;
-    for connection_id in due {
-        let name = lease_name(connection_id);
+    if due.is_empty() {
+        return Ok(0);
+    }
+    let pushing = connection::Entity::find()
+        .filter(connection::Column::Id.is_in(due))
+        .filter(connection::Column::PushEnabled.eq(true))
+        .filter(connection::Column::Enabled.eq(true))
+        .all(&app.db)
+        .await?;
+    // Items of a connection whose push is off wait until it is on again (or are discarded).
+    for conn in pushing {
+        let name = lease_name(conn.id);
         let holder = app.sync.holder();
         if !lease::acquire_for(&app.db, &name, &holder, ttl).await? {
             continue;
         }
-        let worked = drain(app, connection_id, &name, &holder, ttl).await;
+        let worked = drain(app, conn, &name, &holder, ttl).await;
         lease::release(&app.db, &name, &holder).await?;
         done += worked?;
     }
@@ -97,22 +107,12 @@ struct Attempt<'a> {
 
 async fn drain(
     app: &AppState,
-    connection_id: i64,
+    conn: connection::Model,
     lease_name: &str,
     holder: &str,
     ttl: i64,
 ) -> Result<usize> {
     let db = &app.db;
-    let Some(conn) = connection::Entity::find_by_id(connection_id)
-        .one(db)
-        .await?
-    else {
-        return Ok(0);
-    };
-    if !conn.push_enabled || !conn.enabled {
-        // Items wait until push is on again (or are discarded by an administrator).
-        return Ok(0);
-    }
     let dingtalk_app = connections::dingtalk_app(&app.secrets, &conn)?;
     let mut done = 0;
     loop {

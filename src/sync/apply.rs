@@ -94,7 +94,7 @@ pub async fn contacts_in_txn<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mut counts = Counts::default();
-    counts.add(mirror_contacts_partial(db, conn, &changed, gone, now).await?);
+    counts.add(mirror_contacts_partial(db, conn, &changed, gone, Origin::Provider, now).await?);
     let dept_ids = synced_department_ids(db, conn).await?;
     let named: HashSet<String> = changed
         .iter()
@@ -127,7 +127,8 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
     gone: &[String],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
-    let mut counts = mirror_departments_partial(db, conn, &changed, gone, now).await?;
+    let mut counts =
+        mirror_departments_partial(db, conn, &changed, gone, Origin::Provider, now).await?;
     // The structure follows the whole mirror, as after a full read.
     let seen: Vec<Department> = directory_department::Entity::find()
         .filter(directory_department::Column::ConnectionId.eq(conn.id))
@@ -157,35 +158,22 @@ pub async fn mirror_only_in_txn<C: ConnectionTrait>(
     contacts: &[Contact],
     now: DateTime<Utc>,
 ) -> Result<()> {
-    // A rename made here is not the provider's rename: no `name_changed` flag.
     if !departments.is_empty() {
-        mirror_departments_partial(db, conn, departments, &[], now).await?;
-        directory_department::Entity::update_many()
-            .col_expr(
-                directory_department::Column::NameChanged,
-                Expr::value(false),
-            )
-            .filter(directory_department::Column::ConnectionId.eq(conn.id))
-            .filter(
-                directory_department::Column::ExternalId
-                    .is_in(departments.iter().map(|d| d.external_id.as_str())),
-            )
-            .exec(db)
-            .await?;
+        mirror_departments_partial(db, conn, departments, &[], Origin::Push, now).await?;
     }
     if !contacts.is_empty() {
-        mirror_contacts_partial(db, conn, contacts, &[], now).await?;
-        directory_contact::Entity::update_many()
-            .col_expr(directory_contact::Column::NameChanged, Expr::value(false))
-            .filter(directory_contact::Column::ConnectionId.eq(conn.id))
-            .filter(
-                directory_contact::Column::ExternalId
-                    .is_in(contacts.iter().map(|c| c.external_id.as_str())),
-            )
-            .exec(db)
-            .await?;
+        mirror_contacts_partial(db, conn, contacts, &[], Origin::Push, now).await?;
     }
     Ok(())
+}
+
+/// Who changed the entries a partial mirror write records.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// The provider (an event): renames are flagged `name_changed`.
+    Provider,
+    /// Roster's own push: a rename made here is not flagged.
+    Push,
 }
 
 /// Writes to the mirror the difference for these departments and the ids said to be gone.
@@ -194,6 +182,7 @@ async fn mirror_departments_partial<C: ConnectionTrait>(
     conn: &connection::Model,
     changed: &[Department],
     gone: &[String],
+    origin: Origin,
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let mirror = mirror_rows_departments(db, conn).await?;
@@ -208,6 +197,9 @@ async fn mirror_departments_partial<C: ConnectionTrait>(
             .iter()
             .any(|m| m.id == *id && gone.contains(&m.external_id))
     });
+    if origin == Origin::Push {
+        d.updated.iter_mut().for_each(|u| u.renamed = false);
+    }
     write_department_diff(db, conn, d, now).await
 }
 
@@ -363,6 +355,7 @@ async fn mirror_contacts_partial<C: ConnectionTrait>(
     conn: &connection::Model,
     read: &[Contact],
     gone: &[String],
+    origin: Origin,
     now: DateTime<Utc>,
 ) -> Result<Counts> {
     let ids: HashSet<String> = read
@@ -377,6 +370,9 @@ async fn mirror_contacts_partial<C: ConnectionTrait>(
             .iter()
             .any(|m| m.id == *id && gone.contains(&m.external_id))
     });
+    if origin == Origin::Push {
+        d.updated.iter_mut().for_each(|u| u.renamed = false);
+    }
     write_contact_diff(db, conn, d, now).await
 }
 
