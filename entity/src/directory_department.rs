@@ -22,6 +22,8 @@ pub struct Model {
     pub name: String,
     /// Provider ordering.
     pub sort_order: i64,
+    /// Provider user ids of its leaders (a JSON array); `None` when it has none.
+    pub leaders: Option<Json>,
     /// Hash of the fields above, to detect changes cheaply.
     pub content_hash: String,
     /// Set by sync when the provider renamed it.

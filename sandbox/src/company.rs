@@ -16,6 +16,9 @@ pub struct Department {
     /// Position among its siblings.
     #[serde(default)]
     pub order: i64,
+    /// The directory version of its last change, members included (Graph groups delta).
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// A role group (DingTalk "角色组") and its roles.
@@ -129,6 +132,11 @@ pub struct Company {
     pub version: u64,
     /// Object ids of people removed, with the version of the removal (Graph delta queries).
     pub removed: Vec<(String, u64)>,
+    /// Members that left a department: (department, person's object id, version) (Graph groups
+    /// delta reports them as removed members of the group).
+    pub left: Vec<(i64, String, u64)>,
+    /// Departments removed, with the version of the removal (Graph groups delta).
+    pub removed_departments: Vec<(i64, u64)>,
     index: Index,
 }
 
@@ -153,6 +161,7 @@ impl Company {
             parent_id: None,
             name: "Headquarters".into(),
             order: 0,
+            version: 0,
         }];
         for i in 0..departments {
             let id = 100 + i as i64;
@@ -162,6 +171,7 @@ impl Company {
                 parent_id: Some(parent),
                 name: format!("Team {i}"),
                 order: i as i64,
+                version: 0,
             });
         }
         let people = (0..people)
@@ -254,6 +264,8 @@ impl Company {
             scope: vec![1],
             version: 1,
             removed: Vec::new(),
+            left: Vec::new(),
+            removed_departments: Vec::new(),
             index: Index::default(),
         };
         company.reindex();
@@ -347,6 +359,50 @@ impl Company {
         } else {
             person.userid.clone()
         }
+    }
+
+    /// The Microsoft group of a department (Teams organizations keep departments as groups).
+    pub fn group_id(id: i64) -> String {
+        format!("6a1d0000-0000-4000-a000-{id:012}")
+    }
+
+    /// Records that people joined or left departments at `version`: the departments' versions
+    /// move (Graph groups delta), and those left are logged.
+    pub fn membership_changed(&mut self, object_id: &str, before: &[i64], after: &[i64]) {
+        let version = self.version;
+        for d in before.iter().filter(|d| !after.contains(d)) {
+            self.left.push((*d, object_id.to_string(), version));
+        }
+        for d in &mut self.departments {
+            if before.contains(&d.id) != after.contains(&d.id) {
+                d.version = version;
+            }
+        }
+    }
+
+    /// A department's leader: its first member (DingTalk's department manager, WeCom's
+    /// department leader).
+    pub fn leader(&self, id: i64) -> Option<&Person> {
+        self.members(id).next()
+    }
+
+    /// A person's manager (Entra `manager`): the leader of their first department, or for that
+    /// leader the nearest leader above.
+    pub fn manager(&self, person: &Person) -> Option<&Person> {
+        let mut at = person.dept_ids.first().copied();
+        let mut hops = 0;
+        while let Some(id) = at {
+            match self.leader(id) {
+                Some(l) if l.userid != person.userid => return Some(l),
+                _ => {}
+            }
+            hops += 1;
+            if hops > self.departments.len() {
+                return None;
+            }
+            at = self.department(id).and_then(|d| d.parent_id);
+        }
+        None
     }
 
     /// The person with a DingTalk userid of the main enterprise or the branch.

@@ -589,9 +589,9 @@ pub async fn department_get(
         return oapi_error(50004, "请求的部门id不在授权范围内");
     }
     let leaders: Vec<String> = company
-        .members(id)
-        .take(1)
+        .leader(id)
         .map(|p| company.dingtalk_userid(p, branch))
+        .into_iter()
         .collect();
     ok(json!({
         "dept_id": d.id, "name": d.name, "parent_id": d.parent_id.unwrap_or(0), "order": d.order,
@@ -629,6 +629,7 @@ pub async fn user_list(
     }
     let (cursor, size) = (cursor as usize, size as usize);
     let all: Vec<&crate::company::Person> = company.members(id).collect();
+    let leader = company.leader(id).map(|p| p.userid.clone());
     let list: Vec<Value> = all
         .iter()
         .skip(cursor)
@@ -638,7 +639,8 @@ pub async fn user_list(
                 "userid": company.dingtalk_userid(p, branch), "unionid": p.union_id, "name": p.name,
                 "mobile": p.mobile, "email": p.email, "title": p.title, "job_number": "",
                 "dept_id_list": p.dept_ids, "active": true, "admin": p.userid == "000000",
-                "boss": false, "leader": false, "hired_date": 1_600_000_000_000_i64,
+                "boss": false, "leader": leader.as_deref() == Some(p.userid.as_str()),
+                "hired_date": 1_600_000_000_000_i64,
             })
         })
         .collect();

@@ -133,6 +133,7 @@ pub async fn department_create(
             parent_id: Some(parent),
             name: name.to_string(),
             order: number(&body, "order").unwrap_or(id),
+            version: company.version,
         });
         Ok(
             json!({ "errcode": 0, "errmsg": "ok", "result": { "dept_id": id }, "request_id": crate::random(8) }),

@@ -83,6 +83,8 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         return Err(format!("userid {userid} exists"));
                     }
                     let i = next.people.len();
+                    let object_id = format!("00000000-0000-4000-9000-{i:012}");
+                    next.membership_changed(&object_id, &[], dept_ids);
                     next.people.push(Person {
                         userid: userid.clone(),
                         union_id: format!("union-{userid}"),
@@ -91,7 +93,7 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         email: format!("{userid}@{}.example.com", next.corp_id),
                         mobile: format!("139{i:08}"),
                         title: "Engineer".into(),
-                        object_id: format!("00000000-0000-4000-9000-{i:012}"),
+                        object_id,
                         dept_ids: dept_ids.clone(),
                         version,
                     });
@@ -103,8 +105,10 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                 }
                 Change::MovePerson { userid, dept_ids } => {
                     let p = person_mut(&mut next.people, userid)?;
-                    p.dept_ids = dept_ids.clone();
+                    let before = std::mem::replace(&mut p.dept_ids, dept_ids.clone());
                     p.version = version;
+                    let object_id = p.object_id.clone();
+                    next.membership_changed(&object_id, &before, dept_ids);
                 }
                 Change::RemovePerson { userid } => {
                     let at = next
@@ -113,6 +117,7 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         .position(|p| p.userid.eq_ignore_ascii_case(userid))
                         .ok_or_else(|| format!("no person {userid}"))?;
                     let gone = next.people.remove(at);
+                    next.membership_changed(&gone.object_id, &gone.dept_ids, &[]);
                     next.removed.push((gone.object_id, version));
                     for group in &mut next.role_groups {
                         for role in &mut group.roles {
@@ -136,7 +141,12 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         parent_id: Some(*parent_id),
                         name: name.clone(),
                         order: *id,
+                        version,
                     });
+                    // The parent group gains a member group.
+                    if let Some(parent) = next.departments.iter_mut().find(|d| d.id == *parent_id) {
+                        parent.version = version;
+                    }
                 }
                 Change::RenameDepartment { id, name } => {
                     let d = next
@@ -145,6 +155,7 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         .find(|d| d.id == *id)
                         .ok_or_else(|| format!("no department {id}"))?;
                     d.name = name.clone();
+                    d.version = version;
                 }
                 Change::RemoveDepartment { id } => {
                     if next.departments.iter().any(|d| d.parent_id == Some(*id)) {
@@ -154,6 +165,7 @@ pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
                         return Err(format!("department {id} has members (60005)"));
                     }
                     next.departments.retain(|d| d.id != *id);
+                    next.removed_departments.push((*id, version));
                 }
                 Change::Scope { departments } => next.scope = departments.clone(),
             }

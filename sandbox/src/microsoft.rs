@@ -425,7 +425,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(discovery)
         .service(me)
         .service(users)
-        .service(users_delta);
+        .service(users_delta)
+        .service(groups_delta);
 }
 
 fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
@@ -469,6 +470,19 @@ fn user_json(company: &crate::company::Company, p: &crate::company::Person) -> s
         "jobTitle": p.title, "mobilePhone": p.mobile, "businessPhones": [], "department": department,
         "employeeId": p.userid, "accountEnabled": true,
     })
+}
+
+/// A user as a delta round reports it, with the `manager` relationship as `manager@delta`.
+fn delta_user_json(
+    company: &crate::company::Company,
+    p: &crate::company::Person,
+) -> serde_json::Value {
+    let mut user = user_json(company, p);
+    if let Some(manager) = company.manager(p) {
+        user["manager@delta"] =
+            json!([{ "@odata.type": "#microsoft.graph.user", "id": manager.object_id }]);
+    }
+    user
 }
 
 /// Paging of Graph lists.
@@ -544,40 +558,23 @@ pub async fn users_delta(
         return refusal;
     }
     let company = state.company();
-    let since = match query.deltatoken.as_deref() {
-        None => 0,
-        Some("latest") => company.version,
-        Some(t) => match t.parse::<u64>() {
-            Ok(v) if v <= company.version => v,
-            _ => {
-                return graph_error(
-                    410,
-                    "syncStateNotFound",
-                    "The sync state is not found or has expired; restart the sync.",
-                );
-            }
-        },
-    };
-    let Ok(skip) = query.skiptoken.as_deref().unwrap_or("0").parse::<usize>() else {
-        return graph_error(
-            400,
-            "Directory_InvalidSkipToken",
-            "The skip token is not valid.",
-        );
+    let (since, skip) = match delta_position(&company, &query) {
+        Ok(position) => position,
+        Err(refusal) => return refusal,
     };
     let page = 200;
     let mut changes: Vec<serde_json::Value> = if since == 0 {
         company
             .people
             .iter()
-            .map(|p| user_json(&company, p))
+            .map(|p| delta_user_json(&company, p))
             .collect()
     } else {
         company
             .people
             .iter()
             .filter(|p| p.version > since)
-            .map(|p| user_json(&company, p))
+            .map(|p| delta_user_json(&company, p))
             .collect()
     };
     if since > 0 {
@@ -589,8 +586,51 @@ pub async fn users_delta(
                 .map(|(id, _)| json!({ "id": id, "@removed": { "reason": "deleted" } })),
         );
     }
+    delta_page(&req, &query, &company, "users", &changes, skip, page)
+}
+
+/// Where a delta request starts: the version its token names (0 for a first round) and how far
+/// into the round it is. A token from the future (or not a number) is `syncStateNotFound` (410).
+fn delta_position(
+    company: &crate::company::Company,
+    query: &Paging,
+) -> Result<(u64, usize), HttpResponse> {
+    let since = match query.deltatoken.as_deref() {
+        None => 0,
+        Some("latest") => company.version,
+        Some(t) => match t.parse::<u64>() {
+            Ok(v) if v <= company.version => v,
+            _ => {
+                return Err(graph_error(
+                    410,
+                    "syncStateNotFound",
+                    "The sync state is not found or has expired; restart the sync.",
+                ));
+            }
+        },
+    };
+    let Ok(skip) = query.skiptoken.as_deref().unwrap_or("0").parse::<usize>() else {
+        return Err(graph_error(
+            400,
+            "Directory_InvalidSkipToken",
+            "The skip token is not valid.",
+        ));
+    };
+    Ok((since, skip))
+}
+
+/// One page of a delta round over `changes`, with the next link or, at the end, the delta link.
+fn delta_page(
+    req: &HttpRequest,
+    query: &Paging,
+    company: &crate::company::Company,
+    resource: &str,
+    changes: &[serde_json::Value],
+    skip: usize,
+    page: usize,
+) -> HttpResponse {
     let value: Vec<serde_json::Value> = changes.iter().skip(skip).take(page).cloned().collect();
-    let mut body = json!({ "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#users(id,displayName)", "value": value });
+    let mut body = json!({ "@odata.context": format!("https://graph.microsoft.com/v1.0/$metadata#{resource}"), "value": value });
     if skip + page < changes.len() {
         let resume = query
             .deltatoken
@@ -598,16 +638,75 @@ pub async fn users_delta(
             .map(|t| format!("$deltatoken={t}&"))
             .unwrap_or_default();
         body["@odata.nextLink"] = json!(format!(
-            "{}/users/delta?{resume}$skiptoken={}",
-            graph_base(&req),
+            "{}/{resource}/delta?{resume}$skiptoken={}",
+            graph_base(req),
             skip + page
         ));
     } else {
         body["@odata.deltaLink"] = json!(format!(
-            "{}/users/delta?$deltatoken={}",
-            graph_base(&req),
+            "{}/{resource}/delta?$deltatoken={}",
+            graph_base(req),
             company.version
         ));
     }
     HttpResponse::Ok().json(body)
+}
+
+/// `GET /v1.0/groups/delta`: every department as a security group whose `members@delta` are its
+/// people and its sub-departments' groups; later rounds report the groups changed since (their
+/// current members, and those who left as `@removed`) and the groups deleted.
+#[get("/microsoft/graph/v1.0/groups/delta")]
+pub async fn groups_delta(
+    state: web::Data<State>,
+    req: HttpRequest,
+    query: web::Query<Paging>,
+) -> HttpResponse {
+    if let Some(refusal) = graph_call(&state, &req) {
+        return refusal;
+    }
+    let company = state.company();
+    let (since, skip) = match delta_position(&company, &query) {
+        Ok(position) => position,
+        Err(refusal) => return refusal,
+    };
+    let user = |object_id: &str| json!({ "@odata.type": "#microsoft.graph.user", "id": object_id });
+    let mut changes: Vec<serde_json::Value> = company
+        .departments
+        .iter()
+        .filter(|d| since == 0 || d.version > since)
+        .map(|d| {
+            let mut members: Vec<serde_json::Value> =
+                company.members(d.id).map(|p| user(&p.object_id)).collect();
+            members.extend(company.children(d.id).map(|c| {
+                json!({ "@odata.type": "#microsoft.graph.group", "id": crate::company::Company::group_id(c.id) })
+            }));
+            if since > 0 {
+                members.extend(
+                    company
+                        .left
+                        .iter()
+                        .filter(|(dept, _, v)| *dept == d.id && *v > since)
+                        .map(|(_, object_id, _)| {
+                            let mut gone = user(object_id);
+                            gone["@removed"] = json!({ "reason": "deleted" });
+                            gone
+                        }),
+                );
+            }
+            json!({
+                "id": crate::company::Company::group_id(d.id), "displayName": d.name,
+                "securityEnabled": true, "mailEnabled": false, "members@delta": members,
+            })
+        })
+        .collect();
+    if since > 0 {
+        changes.extend(
+            company
+                .removed_departments
+                .iter()
+                .filter(|(_, v)| *v > since)
+                .map(|(id, _)| json!({ "id": crate::company::Company::group_id(*id), "@removed": { "reason": "deleted" } })),
+        );
+    }
+    delta_page(&req, &query, &company, "groups", &changes, skip, 100)
 }

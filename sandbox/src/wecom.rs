@@ -214,7 +214,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(user_get)
         .service(department_simplelist)
         .service(department_get)
-        .service(user_list);
+        .service(user_list)
+        .service(tag_list)
+        .service(tag_get);
 }
 
 /// Query of the contacts calls.
@@ -223,6 +225,73 @@ pub struct Contacts {
     access_token: Option<String>,
     id: Option<i64>,
     department_id: Option<i64>,
+    tagid: Option<i64>,
+}
+
+/// The corporation's tags: one per DingTalk role of the same company (tag id = role id, its
+/// holders the tag's users), and tag 9000 "Team 0 (whole department)" naming department 100
+/// itself (`partylist`) when that department exists.
+fn tags(company: &crate::company::Company) -> Vec<(i64, String, Vec<String>, Vec<i64>)> {
+    let mut out: Vec<(i64, String, Vec<String>, Vec<i64>)> = company
+        .role_groups
+        .iter()
+        .flat_map(|g| g.roles.iter())
+        .map(|r| (r.id, r.name.clone(), r.holders.clone(), Vec::new()))
+        .collect();
+    if company.department(100).is_some() {
+        out.push((
+            9000,
+            "Team 0 (whole department)".into(),
+            Vec::new(),
+            vec![100],
+        ));
+    }
+    out
+}
+
+/// `GET /cgi-bin/tag/list`: the corporation's tags.
+#[get("/wecom/api/cgi-bin/tag/list")]
+pub async fn tag_list(state: web::Data<State>, query: web::Query<Contacts>) -> HttpResponse {
+    if let Some(refusal) = contacts_call(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let company = state.company();
+    let list: Vec<serde_json::Value> = tags(&company)
+        .into_iter()
+        .map(|(id, name, _, _)| json!({ "tagid": id, "tagname": name }))
+        .collect();
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "taglist": list }))
+}
+
+/// `GET /cgi-bin/tag/get`: a tag's users and departments inside the visible range.
+#[get("/wecom/api/cgi-bin/tag/get")]
+pub async fn tag_get(state: web::Data<State>, query: web::Query<Contacts>) -> HttpResponse {
+    if let Some(refusal) = contacts_call(&state, query.access_token.as_deref()) {
+        return refusal;
+    }
+    let company = state.company();
+    let Some((_, name, users, parties)) = tags(&company)
+        .into_iter()
+        .find(|t| Some(t.0) == query.tagid)
+    else {
+        return failure(40068, "invalid tagid");
+    };
+    let visible_person = |userid: &String| {
+        company
+            .person(userid)
+            .is_some_and(|p| p.dept_ids.iter().any(|d| company.visible(*d)))
+    };
+    let userlist: Vec<serde_json::Value> = users
+        .iter()
+        .filter(|u| visible_person(u))
+        .filter_map(|u| company.person(u))
+        .map(|p| json!({ "userid": p.userid, "name": p.name }))
+        .collect();
+    let partylist: Vec<i64> = parties
+        .into_iter()
+        .filter(|d| company.visible(*d))
+        .collect();
+    HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "tagname": name, "userlist": userlist, "partylist": partylist }))
 }
 
 fn contacts_call(state: &State, token: Option<&str>) -> Option<HttpResponse> {
@@ -275,9 +344,9 @@ pub async fn department_get(state: web::Data<State>, query: web::Query<Contacts>
         return failure(60011, "no privilege to access/modify contact/party/agent");
     }
     let leaders: Vec<&str> = company
-        .members(d.id)
-        .take(1)
+        .leader(d.id)
         .map(|p| p.userid.as_str())
+        .into_iter()
         .collect();
     HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "department": {
         "id": d.id, "name": d.name, "name_en": "", "department_leader": leaders,
@@ -302,6 +371,7 @@ pub async fn user_list(state: web::Data<State>, query: web::Query<Contacts>) -> 
         .members(d.id)
         .map(|p| json!({
             "userid": p.userid, "name": p.name, "department": p.dept_ids, "main_department": p.dept_ids.first(),
+            "is_leader_in_dept": p.dept_ids.iter().map(|id| i32::from(company.leader(*id).is_some_and(|l| l.userid == p.userid))).collect::<Vec<i32>>(),
             "position": p.title, "mobile": p.mobile, "email": p.email, "status": 1, "enable": 1
         }))
         .collect();

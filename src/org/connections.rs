@@ -44,6 +44,121 @@ pub struct ConnectionInput {
     pub legacy_qr_login: Option<bool>,
     /// The user type of people the `auto` policy admits (viewer unless set).
     pub default_user_type: Option<UserType>,
+    /// Sync only these provider departments and their sub-trees (Teams in groups mode: these
+    /// groups and the groups nested in them); empty syncs everything the app sees.
+    pub sync_departments: Option<Vec<String>>,
+    /// Teams only: where departments come from.
+    pub teams_departments: Option<TeamsDepartments>,
+    /// WeCom only: mirror the corporation's tags as a role group.
+    pub sync_tags: Option<bool>,
+}
+
+/// Where a Teams connection's departments come from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TeamsDepartments {
+    /// The users' `department` attribute: one department per distinct value.
+    #[default]
+    Attribute,
+    /// Microsoft groups: each group a department, nested groups sub-departments, members the
+    /// group's user members.
+    Groups,
+}
+
+/// Most departments a connection may limit its sync to.
+const MAX_SYNC_DEPARTMENTS: usize = 100;
+
+/// The departments a connection limits its sync to (`settings.syncDepartments`).
+pub fn sync_departments(conn: &connection::Model) -> Vec<String> {
+    conn.settings
+        .get("syncDepartments")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            v.as_str()
+                .map(str::to_string)
+                .or_else(|| v.as_i64().map(|n| n.to_string()))
+        })
+        .collect()
+}
+
+/// Where a Teams connection's departments come from (`settings.teamsDepartments`).
+pub fn teams_departments(conn: &connection::Model) -> TeamsDepartments {
+    conn.settings
+        .get("teamsDepartments")
+        .cloned()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_default()
+}
+
+/// Whether a WeCom connection mirrors the corporation's tags (`settings.syncTags`).
+pub fn sync_tags(conn: &connection::Model) -> bool {
+    conn.settings
+        .get("syncTags")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false)
+}
+
+/// Checks the sync settings of a connection input against its provider and writes them into
+/// `settings`; returns the names of the settings given.
+fn sync_settings(
+    provider: Provider,
+    input: &ConnectionInput,
+    settings: &mut serde_json::Value,
+) -> Result<Vec<&'static str>> {
+    let mut given = Vec::new();
+    if let Some(ids) = &input.sync_departments {
+        let ids: Vec<String> = ids
+            .iter()
+            .map(|i| i.trim().to_string())
+            .filter(|i| !i.is_empty())
+            .collect();
+        if ids.len() > MAX_SYNC_DEPARTMENTS {
+            return Err(Error::validation(
+                "syncDepartments",
+                format!(
+                    "at most {MAX_SYNC_DEPARTMENTS} departments; choose their common parent instead"
+                ),
+            ));
+        }
+        let numeric = matches!(provider, Provider::Dingtalk | Provider::Wecom);
+        if let Some(bad) = ids
+            .iter()
+            .find(|i| numeric && !i.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(Error::validation(
+                "syncDepartments",
+                format!(
+                    "\"{bad}\" is not a {} department id: they are numbers (1 is the whole organization)",
+                    provider_label(provider)
+                ),
+            ));
+        }
+        settings["syncDepartments"] = json!(ids);
+        given.push("syncDepartments");
+    }
+    if let Some(source) = input.teams_departments {
+        if provider != Provider::Teams {
+            return Err(Error::validation(
+                "teamsDepartments",
+                "only Microsoft Teams connections choose where departments come from",
+            ));
+        }
+        settings["teamsDepartments"] = json!(source);
+        given.push("teamsDepartments");
+    }
+    if let Some(tags) = input.sync_tags {
+        if provider != Provider::Wecom {
+            return Err(Error::validation(
+                "syncTags",
+                "only WeCom connections have tags to mirror",
+            ));
+        }
+        settings["syncTags"] = json!(tags);
+        given.push("syncTags");
+    }
+    Ok(given)
 }
 
 /// The user type of people a connection's `auto` policy admits.
@@ -148,6 +263,11 @@ pub async fn create(
     cx: &Change,
 ) -> Result<connection::Model> {
     let (corp_id, client_id) = prepare(db, provider, &input).await?;
+    let mut settings = json!({
+        "legacyQrLogin": input.legacy_qr_login.unwrap_or(false),
+        "defaultUserType": input.default_user_type.unwrap_or(UserType::Viewer),
+    });
+    sync_settings(provider, &input, &mut settings)?;
     let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     let row = connection::Entity::insert(connection::ActiveModel {
@@ -166,10 +286,7 @@ pub async fn create(
         callback_token_enc: Set(seal(secrets, &input.callback_token)),
         callback_aes_key_enc: Set(seal(secrets, &input.callback_aes_key)),
         auto_add_policy: Set(input.auto_add_policy.unwrap_or(AutoAddPolicy::Manual)),
-        settings: Set(json!({
-            "legacyQrLogin": input.legacy_qr_login.unwrap_or(false),
-            "defaultUserType": input.default_user_type.unwrap_or(UserType::Viewer),
-        })),
+        settings: Set(settings),
         enabled: Set(input.enabled.unwrap_or(true)),
         push_enabled: Set(false),
         created_at: Set(now),
@@ -267,6 +384,7 @@ pub async fn update(
         settings["defaultUserType"] = json!(user_type);
         changed.push("defaultUserType");
     }
+    changed.extend(sync_settings(current.provider, &input, &mut settings)?);
     if settings != current.settings {
         row.settings = Set(settings);
     }

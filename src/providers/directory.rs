@@ -45,7 +45,7 @@ pub struct Snapshot {
     pub departments: Vec<Department>,
     /// Contacts, each once.
     pub contacts: Vec<Contact>,
-    /// Role groups and their roles (DingTalk); empty for the other providers.
+    /// Role groups and their roles (DingTalk; WeCom's tags when the connection mirrors them).
     pub role_groups: Vec<RoleGroup>,
 }
 
@@ -60,6 +60,9 @@ pub struct Department {
     pub name: String,
     /// Position among siblings.
     pub sort_order: i64,
+    /// The provider's user ids of its leaders (DingTalk department managers, WeCom department
+    /// leaders, for Teams the manager its people report to), first the one Roster shows.
+    pub leaders: Vec<String>,
 }
 
 /// A contact (a person of the provider's directory).
@@ -130,6 +133,8 @@ pub struct ReadScope {
     pub departments: Vec<String>,
     /// Provider calls kept in flight at once.
     pub concurrency: usize,
+    /// WeCom: read the corporation's tags as a role group.
+    pub tags: bool,
 }
 
 /// Paces calls per provider app so that Roster stays under the provider's rate limit instead of
@@ -199,6 +204,7 @@ mod tests {
             parent_external_id: parent.map(str::to_string),
             name: id.into(),
             sort_order: 0,
+            leaders: Vec::new(),
         }
     }
 

@@ -13,7 +13,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use entity::{
     connection, department, department_member, directory_contact, directory_department,
-    directory_role, directory_role_member, identity, member, role_group,
+    directory_role, directory_role_member, enums::MemberStatus, identity, member, role_group,
 };
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
@@ -82,6 +82,7 @@ pub async fn full_in_txn<C: ConnectionTrait>(
     if !snapshot.role_groups.is_empty() {
         counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
     }
+    counts.updated += leaders_in_txn(db, conn).await?;
     Ok(counts)
 }
 
@@ -130,21 +131,10 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
     let mut counts =
         mirror_departments_partial(db, conn, &changed, gone, Origin::Provider, now).await?;
     // The structure follows the whole mirror, as after a full read.
-    let seen: Vec<Department> = directory_department::Entity::find()
-        .filter(directory_department::Column::ConnectionId.eq(conn.id))
-        .filter(directory_department::Column::ToBeDeleted.eq(false))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|d| Department {
-            external_id: d.external_id,
-            parent_external_id: d.parent_external_id,
-            name: d.name,
-            sort_order: d.sort_order,
-        })
-        .collect();
+    let seen = mirrored_departments(db, conn).await?;
     let ids = structure_departments(db, conn, &parents_first(seen)).await?;
     counts.flagged += flag_unseen_departments(db, conn, &ids).await?;
+    counts.updated += leaders_in_txn(db, conn).await?;
     Ok(counts)
 }
 
@@ -222,6 +212,73 @@ async fn mirror_rows_departments<C: ConnectionTrait>(
         .collect())
 }
 
+/// The departments the mirror holds and has not flagged gone, as the provider last showed them.
+pub async fn mirrored_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<Vec<Department>> {
+    Ok(directory_department::Entity::find()
+        .filter(directory_department::Column::ConnectionId.eq(conn.id))
+        .filter(directory_department::Column::ToBeDeleted.eq(false))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| Department {
+            leaders: leaders_of(d.leaders.as_ref()),
+            external_id: d.external_id,
+            parent_external_id: d.parent_external_id,
+            name: d.name,
+            sort_order: d.sort_order,
+        })
+        .collect())
+}
+
+/// These contacts as the mirror holds them (those it does not hold are left out).
+pub async fn mirrored_contacts<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    only: &HashSet<String>,
+) -> Result<Vec<Contact>> {
+    let mut rows = directory_contact::Entity::find()
+        .filter(directory_contact::Column::ConnectionId.eq(conn.id));
+    if only.len() <= IDS_PER_STATEMENT {
+        rows = rows.filter(directory_contact::Column::ExternalId.is_in(only.iter().cloned()));
+    }
+    Ok(rows
+        .all(db)
+        .await?
+        .into_iter()
+        .filter(|c| only.contains(&c.external_id))
+        .map(|c| Contact {
+            department_external_ids: serde_json::from_value(c.department_external_ids)
+                .unwrap_or_default(),
+            external_id: c.external_id,
+            union_id: c.union_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            title: c.title,
+            active: c.active,
+        })
+        .collect())
+}
+
+/// Provider ids of the departments the mirror holds and has not flagged gone.
+pub async fn mirrored_department_ids<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+) -> Result<HashSet<String>> {
+    let ids: Vec<String> = directory_department::Entity::find()
+        .select_only()
+        .column(directory_department::Column::ExternalId)
+        .filter(directory_department::Column::ConnectionId.eq(conn.id))
+        .filter(directory_department::Column::ToBeDeleted.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
 async fn mirror_departments<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
@@ -251,6 +308,7 @@ async fn write_department_diff<C: ConnectionTrait>(
                 parent_external_id: Set(dep.parent_external_id.clone()),
                 name: Set(dep.name.clone()),
                 sort_order: Set(dep.sort_order),
+                leaders: Set(leaders_json(&dep.leaders)),
                 content_hash: Set(hash.clone()),
                 name_changed: Set(false),
                 to_be_deleted: Set(false),
@@ -267,6 +325,7 @@ async fn write_department_diff<C: ConnectionTrait>(
             parent_external_id: Set(u.entry.parent_external_id.clone()),
             name: Set(u.entry.name.clone()),
             sort_order: Set(u.entry.sort_order),
+            leaders: Set(leaders_json(&u.entry.leaders)),
             content_hash: Set(u.content_hash),
             to_be_deleted: Set(false),
             synced_at: Set(now),
@@ -288,6 +347,77 @@ async fn write_department_diff<C: ConnectionTrait>(
     )
     .await?;
     Ok(counts)
+}
+
+/// The mirror's form of a department's leaders: `None` for none.
+fn leaders_json(leaders: &[String]) -> Option<serde_json::Value> {
+    (!leaders.is_empty()).then(|| serde_json::json!(leaders))
+}
+
+/// A department's leaders as the mirror holds them.
+fn leaders_of(value: Option<&serde_json::Value>) -> Vec<String> {
+    value
+        .and_then(|v| serde_json::from_value(v.clone()).ok())
+        .unwrap_or_default()
+}
+
+/// Sets the leader of each of the connection's departments to the member linked to the first
+/// leader the provider names (none when no named leader is a member here); returns how many
+/// departments changed. The provider is the record of its departments' leaders.
+pub async fn leaders_in_txn<C: ConnectionTrait>(db: &C, conn: &connection::Model) -> Result<i32> {
+    let named: Vec<(String, Option<serde_json::Value>)> = directory_department::Entity::find()
+        .select_only()
+        .columns([
+            directory_department::Column::ExternalId,
+            directory_department::Column::Leaders,
+        ])
+        .filter(directory_department::Column::ConnectionId.eq(conn.id))
+        .filter(directory_department::Column::ToBeDeleted.eq(false))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let named: HashMap<String, Vec<String>> = named
+        .into_iter()
+        .map(|(ext, leaders)| (ext, leaders_of(leaders.as_ref())))
+        .collect();
+    let userids: HashSet<String> = named.values().flatten().cloned().collect();
+    let linked = if userids.is_empty() {
+        HashMap::new()
+    } else {
+        linked_members(db, conn, Some(&userids)).await?
+    };
+    let departments: Vec<(i64, Option<String>, Option<i64>)> = department::Entity::find()
+        .select_only()
+        .columns([
+            department::Column::Id,
+            department::Column::ExternalId,
+            department::Column::LeaderMemberId,
+        ])
+        .filter(department::Column::OrganizationId.eq(conn.organization_id))
+        .filter(department::Column::SourceConnectionId.eq(conn.id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut changed = 0;
+    for (id, ext, current) in departments {
+        let Some(leaders) = ext.and_then(|e| named.get(&e)) else {
+            continue;
+        };
+        let wanted = leaders
+            .iter()
+            .filter_map(|u| linked.get(u))
+            .find(|m| m.status != MemberStatus::Resigned)
+            .map(|m| m.id);
+        if wanted != current {
+            department::Entity::update_many()
+                .col_expr(department::Column::LeaderMemberId, Expr::value(wanted))
+                .filter(department::Column::Id.eq(id))
+                .exec(db)
+                .await?;
+            changed += 1;
+        }
+    }
+    Ok(changed)
 }
 
 /// Sets a boolean flag column on rows by id, a list at a time; returns how many.
@@ -863,29 +993,12 @@ pub async fn follow_mirror_in_txn<C: ConnectionTrait>(
     conn: &connection::Model,
     only: &HashSet<String>,
 ) -> Result<Counts> {
-    let mut rows = directory_contact::Entity::find()
-        .filter(directory_contact::Column::ConnectionId.eq(conn.id));
-    if only.len() <= IDS_PER_STATEMENT {
-        rows = rows.filter(directory_contact::Column::ExternalId.is_in(only.iter().cloned()));
-    }
-    let contacts: Vec<Contact> = rows
-        .all(db)
-        .await?
-        .into_iter()
-        .filter(|c| only.contains(&c.external_id))
-        .map(|c| Contact {
-            department_external_ids: serde_json::from_value(c.department_external_ids)
-                .unwrap_or_default(),
-            external_id: c.external_id,
-            union_id: c.union_id,
-            name: c.name,
-            email: c.email,
-            phone: c.phone,
-            title: c.title,
-            active: c.active,
-        })
-        .collect();
+    let contacts = mirrored_contacts(db, conn, only).await?;
     let dept_ids = synced_department_ids(db, conn).await?;
     let linked = linked_members(db, conn, Some(only)).await?;
-    follow_contacts(db, conn, &linked, &index(&contacts), &dept_ids, false).await
+    let mut counts =
+        follow_contacts(db, conn, &linked, &index(&contacts), &dept_ids, false).await?;
+    // The people just admitted may lead departments.
+    counts.updated += leaders_in_txn(db, conn).await?;
+    Ok(counts)
 }

@@ -50,11 +50,19 @@ impl Entry for Department {
         &self.name
     }
     fn content_hash(&self) -> String {
-        hash(&[
-            &self.name,
+        let order = self.sort_order.to_string();
+        let leaders = self.leaders.join(",");
+        let mut parts = vec![
+            self.name.as_str(),
             self.parent_external_id.as_deref().unwrap_or(""),
-            &self.sort_order.to_string(),
-        ])
+            order.as_str(),
+        ];
+        // Only when there are leaders, so that a department without any keeps the hash it had
+        // before leaders were mirrored (an upgrade does not rewrite every mirror row).
+        if !leaders.is_empty() {
+            parts.push(&leaders);
+        }
+        hash(&parts)
     }
 }
 
@@ -158,6 +166,7 @@ mod tests {
             parent_external_id: Some("1".into()),
             name: name.into(),
             sort_order: 0,
+            leaders: Vec::new(),
         }
     }
 
@@ -215,6 +224,25 @@ mod tests {
         let legal = dep("4", "Legal");
         let d = diff(&[mirrored(3, &legal, true)], &[] as &[Department]);
         assert!(d.is_empty());
+    }
+
+    #[test]
+    fn a_leader_change_is_an_update_and_no_leaders_keep_the_old_hash() {
+        let sales = dep("2", "Sales");
+        // The hash of a department without leaders is the one mirrored before leaders were.
+        assert_eq!(
+            sales.content_hash(),
+            hash(&["Sales", "1", "0"]),
+            "departments without leaders keep their hash"
+        );
+        let mut led = sales.clone();
+        led.leaders = vec!["u1".into()];
+        let d = diff(&[mirrored(1, &sales, false)], std::slice::from_ref(&led));
+        let updated: Vec<(i64, bool)> = d.updated.iter().map(|u| (u.id, u.renamed)).collect();
+        assert_eq!(updated, vec![(1, false)]);
+        let mut other = led.clone();
+        other.leaders = vec!["u2".into()];
+        assert_ne!(led.content_hash(), other.content_hash());
     }
 
     #[test]

@@ -11,8 +11,11 @@ use super::{
 use crate::{
     authz::OrgAccess,
     error::{Error, Result, error_chain},
-    org::connections,
-    providers::directory::{ReadProgress, ReadScope, Snapshot},
+    org::connections::{self, TeamsDepartments},
+    providers::{
+        directory::{ReadProgress, ReadScope, Snapshot},
+        microsoft::groups::ChartChanges,
+    },
     state::AppState,
 };
 use chrono::Utc;
@@ -162,19 +165,11 @@ fn report(run: &sync_run::Model, phase: Phase, read: &ReadProgress) -> Progress 
     }
 }
 
-/// The departments a connection limits its sync to (`settings.syncDepartments`).
-pub fn sync_departments(conn: &connection::Model) -> Vec<String> {
-    conn.settings
-        .get("syncDepartments")
-        .and_then(serde_json::Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            v.as_str()
-                .map(str::to_string)
-                .or_else(|| v.as_i64().map(|n| n.to_string()))
-        })
-        .collect()
+/// The Graph delta links a full read of a Teams connection ends with.
+struct DeltaLinks {
+    users: String,
+    /// With groups as departments.
+    groups: Option<String>,
 }
 
 /// Reads the connection's whole chart from its provider.
@@ -182,10 +177,11 @@ async fn read(
     app: &AppState,
     conn: &connection::Model,
     progress: &ReadProgress,
-) -> Result<(Snapshot, Option<String>)> {
+) -> Result<(Snapshot, Option<DeltaLinks>)> {
     let scope = ReadScope {
-        departments: sync_departments(conn),
+        departments: connections::sync_departments(conn),
         concurrency: app.settings.sync.concurrency,
+        tags: conn.provider == Provider::Wecom && connections::sync_tags(conn),
     };
     match conn.provider {
         Provider::Dingtalk => {
@@ -210,12 +206,31 @@ async fn read(
         }
         Provider::Teams => {
             let ms = connections::microsoft_app(&app.secrets, conn)?;
-            let (snapshot, delta) = app
-                .providers
-                .microsoft
-                .read_directory(&ms, progress)
-                .await?;
-            Ok((snapshot, Some(delta)))
+            let graph = &app.providers.microsoft;
+            Ok(match connections::teams_departments(conn) {
+                TeamsDepartments::Attribute => {
+                    let (snapshot, users) = graph.read_directory(&ms, progress).await?;
+                    (
+                        snapshot,
+                        Some(DeltaLinks {
+                            users,
+                            groups: None,
+                        }),
+                    )
+                }
+                TeamsDepartments::Groups => {
+                    let (snapshot, users, groups) = graph
+                        .read_directory_by_groups(&ms, &scope.departments, progress)
+                        .await?;
+                    (
+                        snapshot,
+                        Some(DeltaLinks {
+                            users,
+                            groups: Some(groups),
+                        }),
+                    )
+                }
+            })
         }
     }
 }
@@ -326,7 +341,7 @@ async fn apply_full(
     run: &sync_run::Model,
     holder: &str,
     snapshot: Snapshot,
-    delta: Option<String>,
+    delta: Option<DeltaLinks>,
 ) -> Result<Counts> {
     let txn = crate::db::begin_write(&app.db).await?;
     // The lease may have lapsed while reading (a very slow provider); another instance may then
@@ -341,16 +356,8 @@ async fn apply_full(
     if conn.auto_add_policy == AutoAddPolicy::Auto {
         counts.add(super::admit::auto_in_txn(&txn, conn).await?);
     }
-    if let Some(link) = delta {
-        let mut settings = conn.settings.clone();
-        settings["graphDeltaLink"] = json!(link);
-        connection::Entity::update(connection::ActiveModel {
-            id: Set(conn.id),
-            settings: Set(settings),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
+    if let Some(links) = delta {
+        save_delta_links(&txn, conn, &links.users, links.groups.as_deref()).await?;
     }
     finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
     // The lease goes with the commit: once the run reads as finished, a new one may start.
@@ -443,15 +450,52 @@ pub async fn start_due(app: &AppState, interval: Duration) -> Result<usize> {
     Ok(started)
 }
 
-/// Microsoft: runs the stored Graph delta link and applies what changed as an `event` run; a
-/// connection without a link, or whose link expired, gets a full sync instead.
-pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
-    let Some(link) = conn
-        .settings
-        .get("graphDeltaLink")
+/// Stores the Graph delta links a read ended with (no groups link: groups are not departments).
+async fn save_delta_links<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    users: &str,
+    groups: Option<&str>,
+) -> Result<()> {
+    let mut settings = conn.settings.clone();
+    settings[USERS_LINK] = json!(users);
+    match (groups, settings.as_object_mut()) {
+        (Some(link), _) => settings[GROUPS_LINK] = json!(link),
+        (None, Some(map)) => {
+            map.remove(GROUPS_LINK);
+        }
+        (None, None) => {}
+    }
+    connection::Entity::update(connection::ActiveModel {
+        id: Set(conn.id),
+        settings: Set(settings),
+        ..Default::default()
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+const USERS_LINK: &str = "graphDeltaLink";
+const GROUPS_LINK: &str = "graphGroupsDeltaLink";
+
+fn setting(conn: &connection::Model, key: &str) -> Option<String> {
+    conn.settings
+        .get(key)
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
-    else {
+}
+
+/// Microsoft: runs the stored Graph delta links (users, and groups when they are the departments)
+/// and applies what changed as an `event` run; a connection without links, or whose links
+/// expired, gets a full sync instead.
+pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
+    let by_groups = connections::teams_departments(conn) == TeamsDepartments::Groups;
+    let groups_link = setting(conn, GROUPS_LINK);
+    let (Some(link), false) = (
+        setting(conn, USERS_LINK),
+        by_groups && groups_link.is_none(),
+    ) else {
         return launch(app, conn.clone(), SyncTrigger::Event, None)
             .await
             .map(|_| ());
@@ -465,12 +509,18 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
     let result = async {
         let ms = connections::microsoft_app(&app.secrets, conn)?;
         let progress = ReadProgress::default();
-        let changes = match app
-            .providers
-            .microsoft
-            .user_changes(&ms, &link, &progress)
-            .await
-        {
+        let graph = &app.providers.microsoft;
+        let read = async {
+            let users = graph.user_changes(&ms, &link, &progress).await?;
+            let groups = match &groups_link {
+                Some(link) if by_groups => {
+                    Some(graph.group_changes(&ms, Some(link), &progress).await?)
+                }
+                _ => None,
+            };
+            Ok::<_, Error>((users, groups))
+        };
+        let (users, groups) = match read.await {
             Err(Error::Provider {
                 errcode: Some(code),
                 ..
@@ -483,25 +533,62 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
         let txn = crate::db::begin_write(&app.db).await?;
         // Written first, so that the transaction holds SQLite's write lock from its start.
         let run = record_start(&txn, conn, SyncTrigger::Event, None).await?;
-        let new_departments: Vec<_> =
-            crate::providers::microsoft::graph::departments_of(&changes.changed);
+        let users_link = users.delta_link.clone();
+        let chart = match &groups {
+            Some(groups) => {
+                let departments = apply::mirrored_departments(&txn, conn).await?;
+                let mut named = groups.people();
+                named.extend(users.changed.iter().map(|c| c.external_id.clone()));
+                let contacts = apply::mirrored_contacts(&txn, conn, &named).await?;
+                crate::providers::microsoft::groups::changes(
+                    &departments,
+                    &contacts,
+                    &users,
+                    groups,
+                    &connections::sync_departments(conn),
+                )
+            }
+            None => {
+                // Departments the changed people name that the mirror does not hold yet; those
+                // it holds keep their leaders, which only a full read (every report's manager)
+                // can tell.
+                let known = apply::mirrored_department_ids(&txn, conn).await?;
+                ChartChanges {
+                    departments: crate::providers::microsoft::graph::departments_of(&users.changed)
+                        .into_iter()
+                        .filter(|d| !known.contains(&d.external_id))
+                        .collect(),
+                    gone_departments: Vec::new(),
+                    contacts: users.changed,
+                    gone_contacts: users.removed,
+                }
+            }
+        };
         let mut counts = Counts::default();
-        if !new_departments.is_empty() {
-            counts.add(apply::departments_in_txn(&txn, conn, new_departments, &[], now).await?);
+        if !chart.departments.is_empty() || !chart.gone_departments.is_empty() {
+            counts.add(
+                apply::departments_in_txn(
+                    &txn,
+                    conn,
+                    chart.departments,
+                    &chart.gone_departments,
+                    now,
+                )
+                .await?,
+            );
         }
-        counts
-            .add(apply::contacts_in_txn(&txn, conn, changes.changed, &changes.removed, now).await?);
+        counts.add(
+            apply::contacts_in_txn(&txn, conn, chart.contacts, &chart.gone_contacts, now).await?,
+        );
         if conn.auto_add_policy == AutoAddPolicy::Auto {
             counts.add(super::admit::auto_in_txn(&txn, conn).await?);
         }
-        let mut settings = conn.settings.clone();
-        settings["graphDeltaLink"] = json!(changes.delta_link);
-        connection::Entity::update(connection::ActiveModel {
-            id: Set(conn.id),
-            settings: Set(settings),
-            ..Default::default()
-        })
-        .exec(&txn)
+        save_delta_links(
+            &txn,
+            conn,
+            &users_link,
+            groups.as_ref().map(|g| g.delta_link.as_str()),
+        )
         .await?;
         finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
         txn.commit().await?;

@@ -110,6 +110,59 @@ async fn mirror_departments(app: &TestApp, admin: &str, connection: &str) -> Vec
         .clone()
 }
 
+/// The names of the leaders of the tree's departments, by department name (departments without a
+/// leader left out).
+pub(crate) async fn leaders(
+    app: &TestApp,
+    admin: &str,
+) -> std::collections::BTreeMap<String, String> {
+    let mut out = std::collections::BTreeMap::new();
+    for d in tree(app, admin).await {
+        let led = admin_ok(
+            app,
+            admin,
+            "query($d: ID!) { department(id: $d) { name leader { name } } }",
+            json!({ "d": d["id"] }),
+        )
+        .await["department"]
+            .clone();
+        if let Some(name) = led["leader"]["name"].as_str() {
+            out.insert(
+                led["name"].as_str().unwrap_or_default().to_string(),
+                name.to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// Adds the people of a mirror department (by name) as members.
+async fn admit_department(app: &TestApp, admin: &str, connection: &str, name: &str) {
+    let department = mirror_departments(app, admin, connection)
+        .await
+        .into_iter()
+        .find(|d| d["name"] == name)
+        .expect("mirror department");
+    admin_ok(
+        app,
+        admin,
+        "mutation($i: AddMembersFromDirectoryInput!) { addMembersFromDirectory(input: $i) { run { added } } }",
+        json!({ "i": { "connectionId": connection, "departmentIds": [department["id"]], "userType": "VIEWER" } }),
+    )
+    .await;
+}
+
+/// A mirror contact's name by its provider id.
+async fn contact_name(app: &TestApp, admin: &str, connection: &str, external_id: &str) -> String {
+    contacts(app, admin, connection, false)
+        .await
+        .iter()
+        .find(|c| c["externalId"] == external_id)
+        .and_then(|c| c["name"].as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Every department of the tree, walked from the top.
 pub(crate) async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
     let mut out = Vec::new();
@@ -249,6 +302,16 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     assert_eq!(added["run"]["added"], 125, "{}", added["run"]);
     assert_eq!(new_members[0]["userType"], "ANALYST");
     assert_eq!(new_members[0]["departments"][0]["name"], "Team 0");
+    // DingTalk names each department's leader; Team 0's (000000) is now a member and leads it
+    // here too. Team 1's leader has not been added, so Team 1 has none yet.
+    assert_eq!(
+        leaders(&app, &admin).await,
+        [(
+            "Team 0".to_string(),
+            contact_name(&app, &admin, &conn, "000000").await
+        )]
+        .into(),
+    );
     // Their provider details are read-only here; Roster-only fields stay editable.
     let synced = new_members[0]["id"].clone();
     let email = app
@@ -319,6 +382,29 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         .find(|d| d["name"] == "Team Zero")
         .expect("renamed department");
     assert_eq!(renamed["nameChanged"], true);
+
+    // The leader moves to Team 1: Team Zero is led by its next member, Team 1 by 000000.
+    edit(
+        &sandbox,
+        json!([{ "op": "move_person", "userid": "000000", "dept_ids": [101] }]),
+    )
+    .await;
+    let moved = sync(&app, &admin, &conn).await;
+    assert_eq!(moved["status"], "SUCCEEDED", "{moved}");
+    assert_eq!(
+        leaders(&app, &admin).await,
+        [
+            (
+                "Team 1".to_string(),
+                contact_name(&app, &admin, &conn, "000000").await
+            ),
+            (
+                "Team Zero".to_string(),
+                contact_name(&app, &admin, &conn, "000004").await
+            ),
+        ]
+        .into(),
+    );
 
     // A failure at any point changes nothing and says why.
     let before = contacts(&app, &admin, &conn, false).await;
@@ -619,6 +705,73 @@ async fn wecom_sync_and_callbacks() {
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     assert_eq!(contacts(&app, &admin, &conn, false).await.len(), 30);
     assert_eq!(mirror_departments(&app, &admin, &conn).await.len(), 4);
+    // WeCom names department leaders; once Team 1's people are members, its leader leads here.
+    admit_department(&app, &admin, &conn, "Team 1").await;
+    assert_eq!(
+        leaders(&app, &admin).await,
+        [(
+            "Team 1".to_string(),
+            contact_name(&app, &admin, &conn, "000001").await
+        )]
+        .into(),
+    );
+
+    // Tags are mirrored on request as the role group "WeCom tags": a tag's users hold it, and
+    // so do the people of the departments it names.
+    for (fields, field) in [
+        (json!({ "teamsDepartments": "GROUPS" }), "teamsDepartments"),
+        (json!({ "syncDepartments": ["sales"] }), "syncDepartments"),
+    ] {
+        let refused = app
+            .gql(
+                "mutation($c: ID!, $i: ConnectionFields!) { updateConnection(id: $c, input: $i) { id } }",
+                json!({ "c": conn, "i": fields }),
+                Some(&admin),
+            )
+            .await;
+        assert_eq!(error_code(&refused), "VALIDATION", "{refused}");
+        assert!(refused.to_string().contains(field), "{refused}");
+    }
+    admit_department(&app, &admin, &conn, "Team 0").await;
+    let on = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { updateConnection(id: $c, input: { syncTags: true }) { syncTags teamsDepartments } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert_eq!(
+        on["updateConnection"],
+        json!({ "syncTags": true, "teamsDepartments": null })
+    );
+    let tagged = sync(&app, &admin, &conn).await;
+    assert_eq!(tagged["status"], "SUCCEEDED", "{tagged}");
+    let groups = admin_ok(
+        &app,
+        &admin,
+        "{ roleGroups { name roles { name members { name } } } }",
+        json!({}),
+    )
+    .await["roleGroups"]
+        .clone();
+    let tags = groups
+        .as_array()
+        .expect("role groups")
+        .iter()
+        .find(|g| g["name"] == "WeCom tags")
+        .unwrap_or_else(|| panic!("a WeCom tags group in {groups}"));
+    let holders = |tag: &str| -> usize {
+        tags["roles"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|r| r["name"] == tag)
+            .and_then(|r| r["members"].as_array())
+            .map_or(usize::MAX, Vec::len)
+    };
+    // R&D Manager: 000001 (Team 1) and 000002 (Team 2, not a member); Team 0: its ten people.
+    assert_eq!(holders("R&D Manager"), 1, "{tags}");
+    assert_eq!(holders("Team 0 (whole department)"), 10, "{tags}");
 
     let crypto = CallbackCrypto::new(TOKEN, AES_KEY, &wecom.corp_id).expect("crypto");
     // URL verification answers the bare decrypted echostr.
@@ -706,6 +859,15 @@ async fn teams_sync_with_graph_delta_and_notifications() {
     // 450 users over three pages of the delta round; departments from the users' attribute.
     assert_eq!(contacts(&app, &admin, &conn, false).await.len(), 450);
     assert_eq!(mirror_departments(&app, &admin, &conn).await.len(), 3);
+    // A department's leader is the manager its people report to (000001 for Team 1; Entra
+    // knows people by object id).
+    admit_department(&app, &admin, &conn, "Team 1").await;
+    let team1 = [(
+        "Team 1".to_string(),
+        contact_name(&app, &admin, &conn, "00000000-0000-4000-8000-000000000001").await,
+    )]
+    .into();
+    assert_eq!(leaders(&app, &admin).await, team1);
 
     let url = format!("{}/callbacks/microsoft/{conn}", app.address);
     let client = reqwest::Client::new();
@@ -749,6 +911,8 @@ async fn teams_sync_with_graph_delta_and_notifications() {
     let flagged = contacts(&app, &admin, &conn, true).await;
     assert_eq!(flagged.len(), 2, "{flagged:?}");
     assert!(flagged.iter().any(|c| c["name"] == "Graph Renamed"));
+    // The delta round named Team 1 again (its renamed person); its leader stays.
+    assert_eq!(leaders(&app, &admin).await, team1);
 }
 
 #[tokio::test]
@@ -937,4 +1101,162 @@ async fn scheduled_syncs_run_without_anyone_asking() {
     let before = scheduled().await.len();
     tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
     assert_eq!(scheduled().await.len(), before);
+}
+
+#[tokio::test]
+async fn teams_groups_as_departments() {
+    // Headquarters holds Team 0–4 as nested groups; Team 5 is nested in Team 0, Team 6 in Team 1.
+    let (app, sandbox, admin) = setup(60, 7).await;
+    let entra = sandbox.state.company().entra.clone();
+    let group = Company::group_id;
+    let object = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
+    let conn = connect(
+        &app,
+        &admin,
+        "TEAMS",
+        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "groups-secret", "teamsDepartments": "GROUPS" }),
+    )
+    .await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    let paths: std::collections::BTreeSet<String> = tree(&app, &admin)
+        .await
+        .iter()
+        .filter_map(|d| d["path"].as_str().map(str::to_string))
+        .collect();
+    for path in [
+        "/Headquarters",
+        "/Headquarters/Team 4",
+        "/Headquarters/Team 0/Team 5",
+        "/Headquarters/Team 1/Team 6",
+    ] {
+        assert!(paths.contains(path), "{path} in {paths:?}");
+    }
+    let departments_of = |all: &[Value], i: usize| -> Value {
+        all.iter()
+            .find(|c| c["externalId"] == object(i))
+            .map(|c| c["departmentExternalIds"].clone())
+            .unwrap_or(Value::Null)
+    };
+    let all = contacts(&app, &admin, &conn, false).await;
+    assert_eq!(all.len(), 60);
+    // Group membership, not the `department` attribute, places people.
+    assert_eq!(departments_of(&all, 5), json!([group(105)]));
+    // A group's leader is the manager its people report to: Team 5's first member.
+    admit_department(&app, &admin, &conn, "Team 5").await;
+    assert_eq!(
+        leaders(&app, &admin).await,
+        [(
+            "Team 5".to_string(),
+            contact_name(&app, &admin, &conn, &object(5)).await
+        )]
+        .into()
+    );
+    // A re-sync with no change writes nothing.
+    let again = sync(&app, &admin, &conn).await;
+    assert_eq!(
+        (again["added"].clone(), again["updated"].clone()),
+        (json!(0), json!(0)),
+        "{again}"
+    );
+
+    // Changes arrive through the groups delta: a move, a renamed group, a new nested group with a
+    // new person, a person deleted.
+    edit(
+        &sandbox,
+        json!([
+            { "op": "move_person", "userid": "000003", "dept_ids": [101] },
+            { "op": "rename_department", "id": 102, "name": "Team Two" },
+            { "op": "add_department", "id": 200, "parent_id": 100, "name": "Team 0 East" },
+            { "op": "add_person", "userid": "east1", "name": "East One", "dept_ids": [200] },
+            { "op": "remove_person", "userid": "000008" }
+        ]),
+    )
+    .await;
+    let note = reqwest::Client::new()
+        .post(format!("{}/callbacks/microsoft/{conn}", app.address))
+        .json(&json!({ "value": [{ "clientState": "groups-secret", "changeType": "updated", "resource": "Groups/x" }] }))
+        .send()
+        .await
+        .expect("notification");
+    assert_eq!(note.status(), 202);
+    let runs = until(&app, &admin, |r| !r.is_empty()).await;
+    assert_eq!(runs[0]["status"], "SUCCEEDED", "{runs:?}");
+    let departments = tree(&app, &admin).await;
+    let find = |name: &str| departments.iter().find(|d| d["name"] == name).cloned();
+    assert_eq!(
+        find("Team 0 East").map(|d| d["path"].clone()),
+        Some(json!("/Headquarters/Team 0/Team 0 East"))
+    );
+    assert_eq!(
+        find("Team Two").map(|d| d["nameChanged"].clone()),
+        Some(json!(true))
+    );
+    let all = contacts(&app, &admin, &conn, false).await;
+    assert_eq!(departments_of(&all, 3), json!([group(101)]));
+    let east = all
+        .iter()
+        .find(|c| c["name"] == "East One")
+        .expect("the new person");
+    assert_eq!(east["departmentExternalIds"], json!([group(200)]));
+    assert!(
+        contacts(&app, &admin, &conn, true)
+            .await
+            .iter()
+            .any(|c| c["externalId"] == object(8) && c["toBeDeleted"] == true)
+    );
+    // Team 5's leader was kept through the delta.
+    assert!(leaders(&app, &admin).await.contains_key("Team 5"));
+
+    // Limited to Team 0's group: its sub-tree stays, the rest is flagged gone.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!, $g: [String!]) { updateConnection(id: $c, input: { syncDepartments: $g }) { syncDepartments teamsDepartments } }",
+        json!({ "c": conn, "g": [group(100)] }),
+    )
+    .await;
+    let limited = sync(&app, &admin, &conn).await;
+    assert_eq!(limited["status"], "SUCCEEDED", "{limited}");
+    let kept: Vec<String> = tree(&app, &admin)
+        .await
+        .iter()
+        .filter(|d| d["toBeDeleted"] == false)
+        .filter_map(|d| d["path"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            "/Team 0".to_string(),
+            "/Team 0/Team 0 East".to_string(),
+            "/Team 0/Team 5".to_string()
+        ],
+        "{kept:?}"
+    );
+    // Team 0 holds people 0, 7, 14, …; Team 5 holds 5, 12, …; and East One.
+    let in_chart = contacts(&app, &admin, &conn, false)
+        .await
+        .into_iter()
+        .filter(|c| c["toBeDeleted"] == false)
+        .count();
+    let expected = (0..60)
+        .filter(|i| i % 7 == 0 || i % 7 == 5)
+        .filter(|i| *i != 3 && *i != 8)
+        .count()
+        + 1;
+    assert_eq!(in_chart, expected);
+    // A group that is not the tenant's fails the run with what to correct.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { updateConnection(id: $c, input: { syncDepartments: [\"no-such-group\"] }) { id } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    let wrong = sync(&app, &admin, &conn).await;
+    assert_eq!(wrong["status"], "FAILED", "{wrong}");
+    assert!(
+        wrong["errors"].to_string().contains("syncDepartments"),
+        "{wrong}"
+    );
 }

@@ -46,6 +46,17 @@ impl From<enums::Provider> for Provider {
     }
 }
 
+/// Where a Teams connection's departments come from.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "connections::TeamsDepartments")]
+pub enum TeamsDepartments {
+    /// The users' `department` attribute: one department per distinct value (the default).
+    Attribute,
+    /// Microsoft groups: each group a department, nested groups its sub-departments, the group's
+    /// user members its members. `syncDepartments` chooses the groups (all groups when empty).
+    Groups,
+}
+
 /// Whether visible contacts become members on their own.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum AutoAddPolicy {
@@ -157,6 +168,23 @@ impl Connection {
         connections::legacy_qr_login(&self.0)
     }
 
+    /// The provider departments (Teams in groups mode: groups) the sync is limited to, with
+    /// their sub-trees; empty when everything the app sees is synced.
+    async fn sync_departments(&self) -> Vec<String> {
+        connections::sync_departments(&self.0)
+    }
+
+    /// Teams: where departments come from; null for the other providers.
+    async fn teams_departments(&self) -> Option<TeamsDepartments> {
+        (self.0.provider == enums::Provider::Teams)
+            .then(|| connections::teams_departments(&self.0).into())
+    }
+
+    /// WeCom: whether the corporation's tags are mirrored as a role group ("WeCom tags").
+    async fn sync_tags(&self) -> bool {
+        connections::sync_tags(&self.0)
+    }
+
     /// Where a browser starts logging in through this connection (append `?redirect_uri=…`).
     async fn authorize_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(format!(
@@ -196,6 +224,13 @@ pub struct ConnectionFields {
     pub legacy_qr_login: Option<bool>,
     /// The user type of people the `AUTO` policy admits (default viewer).
     pub default_user_type: Option<crate::graphql::enums::UserType>,
+    /// Sync only these provider departments and their sub-trees (DingTalk and WeCom department
+    /// ids; Teams in groups mode: group ids); an empty list syncs everything the app sees.
+    pub sync_departments: Option<Vec<String>>,
+    /// Teams only: where departments come from (default `ATTRIBUTE`).
+    pub teams_departments: Option<TeamsDepartments>,
+    /// WeCom only: mirror the corporation's tags as the role group "WeCom tags" (default false).
+    pub sync_tags: Option<bool>,
 }
 
 impl From<ConnectionFields> for ConnectionInput {
@@ -212,6 +247,9 @@ impl From<ConnectionFields> for ConnectionInput {
             enabled: f.enabled,
             legacy_qr_login: f.legacy_qr_login,
             default_user_type: f.default_user_type.map(Into::into),
+            sync_departments: f.sync_departments,
+            teams_departments: f.teams_departments.map(Into::into),
+            sync_tags: f.sync_tags,
         }
     }
 }

@@ -23,6 +23,13 @@ use std::{
 };
 
 const PROVIDER: &str = "dingtalk";
+
+/// The people directly in one department, and which of them lead it.
+#[derive(Default)]
+struct People {
+    contacts: Vec<Contact>,
+    leaders: Vec<String>,
+}
 /// Largest page of `v2/user/list` (the documented cap of its predecessor).
 const USER_PAGE: i64 = 100;
 /// Largest page of `role/list`.
@@ -68,7 +75,11 @@ fn no_department() -> crate::error::Error {
 
 /// A department from a `department/get` result.
 fn department_of(id: &str, result: &Value) -> Department {
+    let mut leaders = ids(result.get("dept_manager_userid_list"));
+    leaders.sort();
+    leaders.dedup();
     Department {
+        leaders,
         name: text(result, "name").unwrap_or_else(|| id.to_string()),
         parent_external_id: id_text(result.get("parent_id")).filter(|p| p != "0"),
         sort_order: result.get("order").and_then(Value::as_i64).unwrap_or(0),
@@ -160,6 +171,8 @@ impl DingtalkClient {
                                     parent_external_id: Some(parent.clone()),
                                     name: text(c, "name").unwrap_or_default(),
                                     sort_order: i as i64,
+                                    // Set from the people's `leader` flags below.
+                                    leaders: Vec::new(),
                                 })
                             })
                             .collect(),
@@ -177,18 +190,32 @@ impl DingtalkClient {
                 }
             }
         }
-        let pages: Vec<Vec<Contact>> = stream::iter(
+        let pages: Vec<(String, People)> = stream::iter(
             departments
                 .iter()
                 .map(|d| d.external_id.clone())
                 .collect::<Vec<String>>(),
         )
-        .map(|dept| async move { self.people_of(app, &dept, progress).await })
+        .map(|dept| async move {
+            let people = self.people_of(app, &dept, progress).await?;
+            Ok::<_, crate::error::Error>((dept, people))
+        })
         .buffer_unordered(concurrency)
         .try_collect()
         .await?;
+        let mut leaders: HashMap<String, Vec<String>> = HashMap::new();
+        let mut read = Vec::new();
+        for (dept, people) in pages {
+            leaders.insert(dept, people.leaders);
+            read.extend(people.contacts);
+        }
+        for d in &mut departments {
+            d.leaders = leaders.remove(&d.external_id).unwrap_or_default();
+            d.leaders.sort();
+            d.leaders.dedup();
+        }
         let mut contacts: HashMap<String, Contact> = HashMap::new();
-        for c in pages.into_iter().flatten() {
+        for c in read {
             match contacts.get_mut(&c.external_id) {
                 Some(known) => {
                     for d in c.department_external_ids {
@@ -218,10 +245,10 @@ impl DingtalkClient {
         app: &DingtalkApp,
         dept: &str,
         progress: &ReadProgress,
-    ) -> Result<Vec<Contact>> {
+    ) -> Result<People> {
         let dept_id = dept.parse::<i64>().unwrap_or(-1);
         let mut cursor = 0_i64;
-        let mut out = Vec::new();
+        let mut out = People::default();
         loop {
             progress.call();
             let body = self
@@ -240,12 +267,19 @@ impl DingtalkClient {
             progress
                 .contacts
                 .fetch_add(list.len() as u64, Ordering::Relaxed);
-            out.extend(list.iter().filter_map(contact).map(|mut c| {
+            for item in &list {
+                let Some(mut c) = contact(item) else {
+                    continue;
+                };
                 if !c.department_external_ids.iter().any(|d| d == dept) {
                     c.department_external_ids.push(dept.to_string());
                 }
-                c
-            }));
+                // `leader`: whether the person leads the department being listed.
+                if flag(item.get("leader")).unwrap_or(false) {
+                    out.leaders.push(c.external_id.clone());
+                }
+                out.contacts.push(c);
+            }
             if !has_more(&result, "has_more") {
                 return Ok(out);
             }
@@ -449,5 +483,20 @@ mod tests {
         assert_eq!(c.department_external_ids, vec!["4"]);
         assert!(contact(&json!({ "name": "no id" })).is_none());
         assert!(has_more(&json!({ "has_more": "true" }), "has_more"));
+    }
+
+    #[test]
+    fn department_managers_are_its_leaders() {
+        let d = department_of(
+            "5",
+            &json!({ "name": "Sales", "parent_id": 1, "dept_manager_userid_list": "[\"02\",\"01\"]" }),
+        );
+        assert_eq!(d.leaders, vec!["01", "02"]);
+        assert_eq!(d.parent_external_id.as_deref(), Some("1"));
+        assert!(
+            department_of("1", &json!({ "parent_id": 0 }))
+                .leaders
+                .is_empty()
+        );
     }
 }

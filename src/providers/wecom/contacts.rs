@@ -7,7 +7,8 @@ use super::{WecomApp, WecomClient};
 use crate::{
     error::Result,
     providers::directory::{
-        Contact, Department, ReadProgress, ReadScope, Snapshot, empty_scope, id_text, text,
+        Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, empty_scope,
+        id_text, text,
     },
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -18,12 +19,30 @@ use std::{
 };
 
 const PROVIDER: &str = "wecom";
+/// The provider id of the role group that holds a WeCom corporation's tags.
+pub const TAGS_GROUP: &str = "tags";
 
 fn no_department() -> crate::error::Error {
     empty_scope(
         PROVIDER,
         "WeCom app sees no department: set its visible range (可见范围) to the departments to sync in the WeCom admin console",
     )
+}
+
+/// The leaders a `department/get` result names (`department_leader`), as compared userids.
+fn leaders_of(department: &Value) -> Vec<String> {
+    let mut leaders: Vec<String> = department
+        .get("department_leader")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(|u| u.trim().to_lowercase())
+        .filter(|u| !u.is_empty())
+        .collect();
+    leaders.sort();
+    leaders.dedup();
+    leaders
 }
 
 /// A contact from a `user/list` item; WeCom status 1 is active, 2 disabled, 4 not activated,
@@ -100,6 +119,7 @@ impl WecomClient {
                 progress.departments.fetch_add(1, Ordering::Relaxed);
                 let d = body.get("department").cloned().unwrap_or(Value::Null);
                 Ok::<_, crate::error::Error>(Department {
+                    leaders: leaders_of(&d),
                     name: text(&d, "name").unwrap_or_else(|| id.clone()),
                     parent_external_id: parent,
                     // WeCom sorts larger `order` first.
@@ -140,10 +160,92 @@ impl WecomClient {
         }
         let mut contacts: Vec<Contact> = contacts.into_values().collect();
         contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        let role_groups = if scope.tags {
+            vec![self.tags(app, &contacts, concurrency, progress).await?]
+        } else {
+            Vec::new()
+        };
         Ok(Snapshot {
             departments: crate::providers::directory::parents_first(departments),
             contacts,
-            role_groups: Vec::new(),
+            role_groups,
+        })
+    }
+
+    /// The corporation's tags as one role group, each tag a role held by its users and by the
+    /// people directly in its departments (`partylist`), among the contacts read.
+    async fn tags(
+        &self,
+        app: &WecomApp,
+        contacts: &[Contact],
+        concurrency: usize,
+        progress: &ReadProgress,
+    ) -> Result<RoleGroup> {
+        progress.call();
+        let list = self.get(app, "tag/list", &[]).await?;
+        let tags: Vec<(String, String)> = list
+            .get("taglist")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                let id = id_text(t.get("tagid"))?;
+                let name = text(t, "tagname").unwrap_or_else(|| id.clone());
+                Some((id, name))
+            })
+            .collect();
+        let mut by_department: HashMap<&str, Vec<&str>> = HashMap::new();
+        for c in contacts {
+            for d in &c.department_external_ids {
+                by_department
+                    .entry(d.as_str())
+                    .or_default()
+                    .push(c.external_id.as_str());
+            }
+        }
+        let known: HashSet<&str> = contacts.iter().map(|c| c.external_id.as_str()).collect();
+        let mut roles: Vec<Role> = stream::iter(tags)
+            .map(|(id, name)| {
+                let (by_department, known) = (&by_department, &known);
+                async move {
+                    progress.call();
+                    let body = self.get(app, "tag/get", &[("tagid", id.as_str())]).await?;
+                    let users = body
+                        .get("userlist")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|u| text(u, "userid"))
+                        .map(|u| u.to_lowercase());
+                    let parties = body
+                        .get("partylist")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|p| id_text(Some(p)))
+                        .flat_map(|p| by_department.get(p.as_str()).cloned().unwrap_or_default())
+                        .map(str::to_string);
+                    let mut holders: Vec<String> = users
+                        .chain(parties)
+                        .filter(|u| known.contains(u.as_str()))
+                        .collect();
+                    holders.sort();
+                    holders.dedup();
+                    Ok::<_, crate::error::Error>(Role {
+                        external_id: id,
+                        name,
+                        holders,
+                    })
+                }
+            })
+            .buffered(concurrency)
+            .try_collect()
+            .await?;
+        roles.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        Ok(RoleGroup {
+            external_id: TAGS_GROUP.into(),
+            name: "WeCom tags".into(),
+            roles,
         })
     }
 }
@@ -190,6 +292,7 @@ impl WecomClient {
         };
         let d = body.get("department").cloned().unwrap_or(Value::Null);
         Ok(Some(Department {
+            leaders: leaders_of(&d),
             name: text(&d, "name").unwrap_or_else(|| id.to_string()),
             parent_external_id: id_text(d.get("parentid")).filter(|p| p != "0"),
             sort_order: -d.get("order").and_then(Value::as_i64).unwrap_or(0),
@@ -217,5 +320,12 @@ mod tests {
                 .expect("contact")
                 .active
         );
+    }
+
+    #[test]
+    fn department_leaders_are_compared_userids() {
+        let d = json!({ "id": 2, "department_leader": ["LiSi", "zhangsan", "", "lisi"] });
+        assert_eq!(leaders_of(&d), vec!["lisi", "zhangsan"]);
+        assert!(leaders_of(&json!({ "id": 3 })).is_empty());
     }
 }
