@@ -114,6 +114,15 @@ pub struct SyncSettings {
     pub interval_secs: u64,
     /// Provider calls a sync keeps in flight at once (`ROSTER_SYNC__CONCURRENCY`).
     pub concurrency: usize,
+    /// Seconds between the rounds that run each Teams connection's Graph delta queries and
+    /// keep its change-notification subscriptions alive; 0 turns them off
+    /// (`ROSTER_SYNC__GRAPH_INTERVAL_SECS`).
+    #[serde(default = "default_graph_interval")]
+    pub graph_interval_secs: u64,
+}
+
+fn default_graph_interval() -> u64 {
+    300
 }
 
 /// Microsoft's two hosts.
@@ -283,6 +292,7 @@ impl Default for Settings {
             sync: SyncSettings {
                 interval_secs: 6 * 3600,
                 concurrency: 4,
+                graph_interval_secs: default_graph_interval(),
             },
             push: PushSettings {
                 poll_ms: 1000,

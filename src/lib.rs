@@ -138,6 +138,17 @@ impl Application {
                 }
             })
         });
+        let graph = (self.state.settings.sync.graph_interval_secs > 0).then(|| {
+            let app = self.state.clone();
+            let every = std::time::Duration::from_secs(app.settings.sync.graph_interval_secs);
+            AbortOnDrop(tokio::spawn(async move {
+                let mut every = tokio::time::interval(every);
+                loop {
+                    every.tick().await;
+                    sync::runner::graph_round(&app).await;
+                }
+            }))
+        });
         // Dropped with this future: a stopped (or aborted) server stops delivering too.
         let _pusher = AbortOnDrop(tokio::spawn(push::deliver::run(self.state.clone())));
         let result = self.server.await;
@@ -145,6 +156,7 @@ impl Application {
         if let Some(s) = scheduler {
             s.abort();
         }
+        drop(graph);
         result
     }
 }

@@ -67,8 +67,15 @@ pub enum Change {
     },
 }
 
-/// Applies changes to the company, all or none, as the provider's console would refuse them.
+/// Applies changes to the company, all or none, as the provider's console would refuse them;
+/// Graph subscribers are notified of an applied change.
 pub fn apply(state: &State, changes: &[Change]) -> Result<(), String> {
+    apply_changes(state, changes)?;
+    crate::subscriptions::notify(state, changes);
+    Ok(())
+}
+
+fn apply_changes(state: &State, changes: &[Change]) -> Result<(), String> {
     state.edit(|company| {
         let mut next = company.clone();
         let version = next.version;

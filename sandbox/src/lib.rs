@@ -12,6 +12,7 @@ pub mod dingtalk;
 pub mod dingtalk_write;
 pub mod directory;
 pub mod microsoft;
+pub mod subscriptions;
 pub mod wecom;
 
 use actix_web::{App, HttpResponse, HttpServer, post, web};
@@ -61,6 +62,8 @@ pub struct Inner {
     pub graph_tokens: HashMap<String, Instant>,
     /// Provider calls answered so far, by path (tests count them).
     pub calls: HashMap<String, u64>,
+    /// Graph change-notification subscriptions.
+    pub subscriptions: Vec<subscriptions::Subscription>,
 }
 
 /// A canned failure.
@@ -279,6 +282,7 @@ impl Sandbox {
                 .configure(dingtalk_write::configure)
                 .configure(wecom::configure)
                 .configure(microsoft::configure)
+                .configure(subscriptions::configure)
         })
         .workers(1)
         .listen(listener)?

@@ -429,7 +429,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(groups_delta);
 }
 
-fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
+pub(crate) fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
     HttpResponse::build(
         actix_web::http::StatusCode::from_u16(status)
             .unwrap_or(actix_web::http::StatusCode::BAD_REQUEST),
@@ -438,7 +438,7 @@ fn graph_error(status: u16, code: &str, message: &str) -> HttpResponse {
 }
 
 /// The fault queue, then the app token of a Graph call.
-fn graph_call(state: &State, req: &HttpRequest) -> Option<HttpResponse> {
+pub(crate) fn graph_call(state: &State, req: &HttpRequest) -> Option<HttpResponse> {
     if let Some(fault) = state.take_fault() {
         return Some(fault);
     }

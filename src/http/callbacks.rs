@@ -235,8 +235,29 @@ pub async fn microsoft(
             "the notification's clientState does not match this connection".into(),
         ));
     }
+    // Lifecycle notifications: a subscription Graph removed is created again (one needing
+    // reauthorization is renewed the same way), and missed notifications are caught up by the
+    // delta query like any change.
+    let lifecycle = |event: &str| -> Vec<String> {
+        notes["value"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|n| n.get("lifecycleEvent").and_then(Value::as_str) == Some(event))
+            .filter_map(|n| n.get("subscriptionId").and_then(Value::as_str))
+            .map(str::to_string)
+            .collect()
+    };
+    let dropped = lifecycle("subscriptionRemoved");
+    let reauthorize = lifecycle("reauthorizationRequired");
     let app = app.get_ref().clone();
     tokio::spawn(async move {
+        if !(dropped.is_empty() && reauthorize.is_empty())
+            && let Err(e) =
+                crate::sync::subscriptions::keep(&app, &conn, &dropped, &reauthorize).await
+        {
+            tracing::warn!(connection = conn.id, error = %crate::error::error_chain(&e), "renewing Graph subscriptions after a lifecycle notification failed");
+        }
         if let Err(e) = crate::sync::runner::delta(&app, &conn).await {
             tracing::warn!(connection = conn.id, error = %crate::error::error_chain(&e), "the Graph delta query after a notification failed");
         }

@@ -450,14 +450,18 @@ pub async fn start_due(app: &AppState, interval: Duration) -> Result<usize> {
     Ok(started)
 }
 
-/// Stores the Graph delta links a read ended with (no groups link: groups are not departments).
+/// Stores the Graph delta links a read ended with (no groups link: groups are not departments),
+/// over the connection's settings as they are now (the subscriptions may have changed).
 async fn save_delta_links<C: sea_orm::ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     users: &str,
     groups: Option<&str>,
 ) -> Result<()> {
-    let mut settings = conn.settings.clone();
+    let Some(fresh) = connection::Entity::find_by_id(conn.id).one(db).await? else {
+        return Ok(());
+    };
+    let mut settings = fresh.settings;
     settings[USERS_LINK] = json!(users);
     match (groups, settings.as_object_mut()) {
         (Some(link), _) => settings[GROUPS_LINK] = json!(link),
@@ -484,6 +488,43 @@ fn setting(conn: &connection::Model, key: &str) -> Option<String> {
         .get(key)
         .and_then(serde_json::Value::as_str)
         .map(str::to_string)
+}
+
+/// The scheduled Microsoft round, on one instance at a time: keeps every Teams connection's
+/// change-notification subscriptions alive, then runs the delta queries of those that have
+/// links (a notification may have been missed). Failures are logged and retried next round.
+pub async fn graph_round(app: &AppState) {
+    const LEASE: &str = "graph-round";
+    let holder = app.sync.holder();
+    match lease::acquire(&app.db, LEASE, &holder).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(e) => {
+            tracing::warn!(error = %error_chain(&e), "the Graph round could not take its lease");
+            return;
+        }
+    }
+    if let Err(e) = super::subscriptions::keep_all(app).await {
+        tracing::warn!(error = %error_chain(&e), "keeping Graph subscriptions failed");
+    }
+    let conns = connection::Entity::find()
+        .filter(connection::Column::Provider.eq(Provider::Teams))
+        .filter(connection::Column::Enabled.eq(true))
+        .all(&app.db)
+        .await;
+    match conns {
+        Ok(conns) => {
+            for conn in conns.iter().filter(|c| setting(c, USERS_LINK).is_some()) {
+                if let Err(e) = delta(app, conn).await {
+                    tracing::warn!(connection = conn.id, error = %error_chain(&e), "a scheduled Graph delta query failed");
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %error_chain(&e), "listing Teams connections failed"),
+    }
+    if let Err(e) = lease::release(&app.db, LEASE, &holder).await {
+        tracing::warn!(error = %error_chain(&e), "giving up the Graph round lease failed");
+    }
 }
 
 /// Microsoft: runs the stored Graph delta links (users, and groups when they are the departments)
@@ -531,9 +572,27 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
         };
         let now = Utc::now();
         let txn = crate::db::begin_write(&app.db).await?;
+        let users_link = users.delta_link.clone();
+        let quiet = users.changed.is_empty()
+            && users.removed.is_empty()
+            && groups
+                .as_ref()
+                .is_none_or(|g| g.changed.is_empty() && g.removed.is_empty());
+        if quiet {
+            // Nothing happened: the links move on and no run is recorded (a scheduled round
+            // every few minutes would otherwise bury the runs that did something).
+            save_delta_links(
+                &txn,
+                conn,
+                &users_link,
+                groups.as_ref().map(|g| g.delta_link.as_str()),
+            )
+            .await?;
+            txn.commit().await?;
+            return Ok(Some(Counts::default()));
+        }
         // Written first, so that the transaction holds SQLite's write lock from its start.
         let run = record_start(&txn, conn, SyncTrigger::Event, None).await?;
-        let users_link = users.delta_link.clone();
         let chart = match &groups {
             Some(groups) => {
                 let departments = apply::mirrored_departments(&txn, conn).await?;

@@ -1260,3 +1260,151 @@ async fn teams_groups_as_departments() {
         "{wrong}"
     );
 }
+
+#[tokio::test]
+async fn graph_subscriptions_are_kept_and_notify() {
+    let sandbox = Sandbox::start(Company::generate("dingsubs", 30, 3), "127.0.0.1:0")
+        .expect("sandbox starts");
+    let base = sandbox.base_url();
+    // Graph must reach Roster's public address to validate a subscription: it is the real one.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let app = TestApp::spawn_with(|s| {
+        TestApp::use_sandbox(s, &base);
+        s.listen = format!("127.0.0.1:{port}").parse().expect("address");
+        s.public_url = Some(format!("http://127.0.0.1:{port}"));
+        s.sync.graph_interval_secs = 1;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    let entra = sandbox.state.company().entra.clone();
+    let conn = connect(
+        &app,
+        &admin,
+        "TEAMS",
+        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "subs-secret" }),
+    )
+    .await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    let held = || {
+        sandbox
+            .state
+            .inner
+            .lock()
+            .map(|i| {
+                i.subscriptions
+                    .iter()
+                    .map(|s| (s.id.clone(), s.resource.clone(), s.expires.clone()))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let mut first = Vec::new();
+    for _ in 0..100 {
+        first = held();
+        if !first.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(first.len(), 1, "one /users subscription: {first:?}");
+    assert_eq!(first[0].1, "/users");
+    let shown = admin_ok(
+        &app,
+        &admin,
+        "{ connections { notificationSubscriptions { resource expiresAt } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        shown["connections"][0]["notificationSubscriptions"][0]["resource"], "/users",
+        "{shown}"
+    );
+
+    // A change in the directory reaches Roster as a notification; the delta query applies it.
+    edit(
+        &sandbox,
+        json!([{ "op": "rename_person", "userid": "000004", "name": "Notified Name" }]),
+    )
+    .await;
+    let runs = until(&app, &admin, |r| !r.is_empty()).await;
+    assert_eq!(
+        runs.len(),
+        1,
+        "one run, rounds without changes record none: {runs:?}"
+    );
+    assert!(
+        contacts(&app, &admin, &conn, true)
+            .await
+            .iter()
+            .any(|c| c["name"] == "Notified Name" && c["nameChanged"] == true)
+    );
+
+    // Graph removed the subscription and says so: Roster subscribes again.
+    sandbox
+        .state
+        .inner
+        .lock()
+        .expect("sandbox state")
+        .subscriptions
+        .clear();
+    let lifecycle = reqwest::Client::new()
+        .post(format!("{}/callbacks/microsoft/{conn}", app.address))
+        .json(&json!({ "value": [{ "subscriptionId": first[0].0, "clientState": "subs-secret", "lifecycleEvent": "subscriptionRemoved" }] }))
+        .send()
+        .await
+        .expect("lifecycle notification");
+    assert_eq!(lifecycle.status(), 202);
+    let mut again = Vec::new();
+    for _ in 0..100 {
+        again = held();
+        if !again.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(again.len(), 1, "{again:?}");
+    assert_ne!(again[0].0, first[0].0, "a new subscription");
+
+    // One close to lapsing is renewed: the same subscription, a later expiry.
+    let id: i64 = conn.parse().expect("connection id");
+    use sea_orm::EntityTrait;
+    // Once Roster has stored the new subscription.
+    let mut settings = json!(null);
+    for _ in 0..100 {
+        settings = entity::connection::Entity::find_by_id(id)
+            .one(&app.state.db)
+            .await
+            .expect("query")
+            .expect("connection")
+            .settings;
+        if settings["graphSubscriptions"][0]["id"] == again[0].0.as_str() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    settings["graphSubscriptions"][0]["expiresAt"] =
+        json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
+    entity::connection::Entity::update(entity::connection::ActiveModel {
+        id: sea_orm::ActiveValue::Set(id),
+        settings: sea_orm::ActiveValue::Set(settings),
+        ..Default::default()
+    })
+    .exec(&app.state.db)
+    .await
+    .expect("update");
+    let mut renewed = Vec::new();
+    for _ in 0..100 {
+        renewed = held();
+        if renewed.first().is_some_and(|s| s.2 != again[0].2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(renewed.len(), 1, "{renewed:?}");
+    assert_eq!(renewed[0].0, again[0].0, "renewed, not replaced");
+    assert_ne!(renewed[0].2, again[0].2, "a new expiry");
+}

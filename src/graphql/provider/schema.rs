@@ -185,6 +185,18 @@ impl Connection {
         connections::sync_tags(&self.0)
     }
 
+    /// Teams: the Microsoft Graph change-notification subscriptions Roster keeps for this
+    /// connection (created within `sync.graph_interval_secs` once it has a callback token).
+    async fn notification_subscriptions(&self) -> Vec<NotificationSubscription> {
+        crate::sync::subscriptions::held(&self.0)
+            .into_iter()
+            .map(|s| NotificationSubscription {
+                resource: s.resource,
+                expires_at: s.expires_at,
+            })
+            .collect()
+    }
+
     /// Where a browser starts logging in through this connection (append `?redirect_uri=…`).
     async fn authorize_url(&self, ctx: &Context<'_>) -> Result<String> {
         Ok(format!(
@@ -193,6 +205,15 @@ impl Connection {
             self.0.id
         ))
     }
+}
+
+/// A Microsoft Graph change-notification subscription.
+#[derive(SimpleObject)]
+pub struct NotificationSubscription {
+    /// What it watches: `/users` or `/groups`.
+    pub resource: String,
+    /// When it lapses unless renewed (Roster renews it a day before).
+    pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Fields of a connection. Secrets are write-only; leave them out of an update to keep them.

@@ -9,7 +9,7 @@ use crate::{
     error::{Error, Result},
     providers::{
         directory::{Contact, Department, ReadProgress, Snapshot, text},
-        error, read_json, send,
+        error, read_json, send_with,
     },
 };
 use serde_json::Value;
@@ -123,25 +123,48 @@ impl MicrosoftClient {
         url: &str,
         needs: Needs,
     ) -> Result<Value> {
+        self.graph_call(app, reqwest::Method::GET, url, None, needs)
+            .await
+            .map(|(_, body)| body)
+    }
+
+    /// Calls Graph with the app token, renewing the token once on 401; returns the status and
+    /// the body (JSON, or null for an empty answer) of a 2xx answer, or the 404 status alone
+    /// with a null body so that callers may treat the object as gone.
+    pub(crate) async fn graph_call(
+        &self,
+        app: &MicrosoftApp,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        needs: Needs,
+    ) -> Result<(u16, Value)> {
         for attempt in 0..2 {
             self.limiter.wait(&app.client_id).await;
             let token = self.app_token(app).await?;
-            let response = send(
-                PROVIDER,
-                "Microsoft Graph",
-                self.http.get(url).bearer_auth(&token),
-            )
-            .await?;
+            let mut request = self.http.request(method.clone(), url).bearer_auth(&token);
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            // A create is not repeated when its answer may have been lost.
+            let retry = method != reqwest::Method::POST;
+            let response = send_with(PROVIDER, "Microsoft Graph", retry, request).await?;
             let status = response.status().as_u16();
+            if status == 204 {
+                return Ok((status, Value::Null));
+            }
             let body = read_json(PROVIDER, "Microsoft Graph", response).await?;
             if status == 401 && attempt == 0 {
                 self.forget_app_token(app);
                 continue;
             }
+            if status == 404 && method != reqwest::Method::GET {
+                return Ok((status, Value::Null));
+            }
             if !(200..300).contains(&status) {
                 return Err(explain(status, &body, needs));
             }
-            return Ok(body);
+            return Ok((status, body));
         }
         Err(error(
             PROVIDER,

@@ -45,6 +45,7 @@ impl TestApp {
         settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
         // Scheduled syncs would race the tests' own; the schedule test turns them on.
         settings.sync.interval_secs = 0;
+        settings.sync.graph_interval_secs = 0;
         // The sandbox is local: pace calls far above DingTalk's real limit.
         settings.providers.calls_per_second = 10_000;
         // Pushes are delivered and retried quickly, and a killed instance's queue is taken over
