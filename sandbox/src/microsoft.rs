@@ -560,7 +560,7 @@ pub async fn users_delta(
     let company = state.company();
     let (since, skip) = match delta_position(&company, &query) {
         Ok(position) => position,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let page = 200;
     let mut changes: Vec<serde_json::Value> = if since == 0 {
@@ -594,27 +594,27 @@ pub async fn users_delta(
 fn delta_position(
     company: &crate::company::Company,
     query: &Paging,
-) -> Result<(u64, usize), HttpResponse> {
+) -> Result<(u64, usize), Box<HttpResponse>> {
     let since = match query.deltatoken.as_deref() {
         None => 0,
         Some("latest") => company.version,
         Some(t) => match t.parse::<u64>() {
             Ok(v) if v <= company.version => v,
             _ => {
-                return Err(graph_error(
+                return Err(Box::new(graph_error(
                     410,
                     "syncStateNotFound",
                     "The sync state is not found or has expired; restart the sync.",
-                ));
+                )));
             }
         },
     };
     let Ok(skip) = query.skiptoken.as_deref().unwrap_or("0").parse::<usize>() else {
-        return Err(graph_error(
+        return Err(Box::new(graph_error(
             400,
             "Directory_InvalidSkipToken",
             "The skip token is not valid.",
-        ));
+        )));
     };
     Ok((since, skip))
 }
@@ -667,7 +667,7 @@ pub async fn groups_delta(
     let company = state.company();
     let (since, skip) = match delta_position(&company, &query) {
         Ok(position) => position,
-        Err(refusal) => return refusal,
+        Err(refusal) => return *refusal,
     };
     let user = |object_id: &str| json!({ "@odata.type": "#microsoft.graph.user", "id": object_id });
     let mut changes: Vec<serde_json::Value> = company
