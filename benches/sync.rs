@@ -11,34 +11,83 @@
 //! PostgreSQL. `ROSTER_BENCH_MEMBERS` / `ROSTER_BENCH_DEPARTMENTS` change the size;
 //! `ROSTER_BENCH_CALLS_PER_SECOND` the pacing (the sandbox is local, so by default it is far
 //! above DingTalk's real ~20/s, at which 5,000 departments alone take minutes);
-//! `ROSTER_BENCH_CONCURRENCY` the calls in flight. The peak memory includes the in-process
-//! sandbox and its generated company.
+//! `ROSTER_BENCH_CONCURRENCY` the calls in flight. The sandbox runs in a child process (this
+//! binary again, with `ROSTER_BENCH_SANDBOX` set), so the peak memory printed is Roster's and the
+//! harness's, not the provider's.
 
 mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use common::{database, env_number, peak_rss_mb, reset_peak_rss, rss_mb};
 use roster::{Application, config::Settings};
-use sandbox::{Sandbox, company::Company, directory::Change};
+use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 const CALLBACK_TOKEN: &str = "benchtoken";
 const CALLBACK_AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
+const CORP: &str = "dingbench";
+
+/// The child process: serves the sandbox and prints its address, until its input closes.
+async fn serve_sandbox(people: usize, departments: usize) -> anyhow::Result<()> {
+    let sandbox = Sandbox::start(Company::generate(CORP, people, departments), "127.0.0.1:0")?;
+    println!("{}", sandbox.base_url());
+    tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
+    })
+    .await?;
+    Ok(())
+}
+
+/// Starts the sandbox in a child process; returns it and its base address.
+fn start_sandbox(
+    people: usize,
+    departments: usize,
+) -> anyhow::Result<(std::process::Child, String)> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(std::env::current_exe()?)
+        .env("ROSTER_BENCH_SANDBOX", "1")
+        .env("ROSTER_BENCH_MEMBERS", people.to_string())
+        .env("ROSTER_BENCH_DEPARTMENTS", departments.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| anyhow::anyhow!("the sandbox's output"))?;
+    let mut base = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut base)?;
+    Ok((child, base.trim().to_string()))
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let people = env_number("ROSTER_BENCH_MEMBERS", 100_000) as usize;
     let departments = env_number("ROSTER_BENCH_DEPARTMENTS", 5_000) as usize;
+    if std::env::var_os("ROSTER_BENCH_SANDBOX").is_some() {
+        return serve_sandbox(people, departments).await;
+    }
     roster::telemetry::init(&roster::config::LogSettings {
         filter: "warn,roster::sync=info".into(),
         format: roster::config::LogFormat::Text,
     });
-    let sandbox = Sandbox::start(
-        Company::generate("dingbench", people, departments),
-        "127.0.0.1:0",
-    )?;
-    let base = sandbox.base_url();
+    // Dropping the child's input ends it.
+    let (_sandbox, base) = start_sandbox(people, departments)?;
+    let client = reqwest::Client::new();
+    let edit = |changes: Value| {
+        let (client, url) = (client.clone(), format!("{base}/sandbox/directory"));
+        async move {
+            let status = client.post(url).json(&changes).send().await?.status();
+            anyhow::ensure!(
+                status.is_success(),
+                "the sandbox refused the change: {status}"
+            );
+            Ok::<(), anyhow::Error>(())
+        }
+    };
     let (url, cleanup) = database().await?;
     println!(
         "database: {}",
@@ -70,7 +119,6 @@ async fn main() -> anyhow::Result<()> {
     let port = app.port();
     tokio::spawn(app.run_until_stopped());
 
-    let client = reqwest::Client::new();
     let endpoint = format!("http://127.0.0.1:{port}/graphql");
     let gql = |query: &'static str, variables: Value, token: Option<String>| {
         let (client, endpoint) = (client.clone(), endpoint.clone());
@@ -97,17 +145,16 @@ async fn main() -> anyhow::Result<()> {
         .as_str()
         .unwrap_or_default()
         .to_string();
-    let company = sandbox.state.company().clone();
+    // The sandbox's credentials follow from its corp id (`Company::generate`).
+    let app_key = format!("{CORP}-appkey");
     let conn = gql(
         "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
-        json!({ "i": { "corpId": company.corp_id, "clientId": company.app_key, "clientSecret": company.app_secret,
+        json!({ "i": { "corpId": CORP, "clientId": app_key, "clientSecret": format!("{CORP}-secret"),
                        "callbackToken": CALLBACK_TOKEN, "callbackAesKey": CALLBACK_AES_KEY } }),
         Some(token.clone()),
     )
     .await?["addConnection"]["id"]
         .clone();
-    let app_key = company.app_key.clone();
-    drop(company);
 
     let run_sync = |label: &'static str| {
         let (gql, token, conn) = (&gql, token.clone(), conn.clone());
@@ -152,16 +199,13 @@ async fn main() -> anyhow::Result<()> {
     };
     run_sync("first full sync").await?;
     run_sync("re-sync, no change").await?;
-    let changes: Vec<Change> = (0..100)
-        .map(|i| Change::RenamePerson {
-            userid: format!("0{:05}", i * 7),
-            name: format!("Renamed {i}"),
-        })
-        .chain((0..100).map(|i| Change::RemovePerson {
-            userid: format!("0{:05}", 50_000.min(people - 200) + i),
+    let changes: Vec<Value> = (0..100)
+        .map(|i| json!({ "op": "rename_person", "userid": format!("0{:05}", i * 7), "name": format!("Renamed {i}") }))
+        .chain((0..100).map(|i| {
+            json!({ "op": "remove_person", "userid": format!("0{:05}", 50_000.min(people - 200) + i) })
         }))
         .collect();
-    sandbox::directory::apply(&sandbox.state, &changes).map_err(anyhow::Error::msg)?;
+    edit(json!(changes)).await?;
     run_sync("re-sync, 100 renamed + 100 gone").await?;
 
     // Events: the provider renames someone and tells Roster; how long until GraphQL shows the
@@ -174,14 +218,8 @@ async fn main() -> anyhow::Result<()> {
     let mut latencies = Vec::new();
     for i in 0..20 {
         let userid = format!("0{:05}", 1_000 + i);
-        sandbox::directory::apply(
-            &sandbox.state,
-            &[Change::RenamePerson {
-                userid: userid.clone(),
-                name: format!("Event Rename {i}"),
-            }],
-        )
-        .map_err(anyhow::Error::msg)?;
+        edit(json!([{ "op": "rename_person", "userid": userid, "name": format!("Event Rename {i}") }]))
+            .await?;
         let event = json!({ "EventType": "user_modify_org", "userId": [userid], "eventId": format!("bench-{i}") });
         let encrypt = crypto.encrypt(&event.to_string());
         let (ts, nonce) = ("1700000000000", "benchnonce");
