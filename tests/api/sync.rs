@@ -136,6 +136,34 @@ pub(crate) async fn leaders(
     out
 }
 
+/// A Teams connection to the sandbox's tenant with this client state and further fields.
+async fn teams_connection(
+    app: &TestApp,
+    admin: &str,
+    sandbox: &Sandbox,
+    client_state: &str,
+    mut fields: Value,
+) -> String {
+    let entra = sandbox.state.company().entra.clone();
+    fields["corpId"] = json!(entra.tenant_id);
+    fields["clientId"] = json!(entra.client_id);
+    fields["clientSecret"] = json!(entra.client_secret);
+    fields["callbackToken"] = json!(client_state);
+    connect(app, admin, "TEAMS", fields).await
+}
+
+/// Polls `read` every 100 ms until `done` holds (at most 10 s); returns the last reading.
+async fn eventually<T>(read: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
+    for _ in 0..100 {
+        let value = read();
+        if done(&value) {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    read()
+}
+
 /// Adds the people of a mirror department (by name) as members.
 async fn admit_department(app: &TestApp, admin: &str, connection: &str, name: &str) {
     let department = mirror_departments(app, admin, connection)
@@ -846,14 +874,7 @@ async fn wecom_sync_and_callbacks() {
 #[tokio::test]
 async fn teams_sync_with_graph_delta_and_notifications() {
     let (app, sandbox, admin) = setup(450, 3).await;
-    let entra = sandbox.state.company().entra.clone();
-    let conn = connect(
-        &app,
-        &admin,
-        "TEAMS",
-        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "client-state-secret" }),
-    )
-    .await;
+    let conn = teams_connection(&app, &admin, &sandbox, "client-state-secret", json!({})).await;
     let run = sync(&app, &admin, &conn).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     // 450 users over three pages of the delta round; departments from the users' attribute.
@@ -1107,14 +1128,14 @@ async fn scheduled_syncs_run_without_anyone_asking() {
 async fn teams_groups_as_departments() {
     // Headquarters holds Team 0–4 as nested groups; Team 5 is nested in Team 0, Team 6 in Team 1.
     let (app, sandbox, admin) = setup(60, 7).await;
-    let entra = sandbox.state.company().entra.clone();
     let group = Company::group_id;
     let object = |i: usize| format!("00000000-0000-4000-8000-{i:012}");
-    let conn = connect(
+    let conn = teams_connection(
         &app,
         &admin,
-        "TEAMS",
-        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "groups-secret", "teamsDepartments": "GROUPS" }),
+        &sandbox,
+        "groups-secret",
+        json!({ "teamsDepartments": "GROUPS" }),
     )
     .await;
     let run = sync(&app, &admin, &conn).await;
@@ -1279,14 +1300,7 @@ async fn graph_subscriptions_are_kept_and_notify() {
     })
     .await;
     let admin = app.admin_token().await;
-    let entra = sandbox.state.company().entra.clone();
-    let conn = connect(
-        &app,
-        &admin,
-        "TEAMS",
-        json!({ "corpId": entra.tenant_id, "clientId": entra.client_id, "clientSecret": entra.client_secret, "callbackToken": "subs-secret" }),
-    )
-    .await;
+    let conn = teams_connection(&app, &admin, &sandbox, "subs-secret", json!({})).await;
     let run = sync(&app, &admin, &conn).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
     let held = || {
@@ -1302,14 +1316,7 @@ async fn graph_subscriptions_are_kept_and_notify() {
             })
             .unwrap_or_default()
     };
-    let mut first = Vec::new();
-    for _ in 0..100 {
-        first = held();
-        if !first.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let first = eventually(&held, |h| !h.is_empty()).await;
     assert_eq!(first.len(), 1, "one /users subscription: {first:?}");
     assert_eq!(first[0].1, "/users");
     let shown = admin_ok(
@@ -1358,14 +1365,7 @@ async fn graph_subscriptions_are_kept_and_notify() {
         .await
         .expect("lifecycle notification");
     assert_eq!(lifecycle.status(), 202);
-    let mut again = Vec::new();
-    for _ in 0..100 {
-        again = held();
-        if !again.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let again = eventually(&held, |h| !h.is_empty()).await;
     assert_eq!(again.len(), 1, "{again:?}");
     assert_ne!(again[0].0, first[0].0, "a new subscription");
 
@@ -1396,14 +1396,7 @@ async fn graph_subscriptions_are_kept_and_notify() {
     .exec(&app.state.db)
     .await
     .expect("update");
-    let mut renewed = Vec::new();
-    for _ in 0..100 {
-        renewed = held();
-        if renewed.first().is_some_and(|s| s.2 != again[0].2) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let renewed = eventually(&held, |h| h.first().is_some_and(|s| s.2 != again[0].2)).await;
     assert_eq!(renewed.len(), 1, "{renewed:?}");
     assert_eq!(renewed[0].0, again[0].0, "renewed, not replaced");
     assert_ne!(renewed[0].2, again[0].2, "a new expiry");
