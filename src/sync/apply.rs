@@ -82,7 +82,7 @@ pub async fn full_in_txn<C: ConnectionTrait>(
     if !snapshot.role_groups.is_empty() {
         counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
     }
-    counts.updated += leaders_in_txn(db, conn).await?;
+    counts.updated += leaders_in_txn(db, conn, &departments).await?;
     Ok(counts)
 }
 
@@ -132,9 +132,10 @@ pub async fn departments_in_txn<C: ConnectionTrait>(
         mirror_departments_partial(db, conn, &changed, gone, Origin::Provider, now).await?;
     // The structure follows the whole mirror, as after a full read.
     let seen = mirrored_departments(db, conn).await?;
-    let ids = structure_departments(db, conn, &parents_first(seen)).await?;
+    let seen = parents_first(seen);
+    let ids = structure_departments(db, conn, &seen).await?;
     counts.flagged += flag_unseen_departments(db, conn, &ids).await?;
-    counts.updated += leaders_in_txn(db, conn).await?;
+    counts.updated += leaders_in_txn(db, conn, &seen).await?;
     Ok(counts)
 }
 
@@ -363,24 +364,19 @@ fn leaders_of(value: Option<&serde_json::Value>) -> Vec<String> {
 
 /// Sets the leader of each of the connection's departments to the member linked to the first
 /// leader the provider names (none when no named leader is a member here); returns how many
-/// departments changed. The provider is the record of its departments' leaders.
-pub async fn leaders_in_txn<C: ConnectionTrait>(db: &C, conn: &connection::Model) -> Result<i32> {
-    let named: Vec<(String, Option<serde_json::Value>)> = directory_department::Entity::find()
-        .select_only()
-        .columns([
-            directory_department::Column::ExternalId,
-            directory_department::Column::Leaders,
-        ])
-        .filter(directory_department::Column::ConnectionId.eq(conn.id))
-        .filter(directory_department::Column::ToBeDeleted.eq(false))
-        .into_tuple()
-        .all(db)
-        .await?;
-    let named: HashMap<String, Vec<String>> = named
-        .into_iter()
-        .map(|(ext, leaders)| (ext, leaders_of(leaders.as_ref())))
+/// departments changed. `seen` is every department the connection sees now (the mirror's
+/// departments not flagged gone), with its leaders. The provider is the record of its
+/// departments' leaders.
+async fn leaders_in_txn<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    seen: &[Department],
+) -> Result<i32> {
+    let named: HashMap<&str, &[String]> = seen
+        .iter()
+        .map(|d| (d.external_id.as_str(), d.leaders.as_slice()))
         .collect();
-    let userids: HashSet<String> = named.values().flatten().cloned().collect();
+    let userids: HashSet<String> = named.values().copied().flatten().cloned().collect();
     let linked = if userids.is_empty() {
         HashMap::new()
     } else {
@@ -400,7 +396,7 @@ pub async fn leaders_in_txn<C: ConnectionTrait>(db: &C, conn: &connection::Model
         .await?;
     let mut changed = 0;
     for (id, ext, current) in departments {
-        let Some(leaders) = ext.and_then(|e| named.get(&e)) else {
+        let Some(leaders) = ext.and_then(|e| named.get(e.as_str()).copied()) else {
             continue;
         };
         let wanted = leaders
@@ -999,6 +995,7 @@ pub async fn follow_mirror_in_txn<C: ConnectionTrait>(
     let mut counts =
         follow_contacts(db, conn, &linked, &index(&contacts), &dept_ids, false).await?;
     // The people just admitted may lead departments.
-    counts.updated += leaders_in_txn(db, conn).await?;
+    let seen = mirrored_departments(db, conn).await?;
+    counts.updated += leaders_in_txn(db, conn, &seen).await?;
     Ok(counts)
 }

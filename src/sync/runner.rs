@@ -504,9 +504,6 @@ pub async fn graph_round(app: &AppState) {
             return;
         }
     }
-    if let Err(e) = super::subscriptions::keep_all(app).await {
-        tracing::warn!(error = %error_chain(&e), "keeping Graph subscriptions failed");
-    }
     let conns = connection::Entity::find()
         .filter(connection::Column::Provider.eq(Provider::Teams))
         .filter(connection::Column::Enabled.eq(true))
@@ -514,6 +511,7 @@ pub async fn graph_round(app: &AppState) {
         .await;
     match conns {
         Ok(conns) => {
+            super::subscriptions::keep_all(app, &conns).await;
             for conn in conns.iter().filter(|c| setting(c, USERS_LINK).is_some()) {
                 if let Err(e) = delta(app, conn).await {
                     tracing::warn!(connection = conn.id, error = %error_chain(&e), "a scheduled Graph delta query failed");

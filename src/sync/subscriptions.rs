@@ -12,8 +12,8 @@ use crate::{
     state::AppState,
 };
 use chrono::{Duration, Utc};
-use entity::{connection, enums::Provider};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use entity::connection;
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use serde_json::json;
 
 const KEY: &str = "graphSubscriptions";
@@ -40,26 +40,14 @@ fn wanted(conn: &connection::Model) -> Vec<&'static str> {
     }
 }
 
-/// Keeps the subscriptions of every enabled Teams connection with a callback token; one
-/// connection's trouble is logged and does not hold up the others. Returns how many
-/// connections' subscriptions changed.
-pub async fn keep_all(app: &AppState) -> Result<usize> {
-    let conns = connection::Entity::find()
-        .filter(connection::Column::Provider.eq(Provider::Teams))
-        .filter(connection::Column::Enabled.eq(true))
-        .all(&app.db)
-        .await?;
-    let mut changed = 0;
+/// Keeps the subscriptions of these Teams connections (those without a callback token have
+/// none); one connection's trouble is logged and does not hold up the others.
+pub async fn keep_all(app: &AppState, conns: &[connection::Model]) {
     for conn in conns {
-        match keep(app, &conn, &[], &[]).await {
-            Ok(true) => changed += 1,
-            Ok(false) => {}
-            Err(e) => {
-                tracing::warn!(connection = conn.id, error = %error_chain(&e), "keeping the Graph subscriptions failed; tried again later")
-            }
+        if let Err(e) = keep(app, conn, &[], &[]).await {
+            tracing::warn!(connection = conn.id, error = %error_chain(&e), "keeping the Graph subscriptions failed; tried again later");
         }
     }
-    Ok(changed)
 }
 
 /// Brings one connection's subscriptions to what it wants; `dropped` names subscriptions Graph
