@@ -71,6 +71,17 @@ pub struct Settings {
     pub sync: SyncSettings,
     /// Pushing local changes to DingTalk.
     pub push: PushSettings,
+    /// The Prometheus endpoint `/metrics`.
+    pub metrics: MetricsSettings,
+}
+
+/// The Prometheus endpoint `/metrics`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// A bearer token scrapers must send; unset, `/metrics` is open to whoever reaches the
+    /// port (`ROSTER_METRICS__TOKEN`).
+    pub token: Option<Secret>,
 }
 
 /// Pushing local changes to DingTalk through the outbox.
@@ -299,6 +310,7 @@ impl Default for Settings {
                 retry_secs: 2,
                 lease_secs: 30,
             },
+            metrics: MetricsSettings::default(),
         }
     }
 }

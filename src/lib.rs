@@ -12,6 +12,7 @@ pub mod error;
 pub mod excel;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod org;
 pub mod providers;
 pub mod push;
@@ -73,6 +74,7 @@ impl Application {
                 .wrap(http::app::cors(&server_state.settings.cors_allowed_origins))
                 .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
                 .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(http::metrics::track))
                 .configure(http::configure(server_state.clone(), schema.clone()))
         })
         .listen(listener)?

@@ -6,7 +6,9 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     department, department_member, member, member_tag, role, workspace, workspace_member,
 };
-use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
+};
 use std::{collections::HashMap, sync::Arc};
 
 /// A department with its display path.
@@ -70,30 +72,35 @@ impl Loader<DepartmentsOf> for OrgLoader {
         &self,
         keys: &[DepartmentsOf],
     ) -> Result<HashMap<DepartmentsOf, Self::Value>, Self::Error> {
+        // The memberships and their departments in one statement; the paths in a second.
         let links = department_member::Entity::find()
+            .select_also(department::Entity)
+            .join(
+                JoinType::InnerJoin,
+                department_member::Entity::belongs_to(department::Entity)
+                    .from(department_member::Column::DepartmentId)
+                    .to(department::Column::Id)
+                    .into(),
+            )
             .filter(department_member::Column::OrganizationId.eq(self.organization_id))
             .filter(department_member::Column::MemberId.is_in(keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await?;
-        let deps = department::Entity::find()
-            .filter(department::Column::OrganizationId.eq(self.organization_id))
-            .filter(department::Column::Id.is_in(links.iter().map(|l| l.department_id)))
-            .all(&self.db)
-            .await?;
+        let mut deps: Vec<department::Model> =
+            links.iter().filter_map(|(_, d)| d.clone()).collect();
+        deps.sort_by_key(|d| d.id);
+        deps.dedup_by_key(|d| d.id);
         let paths = display_paths(&self.db, self.organization_id, &deps)
             .await
             .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
-        let by_id: HashMap<i64, department::Model> = deps.into_iter().map(|d| (d.id, d)).collect();
         let mut out: HashMap<DepartmentsOf, Vec<DepartmentWithPath>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for link in links {
-            if let Some(d) = by_id.get(&link.department_id) {
+        for (link, department) in links {
+            if let Some(department) = department {
+                let path = paths.get(&department.id).cloned().unwrap_or_default();
                 out.entry(DepartmentsOf(link.member_id))
                     .or_default()
-                    .push(DepartmentWithPath {
-                        department: d.clone(),
-                        path: paths.get(&d.id).cloned().unwrap_or_default(),
-                    });
+                    .push(DepartmentWithPath { department, path });
             }
         }
         for list in out.values_mut() {
@@ -157,25 +164,25 @@ impl Loader<WorkspacesOf> for OrgLoader {
         keys: &[WorkspacesOf],
     ) -> Result<HashMap<WorkspacesOf, Self::Value>, Self::Error> {
         let links = workspace_member::Entity::find()
+            .select_also(workspace::Entity)
+            .join(
+                JoinType::InnerJoin,
+                workspace_member::Entity::belongs_to(workspace::Entity)
+                    .from(workspace_member::Column::WorkspaceId)
+                    .to(workspace::Column::Id)
+                    .into(),
+            )
             .filter(workspace_member::Column::OrganizationId.eq(self.organization_id))
             .filter(workspace_member::Column::MemberId.is_in(keys.iter().map(|k| k.0)))
             .all(&self.db)
             .await?;
-        let spaces: HashMap<i64, workspace::Model> = workspace::Entity::find()
-            .filter(workspace::Column::OrganizationId.eq(self.organization_id))
-            .filter(workspace::Column::Id.is_in(links.iter().map(|l| l.workspace_id)))
-            .all(&self.db)
-            .await?
-            .into_iter()
-            .map(|w| (w.id, w))
-            .collect();
         let mut out: HashMap<WorkspacesOf, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for link in links {
-            if let Some(w) = spaces.get(&link.workspace_id) {
+        for (link, space) in links {
+            if let Some(space) = space {
                 out.entry(WorkspacesOf(link.member_id))
                     .or_default()
-                    .push((w.clone(), link.role_id));
+                    .push((space, link.role_id));
             }
         }
         for list in out.values_mut() {
@@ -198,6 +205,157 @@ impl Loader<MemberId> for OrgLoader {
             .into_iter()
             .map(|m| (MemberId(m.id), m))
             .collect())
+    }
+}
+
+/// What a page of members shows beside each member, read for the whole page in one concurrent
+/// round as soon as the page is known, instead of through the batching delay of the loaders.
+/// It lives in the page's `Member` objects, never in the request, so a later operation of the
+/// same batch (a mutation) cannot read it stale. `None` means "not selected": read on demand.
+#[derive(Default)]
+pub struct PageRelated {
+    roles: Option<HashMap<RoleId, role::Model>>,
+    departments: Option<HashMap<DepartmentsOf, Vec<DepartmentWithPath>>>,
+    tags: Option<HashMap<TagsOf, Vec<(String, String)>>>,
+    workspaces: Option<HashMap<WorkspacesOf, Vec<(workspace::Model, i64)>>>,
+}
+
+/// Which related rows a page selects.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PageSelection {
+    /// `role`.
+    pub roles: bool,
+    /// `departments`.
+    pub departments: bool,
+    /// `tags`.
+    pub tags: bool,
+    /// `workspaces`.
+    pub workspaces: bool,
+}
+
+impl PageSelection {
+    /// What the selection set of a `Member` (the look-ahead at `node` or `nodes`) asks for.
+    pub fn of(member: &async_graphql::Lookahead<'_>) -> Self {
+        Self {
+            roles: member.field("role").exists(),
+            departments: member.field("departments").exists(),
+            tags: member.field("tags").exists(),
+            workspaces: member.field("workspaces").exists(),
+        }
+    }
+
+    fn any(&self) -> bool {
+        self.roles || self.departments || self.tags || self.workspaces
+    }
+}
+
+async fn when<T, F>(wanted: bool, load: F) -> Result<Option<T>, Arc<DbErr>>
+where
+    F: std::future::Future<Output = Result<T, Arc<DbErr>>>,
+{
+    if wanted {
+        load.await.map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+impl Loaders {
+    /// Reads what `selection` asks for of these members, all kinds at once.
+    pub async fn page(
+        &self,
+        members: &[member::Model],
+        selection: PageSelection,
+    ) -> crate::error::Result<Option<Arc<PageRelated>>> {
+        if members.is_empty() || !selection.any() {
+            return Ok(None);
+        }
+        let loader = self.org.loader();
+        let mut roles: Vec<RoleId> = members.iter().map(|m| RoleId(m.role_id)).collect();
+        roles.sort_unstable_by_key(|r| r.0);
+        roles.dedup();
+        let departments: Vec<DepartmentsOf> = members.iter().map(|m| DepartmentsOf(m.id)).collect();
+        let tags: Vec<TagsOf> = members.iter().map(|m| TagsOf(m.id)).collect();
+        let workspaces: Vec<WorkspacesOf> = members.iter().map(|m| WorkspacesOf(m.id)).collect();
+        let (roles, departments, tags, workspaces) = futures_util::try_join!(
+            when(selection.roles, loader.load(&roles)),
+            when(selection.departments, loader.load(&departments)),
+            when(selection.tags, loader.load(&tags)),
+            when(selection.workspaces, loader.load(&workspaces)),
+        )
+        .map_err(loader_error)?;
+        Ok(Some(Arc::new(PageRelated {
+            roles,
+            departments,
+            tags,
+            workspaces,
+        })))
+    }
+
+    /// One member's role, from the page when it read them.
+    pub async fn role(
+        &self,
+        page: Option<&PageRelated>,
+        id: i64,
+    ) -> crate::error::Result<Option<role::Model>> {
+        self.one(page.and_then(|p| p.roles.as_ref()), RoleId(id))
+            .await
+    }
+
+    /// One member's departments with their paths, from the page when it read them.
+    pub async fn departments(
+        &self,
+        page: Option<&PageRelated>,
+        member_id: i64,
+    ) -> crate::error::Result<Vec<DepartmentWithPath>> {
+        let found = page.and_then(|p| p.departments.as_ref());
+        Ok(self
+            .one(found, DepartmentsOf(member_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// One member's tags as sorted `(name, value)` pairs, from the page when it read them.
+    pub async fn tags(
+        &self,
+        page: Option<&PageRelated>,
+        member_id: i64,
+    ) -> crate::error::Result<Vec<(String, String)>> {
+        let found = page.and_then(|p| p.tags.as_ref());
+        Ok(self
+            .one(found, TagsOf(member_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// One member's workspaces with the workspace role id, from the page when it read them.
+    pub async fn workspaces(
+        &self,
+        page: Option<&PageRelated>,
+        member_id: i64,
+    ) -> crate::error::Result<Vec<(workspace::Model, i64)>> {
+        let found = page.and_then(|p| p.workspaces.as_ref());
+        Ok(self
+            .one(found, WorkspacesOf(member_id))
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// A value the page already read, or one loaded (batched) now.
+    async fn one<K, V>(
+        &self,
+        found: Option<&HashMap<K, V>>,
+        key: K,
+    ) -> crate::error::Result<Option<V>>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        V: Clone + Send + Sync + 'static,
+        OrgLoader: Loader<K, Value = V, Error = Arc<DbErr>>,
+    {
+        match found {
+            Some(found) => Ok(found.get(&key).cloned()),
+            None => self.org.load_one(key).await.map_err(loader_error),
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 //! The actix-web application: routes, CORS, request ids and request logging.
 
-use super::{auth_routes, callbacks, downloads, graphiql, graphql, health, jwks};
+use super::{auth_routes, callbacks, downloads, graphiql, graphql, health, jwks, metrics};
 use crate::{graphql::RosterSchema, state::AppState};
 use actix_web::{guard, web};
 
@@ -36,7 +36,8 @@ pub fn configure(state: AppState, schema: RosterSchema) -> impl FnOnce(&mut web:
             .service(callbacks::wecom_event)
             .service(callbacks::microsoft)
             .service(health::healthz)
-            .service(health::readyz);
+            .service(health::readyz)
+            .service(metrics::serve);
     }
 }
 

@@ -244,7 +244,10 @@ pub async fn handle(
     if let Some(loaders) = loaders {
         batch = batch.data(loaders);
     }
+    let started = std::time::Instant::now();
+    let operations: Vec<Option<String>> = batch.iter_mut().map(root_field).collect();
     let response = schema.execute_batch(batch).await;
+    record_operations(&operations, &response, started.elapsed());
 
     let is_request_error = |r: &async_graphql::Response| {
         r.data == async_graphql::Value::Null
@@ -261,6 +264,57 @@ pub async fn handle(
         .content_type(format!("{media}; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(response)
+}
+
+/// The metrics label of an operation: its root field (`members`, `login`), `multiple` when it
+/// selects several. The document is parsed here once and kept in the request for execution.
+fn root_field(request: &mut async_graphql::Request) -> Option<String> {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
+    let name = request.operation_name.clone();
+    let document = request.parsed_query().ok()?;
+    let operation = match (&document.operations, name) {
+        (DocumentOperations::Single(op), _) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
+        (DocumentOperations::Multiple(_), None) => return None,
+    };
+    match operation.node.selection_set.node.items.as_slice() {
+        [item] => match &item.node {
+            Selection::Field(field) => Some(field.node.name.node.to_string()),
+            _ => Some("multiple".into()),
+        },
+        _ => Some("multiple".into()),
+    }
+}
+
+/// Counts and times the operations of a request. Names come from documents that passed
+/// validation only (a refused document may name any field), so the label set stays the schema's.
+fn record_operations(
+    operations: &[Option<String>],
+    response: &BatchResponse,
+    took: std::time::Duration,
+) {
+    let responses: Vec<&async_graphql::Response> = match response {
+        BatchResponse::Single(r) => vec![r],
+        BatchResponse::Batch(list) => list.iter().collect(),
+    };
+    for (operation, response) in operations.iter().zip(responses) {
+        let refused = response.data == async_graphql::Value::Null
+            && !response.errors.is_empty()
+            && response.errors.iter().all(|e| e.path.is_empty());
+        let operation = match operation {
+            Some(name) if !refused => name.as_str(),
+            _ => "invalid",
+        };
+        let outcome = match response.errors.first() {
+            None => "ok".to_string(),
+            Some(e) => match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                Some(async_graphql::Value::String(code)) => code.clone(),
+                Some(async_graphql::Value::Enum(code)) => code.to_string(),
+                _ => "error".to_string(),
+            },
+        };
+        crate::metrics::metrics().graphql_operation(operation, &outcome, took);
+    }
 }
 
 /// Upgrades `GET /graphql` to a graphql-transport-ws (or legacy graphql-ws) connection. The access

@@ -10,5 +10,6 @@ pub mod graphiql;
 pub mod graphql;
 pub mod health;
 pub mod jwks;
+pub mod metrics;
 
 pub use app::configure;

@@ -47,6 +47,7 @@ impl Providers {
 
 /// A provider error with a plain explanation.
 pub fn error(provider: &'static str, errcode: Option<String>, message: impl Into<String>) -> Error {
+    crate::metrics::metrics().provider_error(provider, errcode.as_deref());
     Error::Provider {
         provider,
         errcode,
@@ -110,7 +111,14 @@ pub(crate) async fn send_with(
                 .await
                 .map_err(|e| unreachable(provider, name, &e));
         };
-        match this.send().await {
+        let started = std::time::Instant::now();
+        let sent = this.send().await;
+        crate::metrics::metrics().provider_call(
+            provider,
+            sent.as_ref().ok().map(|r| r.status().as_u16()),
+            started.elapsed(),
+        );
+        match sent {
             Ok(response) => {
                 let status = response.status().as_u16();
                 let transient =

@@ -374,10 +374,11 @@ pub async fn finish<C: sea_orm::ConnectionTrait>(
     counts: Counts,
     error: Option<&str>,
 ) -> Result<sync_run::Model> {
-    Ok(sync_run::Entity::update(sync_run::ActiveModel {
+    let finished = Utc::now();
+    let run = sync_run::Entity::update(sync_run::ActiveModel {
         id: Set(run),
         status: Set(status),
-        finished_at: Set(Some(Utc::now())),
+        finished_at: Set(Some(finished)),
         added: Set(counts.added),
         updated: Set(counts.updated),
         flagged: Set(counts.flagged),
@@ -386,7 +387,13 @@ pub async fn finish<C: sea_orm::ConnectionTrait>(
         ..Default::default()
     })
     .exec(db)
-    .await?)
+    .await?;
+    crate::metrics::metrics().sync_run(
+        &format!("{:?}", run.trigger).to_lowercase(),
+        &format!("{:?}", run.status).to_lowercase(),
+        (finished - run.started_at).to_std().unwrap_or_default(),
+    );
+    Ok(run)
 }
 
 /// Marks runs left `running` by a stopped process as interrupted (their lease has lapsed, so no

@@ -1,6 +1,7 @@
 //! Routes that are not GraphQL: health, readiness, JWKS, GraphiQL, CORS, request ids.
 
 use crate::common::TestApp;
+use serde_json::json;
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
@@ -146,4 +147,113 @@ async fn cors_allows_only_configured_origins() {
     );
     let other = preflight("https://evil.example").await.expect("preflight");
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+/// The value of one series in a Prometheus text exposition (0 when absent).
+fn series(text: &str, name_and_labels: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_count_requests_operations_and_report_the_outbox() {
+    let app = TestApp::spawn().await;
+    let scrape = || async {
+        let res = app
+            .client
+            .get(format!("{}/metrics", app.address))
+            .send()
+            .await
+            .expect("metrics");
+        assert_eq!(res.status(), 200);
+        assert!(
+            res.headers()["content-type"]
+                .to_str()
+                .expect("ascii")
+                .starts_with("text/plain; version=0.0.4")
+        );
+        res.text().await.expect("text")
+    };
+    let token = app.admin_token().await;
+    let ops = "roster_graphql_operations_total{operation=\"me\",outcome=\"ok\"}";
+    let requests = "roster_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"}";
+    let refused = "roster_graphql_operations_total{operation=\"me\",outcome=\"UNAUTHENTICATED\"}";
+    let before = scrape().await;
+    for _ in 0..3 {
+        let me = app
+            .gql("{ me { member { id } } }", json!({}), Some(&token))
+            .await;
+        assert!(me["errors"].is_null(), "{me}");
+    }
+    let anonymous = app.gql("{ me { member { id } } }", json!({}), None).await;
+    assert!(!anonymous["errors"].is_null());
+    // A refused document is counted as `invalid`, never under the field name it made up.
+    let bogus = app
+        .gql("{ aFieldNobodyDeclared }", json!({}), Some(&token))
+        .await;
+    assert!(!bogus["errors"].is_null());
+    let after = scrape().await;
+
+    // Other tests share the process's registry, so counts grow by at least what this test did.
+    assert!(series(&after, ops) >= series(&before, ops) + 3.0, "{after}");
+    assert!(series(&after, refused) >= series(&before, refused) + 1.0);
+    assert!(series(&after, requests) >= series(&before, requests) + 5.0);
+    assert!(
+        series(
+            &after,
+            "roster_graphql_operation_duration_seconds_count{operation=\"me\"}"
+        ) >= series(
+            &before,
+            "roster_graphql_operation_duration_seconds_count{operation=\"me\"}"
+        ) + 4.0
+    );
+    assert!(
+        !after.contains("aFieldNobodyDeclared"),
+        "labels come from the schema only"
+    );
+    assert!(after.contains("operation=\"invalid\""));
+    for family in [
+        "# TYPE roster_http_request_duration_seconds histogram",
+        "# TYPE roster_sync_runs_total counter",
+        "# TYPE roster_provider_calls_total counter",
+        "# TYPE roster_provider_errors_total counter",
+        "# TYPE roster_outbox_depth gauge",
+    ] {
+        assert!(after.contains(family), "{family} missing");
+    }
+    assert_eq!(
+        series(&after, "roster_outbox_depth"),
+        0.0,
+        "nothing waits in a new database's outbox"
+    );
+}
+
+#[tokio::test]
+async fn metrics_can_require_a_token() {
+    let app = TestApp::spawn_with(|s| {
+        s.metrics.token = Some(roster::config::Secret::new("scrape-me"));
+    })
+    .await;
+    let url = format!("{}/metrics", app.address);
+    let res = app.client.get(&url).send().await.expect("metrics");
+    assert_eq!(res.status(), 401);
+    assert!(res.text().await.expect("text").contains("metrics token"));
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth("wrong")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 401);
+    let res = app
+        .client
+        .get(&url)
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .expect("metrics");
+    assert_eq!(res.status(), 200);
 }

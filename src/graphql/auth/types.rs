@@ -25,7 +25,7 @@ impl From<Tokens> for AuthPayload {
             token_type: "Bearer".into(),
             expires_in: tokens.expires_in,
             refresh_token: tokens.refresh_token,
-            member: Member(tokens.member),
+            member: Member::from(tokens.member),
         }
     }
 }

@@ -108,7 +108,7 @@ impl DepartmentQuery {
                     Department { model: d, path }
                 })
                 .collect(),
-            members: found.rows.into_iter().map(Member).collect(),
+            members: found.rows.into_iter().map(Member::from).collect(),
         })
     }
 }

@@ -69,7 +69,7 @@ impl Department {
             .load_one(loaders::MemberId(id))
             .await
             .map_err(loaders::loader_error)?
-            .map(Member))
+            .map(Member::from))
     }
 
     /// Direct members.

@@ -72,7 +72,12 @@ impl DirectoryRole {
             .map_err(loaders::loader_error)?;
         Ok(ids
             .iter()
-            .filter_map(|id| found.get(&loaders::MemberId(*id)).cloned().map(Member))
+            .filter_map(|id| {
+                found
+                    .get(&loaders::MemberId(*id))
+                    .cloned()
+                    .map(Member::from)
+            })
             .collect())
     }
 }

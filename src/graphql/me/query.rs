@@ -26,7 +26,7 @@ impl MeQuery {
         let role = members::role_of(db, &member).await?;
         let organization = organizations::get(db, principal.organization_id).await?;
         Ok(Me {
-            member: Member(member),
+            member: Member::from(member),
             organization: Organization(organization),
             role: Role(role),
             permissions: principal.permissions.iter().copied().collect(),

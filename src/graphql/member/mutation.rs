@@ -65,7 +65,7 @@ impl MemberMutation {
         let (member, generated_password) =
             members::create(&state(ctx)?.db, &access, &grants, new, &change(ctx)?).await?;
         Ok(CreatedMember {
-            member: Member(member),
+            member: Member::from(member),
             generated_password,
         })
     }
@@ -99,7 +99,7 @@ impl MemberMutation {
             tags: tags(input.tags)?,
         };
         let id = parse_id(&id, "member")?;
-        Ok(Member(
+        Ok(Member::from(
             members::update(
                 &state(ctx)?.db,
                 &access,

@@ -140,7 +140,7 @@ impl MemberQuery {
     #[graphql(guard = "PermissionGuard::org(Permission::ViewMembers)")]
     async fn member(&self, ctx: &Context<'_>, id: ID) -> Result<Member> {
         let access = access(ctx, Permission::ViewMembers)?;
-        Ok(Member(
+        Ok(Member::from(
             members::get(&state(ctx)?.db, access.org_id(), parse_id(&id, "member")?).await?,
         ))
     }

@@ -1,12 +1,43 @@
 //! The `Member` object: a member of the caller's organization.
 
-use crate::graphql::enums::{AccountType, MemberStatus, UserType};
+use crate::graphql::{
+    enums::{AccountType, MemberStatus, UserType},
+    loaders::{PageRelated, PageSelection, loaders},
+};
 use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
 use entity::member;
+use std::sync::Arc;
 
 /// A person inside an organization.
-pub struct Member(pub member::Model);
+pub struct Member(
+    pub member::Model,
+    /// What its page read of its related rows (departments, roles, …), if it is on one.
+    Option<Arc<PageRelated>>,
+);
+
+impl From<member::Model> for Member {
+    fn from(model: member::Model) -> Self {
+        Self(model, None)
+    }
+}
+
+impl Member {
+    /// The members of a page, with what `selection` asks of them read for all at once.
+    pub async fn page(
+        ctx: &async_graphql::Context<'_>,
+        rows: &[member::Model],
+        selection: &async_graphql::Lookahead<'_>,
+    ) -> async_graphql::Result<Vec<Self>> {
+        let related = loaders(ctx)?
+            .page(rows, PageSelection::of(selection))
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|m| Self(m.clone(), related.clone()))
+            .collect())
+    }
+}
 
 #[Object]
 impl Member {
@@ -90,12 +121,9 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
-        let loaders = crate::graphql::loaders::loaders(ctx)?;
-        Ok(loaders
-            .org
-            .load_one(crate::graphql::loaders::RoleId(self.0.role_id))
-            .await
-            .map_err(crate::graphql::loaders::loader_error)?
+        Ok(loaders(ctx)?
+            .role(self.1.as_deref(), self.0.role_id)
+            .await?
             .map(crate::graphql::role::Role))
     }
 
@@ -104,13 +132,9 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberDepartment>> {
-        let loaders = crate::graphql::loaders::loaders(ctx)?;
-        let list = loaders
-            .org
-            .load_one(crate::graphql::loaders::DepartmentsOf(self.0.id))
-            .await
-            .map_err(crate::graphql::loaders::loader_error)?
-            .unwrap_or_default();
+        let list = loaders(ctx)?
+            .departments(self.1.as_deref(), self.0.id)
+            .await?;
         Ok(list
             .into_iter()
             .map(|d| MemberDepartment {
@@ -126,13 +150,7 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberTag>> {
-        let loaders = crate::graphql::loaders::loaders(ctx)?;
-        let rows = loaders
-            .org
-            .load_one(crate::graphql::loaders::TagsOf(self.0.id))
-            .await
-            .map_err(crate::graphql::loaders::loader_error)?
-            .unwrap_or_default();
+        let rows = loaders(ctx)?.tags(self.1.as_deref(), self.0.id).await?;
         let mut tags: Vec<MemberTag> = Vec::new();
         for (name, value) in rows {
             match tags.last_mut() {
@@ -151,13 +169,9 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberWorkspace>> {
-        let loaders = crate::graphql::loaders::loaders(ctx)?;
-        Ok(loaders
-            .org
-            .load_one(crate::graphql::loaders::WorkspacesOf(self.0.id))
-            .await
-            .map_err(crate::graphql::loaders::loader_error)?
-            .unwrap_or_default()
+        Ok(loaders(ctx)?
+            .workspaces(self.1.as_deref(), self.0.id)
+            .await?
             .into_iter()
             .map(|(workspace, role_id)| MemberWorkspace { workspace, role_id })
             .collect())
@@ -209,12 +223,9 @@ impl MemberWorkspace {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
-        let loaders = crate::graphql::loaders::loaders(ctx)?;
-        Ok(loaders
-            .org
-            .load_one(crate::graphql::loaders::RoleId(self.role_id))
-            .await
-            .map_err(crate::graphql::loaders::loader_error)?
+        Ok(loaders(ctx)?
+            .role(None, self.role_id)
+            .await?
             .map(crate::graphql::role::Role))
     }
 }
@@ -243,20 +254,23 @@ pub struct MemberEdge {
 #[Object]
 impl MemberConnection {
     /// The rows with their cursors.
-    async fn edges(&self) -> Vec<MemberEdge> {
-        self.page
-            .rows
-            .iter()
-            .map(|m| MemberEdge {
-                cursor: crate::org::members::Cursor::of(self.field, m).encode(),
-                node: Member(m.clone()),
+    async fn edges(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Vec<MemberEdge>> {
+        let nodes = Member::page(ctx, &self.page.rows, &ctx.look_ahead().field("node")).await?;
+        Ok(nodes
+            .into_iter()
+            .map(|node| MemberEdge {
+                cursor: crate::org::members::Cursor::of(self.field, &node.0).encode(),
+                node,
             })
-            .collect()
+            .collect())
     }
 
     /// The rows.
-    async fn nodes(&self) -> Vec<Member> {
-        self.page.rows.iter().cloned().map(Member).collect()
+    async fn nodes(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<Vec<Member>> {
+        Member::page(ctx, &self.page.rows, &ctx.look_ahead()).await
     }
 
     /// Where this page stands.

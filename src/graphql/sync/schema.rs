@@ -485,8 +485,8 @@ impl SyncMutation {
         .await?;
         Ok(AddMembersFromDirectoryReport {
             run: SyncRun(added.run),
-            added: added.added.into_iter().map(Member).collect(),
-            existing: added.existing.into_iter().map(Member).collect(),
+            added: added.added.into_iter().map(Member::from).collect(),
+            existing: added.existing.into_iter().map(Member::from).collect(),
         })
     }
 

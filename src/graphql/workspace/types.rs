@@ -54,7 +54,7 @@ impl Workspace {
             .load_one(loaders::MemberId(self.0.owner_member_id))
             .await
             .map_err(loaders::loader_error)?
-            .map(Member))
+            .map(Member::from))
     }
 
     /// When it was created.
@@ -87,7 +87,7 @@ impl Workspace {
                 .map_err(loaders::loader_error)?;
             if let (Some(member), Some(role)) = (member, role) {
                 out.push(WorkspaceMembership {
-                    member: Member(member),
+                    member: Member::from(member),
                     role: Role(role),
                 });
             }
