@@ -88,6 +88,11 @@ impl Application {
         })
     }
 
+    /// A handle that stops the server: `stop(true)` is the graceful stop a SIGTERM starts.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.port
@@ -153,7 +158,34 @@ impl Application {
         });
         // Dropped with this future: a stopped (or aborted) server stops delivering too.
         let _pusher = AbortOnDrop(tokio::spawn(push::deliver::run(self.state.clone())));
+        // Other instances may rotate the signing key: re-read the keys well within the grace
+        // period during which a retired key stays published.
+        let _keys = {
+            let keys = self.state.keys.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(30));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if let Err(e) = keys.reload().await {
+                        tracing::warn!(error = %error::error_chain(&e), "re-reading the signing keys failed");
+                    }
+                }
+            }))
+        };
+        // A graceful stop (SIGTERM, SIGINT) lets requests in flight finish (up to 30 s); then the
+        // syncs this instance runs are cancelled and recorded as interrupted.
         let result = self.server.await;
+        match sync::runner::interrupt_running(&self.state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                runs = n,
+                "stopping: sync runs interrupted, nothing of them applied"
+            ),
+            Err(e) => {
+                tracing::error!(error = %error::error_chain(&e), "stopping: recording interrupted sync runs failed")
+            }
+        }
         janitor.abort();
         if let Some(s) = scheduler {
             s.abort();
@@ -164,7 +196,7 @@ impl Application {
 }
 
 /// Aborts a background task when dropped.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

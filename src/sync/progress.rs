@@ -59,6 +59,17 @@ pub struct SyncHub {
     pub instance: Arc<str>,
     sender: broadcast::Sender<Progress>,
     latest: Arc<Mutex<HashMap<i64, Progress>>>,
+    running: Arc<Mutex<HashMap<i64, RunningTask>>>,
+}
+
+/// A full sync run this instance is executing.
+pub struct RunningTask {
+    /// The connection synced.
+    pub connection_id: i64,
+    /// The lease holder name the run uses.
+    pub holder: String,
+    /// The task executing it.
+    pub task: tokio::task::JoinHandle<()>,
 }
 
 impl Default for SyncHub {
@@ -67,6 +78,7 @@ impl Default for SyncHub {
             instance: format!("roster-{}", crate::auth::random_token(8)).into(),
             sender: broadcast::channel(256).0,
             latest: Arc::default(),
+            running: Arc::default(),
         }
     }
 }
@@ -83,6 +95,26 @@ impl SyncHub {
             }
         }
         let _ = self.sender.send(progress);
+    }
+
+    /// Remembers a run this instance executes, so that a graceful stop can interrupt it.
+    pub fn track(&self, run: i64, task: RunningTask) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.insert(run, task);
+    }
+
+    /// Forgets a run that ended (recorded as succeeded or failed).
+    pub fn untrack(&self, run: i64) {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.remove(&run);
+    }
+
+    /// Takes every run this instance started and did not see end: still executing, or
+    /// cancelled with the runtime of the HTTP worker that started it, which a stopping server
+    /// drops before its own shutdown work runs.
+    pub fn take_running(&self) -> Vec<(i64, RunningTask)> {
+        let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        running.drain().collect()
     }
 
     /// A lease holder name for one piece of work of this instance.

@@ -6,7 +6,7 @@
 use super::{
     apply::{self, Counts},
     lease,
-    progress::{Phase, Progress},
+    progress::{Phase, Progress, RunningTask},
 };
 use crate::{
     authz::OrgAccess,
@@ -18,7 +18,7 @@ use crate::{
     },
     state::AppState,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{
     connection,
     enums::{AutoAddPolicy, Provider, SyncStatus, SyncTrigger},
@@ -83,6 +83,30 @@ pub async fn launch(
     trigger: SyncTrigger,
     actor: Option<i64>,
 ) -> Result<sync_run::Model> {
+    launch_unless_started_since(app, conn, trigger, actor, None).await
+}
+
+/// When the last full (not event) run of a connection started.
+async fn last_started(db: &DatabaseConnection, connection: i64) -> Result<Option<DateTime<Utc>>> {
+    Ok(sync_run::Entity::find()
+        .filter(sync_run::Column::ConnectionId.eq(connection))
+        .filter(sync_run::Column::Trigger.ne(SyncTrigger::Event))
+        .order_by_desc(sync_run::Column::StartedAt)
+        .one(db)
+        .await?
+        .map(|r| r.started_at))
+}
+
+/// [`launch`]; with `since`, the run is not started (CONFLICT) when another one started after
+/// that moment, checked while holding the lease, so that instances whose schedulers tick
+/// together start one run, not one each.
+async fn launch_unless_started_since(
+    app: &AppState,
+    conn: connection::Model,
+    trigger: SyncTrigger,
+    actor: Option<i64>,
+    since: Option<DateTime<Utc>>,
+) -> Result<sync_run::Model> {
     if !conn.enabled {
         return Err(Error::validation(
             "connectionId",
@@ -112,6 +136,17 @@ pub async fn launch(
             conn.name
         )));
     }
+    if let Some(since) = since
+        && last_started(&app.db, conn.id)
+            .await?
+            .is_some_and(|t| t > since)
+    {
+        lease::release(&app.db, &name, &holder).await?;
+        return Err(Error::Conflict(format!(
+            "a sync of `{}` started meanwhile",
+            conn.name
+        )));
+    }
     let run = match record_start(&app.db, &conn, trigger, actor).await {
         Ok(run) => run,
         Err(e) => {
@@ -119,10 +154,19 @@ pub async fn launch(
             return Err(e);
         }
     };
-    let (app, started) = (app.clone(), run.clone());
-    tokio::spawn(async move {
-        execute(&app, conn, started, holder).await;
+    let (state, started, connection_id) = (app.clone(), run.clone(), conn.id);
+    let task = tokio::spawn({
+        let holder = holder.clone();
+        async move { execute(&state, conn, started, holder).await }
     });
+    app.sync.track(
+        run.id,
+        RunningTask {
+            connection_id,
+            holder,
+            task,
+        },
+    );
     Ok(run)
 }
 
@@ -241,7 +285,7 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, 
     let renewer = {
         let db = app.db.clone();
         let (name, holder) = (name.clone(), holder.clone());
-        tokio::spawn(async move {
+        crate::AbortOnDrop(tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_secs(30));
             every.tick().await;
             loop {
@@ -257,23 +301,23 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, 
                     }
                 }
             }
-        })
+        }))
     };
     let progress = Arc::new(ReadProgress::default());
     let ticker = {
         let (hub, progress, run) = (app.sync.clone(), progress.clone(), run.clone());
-        tokio::spawn(async move {
+        crate::AbortOnDrop(tokio::spawn(async move {
             let mut every = tokio::time::interval(Duration::from_millis(250));
             loop {
                 every.tick().await;
                 hub.publish(report(&run, Phase::Reading, &progress));
             }
-        })
+        }))
     };
     let started = std::time::Instant::now();
     let outcome = async {
         let (snapshot, delta) = read(app, &conn, &progress).await?;
-        ticker.abort();
+        drop(ticker);
         let read_ms = started.elapsed().as_millis() as u64;
         app.sync.publish(report(&run, Phase::Applying, &progress));
         let counts = apply_full(app, &conn, &run, &holder, snapshot, delta).await?;
@@ -292,8 +336,7 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, 
         Ok::<_, Error>(counts)
     }
     .await;
-    ticker.abort();
-    renewer.abort();
+    drop(renewer);
     let mut last = report(&run, Phase::Succeeded, &progress);
     match outcome {
         Ok(counts) => last.counts = counts,
@@ -308,6 +351,7 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, 
         }
     }
     app.sync.publish(last);
+    app.sync.untrack(run.id);
 }
 
 /// Records a failed run and gives its lease up in one transaction, so that once the run reads
@@ -396,6 +440,37 @@ pub async fn finish<C: sea_orm::ConnectionTrait>(
     Ok(run)
 }
 
+/// On a graceful stop: cancels the full syncs this instance is running (their transaction is
+/// dropped uncommitted, so nothing of them is applied), records them as interrupted and gives
+/// their leases up at once, so another instance may sync those connections without waiting for
+/// the lease to lapse. Returns how many runs were interrupted.
+pub async fn interrupt_running(app: &AppState) -> Result<usize> {
+    let mut interrupted = 0;
+    for (run, running) in app.sync.take_running() {
+        running.task.abort();
+        let _ = running.task.await;
+        let still_running = sync_run::Entity::find_by_id(run)
+            .one(&app.db)
+            .await?
+            .is_some_and(|r| r.status == SyncStatus::Running);
+        let txn = crate::db::begin_write(&app.db).await?;
+        if still_running {
+            finish(
+                &txn,
+                run,
+                SyncStatus::Interrupted,
+                Counts::default(),
+                Some("the server was stopped during this sync; nothing was applied. Start the sync again"),
+            )
+            .await?;
+            interrupted += 1;
+        }
+        lease::release(&txn, &lease_name(running.connection_id), &running.holder).await?;
+        txn.commit().await?;
+    }
+    Ok(interrupted)
+}
+
 /// Marks runs left `running` by a stopped process as interrupted (their lease has lapsed, so no
 /// instance is working on them). Their transaction never committed: nothing was applied.
 pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64> {
@@ -432,17 +507,16 @@ pub async fn start_due(app: &AppState, interval: Duration) -> Result<usize> {
         .await?;
     let mut started = 0;
     for conn in conns {
-        let last = sync_run::Entity::find()
-            .filter(sync_run::Column::ConnectionId.eq(conn.id))
-            .filter(sync_run::Column::Trigger.ne(SyncTrigger::Event))
-            .order_by_desc(sync_run::Column::StartedAt)
-            .one(&app.db)
-            .await?;
-        if last.is_some_and(|r| r.started_at > due_before) {
+        if last_started(&app.db, conn.id)
+            .await?
+            .is_some_and(|t| t > due_before)
+        {
             continue;
         }
         let id = conn.id;
-        match launch(app, conn, SyncTrigger::Schedule, None).await {
+        match launch_unless_started_since(app, conn, SyncTrigger::Schedule, None, Some(due_before))
+            .await
+        {
             Ok(_) => started += 1,
             // Running elsewhere, or local changes still on their way to DingTalk.
             Err(Error::Conflict(why)) => {

@@ -48,7 +48,7 @@ async fn restart_keeps_data_and_creates_no_second_administrator() {
         1
     );
 
-    let app = TestApp::start(db, settings).await;
+    let app = TestApp::start(db.into(), settings).await;
     let payload = app.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(
         payload["member"]["account"], "admin",
@@ -71,7 +71,7 @@ async fn generated_password_is_returned_once_and_works() {
     };
     assert_eq!(password.len(), 20);
     drop(app);
-    let app = TestApp::start(db, settings).await;
+    let app = TestApp::start(db.into(), settings).await;
     let body = app
         .gql(
             crate::common::app::LOGIN,

@@ -11,6 +11,7 @@ mod cli;
 mod excel;
 mod graphql_http;
 mod http_routes;
+mod instances;
 mod members;
 mod organization_structure;
 mod push;

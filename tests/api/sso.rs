@@ -74,6 +74,18 @@ async fn browse_as(
     connection: &str,
     marker: &str,
 ) -> (String, String) {
+    browse_across(app, app, sandbox, connection, marker).await
+}
+
+/// Like [`browse_as`], with the provider sending the browser back to another instance of the
+/// server than the one the login started on.
+async fn browse_across(
+    app: &TestApp,
+    back_to: &TestApp,
+    sandbox: &Sandbox,
+    connection: &str,
+    marker: &str,
+) -> (String, String) {
     let res = app
         .client
         .get(format!("{}/auth/{connection}/authorize", app.address))
@@ -108,7 +120,7 @@ async fn browse_as(
         .expect("scan");
     assert_eq!(res.status(), 302);
     // The provider sends the browser to our public URL; in tests that is the test server.
-    let callback = location(&res).replace("http://roster.test", &app.address);
+    let callback = location(&res).replace("http://roster.test", &back_to.address);
     assert!(
         callback.contains("authCode=") || callback.contains("code="),
         "{callback}"
@@ -201,6 +213,36 @@ async fn qr_login_issues_a_ticket_then_tokens() {
     assert_eq!(
         bound["members"]["totalCount"], 1,
         "the provider identity is linked"
+    );
+}
+
+#[tokio::test]
+async fn a_login_started_on_one_instance_completes_on_another() {
+    let (a, sandbox, _admin, connection) = setup().await;
+    let b = a.another_instance().await;
+    // authorize on A, the provider's redirect lands on B, the ticket is redeemed on A again.
+    let (landing, _) = browse_across(&a, &b, &sandbox, &connection, "userid=000002&").await;
+    let ticket = query_param(&landing, "ticket").expect("B issued a ticket");
+    let body = a
+        .gql(
+            "mutation($t: String!) { redeemLoginTicket(ticket: $t) { accessToken member { account } } }",
+            json!({ "t": ticket }),
+            None,
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["redeemLoginTicket"]["member"]["account"],
+        "dingtalk:000002"
+    );
+    let token = body["data"]["redeemLoginTicket"]["accessToken"]
+        .as_str()
+        .expect("token");
+    assert!(
+        b.gql("{ me { member { account } } }", json!({}), Some(token))
+            .await["errors"]
+            .is_null(),
+        "a token issued by A is accepted by B"
     );
 }
 

@@ -22,8 +22,10 @@ pub struct TestApp {
     settings: Settings,
     /// The serving task; aborting it stops the server's background work, as a killed process.
     server: tokio::task::JoinHandle<std::io::Result<()>>,
-    /// Keeps the database alive; dropped with the app.
-    db: TestDb,
+    /// Stops the server as a signal would.
+    handle: actix_web::dev::ServerHandle,
+    /// Keeps the database alive; dropped with the last app that uses it.
+    db: std::sync::Arc<TestDb>,
 }
 
 impl TestApp {
@@ -73,11 +75,25 @@ impl TestApp {
         let db = TestDb::create().await;
         let mut settings = Self::settings(&db);
         adjust(&mut settings);
-        Self::start(db, settings).await
+        Self::start(std::sync::Arc::new(db), settings).await
+    }
+
+    /// Starts a second instance of this server: same settings, same database, its own port,
+    /// state, caches and background work, as another process of a deployment would be.
+    #[allow(dead_code)]
+    pub async fn another_instance(&self) -> Self {
+        Self::start(self.db.clone(), self.settings.clone()).await
+    }
+
+    /// Stops this server as SIGTERM would (requests in flight finish) and waits until it is down.
+    #[allow(dead_code)]
+    pub async fn stop_gracefully(self) {
+        self.handle.stop(true).await;
+        let _ = self.server.await;
     }
 
     /// Starts a server on an existing database.
-    pub async fn start(db: TestDb, settings: Settings) -> Self {
+    pub async fn start(db: std::sync::Arc<TestDb>, settings: Settings) -> Self {
         if std::env::var_os("TEST_LOG").is_some() {
             roster::telemetry::init(&roster::config::LogSettings {
                 filter: "info".into(),
@@ -89,6 +105,7 @@ impl TestApp {
             .expect("server builds");
         let port = app.port();
         let state = app.state().clone();
+        let handle = app.handle();
         let server = tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -101,6 +118,7 @@ impl TestApp {
             state,
             settings,
             server,
+            handle,
             db,
         }
     }
