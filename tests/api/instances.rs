@@ -7,6 +7,7 @@
 use crate::{
     common::{TestApp, actors::admin_ok, error_code},
     sync::{dingtalk_connection, faults},
+    tokens::{jwks, kid},
 };
 use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};
@@ -15,33 +16,35 @@ use std::time::Duration;
 const ME: &str = "{ me { member { account } } }";
 const RUN: &str = "id status trigger startedAt finishedAt added errors";
 
-fn kid(token: &str) -> String {
-    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(token.split('.').next().expect("header"))
-            .expect("base64"),
-    )
-    .expect("json");
-    header["kid"].as_str().expect("kid").to_string()
-}
-
 async fn published_kids(app: &TestApp) -> Vec<String> {
-    let set: Value = app
-        .client
-        .get(format!("{}/.well-known/jwks.json", app.address))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    set["keys"]
+    jwks(app).await["keys"]
         .as_array()
         .expect("keys")
         .iter()
         .filter_map(|k| k["kid"].as_str().map(str::to_string))
         .collect()
+}
+
+/// A sandbox enterprise, two instances on one database (settings adjusted for both), the
+/// administrator's token and a DingTalk connection.
+async fn two_instances(
+    corp: &str,
+    people: usize,
+    departments: usize,
+    adjust: impl FnOnce(&mut roster::config::Settings),
+) -> (Sandbox, TestApp, TestApp, String, String) {
+    let sandbox = Sandbox::start(Company::generate(corp, people, departments), "127.0.0.1:0")
+        .expect("sandbox starts");
+    let base = sandbox.base_url();
+    let a = TestApp::spawn_with(|s| {
+        TestApp::use_sandbox(s, &base);
+        adjust(s);
+    })
+    .await;
+    let b = a.another_instance().await;
+    let admin = a.admin_token().await;
+    let conn = dingtalk_connection(&a, &admin, &sandbox).await;
+    (sandbox, a, b, admin, conn)
 }
 
 #[tokio::test]
@@ -91,13 +94,7 @@ async fn tokens_and_key_rotation_reach_every_instance() {
 
 #[tokio::test]
 async fn a_sync_started_on_two_instances_at_once_runs_once() {
-    let sandbox =
-        Sandbox::start(Company::generate("dingtwo", 30, 3), "127.0.0.1:0").expect("sandbox starts");
-    let base = sandbox.base_url();
-    let a = TestApp::spawn_with(|s| TestApp::use_sandbox(s, &base)).await;
-    let b = a.another_instance().await;
-    let admin = a.admin_token().await;
-    let conn = dingtalk_connection(&a, &admin, &sandbox).await;
+    let (sandbox, a, b, admin, conn) = two_instances("dingtwo", 30, 3, |_| {}).await;
     // Slow provider: the first run is still reading when the second asks.
     faults(&sandbox, json!({ "latency_ms": 20 })).await;
     let start = "mutation($c: ID!) { startSync(connectionId: $c) { id } }";
@@ -166,17 +163,10 @@ fn at(run: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
 
 #[tokio::test]
 async fn scheduled_syncs_run_once_across_instances() {
-    let sandbox =
-        Sandbox::start(Company::generate("dingtick", 6, 1), "127.0.0.1:0").expect("sandbox starts");
-    let base = sandbox.base_url();
-    let a = TestApp::spawn_with(|s| {
-        TestApp::use_sandbox(s, &base);
+    let (_sandbox, a, b, admin, _conn) = two_instances("dingtick", 6, 1, |s| {
         s.sync.interval_secs = 1;
     })
     .await;
-    let b = a.another_instance().await;
-    let admin = a.admin_token().await;
-    dingtalk_connection(&a, &admin, &sandbox).await;
     // Both schedulers tick every second for about four seconds.
     tokio::time::sleep(Duration::from_millis(4200)).await;
     drop(b);
@@ -212,13 +202,7 @@ async fn scheduled_syncs_run_once_across_instances() {
 
 #[tokio::test]
 async fn a_graceful_stop_finishes_requests_and_interrupts_its_sync() {
-    let sandbox = Sandbox::start(Company::generate("dingstop", 40, 4), "127.0.0.1:0")
-        .expect("sandbox starts");
-    let base = sandbox.base_url();
-    let a = TestApp::spawn_with(|s| TestApp::use_sandbox(s, &base)).await;
-    let b = a.another_instance().await;
-    let admin = a.admin_token().await;
-    let conn = dingtalk_connection(&a, &admin, &sandbox).await;
+    let (sandbox, a, b, admin, conn) = two_instances("dingstop", 40, 4, |_| {}).await;
     // Every provider call takes 300 ms: B's sync is reading for seconds.
     faults(&sandbox, json!({ "latency_ms": 300 })).await;
     let started = admin_ok(

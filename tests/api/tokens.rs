@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 const ME: &str = "{ me { member { account } } }";
 
-async fn jwks(app: &TestApp) -> Value {
+pub(crate) async fn jwks(app: &TestApp) -> Value {
     app.client
         .get(format!("{}/.well-known/jwks.json", app.address))
         .send()
@@ -22,8 +22,18 @@ async fn jwks(app: &TestApp) -> Value {
 }
 
 fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).expect("payload");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).expect("b64")).expect("json")
+    part_of(token, 1)
+}
+
+/// One base64url JSON part of a JWT (0: header, 1: claims).
+fn part_of(token: &str, index: usize) -> Value {
+    let part = token.split('.').nth(index).expect("a JWT part");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("json")
+}
+
+/// The `kid` a token names in its header.
+pub(crate) fn kid(token: &str) -> String {
+    part_of(token, 0)["kid"].as_str().expect("kid").to_string()
 }
 
 #[tokio::test]
@@ -240,12 +250,6 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
         "tokens signed before rotation still work"
     );
     let fresh = app.admin_token().await;
-    let header: Value = serde_json::from_slice(
-        &URL_SAFE_NO_PAD
-            .decode(fresh.split('.').next().expect("h"))
-            .expect("b64"),
-    )
-    .expect("json");
-    assert_eq!(header["kid"], new_kid.as_str());
+    assert_eq!(kid(&fresh), new_kid);
     assert!(app.gql(ME, json!({}), Some(&fresh)).await["errors"].is_null());
 }
