@@ -728,7 +728,13 @@ pub async fn delta(app: &AppState, conn: &connection::Model) -> Result<()> {
             groups.as_ref().map(|g| g.delta_link.as_str()),
         )
         .await?;
-        finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
+        if counts == Counts::default() {
+            // The provider reported changes the mirror already holds (a notification racing
+            // the previous round): as for a quiet round, no run is recorded.
+            sync_run::Entity::delete_by_id(run.id).exec(&txn).await?;
+        } else {
+            finish(&txn, run.id, SyncStatus::Succeeded, counts, None).await?;
+        }
         txn.commit().await?;
         Ok::<_, Error>(Some(counts))
     }
