@@ -144,53 +144,60 @@ pub struct Metrics {
     provider_errors: Family<u64>,
 }
 
-static METRICS: LazyLock<Metrics> = LazyLock::new(|| Metrics {
-    http_requests: Family::new(
-        "roster_http_requests_total",
-        "HTTP requests answered, by route pattern, method and status.",
-        &["route", "method", "status"],
-    ),
-    http_duration: Family::new(
-        "roster_http_request_duration_seconds",
-        "Time to answer an HTTP request, by route pattern.",
-        &["route"],
-    ),
-    graphql_operations: Family::new(
-        "roster_graphql_operations_total",
-        "GraphQL operations executed, by root field (`multiple` when an operation selects several, `invalid` when it was refused before execution) and outcome (ok or the first error's code).",
-        &["operation", "outcome"],
-    ),
-    graphql_duration: Family::new(
-        "roster_graphql_operation_duration_seconds",
-        "Time to execute a GraphQL operation, by root field.",
-        &["operation"],
-    ),
-    sync_runs: Family::new(
-        "roster_sync_runs_total",
-        "Contacts sync runs finished, by trigger and final status.",
-        &["trigger", "status"],
-    ),
-    sync_duration: Family::new(
-        "roster_sync_run_duration_seconds",
-        "Duration of finished contacts sync runs, by trigger.",
-        &["trigger"],
-    ),
-    provider_calls: Family::new(
-        "roster_provider_calls_total",
-        "HTTP calls to the identity providers, by provider and outcome (the HTTP status class, or unreachable).",
-        &["provider", "outcome"],
-    ),
-    provider_duration: Family::new(
-        "roster_provider_call_duration_seconds",
-        "Time of one HTTP call to a provider (each retry counted on its own).",
-        &["provider"],
-    ),
-    provider_errors: Family::new(
-        "roster_provider_errors_total",
-        "Provider failures reported to a caller or a sync run, by provider and the provider's error code (`none` when it gave none).",
-        &["provider", "errcode"],
-    ),
-});
+static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
+
+impl Metrics {
+    /// Every family, empty.
+    fn new() -> Self {
+        Self {
+            http_requests: Family::new(
+                "roster_http_requests_total",
+                "HTTP requests answered, by route pattern, method and status.",
+                &["route", "method", "status"],
+            ),
+            http_duration: Family::new(
+                "roster_http_request_duration_seconds",
+                "Time to answer an HTTP request, by route pattern.",
+                &["route"],
+            ),
+            graphql_operations: Family::new(
+                "roster_graphql_operations_total",
+                "GraphQL operations executed, by root field (`multiple` when an operation selects several, `invalid` when it was refused before execution) and outcome (ok or the first error's code).",
+                &["operation", "outcome"],
+            ),
+            graphql_duration: Family::new(
+                "roster_graphql_operation_duration_seconds",
+                "Time to execute a GraphQL operation, by root field.",
+                &["operation"],
+            ),
+            sync_runs: Family::new(
+                "roster_sync_runs_total",
+                "Contacts sync runs finished, by trigger and final status.",
+                &["trigger", "status"],
+            ),
+            sync_duration: Family::new(
+                "roster_sync_run_duration_seconds",
+                "Duration of finished contacts sync runs, by trigger.",
+                &["trigger"],
+            ),
+            provider_calls: Family::new(
+                "roster_provider_calls_total",
+                "HTTP calls to the identity providers, by provider and outcome (the HTTP status class, or unreachable).",
+                &["provider", "outcome"],
+            ),
+            provider_duration: Family::new(
+                "roster_provider_call_duration_seconds",
+                "Time of one HTTP call to a provider (each retry counted on its own).",
+                &["provider"],
+            ),
+            provider_errors: Family::new(
+                "roster_provider_errors_total",
+                "Provider failures reported to a caller or a sync run, by provider and the provider's error code (`none` when it gave none).",
+                &["provider", "errcode"],
+            ),
+        }
+    }
+}
 
 /// The process's metrics.
 pub fn metrics() -> &'static Metrics {
@@ -290,27 +297,9 @@ impl Metrics {
 mod tests {
     use super::*;
 
-    fn fresh() -> Metrics {
-        Metrics {
-            http_requests: Family::new(
-                "t_requests_total",
-                "Requests.",
-                &["route", "method", "status"],
-            ),
-            http_duration: Family::new("t_duration_seconds", "Duration.", &["route"]),
-            graphql_operations: Family::new("t_ops_total", "Ops.", &["operation", "outcome"]),
-            graphql_duration: Family::new("t_ops_seconds", "Ops.", &["operation"]),
-            sync_runs: Family::new("t_runs_total", "Runs.", &["trigger", "status"]),
-            sync_duration: Family::new("t_runs_seconds", "Runs.", &["trigger"]),
-            provider_calls: Family::new("t_calls_total", "Calls.", &["provider", "outcome"]),
-            provider_duration: Family::new("t_calls_seconds", "Calls.", &["provider"]),
-            provider_errors: Family::new("t_errors_total", "Errors.", &["provider", "errcode"]),
-        }
-    }
-
     #[test]
     fn counters_and_histograms_render_in_the_text_format() {
-        let m = fresh();
+        let m = Metrics::new();
         m.http_request("/graphql", "POST", 200, Duration::from_millis(3));
         m.http_request("/graphql", "POST", 200, Duration::from_millis(30));
         m.provider_call("dingtalk", Some(503), Duration::from_millis(1));
@@ -321,31 +310,49 @@ mod tests {
             outbox_depth: 7,
             sync_runs_running: 1,
         });
-        assert!(text.contains("# TYPE t_requests_total counter\n"));
-        assert!(
-            text.contains(
-                "t_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"} 2\n"
-            )
-        );
+        assert!(text.contains("# TYPE roster_http_requests_total counter\n"));
+        assert!(text.contains(
+            "roster_http_requests_total{route=\"/graphql\",method=\"POST\",status=\"200\"} 2\n"
+        ));
         // 3 ms falls in the 5 ms bucket, 30 ms does not; +Inf holds both.
-        assert!(text.contains("t_duration_seconds_bucket{route=\"/graphql\",le=\"0.0025\"} 0\n"));
-        assert!(text.contains("t_duration_seconds_bucket{route=\"/graphql\",le=\"0.005\"} 1\n"));
-        assert!(text.contains("t_duration_seconds_bucket{route=\"/graphql\",le=\"0.05\"} 2\n"));
-        assert!(text.contains("t_duration_seconds_bucket{route=\"/graphql\",le=\"+Inf\"} 2\n"));
-        assert!(text.contains("t_duration_seconds_count{route=\"/graphql\"} 2\n"));
-        assert!(text.contains("t_calls_total{provider=\"dingtalk\",outcome=\"5xx\"} 1\n"));
-        assert!(text.contains("t_calls_total{provider=\"dingtalk\",outcome=\"unreachable\"} 1\n"));
-        assert!(text.contains("t_errors_total{provider=\"wecom\",errcode=\"60011\"} 1\n"));
-        assert!(text.contains("t_errors_total{provider=\"wecom\",errcode=\"other\"} 1\n"));
+        assert!(text.contains(
+            "roster_http_request_duration_seconds_bucket{route=\"/graphql\",le=\"0.0025\"} 0\n"
+        ));
+        assert!(text.contains(
+            "roster_http_request_duration_seconds_bucket{route=\"/graphql\",le=\"0.005\"} 1\n"
+        ));
+        assert!(text.contains(
+            "roster_http_request_duration_seconds_bucket{route=\"/graphql\",le=\"0.05\"} 2\n"
+        ));
+        assert!(text.contains(
+            "roster_http_request_duration_seconds_bucket{route=\"/graphql\",le=\"+Inf\"} 2\n"
+        ));
+        assert!(
+            text.contains("roster_http_request_duration_seconds_count{route=\"/graphql\"} 2\n")
+        );
+        assert!(
+            text.contains("roster_provider_calls_total{provider=\"dingtalk\",outcome=\"5xx\"} 1\n")
+        );
+        assert!(text.contains(
+            "roster_provider_calls_total{provider=\"dingtalk\",outcome=\"unreachable\"} 1\n"
+        ));
+        assert!(
+            text.contains("roster_provider_errors_total{provider=\"wecom\",errcode=\"60011\"} 1\n")
+        );
+        assert!(
+            text.contains("roster_provider_errors_total{provider=\"wecom\",errcode=\"other\"} 1\n")
+        );
         assert!(text.contains("roster_outbox_depth 7\n"));
         assert!(text.contains("roster_sync_runs_running 1\n"));
     }
 
     #[test]
     fn label_values_are_escaped() {
-        let m = fresh();
+        let m = Metrics::new();
         m.graphql_operation("a\"b\\c\nd", "ok", Duration::ZERO);
         let text = m.render(DatabaseGauges::default());
-        assert!(text.contains("t_ops_total{operation=\"a\\\"b\\\\c\\nd\",outcome=\"ok\"} 1\n"));
+        assert!(text.contains(
+            "roster_graphql_operations_total{operation=\"a\\\"b\\\\c\\nd\",outcome=\"ok\"} 1\n"
+        ));
     }
 }

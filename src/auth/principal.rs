@@ -75,10 +75,14 @@ pub async fn role_permissions<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    Ok(keys
-        .iter()
+    Ok(permissions_of(&keys))
+}
+
+/// The permissions named by stored keys (keys this build does not know are ignored).
+fn permissions_of(keys: &[String]) -> BTreeSet<Permission> {
+    keys.iter()
         .filter_map(|k| Permission::from_key(k))
-        .collect())
+        .collect()
 }
 
 /// Resolves the `Authorization` header value (if any) into an [`AuthState`].
@@ -150,10 +154,7 @@ pub async fn authenticate<C: ConnectionTrait>(
             ));
         }
     }
-    let permissions = keys
-        .iter()
-        .filter_map(|k| Permission::from_key(k))
-        .collect();
+    let permissions = permissions_of(&keys);
     Ok(AuthState::Authenticated(Box::new(Principal {
         member_id: member.id,
         organization_id: member.organization_id,

@@ -249,11 +249,6 @@ pub async fn handle(
     let response = schema.execute_batch(batch).await;
     record_operations(&operations, &response, started.elapsed());
 
-    let is_request_error = |r: &async_graphql::Response| {
-        r.data == async_graphql::Value::Null
-            && !r.errors.is_empty()
-            && r.errors.iter().all(|e| e.path.is_empty())
-    };
     let status = match &response {
         BatchResponse::Single(r) if media == GRAPHQL_RESPONSE && is_request_error(r) => {
             StatusCode::BAD_REQUEST
@@ -264,6 +259,14 @@ pub async fn handle(
         .content_type(format!("{media}; charset=utf-8"))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(response)
+}
+
+/// Whether GraphQL refused the request before executing it (it did not parse or validate):
+/// no data, and errors that belong to no field.
+fn is_request_error(r: &async_graphql::Response) -> bool {
+    r.data == async_graphql::Value::Null
+        && !r.errors.is_empty()
+        && r.errors.iter().all(|e| e.path.is_empty())
 }
 
 /// The metrics label of an operation: its root field (`members`, `login`), `multiple` when it
@@ -298,11 +301,8 @@ fn record_operations(
         BatchResponse::Batch(list) => list.iter().collect(),
     };
     for (operation, response) in operations.iter().zip(responses) {
-        let refused = response.data == async_graphql::Value::Null
-            && !response.errors.is_empty()
-            && response.errors.iter().all(|e| e.path.is_empty());
         let operation = match operation {
-            Some(name) if !refused => name.as_str(),
+            Some(name) if !is_request_error(response) => name.as_str(),
             _ => "invalid",
         };
         let outcome = match response.errors.first() {

@@ -25,8 +25,8 @@ use entity::{
     sync_run,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveEnum, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
 use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
@@ -433,12 +433,16 @@ pub async fn finish<C: sea_orm::ConnectionTrait>(
     .exec(db)
     .await?;
     crate::metrics::metrics().sync_run(
-        &format!("{:?}", run.trigger).to_lowercase(),
-        &format!("{:?}", run.status).to_lowercase(),
+        &run.trigger.to_value(),
+        &run.status.to_value(),
         (finished - run.started_at).to_std().unwrap_or_default(),
     );
     Ok(run)
 }
+
+/// Why a run was interrupted, for runs stopped gracefully and runs a stopped process left behind.
+const INTERRUPTED: &str =
+    "the server stopped during this sync; nothing was applied. Start the sync again";
 
 /// On a graceful stop: cancels the full syncs this instance is running (their transaction is
 /// dropped uncommitted, so nothing of them is applied), records them as interrupted and gives
@@ -460,7 +464,7 @@ pub async fn interrupt_running(app: &AppState) -> Result<usize> {
                 run,
                 SyncStatus::Interrupted,
                 Counts::default(),
-                Some("the server was stopped during this sync; nothing was applied. Start the sync again"),
+                Some(INTERRUPTED),
             )
             .await?;
             interrupted += 1;
@@ -488,7 +492,7 @@ pub async fn recover_interrupted(db: &DatabaseConnection) -> Result<u64> {
             run.id,
             SyncStatus::Interrupted,
             Counts::default(),
-            Some("the server stopped during this sync; nothing was applied. Start the sync again"),
+            Some(INTERRUPTED),
         )
         .await?;
         n += 1;

@@ -6,7 +6,7 @@
 
 use crate::{
     common::{TestApp, actors::admin_ok, error_code},
-    sync::{dingtalk_connection, faults},
+    sync::{dingtalk_connection, faults, wait},
     tokens::{jwks, kid},
 };
 use sandbox::{Sandbox, company::Company};
@@ -121,37 +121,24 @@ async fn a_sync_started_on_two_instances_at_once_runs_once() {
             .contains("already running")
     );
     let run = started[0]["data"]["startSync"]["id"].as_str().expect("id");
-    let finished = wait_for(&a, &admin, run).await;
+    let finished = wait(&a, &admin, run).await;
     assert_eq!(finished["status"], "SUCCEEDED", "{finished}");
-    let runs = admin_ok(
-        &a,
-        &admin,
+    let runs = runs(&a, &admin).await;
+    assert_eq!(runs.len(), 1, "{runs:?}");
+}
+
+/// Every sync run, newest first.
+async fn runs(app: &TestApp, admin: &str) -> Vec<Value> {
+    admin_ok(
+        app,
+        admin,
         &format!("{{ syncRuns {{ {RUN} }} }}"),
         json!({}),
     )
-    .await;
-    assert_eq!(
-        runs["syncRuns"].as_array().expect("runs").len(),
-        1,
-        "{runs}"
-    );
-}
-
-async fn wait_for(app: &TestApp, admin: &str, run: &str) -> Value {
-    for _ in 0..600 {
-        let body = admin_ok(
-            app,
-            admin,
-            &format!("query($r: ID!) {{ syncRun(id: $r) {{ {RUN} }} }}"),
-            json!({ "r": run }),
-        )
-        .await;
-        if body["syncRun"]["status"] != "RUNNING" {
-            return body["syncRun"].clone();
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("run {run} did not finish");
+    .await["syncRuns"]
+        .as_array()
+        .expect("runs")
+        .clone()
 }
 
 fn at(run: &Value, field: &str) -> chrono::DateTime<chrono::Utc> {
@@ -170,19 +157,10 @@ async fn scheduled_syncs_run_once_across_instances() {
     // Both schedulers tick every second for about four seconds.
     tokio::time::sleep(Duration::from_millis(4200)).await;
     drop(b);
-    let runs = admin_ok(
-        &a,
-        &admin,
-        &format!("{{ syncRuns {{ {RUN} }} }}"),
-        json!({}),
-    )
-    .await;
-    let mut runs: Vec<Value> = runs["syncRuns"]
-        .as_array()
-        .expect("runs")
-        .iter()
+    let mut runs: Vec<Value> = runs(&a, &admin)
+        .await
+        .into_iter()
         .filter(|r| r["trigger"] == "SCHEDULE" && r["status"] != "RUNNING")
-        .cloned()
         .collect();
     runs.sort_by_key(|r| at(r, "startedAt"));
     assert!(runs.len() >= 2, "the schedule ran: {runs:?}");
@@ -240,7 +218,7 @@ async fn a_graceful_stop_finishes_requests_and_interrupts_its_sync() {
     let body: Value = answered.json().await.expect("json");
     assert!(body["errors"].is_null(), "{body}");
 
-    let stopped = wait_for(&a, &admin, &run).await;
+    let stopped = wait(&a, &admin, &run).await;
     assert_eq!(stopped["status"], "INTERRUPTED", "{stopped}");
     assert_eq!(stopped["added"], 0);
     assert!(
@@ -266,6 +244,6 @@ async fn a_graceful_stop_finishes_requests_and_interrupts_its_sync() {
         json!({ "c": conn }),
     )
     .await;
-    let done = wait_for(&a, &admin, again["startSync"]["id"].as_str().expect("id")).await;
+    let done = wait(&a, &admin, again["startSync"]["id"].as_str().expect("id")).await;
     assert_eq!(done["status"], "SUCCEEDED", "{done}");
 }

@@ -66,7 +66,7 @@ pub(crate) async fn sync(app: &TestApp, admin: &str, connection: &str) -> Value 
     wait(app, admin, started["id"].as_str().expect("run id")).await
 }
 
-async fn wait(app: &TestApp, admin: &str, run: &str) -> Value {
+pub(crate) async fn wait(app: &TestApp, admin: &str, run: &str) -> Value {
     for _ in 0..600 {
         let r = admin_ok(
             app,
