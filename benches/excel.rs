@@ -11,14 +11,12 @@
 mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use calamine::{Data, Reader, Xlsx};
-use common::{database, env_number, peak_rss_mb, reset_peak_rss, rss_mb, seed};
+use common::{
+    database, env_number, peak_rss_mb, read_rows, reset_peak_rss, rss_mb, seed, write_rows,
+};
 use roster::{Application, config::Settings};
 use serde_json::{Value, json};
-use std::{
-    io::Cursor,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -156,41 +154,6 @@ async fn main() -> anyhow::Result<()> {
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn read_rows(bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
-    let mut wb: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec()))?;
-    let range = wb.worksheet_range("Members")?;
-    Ok(range
-        .rows()
-        .map(|r| {
-            r.iter()
-                .map(|d| match d {
-                    Data::Empty => String::new(),
-                    Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-                    Data::DateTime(t) => t
-                        .as_datetime()
-                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                        .unwrap_or_default(),
-                    other => other.to_string(),
-                })
-                .collect()
-        })
-        .collect())
-}
-
-fn write_rows(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
-    let mut wb = rust_xlsxwriter::Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("Members")?;
-    for (r, row) in rows.iter().enumerate() {
-        for (c, value) in row.iter().enumerate() {
-            if !value.is_empty() {
-                ws.write_string(r as u32, c as u16, value)?;
-            }
-        }
-    }
-    Ok(wb.save_to_buffer()?)
 }
 
 async fn timed_upload(

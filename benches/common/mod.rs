@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use calamine::Reader as _;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, TransactionTrait};
 
 pub fn env_number(name: &str, default: u64) -> u64 {
@@ -174,4 +175,41 @@ pub async fn exec<C: ConnectionTrait>(
 /// only what follows.
 pub fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The `Members` sheet of a workbook as text rows (dates as `YYYY-MM-DD HH:MM:SS`).
+pub fn read_rows(bytes: &[u8]) -> anyhow::Result<Vec<Vec<String>>> {
+    let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec()))?;
+    let range = wb.worksheet_range("Members")?;
+    Ok(range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|d| match d {
+                    calamine::Data::Empty => String::new(),
+                    calamine::Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
+                    calamine::Data::DateTime(t) => t
+                        .as_datetime()
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .unwrap_or_default(),
+                    other => other.to_string(),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// A `Members` sheet of text cells.
+pub fn write_rows(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Members")?;
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            if !value.is_empty() {
+                ws.write_string(r as u32, c as u16, value)?;
+            }
+        }
+    }
+    Ok(wb.save_to_buffer()?)
 }

@@ -49,7 +49,7 @@ pub async fn password_login(
     if account.is_empty() {
         return Err(Error::validation("account", "enter an account"));
     }
-    app.throttle.check(account, client_ip.as_deref())?;
+    let attempt = app.throttle.begin(account, client_ip.as_deref())?;
 
     let mut query = member::Entity::find()
         .filter(member::Column::Account.eq(account))
@@ -86,10 +86,10 @@ pub async fn password_login(
         }
     }
     let Some(member) = matched else {
-        app.throttle.record_failure(account, client_ip.as_deref());
         tracing::info!(account, "password login refused");
         return Err(bad_credentials());
     };
+    app.throttle.succeeded(&attempt);
 
     match member.status {
         MemberStatus::Active => {}
@@ -104,7 +104,12 @@ pub async fn password_login(
             ));
         }
     }
-    app.throttle.record_success(account);
+    tracing::info!(
+        account,
+        member = member.id,
+        organization = member.organization_id,
+        "password login"
+    );
     let tokens = issue_tokens(app, member, None).await?;
     let event = audit::record(
         &app.db,

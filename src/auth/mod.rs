@@ -28,6 +28,13 @@ pub fn token_hash(token: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(token.as_bytes()))
 }
 
+/// A short reference to a one-time secret (login state, ticket) for log lines: the start of its
+/// hash, so that an operator can follow one login from step to step without the log holding
+/// anything that could be replayed.
+pub fn log_ref(secret: &str) -> String {
+    token_hash(secret).chars().take(10).collect()
+}
+
 /// Deletes what can no longer be used: login states and tickets past their expiry, refresh tokens
 /// expired for a day. Safe to run on every instance at once.
 pub async fn purge_expired(db: &sea_orm::DatabaseConnection) -> crate::error::Result<u64> {

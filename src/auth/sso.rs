@@ -7,7 +7,7 @@
 //!    hand back a one-time login ticket (60 seconds) for the SPA;
 //! 3. [`redeem`]: trade the ticket for access and refresh tokens.
 
-use super::{login, random_token, token_hash};
+use super::{log_ref, login, random_token, token_hash};
 use crate::{
     authz::roles::{BuiltinRole, builtin_role_ids},
     error::{Error, Result},
@@ -100,6 +100,13 @@ pub async fn start(app: &AppState, connection_id: i64, redirect_uri: &str) -> Re
     })
     .exec_without_returning(&app.db)
     .await?;
+    tracing::info!(
+        login = %log_ref(&state),
+        connection = conn.id,
+        organization = conn.organization_id,
+        provider = ?conn.provider,
+        "provider login started"
+    );
     let callback = callback_url(app, conn.id);
     match conn.provider {
         Provider::Dingtalk => {
@@ -179,9 +186,16 @@ pub async fn finish(
     state: &str,
     client_ip: Option<String>,
 ) -> Result<Finished> {
+    let started = std::time::Instant::now();
+    let reference = log_ref(state);
     let login = match consume_state(app, connection_id, state).await? {
         Consumed::Fresh(login) => login,
         Consumed::Stale(login) => {
+            tracing::info!(
+                login = %reference,
+                connection = connection_id,
+                "provider login refused: the state was already used or has expired"
+            );
             let refusal = Error::Unauthenticated(
                 "this login link was already used or has expired; start the login again".into(),
             );
@@ -197,6 +211,26 @@ pub async fn finish(
             "the provider did not confirm the login (no code); try again".into(),
         )),
     };
+    let ms = started.elapsed().as_millis() as u64;
+    match &result {
+        Ok(admitted) => tracing::info!(
+            login = %reference,
+            connection = connection_id,
+            member = admitted.member_id,
+            ticket = %log_ref(&admitted.ticket),
+            ms,
+            "provider login admitted; ticket issued"
+        ),
+        Err(e) => tracing::info!(
+            login = %reference,
+            connection = connection_id,
+            code = e.code().as_str(),
+            reason = %e.public_message(),
+            ms,
+            "provider login refused"
+        ),
+    }
+    let result = result.map(|admitted| admitted.ticket);
     Ok(Finished {
         redirect_uri: login.redirect_uri,
         result,
@@ -330,7 +364,7 @@ async fn admit(
     login: &login_state::Model,
     code: &str,
     client_ip: Option<String>,
-) -> Result<String> {
+) -> Result<Admitted> {
     let (conn, org) = enabled_connection(app, login.connection_id).await?;
     let person = identify(app, &conn, login, code).await?;
     let txn = crate::db::begin_write(&app.db).await?;
@@ -394,7 +428,16 @@ async fn admit(
     .await?;
     txn.commit().await?;
     app.audit.publish(event);
-    Ok(ticket)
+    Ok(Admitted {
+        ticket,
+        member_id: member.id,
+    })
+}
+
+/// A person let in by the provider: their one-time ticket.
+struct Admitted {
+    ticket: String,
+    member_id: i64,
 }
 
 /// Finds or creates the user of a provider person: by (provider, corp, userid); for DingTalk also
@@ -580,6 +623,12 @@ pub async fn redeem(app: &AppState, ticket: &str) -> Result<login::Tokens> {
         .await?
         .filter(|m| m.status == MemberStatus::Active && m.organization_id == row.organization_id)
         .ok_or_else(|| Error::Unauthenticated("this member can no longer log in".into()))?;
+    tracing::info!(
+        ticket = %log_ref(ticket.trim()),
+        member = member.id,
+        organization = member.organization_id,
+        "login ticket redeemed"
+    );
     login::issue_tokens(app, member, None).await
 }
 

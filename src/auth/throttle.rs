@@ -1,6 +1,8 @@
 //! Login throttling: failures are counted per account and per client address in a sliding window;
 //! when either count reaches its limit, further attempts are refused until the oldest failure
-//! leaves the window. A success clears the account's count (not the address's).
+//! leaves the window. An attempt counts from the moment it starts (a guessing loop sending many
+//! at once gets no more than the limit checked), and a success takes its own count back and
+//! clears the account's (not the address's other failures).
 
 use crate::{
     config::LoginSettings,
@@ -42,12 +44,26 @@ impl LoginThrottle {
         format!("i:{address}")
     }
 
-    /// Refuses the attempt when the account or the address is over its limit.
-    pub fn check(&self, account: &str, address: Option<&str>) -> Result<()> {
+    /// Starts a login attempt, or refuses it when the account or the address is at its limit.
+    /// The attempt counts as a failure from now on, so that guesses sent side by side cannot
+    /// all pass the check before the first of them is found wrong; [`Self::succeeded`] takes it
+    /// back when the password was right.
+    pub fn begin(&self, account: &str, address: Option<&str>) -> Result<Attempt> {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let mut wait = |key: String, limit: u32| -> Option<Duration> {
-            let entries = map.get_mut(&key)?;
+        if map.len() >= MAX_KEYS {
+            map.retain(|_, v| {
+                v.back()
+                    .is_some_and(|t| now.duration_since(*t) < self.window)
+            });
+        }
+        let attempt = Attempt {
+            account: Self::account_key(account),
+            address: address.map(Self::address_key),
+            at: now,
+        };
+        let mut wait = |key: &str, limit: u32| -> Option<Duration> {
+            let entries = map.get_mut(key)?;
             while entries
                 .front()
                 .is_some_and(|t| now.duration_since(*t) >= self.window)
@@ -59,44 +75,39 @@ impl LoginThrottle {
                 self.window.saturating_sub(now.duration_since(oldest))
             })
         };
-        if let Some(d) = wait(Self::account_key(account), self.per_account) {
+        if let Some(d) = wait(&attempt.account, self.per_account) {
             return Err(limited("this account", d));
         }
-        if let Some(address) = address
-            && let Some(d) = wait(Self::address_key(address), self.per_address)
+        if let Some(key) = &attempt.address
+            && let Some(d) = wait(key, self.per_address)
         {
             return Err(limited("your address", d));
         }
-        Ok(())
+        for key in std::iter::once(&attempt.account).chain(&attempt.address) {
+            map.entry(key.clone()).or_default().push_back(now);
+        }
+        Ok(attempt)
     }
 
-    /// Records a failed attempt.
-    pub fn record_failure(&self, account: &str, address: Option<&str>) {
-        let now = Instant::now();
+    /// The attempt's password was right: the account's failures are cleared, and the attempt
+    /// no longer counts against the address.
+    pub fn succeeded(&self, attempt: &Attempt) {
         let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if map.len() >= MAX_KEYS {
-            map.retain(|_, v| {
-                v.back()
-                    .is_some_and(|t| now.duration_since(*t) < self.window)
-            });
-        }
-        map.entry(Self::account_key(account))
-            .or_default()
-            .push_back(now);
-        if let Some(address) = address {
-            map.entry(Self::address_key(address))
-                .or_default()
-                .push_back(now);
+        map.remove(&attempt.account);
+        if let Some(entries) = attempt.address.as_ref().and_then(|k| map.get_mut(k))
+            && let Some(i) = entries.iter().position(|t| *t == attempt.at)
+        {
+            entries.remove(i);
         }
     }
+}
 
-    /// Clears the account's failures after a successful login.
-    pub fn record_success(&self, account: &str) {
-        self.failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&Self::account_key(account));
-    }
+/// A login attempt under way, counted as a failure until it succeeds.
+#[derive(Debug)]
+pub struct Attempt {
+    account: String,
+    address: Option<String>,
+    at: Instant,
 }
 
 fn limited(what: &str, wait: Duration) -> Error {
@@ -123,12 +134,11 @@ mod tests {
     fn account_limit() {
         let t = throttle(3, 100);
         for _ in 0..3 {
-            t.check("Alice", Some("1.1.1.1")).expect("allowed");
-            t.record_failure("Alice", Some("1.1.1.1"));
+            t.begin("Alice", Some("1.1.1.1")).expect("allowed");
         }
-        let err = t.check("alice", Some("2.2.2.2")).unwrap_err();
+        let err = t.begin("alice", Some("2.2.2.2")).unwrap_err();
         assert!(err.to_string().contains("this account"), "{err}");
-        t.check("bob", Some("1.1.1.1"))
+        t.begin("bob", Some("1.1.1.1"))
             .expect("other accounts unaffected");
     }
 
@@ -136,20 +146,39 @@ mod tests {
     fn address_limit_spans_accounts() {
         let t = throttle(100, 4);
         for i in 0..4 {
-            t.record_failure(&format!("user{i}"), Some("9.9.9.9"));
+            t.begin(&format!("user{i}"), Some("9.9.9.9"))
+                .expect("allowed");
         }
-        let err = t.check("someone-else", Some("9.9.9.9")).unwrap_err();
+        let err = t.begin("someone-else", Some("9.9.9.9")).unwrap_err();
         assert!(err.to_string().contains("your address"), "{err}");
-        t.check("someone-else", Some("8.8.8.8"))
+        t.begin("someone-else", Some("8.8.8.8"))
             .expect("other address allowed");
     }
 
     #[test]
-    fn success_clears_account() {
-        let t = throttle(2, 100);
-        t.record_failure("carol", None);
-        t.record_success("carol");
-        t.record_failure("carol", None);
-        t.check("carol", None).expect("one failure left");
+    fn attempts_under_way_count_before_they_fail() {
+        let t = throttle(3, 100);
+        let pending: Vec<Attempt> = (0..3)
+            .map(|_| t.begin("dave", Some("1.1.1.1")).expect("allowed"))
+            .collect();
+        assert!(
+            t.begin("dave", Some("1.1.1.1")).is_err(),
+            "a fourth guess sent alongside the first three is refused"
+        );
+        drop(pending);
+    }
+
+    #[test]
+    fn success_clears_the_account_and_its_own_address_entry() {
+        let t = throttle(2, 2);
+        t.begin("carol", Some("5.5.5.5")).expect("first");
+        let right = t.begin("carol", Some("5.5.5.5")).expect("second");
+        t.succeeded(&right);
+        t.begin("carol", Some("5.5.5.5"))
+            .expect("the account is clear and the address holds one failure");
+        assert!(
+            t.begin("erin", Some("5.5.5.5")).is_err(),
+            "the address keeps its two failures"
+        );
     }
 }

@@ -30,6 +30,7 @@ use sea_orm::{
 };
 use serde_json::json;
 use std::{sync::Arc, sync::atomic::Ordering, time::Duration};
+use tracing::Instrument as _;
 
 /// The lease of a connection's syncs.
 pub fn lease_name(connection_id: i64) -> String {
@@ -155,10 +156,22 @@ async fn launch_unless_started_since(
         }
     };
     let (state, started, connection_id) = (app.clone(), run.clone(), conn.id);
-    let task = tokio::spawn({
-        let holder = holder.clone();
-        async move { execute(&state, conn, started, holder).await }
-    });
+    // Every line the run logs, provider calls and retries included, carries its run and
+    // connection: `grep '"run":42'` follows one sync.
+    let span = tracing::info_span!(
+        "sync_run",
+        run = run.id,
+        connection = conn.id,
+        organization = conn.organization_id
+    );
+    tracing::info!(parent: &span, trigger = ?trigger, actor, "sync run started");
+    let task = tokio::spawn(
+        {
+            let holder = holder.clone();
+            async move { execute(&state, conn, started, holder).await }
+        }
+        .instrument(span),
+    );
     app.sync.track(
         run.id,
         RunningTask {

@@ -447,3 +447,52 @@ async fn audit_events_page_with_cursors() {
         .await;
     assert_eq!(error_code(&body), "VALIDATION");
 }
+
+/// A guessing loop that sends its guesses side by side: no more guesses are checked than the
+/// limits allow, for one account and for one address spread over many accounts.
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_tries_than_the_limits() {
+    let app = TestApp::spawn_with(|s| {
+        s.login.max_failures_per_account = 5;
+        s.login.max_failures_per_address = 8;
+    })
+    .await;
+    let guess = |account: String| {
+        let app = &app;
+        async move {
+            let body = app
+                .gql(
+                    LOGIN,
+                    json!({ "account": account, "password": "guess-guess" }),
+                    None,
+                )
+                .await;
+            error_code(&body).to_string()
+        }
+    };
+    let codes = futures_util::future::join_all((0..40).map(|_| guess("admin".into()))).await;
+    let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
+    let limited = codes.iter().filter(|c| *c == "RATE_LIMITED").count();
+    assert_eq!(
+        checked, 5,
+        "exactly the account limit is checked: {codes:?}"
+    );
+    assert_eq!(limited, 35, "{codes:?}");
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "RATE_LIMITED",
+        "the account waits: {body}"
+    );
+
+    // The address has 5 failures; guesses at other accounts get 3 more, together.
+    let codes = futures_util::future::join_all((0..30).map(|i| guess(format!("someone{i}")))).await;
+    let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
+    assert_eq!(checked, 3, "the address limit holds too: {codes:?}");
+}

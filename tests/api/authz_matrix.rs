@@ -348,7 +348,7 @@ fn ops() -> Vec<Op> {
 fn expected(op: &Op, actor: &str) -> &'static str {
     match (op.allowed, actor) {
         (Allowed::Public, _) => "OK",
-        (_, "anonymous" | "disabled") => "UNAUTHENTICATED",
+        (_, actor) if actors::UNAUTHENTICATED.contains(&actor) => "UNAUTHENTICATED",
         (Allowed::Members, "other_org_admin") => op.other,
         (Allowed::Members, _) => "OK",
         (Allowed::Only(_, other), "other_org_admin") => other,

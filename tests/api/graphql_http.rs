@@ -427,3 +427,132 @@ async fn graphiql_introspection_fits_the_default_limits() {
     );
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
 }
+
+/// Posts a raw JSON body; answers the status and the parsed answer.
+async fn post_raw(app: &TestApp, token: &str, body: String) -> (u16, Value) {
+    let res = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// The first error's message, lower-cased.
+fn message(body: &Value) -> String {
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_lowercase()
+}
+
+/// Hostile documents with the default limits: each is refused with an error that names the
+/// limit, nothing runs, and the server answers the next ordinary request at once. The whole
+/// sweep is bounded in time so that a document that would hang the server fails the test
+/// instead of hanging it.
+#[tokio::test]
+async fn abusive_documents_are_refused_and_the_server_stays_responsive() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let sweep = async {
+        let mut cases: Vec<(&str, String, &str)> = Vec::new();
+        // Aliases: one cheap field asked a thousand times.
+        let aliases: String = (0..1000)
+            .map(|i| format!("a{i}: me {{ member {{ nickname }} }} "))
+            .collect();
+        cases.push(("alias bomb", format!("{{ {aliases} }}"), "complex"));
+        // Fragments that double at each level: 2^40 fields if expanded.
+        let mut doubling = String::from("fragment F0 on Me { member { id } } ");
+        for i in 1..=40 {
+            doubling.push_str(&format!(
+                "fragment F{i} on Me {{ ...F{} ...F{} }} ",
+                i - 1,
+                i - 1
+            ));
+        }
+        cases.push((
+            "fragment bomb",
+            format!("{{ me {{ ...F40 }} }} {doubling}"),
+            "complex",
+        ));
+        cases.push((
+            "fragment cycle",
+            "{ me { ...A } } fragment A on Me { ...B } fragment B on Me { ...A }".into(),
+            "cycle",
+        ));
+        // Nesting far below any real document: lists inside lists in an argument, and
+        // selections inside selections.
+        let lists = format!(
+            "{{ members(first: 1, filter: {{ keyword: {}\"x\"{} }}) {{ totalCount }} }}",
+            "[".repeat(5_000),
+            "]".repeat(5_000)
+        );
+        cases.push(("deeply nested value", lists, "recursion"));
+        let selections = format!(
+            "{{ me {} }}",
+            "{ member ".repeat(2_000) + &"}".repeat(2_000)
+        );
+        cases.push(("deeply nested selection", selections, "recursion"));
+        let directives = "@include(if: true) ".repeat(200);
+        cases.push((
+            "directive pile",
+            format!("{{ me {{ member {{ id {directives} }} }} }}"),
+            "directives",
+        ));
+        for (name, query, expected) in cases {
+            let (status, body) =
+                post_raw(&app, &token, json!({ "query": query }).to_string()).await;
+            assert!(
+                body["data"].is_null() || body["data"]["me"].is_null(),
+                "{name}: nothing runs: {body}"
+            );
+            assert!(
+                message(&body).contains(expected),
+                "{name}: expected an error about `{expected}`, got {status} {body}"
+            );
+            let ok = app
+                .gql("{ me { member { id } } }", json!({}), Some(&token))
+                .await;
+            assert!(ok["errors"].is_null(), "after {name}: {ok}");
+        }
+
+        // Variables: nested past the JSON parser's depth, and values of the wrong shape.
+        let nested = format!(
+            "{{\"query\":\"query($f: MemberFilter) {{ members(first: 1, filter: $f) {{ totalCount }} }}\",\"variables\":{{\"f\":{}{}}}}}",
+            "[".repeat(10_000),
+            "]".repeat(10_000)
+        );
+        let (status, body) = post_raw(&app, &token, nested).await;
+        assert_eq!(status, 400, "nested variables: {body}");
+        assert!(!message(&body).is_empty(), "a reason is given: {body}");
+        let (status, body) = post_raw(
+            &app,
+            &token,
+            json!({ "query": "query($f: MemberFilter) { members(first: 1, filter: $f) { totalCount } }", "variables": { "f": { "keyword": { "$gt": "" } } } }).to_string(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert!(
+            message(&body).contains("keyword"),
+            "a variable of the wrong shape names the field: {body}"
+        );
+        // A page size far beyond what a page may hold is refused, not served.
+        let body = app
+            .gql(
+                "{ members(first: 100000000) { totalCount } }",
+                json!({}),
+                Some(&token),
+            )
+            .await;
+        assert!(!body["errors"].is_null(), "oversized page: {body}");
+        assert!(body["data"].is_null() || body["data"]["members"].is_null());
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(60), sweep)
+        .await
+        .expect("every hostile document is answered promptly");
+}

@@ -1,7 +1,9 @@
 //! The cast of the authorization tests: one of each role in one organization, plus another
-//! organization's administrator, a disabled member and nobody at all.
+//! organization's administrator, and callers whose token must not let them in: nobody at all, a
+//! disabled, resigned or removed member, and forged, expired or tampered tokens.
 
 use super::{ADMIN_PASSWORD, TestApp, fixtures};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use roster::authz::roles::BuiltinRole;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -23,7 +25,7 @@ pub struct Actors {
 }
 
 /// Every actor, in table order.
-pub const ACTORS: [&str; 12] = [
+pub const ACTORS: [&str; 17] = [
     "org_admin",
     "perm_admin",
     "standard",
@@ -36,6 +38,25 @@ pub const ACTORS: [&str; 12] = [
     "other_org_admin",
     "disabled",
     "anonymous",
+    "forged",
+    "expired",
+    "tampered",
+    "resigned",
+    "removed",
+];
+
+/// Actors whose token must not let them in, whatever the operation: none at all, a disabled
+/// member's, the administrator's claims under a key that is not the server's (`forged`) or past
+/// their expiry (`expired`), a standard user's token whose claims were edited to name the
+/// administrator (`tampered`), and tokens of members who resigned or were removed afterwards.
+pub const UNAUTHENTICATED: [&str; 7] = [
+    "anonymous",
+    "disabled",
+    "forged",
+    "expired",
+    "tampered",
+    "resigned",
+    "removed",
 ];
 
 /// The password every actor gets.
@@ -147,10 +168,12 @@ pub async fn setup(app: &TestApp) -> Actors {
         "viewer_type",
         create_member(app, &admin, "viewer_type", "VIEWER", None).await,
     );
-    members.insert(
-        "disabled",
-        create_member(app, &admin, "disabled", "DEVELOPER", None).await,
-    );
+    for name in ["disabled", "resigned", "removed"] {
+        members.insert(
+            name,
+            create_member(app, &admin, name, "DEVELOPER", None).await,
+        );
+    }
 
     let workspace_id = admin_ok(
         app,
@@ -209,6 +232,8 @@ pub async fn setup(app: &TestApp) -> Actors {
         "ws_viewer",
         "viewer_type",
         "disabled",
+        "resigned",
+        "removed",
     ] {
         tokens.insert(
             name,
@@ -230,13 +255,35 @@ pub async fn setup(app: &TestApp) -> Actors {
         ),
     );
     tokens.insert("anonymous", None);
-    admin_ok(
-        app,
-        &admin,
-        "mutation($m: [ID!]!) { disableMembers(ids: $m) { ok } }",
-        json!({ "m": [members["disabled"]] }),
-    )
-    .await;
+    let now = chrono::Utc::now().timestamp();
+    let mut expired = claims(&admin);
+    expired["iat"] = json!(now - 7200);
+    expired["exp"] = json!(now - 3600);
+    let (kid, server_key) = app.state.keys.signing_key().expect("key");
+    tokens.insert("expired", Some(sign(&kid, &server_key, &expired)));
+    // The administrator's claims and the server's kid, under another Ed25519 key.
+    let mut der = hex_bytes("302e020100300506032b657004220420");
+    der.extend_from_slice(&[42u8; 32]);
+    let foreign = jsonwebtoken::EncodingKey::from_ed_der(&der);
+    tokens.insert("forged", Some(sign(&kid, &foreign, &claims(&admin))));
+    let standard = tokens["standard"].clone().expect("standard");
+    let mut parts: Vec<String> = standard.split('.').map(str::to_string).collect();
+    parts[1] = URL_SAFE_NO_PAD.encode(claims(&admin).to_string());
+    tokens.insert("tampered", Some(parts.join(".")));
+    for (mutation, actor) in [
+        ("disableMembers", "disabled"),
+        ("resignMembers", "resigned"),
+        ("removeMembers", "removed"),
+    ] {
+        let done = admin_ok(
+            app,
+            &admin,
+            &format!("mutation($m: [ID!]!) {{ {mutation}(ids: $m) {{ ok message }} }}"),
+            json!({ "m": [members[actor]] }),
+        )
+        .await;
+        assert_eq!(done[mutation][0]["ok"], true, "{mutation}: {done}");
+    }
     let _ = ADMIN_PASSWORD;
     Actors {
         tokens,
@@ -260,5 +307,24 @@ pub async fn role_ids(app: &TestApp, token: &str) -> std::collections::HashMap<S
                 r["id"].as_str()?.to_string(),
             ))
         })
+        .collect()
+}
+
+/// The claims of a JWT.
+fn claims(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("claims");
+    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
+}
+
+fn sign(kid: &str, key: &jsonwebtoken::EncodingKey, claims: &Value) -> String {
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
+    header.kid = Some(kid.to_string());
+    jsonwebtoken::encode(&header, claims, key).expect("sign")
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).expect("hex"))
         .collect()
 }
