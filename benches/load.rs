@@ -186,7 +186,12 @@ impl Server {
             .port();
         let base = format!("http://127.0.0.1:{port}");
         let log = std::fs::File::create(work.join("roster.log"))?;
-        let child = Command::new(env!("CARGO_BIN_EXE_roster"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_roster"));
+        // The server refuses ROSTER_ variables it does not know (this harness's own among them).
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with("ROSTER_")) {
+            command.env_remove(name);
+        }
+        let child = command
             .env("DATABASE_URL", database_url)
             .env("ROSTER_LISTEN", format!("127.0.0.1:{port}"))
             .env("ROSTER_PUBLIC_URL", &base)
@@ -212,10 +217,16 @@ impl Server {
             .stdout(log.try_clone()?)
             .stderr(log)
             .spawn()?;
-        let server = Self { child, base };
+        let mut server = Self { child, base };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
+            if let Some(status) = server.child.try_wait()? {
+                anyhow::bail!(
+                    "the server exited ({status}); see {}",
+                    work.join("roster.log").display()
+                );
+            }
             if let Ok(res) = client.get(format!("{}/readyz", server.base)).send().await
                 && res.status().is_success()
             {

@@ -210,6 +210,9 @@ pub struct GraphqlSettings {
     pub max_upload_bytes: usize,
     /// Most operations in one batched request (`ROSTER_GRAPHQL__MAX_BATCH`).
     pub max_batch: usize,
+    /// Most fields an operation selects at its root, aliases and fragments included
+    /// (`ROSTER_GRAPHQL__MAX_ROOT_FIELDS`).
+    pub max_root_fields: usize,
 }
 
 /// Password-guessing defences.
@@ -271,6 +274,7 @@ impl Default for Settings {
                 max_body_bytes: 1 << 20,
                 max_upload_bytes: 10 << 20,
                 max_batch: 10,
+                max_root_fields: 32,
             },
             login: LoginSettings {
                 max_failures_per_account: 5,
@@ -414,6 +418,7 @@ impl Settings {
         if self.graphql.max_depth == 0
             || self.graphql.max_complexity == 0
             || self.graphql.max_batch == 0
+            || self.graphql.max_root_fields == 0
         {
             return bad("graphql", "limits must be at least 1 (ROSTER_GRAPHQL__*)");
         }

@@ -12,6 +12,7 @@ pub mod directory;
 pub mod enums;
 pub mod excel;
 pub mod guard;
+pub mod limits;
 pub mod loaders;
 pub mod me;
 pub mod member;

@@ -58,7 +58,10 @@ pub fn build_schema(state: Option<AppState>, limits: &GraphqlSettings) -> Roster
     .limit_depth(limits.max_depth)
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(32)
-    .limit_directives(16);
+    .limit_directives(16)
+    .extension(super::limits::RootFieldLimit {
+        max: limits.max_root_fields,
+    });
     if let Some(state) = state {
         builder = builder.data(state);
     }

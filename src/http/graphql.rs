@@ -273,6 +273,13 @@ fn is_request_error(r: &async_graphql::Response) -> bool {
 /// selects several. The document is parsed here once and kept in the request for execution.
 fn root_field(request: &mut async_graphql::Request) -> Option<String> {
     use async_graphql::parser::types::{DocumentOperations, Selection};
+    // Parsing would recurse once per level; the schema refuses such a document unparsed.
+    if crate::graphql::limits::nests_deeper_than(
+        &request.query,
+        crate::graphql::limits::MAX_NESTING,
+    ) {
+        return None;
+    }
     let name = request.operation_name.clone();
     let document = request.parsed_query().ok()?;
     let operation = match (&document.operations, name) {
