@@ -21,7 +21,7 @@ use common::{database, env_number, read_rows, seed, write_rows};
 use entity::{audit_event, member, member_tag};
 use futures_util::{StreamExt, stream};
 use sandbox::{Sandbox, company::Company};
-use sea_orm::{ColumnTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Database, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use std::{
     collections::{HashMap, HashSet},
@@ -159,7 +159,21 @@ async fn main() -> anyhow::Result<()> {
         out.rate(),
         out.failures(),
     );
-    let verdict = check_batches(&db, &files, &out, threads).await?;
+    // Uploads on the way when wrk stopped still finish on the server: wait until the audit log
+    // stops growing before reading the outcome.
+    let mut last = u64::MAX;
+    loop {
+        let now = audit_event::Entity::find()
+            .filter(audit_event::Column::Action.eq("member.batch_update"))
+            .count(&db)
+            .await?;
+        if now == last {
+            break;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let verdict = check_batches(&db, &files, &out, &work).await?;
     println!("\nbatch updates checked in the database: {verdict}");
     let failures_total = out.failures();
 
@@ -394,10 +408,13 @@ impl Runner<'_> {
         };
         let (id_at, nick_at) = (position("User ID")?, position("Nickname")?);
         header.push("tag_load".into());
-        let query = "mutation($file: Upload!) { batchUpdateMembers(file: $file) { applied changedMemberIds problems { row column message } } }";
-        let operations = json!({ "query": query, "variables": { "file": null } }).to_string();
         let mut files = Vec::with_capacity(FILES);
         for (k, chunk) in rows[1..].chunks(ROWS_PER_FILE).take(FILES).enumerate() {
+            // The alias tells the script which file an answer is for.
+            let query = format!(
+                "mutation($file: Upload!) {{ f{k}: batchUpdateMembers(file: $file) {{ applied changedMemberIds problems {{ row column message }} }} }}"
+            );
+            let operations = json!({ "query": query, "variables": { "file": null } }).to_string();
             let mut sheet = vec![header.clone()];
             let mut members = Vec::new();
             for row in chunk {
@@ -453,7 +470,7 @@ async fn scan_codes(
             .await?;
         let page_url = location(&res)?;
         let page = client.get(&page_url).send().await?.text().await?;
-        let marker = format!("userid={:06}&", 1 + i % PEOPLE);
+        let marker = format!("userid={:06}&", i % PEOPLE);
         let at = page
             .find(&marker)
             .ok_or_else(|| anyhow::anyhow!("the sandbox page does not list {marker}"))?;
@@ -531,14 +548,33 @@ impl WrkOut {
     }
 }
 
+/// The file numbers the batch script wrote to `<prefix>-<thread>` files.
+fn logged_files(work: &Path, prefix: &str) -> anyhow::Result<HashSet<usize>> {
+    let mut files = HashSet::new();
+    for entry in std::fs::read_dir(work)? {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with(&format!("{prefix}-")) {
+            for line in std::fs::read_to_string(&path)?.lines() {
+                files.insert(line.trim().parse()?);
+            }
+        }
+    }
+    Ok(files)
+}
+
 /// Checks the batch updates against the database: a file answered is applied, a file never
 /// sent is not, no file is half applied, and each applied file wrote exactly one audit event.
 async fn check_batches(
     db: &sea_orm::DatabaseConnection,
     files: &[Vec<i64>],
     out: &WrkOut,
-    threads: usize,
+    work: &Path,
 ) -> anyhow::Result<String> {
+    let (sent, answered) = (logged_files(work, "sent")?, logged_files(work, "answered")?);
     let all: Vec<i64> = files.iter().flatten().copied().collect();
     let tags: HashMap<i64, String> = member_tag::Entity::find()
         .filter(member_tag::Column::Name.eq("load"))
@@ -570,7 +606,6 @@ async fn check_batches(
         ids.sort_unstable();
         *written.entry(ids).or_default() += 1;
     }
-    let (sent, answered) = (out.per_thread("sent"), out.per_thread("answered"));
     let mut problems = Vec::new();
     let (mut applied, mut in_flight) = (0, 0);
     let mut expected_events = HashSet::new();
@@ -585,18 +620,17 @@ async fn check_batches(
                         .is_some_and(|n| n.ends_with(&format!("_{value}")))
             })
             .count();
-        let (t, position) = (k % threads, (k / threads) as u64);
-        let must = answered.get(t).is_some_and(|a| position < *a);
-        let may = sent.get(t).is_some_and(|s| position < *s);
         match done {
-            0 if must => problems.push(format!("file {k} was answered but is not applied")),
+            0 if answered.contains(&k) => {
+                problems.push(format!("file {k} was answered but is not applied"))
+            }
             0 => {}
             n if n == members.len() => {
                 applied += 1;
-                if !must {
+                if !answered.contains(&k) {
                     in_flight += 1;
                 }
-                if !may {
+                if !sent.contains(&k) {
                     problems.push(format!("file {k} was never sent but is applied"));
                 }
                 let mut ids = members.clone();
@@ -622,12 +656,19 @@ async fn check_batches(
             "{stray} audit events match no applied file (a write that did not land?)"
         ));
     }
+    if out.total("applied") > applied {
+        problems.push(format!(
+            "{} answers said applied, but {applied} files are (a file applied twice?)",
+            out.total("applied")
+        ));
+    }
     if !problems.is_empty() {
         anyhow::bail!("batch updates lost or duplicated:\n{}", problems.join("\n"));
     }
     Ok(format!(
-        "{} uploads answered, {applied} of {} files applied ({in_flight} on the way when wrk stopped), none half applied, one audit event each; no lost or duplicated writes",
+        "{} uploads answered ({} of them applied changes, the rest found nothing left to change), {applied} of {} files applied ({in_flight} on the way when wrk stopped), none half applied, one audit event each; no lost or duplicated writes",
         out.total("answered"),
+        out.total("applied"),
         files.len()
     ))
 }
