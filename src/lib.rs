@@ -73,7 +73,7 @@ impl Application {
             App::new()
                 .wrap(http::app::cors(&server_state.settings.cors_allowed_origins))
                 .wrap(actix_web::middleware::from_fn(telemetry::request_id_header))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<telemetry::RequestSpan>::new())
                 .wrap(actix_web::middleware::from_fn(http::metrics::track))
                 .configure(http::configure(server_state.clone(), schema.clone()))
         })
