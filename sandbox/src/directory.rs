@@ -1,6 +1,7 @@
 //! Directory controls: `POST /sandbox/directory` changes the seeded company the way an
 //! administrator would in the provider's console (people join, are renamed, move, leave;
-//! departments appear, are renamed, disappear; the apps' visible range changes). Every provider
+//! departments appear, are renamed, disappear; roles are deleted; the apps' visible range
+//! changes). Every provider
 //! API then answers from the changed company, and Graph delta queries report the change.
 
 use crate::{State, company::Department, company::Person};
@@ -58,6 +59,11 @@ pub enum Change {
     /// A department (empty, without children) is removed.
     RemoveDepartment {
         /// Id.
+        id: i64,
+    },
+    /// A role is deleted; its group goes with it when it was the group's last role.
+    RemoveRole {
+        /// Role id.
         id: i64,
     },
     /// The apps' visible range becomes these departments (empty: nothing visible).
@@ -173,6 +179,22 @@ fn apply_changes(state: &State, changes: &[Change]) -> Result<(), String> {
                     }
                     next.departments.retain(|d| d.id != *id);
                     next.removed_departments.push((*id, version));
+                }
+                Change::RemoveRole { id } => {
+                    let before: usize = next.role_groups.iter().map(|g| g.roles.len()).sum();
+                    for group in &mut next.role_groups {
+                        group.roles.retain(|r| r.id != *id);
+                    }
+                    if next
+                        .role_groups
+                        .iter()
+                        .map(|g| g.roles.len())
+                        .sum::<usize>()
+                        == before
+                    {
+                        return Err(format!("role {id} does not exist"));
+                    }
+                    next.role_groups.retain(|g| !g.roles.is_empty());
                 }
                 Change::Scope { departments } => next.scope = departments.clone(),
             }

@@ -79,9 +79,9 @@ pub async fn full_in_txn<C: ConnectionTrait>(
         )
         .await?,
     );
-    if !snapshot.role_groups.is_empty() {
-        counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
-    }
+    // A full read holds every role the connection sees (none for Microsoft, none for WeCom with
+    // tags off): what it no longer holds is removed.
+    counts.add(role_groups(db, conn, &snapshot.role_groups, &linked).await?);
     counts.updated += leaders_in_txn(db, conn, &departments).await?;
     Ok(counts)
 }
@@ -855,8 +855,10 @@ async fn follow_contacts<C: ConnectionTrait>(
     Ok(counts)
 }
 
-/// Mirrors DingTalk role groups and roles as role groups and directory roles of the connection,
-/// and their holders among linked members.
+/// Mirrors DingTalk role groups and roles (WeCom tags) as role groups and directory roles of the
+/// connection, and their holders among linked members. Roles of the connection the read no
+/// longer has are removed with their holdings, and so are its groups left without roles (a
+/// group an administrator added local roles to stays).
 async fn role_groups<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
@@ -978,6 +980,55 @@ async fn role_groups<C: ConnectionTrait>(
                     .exec(db)
                     .await?;
             }
+        }
+    }
+    let seen_roles: HashSet<&str> = read
+        .iter()
+        .flat_map(|g| g.roles.iter().map(|r| r.external_id.as_str()))
+        .collect();
+    let gone_roles: Vec<i64> = roles
+        .iter()
+        .filter(|(external, _)| !seen_roles.contains(external.as_str()))
+        .map(|(_, r)| r.id)
+        .collect();
+    for chunk in gone_roles.chunks(ROWS_PER_INSERT) {
+        // Holdings go with their role (foreign key cascade); counted first.
+        let holdings = directory_role_member::Entity::delete_many()
+            .filter(directory_role_member::Column::DirectoryRoleId.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?
+            .rows_affected;
+        let removed = directory_role::Entity::delete_many()
+            .filter(directory_role::Column::Id.is_in(chunk.iter().copied()))
+            .exec(db)
+            .await?
+            .rows_affected;
+        counts.removed += i32::try_from(holdings + removed).unwrap_or(i32::MAX);
+    }
+    let seen_groups: HashSet<&str> = read.iter().map(|g| g.external_id.as_str()).collect();
+    let gone_groups: Vec<i64> = groups
+        .iter()
+        .filter(|(external, _)| !seen_groups.contains(external.as_str()))
+        .map(|(_, g)| g.id)
+        .collect();
+    if !gone_groups.is_empty() {
+        let still_used: HashSet<i64> = directory_role::Entity::find()
+            .filter(directory_role::Column::RoleGroupId.is_in(gone_groups.iter().copied()))
+            .all(db)
+            .await?
+            .into_iter()
+            .map(|r| r.role_group_id)
+            .collect();
+        let empty: Vec<i64> = gone_groups
+            .into_iter()
+            .filter(|g| !still_used.contains(g))
+            .collect();
+        if !empty.is_empty() {
+            counts.removed += n(empty.len());
+            role_group::Entity::delete_many()
+                .filter(role_group::Column::Id.is_in(empty))
+                .exec(db)
+                .await?;
         }
     }
     Ok(counts)

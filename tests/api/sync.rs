@@ -264,6 +264,23 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
     )
     .await;
     assert!(roles.to_string().contains("R&D Manager"), "{roles}");
+    // A role deleted in DingTalk goes, and its group with it when it was the last one.
+    edit(&sandbox, json!([{ "op": "remove_role", "id": 2003 }])).await;
+    let after = sync(&app, &admin, &conn).await;
+    assert_eq!(after["status"], "SUCCEEDED", "{after}");
+    assert_eq!(after["removed"], 2, "the role and its group: {after}");
+    let roles = admin_ok(
+        &app,
+        &admin,
+        "{ roleGroups { name roles { name } } }",
+        json!({}),
+    )
+    .await
+    .to_string();
+    assert!(
+        roles.contains("R&D Manager") && !roles.contains("Finance") && !roles.contains("Functions"),
+        "{roles}"
+    );
 
     // The mirror is searched regardless of case, and filtered by department page after page.
     let found = admin_ok(
@@ -800,6 +817,18 @@ async fn wecom_sync_and_callbacks() {
     // R&D Manager: 000001 (Team 1) and 000002 (Team 2, not a member); Team 0: its ten people.
     assert_eq!(holders("R&D Manager"), 1, "{tags}");
     assert_eq!(holders("Team 0 (whole department)"), 10, "{tags}");
+    // Tags off: the next sync takes the tags group away.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { updateConnection(id: $c, input: { syncTags: false }) { syncTags } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    let untagged = sync(&app, &admin, &conn).await;
+    assert_eq!(untagged["status"], "SUCCEEDED", "{untagged}");
+    let groups = admin_ok(&app, &admin, "{ roleGroups { name } }", json!({})).await;
+    assert!(!groups.to_string().contains("WeCom tags"), "{groups}");
 
     let crypto = CallbackCrypto::new(TOKEN, AES_KEY, &wecom.corp_id).expect("crypto");
     // URL verification answers the bare decrypted echostr.
