@@ -65,14 +65,10 @@ async fn me_without_a_token_is_unauthenticated() {
 async fn repeated_failures_are_throttled_per_account() {
     let app = TestApp::spawn_with(|s| s.login.max_failures_per_account = 3).await;
     for _ in 0..3 {
-        let body = app
-            .gql(
-                LOGIN,
-                json!({ "account": "admin", "password": "guess-guess" }),
-                None,
-            )
-            .await;
-        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+        assert_eq!(
+            login_code(&app, "admin", "guess-guess").await,
+            "UNAUTHENTICATED"
+        );
     }
     let body = app
         .gql(
@@ -101,14 +97,10 @@ async fn repeated_failures_are_throttled_per_address() {
     })
     .await;
     for i in 0..4 {
-        let body = app
-            .gql(
-                LOGIN,
-                json!({ "account": format!("user{i}"), "password": "guess-guess" }),
-                None,
-            )
-            .await;
-        assert_eq!(error_code(&body), "UNAUTHENTICATED");
+        assert_eq!(
+            login_code(&app, &format!("user{i}"), "guess-guess").await,
+            "UNAUTHENTICATED"
+        );
     }
     let body = app
         .gql(
@@ -459,16 +451,7 @@ async fn concurrent_guesses_get_no_more_tries_than_the_limits() {
     .await;
     let guess = |account: String| {
         let app = &app;
-        async move {
-            let body = app
-                .gql(
-                    LOGIN,
-                    json!({ "account": account, "password": "guess-guess" }),
-                    None,
-                )
-                .await;
-            error_code(&body).to_string()
-        }
+        async move { login_code(app, &account, "guess-guess").await }
     };
     let codes = futures_util::future::join_all((0..40).map(|_| guess("admin".into()))).await;
     let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
@@ -478,21 +461,26 @@ async fn concurrent_guesses_get_no_more_tries_than_the_limits() {
         "exactly the account limit is checked: {codes:?}"
     );
     assert_eq!(limited, 35, "{codes:?}");
-    let body = app
-        .gql(
-            LOGIN,
-            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
-            None,
-        )
-        .await;
     assert_eq!(
-        error_code(&body),
+        login_code(&app, "admin", ADMIN_PASSWORD).await,
         "RATE_LIMITED",
-        "the account waits: {body}"
+        "the account waits, even with the right password"
     );
 
     // The address has 5 failures; guesses at other accounts get 3 more, together.
     let codes = futures_util::future::join_all((0..30).map(|i| guess(format!("someone{i}")))).await;
     let checked = codes.iter().filter(|c| *c == "UNAUTHENTICATED").count();
     assert_eq!(checked, 3, "the address limit holds too: {codes:?}");
+}
+
+/// The error code of a password login (`<no error>` when it lets the caller in).
+async fn login_code(app: &TestApp, account: &str, password: &str) -> String {
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": account, "password": password }),
+            None,
+        )
+        .await;
+    error_code(&body).to_string()
 }
