@@ -108,6 +108,19 @@ pub fn read(bytes: &[u8], max_bytes: usize) -> Result<Sheet> {
         ));
     }
     check_inflated_size(bytes)?;
+    // The spreadsheet parser is not ours and has panicked on hostile input (fuzz/: a cell
+    // reference of many letters overflowed its column arithmetic); a panic is a bad file.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes))).unwrap_or_else(
+        |_| {
+            Err(refuse(
+                "the workbook is malformed and could not be read; open it in Excel and save it again as .xlsx",
+            ))
+        },
+    )
+}
+
+/// Reads the member sheet of a zip that passed the checks above.
+fn read_sheet(bytes: &[u8]) -> Result<Sheet> {
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
         refuse(format!(
             "the file is not a readable .xlsx workbook ({e}); open it in Excel and save it again as .xlsx"
@@ -355,5 +368,53 @@ mod tests {
             ws.write_string(1, 3, "stray").expect("w");
         });
         assert!(message(read(&bytes, 1 << 20)).contains("column 4 which has no header"));
+    }
+
+    /// An `.xlsx` whose only sheet is this XML, as a hand-edited or hostile file would be.
+    fn with_sheet_xml(sheet: &str) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        {
+            let mut zip = zip::ZipWriter::new(&mut out);
+            let options = zip::write::SimpleFileOptions::default();
+            for (name, content) in [
+                (
+                    "_rels/.rels",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+                ),
+                (
+                    "xl/workbook.xml",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Members" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+                ),
+                (
+                    "xl/_rels/workbook.xml.rels",
+                    r#"<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+                ),
+                ("xl/worksheets/sheet1.xml", sheet),
+            ] {
+                zip.start_file(name, options).expect("part");
+                zip.write_all(content.as_bytes()).expect("write");
+            }
+            zip.finish().expect("finish");
+        }
+        out.into_inner()
+    }
+
+    /// Found by `fuzz/run` (target `workbook`): a cell reference with a long run of letters
+    /// overflowed the parser's column arithmetic and panicked.
+    #[test]
+    fn a_cell_reference_the_parser_chokes_on_is_a_bad_file() {
+        let ok = with_sheet_xml(
+            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>User ID</t></is></c></row><row r="2"><c r="A2"><v>7</v></c></row></sheetData></worksheet>"#,
+        );
+        assert_eq!(read(&ok, 1 << 20).expect("reads").rows.len(), 1);
+        let hostile = with_sheet_xml(&format!(
+            r#"<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>User ID</t></is></c></row><row r="2"><c r="{}2"><v>7</v></c></row></sheetData></worksheet>"#,
+            "Z".repeat(40)
+        ));
+        let error = message(read(&hostile, 1 << 20));
+        assert!(
+            error.contains("malformed") || error.contains("column"),
+            "{error}"
+        );
     }
 }
