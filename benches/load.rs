@@ -17,7 +17,9 @@
 mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use common::{database, env_number, read_rows, seed, write_rows};
+use common::{
+    database, env_number, peak_rss_mb_of, read_rows, reset_peak_rss_of, seed, write_rows,
+};
 use entity::{audit_event, member, member_tag};
 use futures_util::{StreamExt, stream};
 use sandbox::{Sandbox, company::Company};
@@ -262,18 +264,11 @@ impl Server {
 
     /// Starts a new peak-memory measurement of the server process.
     fn reset_peak(&self) {
-        let _ = std::fs::write(format!("/proc/{}/clear_refs", self.pid()), "5");
+        reset_peak_rss_of(&self.pid().to_string());
     }
 
     fn peak_mb(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.pid()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find(|l| l.starts_with("VmHWM:"))
-                    .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-            })
-            .map_or(0, |kb| kb / 1024)
+        peak_rss_mb_of(&self.pid().to_string())
     }
 
     async fn admin_token(&self, client: &reqwest::Client) -> anyhow::Result<String> {

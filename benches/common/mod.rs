@@ -15,16 +15,21 @@ pub fn env_number(name: &str, default: u64) -> u64 {
 }
 
 pub fn peak_rss_mb() -> u64 {
-    status_mb("VmHWM:")
+    peak_rss_mb_of("self")
+}
+
+/// The peak memory of a process (`self`, or a pid: the server the load harness started).
+pub fn peak_rss_mb_of(process: &str) -> u64 {
+    status_mb(process, "VmHWM:")
 }
 
 /// The process's resident memory now.
 pub fn rss_mb() -> u64 {
-    status_mb("VmRSS:")
+    status_mb("self", "VmRSS:")
 }
 
-fn status_mb(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
+fn status_mb(process: &str, field: &str) -> u64 {
+    std::fs::read_to_string(format!("/proc/{process}/status"))
         .ok()
         .and_then(|s| {
             s.lines()
@@ -174,7 +179,12 @@ pub async fn exec<C: ConnectionTrait>(
 /// Resets the peak-memory mark (Linux `clear_refs`), so that the next [`peak_rss_mb`] measures
 /// only what follows.
 pub fn reset_peak_rss() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    reset_peak_rss_of("self");
+}
+
+/// Resets another process's peak-memory mark (`self`, or a pid).
+pub fn reset_peak_rss_of(process: &str) {
+    let _ = std::fs::write(format!("/proc/{process}/clear_refs"), "5");
 }
 
 /// The `Members` sheet of a workbook as text rows (dates as `YYYY-MM-DD HH:MM:SS`).

@@ -91,19 +91,10 @@ impl Report {
 async fn read_sheet(upload: &mut Upload<'_>) -> Result<Sheet> {
     let bytes = std::mem::take(&mut upload.bytes);
     let max = upload.max_bytes;
+    // `read` answers a malformed file (even one that trips the parsers) with an error.
     tokio::task::spawn_blocking(move || read::read(&bytes, max))
         .await
-        .map_err(|e| {
-            if e.is_panic() {
-                // A malformed file tripped the reader; the request fails, the server does not.
-                Error::validation(
-                    "file",
-                    "the workbook is malformed and could not be read; open it in Excel and save it again as .xlsx",
-                )
-            } else {
-                Error::internal(format!("the workbook reader stopped: {e}"))
-            }
-        })?
+        .map_err(|e| Error::internal(format!("the workbook reader stopped: {e}")))?
 }
 
 /// Roles, departments and permissions every check needs.

@@ -84,8 +84,20 @@ fn refuse(message: impl Into<String>) -> Error {
     Error::validation("file", message)
 }
 
-/// Reads the member sheet (`Members`, or the first sheet) of an uploaded `.xlsx` file.
+/// Reads the member sheet (`Members`, or the first sheet) of an uploaded `.xlsx` file. Never
+/// panics: the zip and spreadsheet parsers are not ours and have panicked on hostile input
+/// (fuzz/: a cell reference of many letters overflowed the column arithmetic); a panic is a bad
+/// file.
 pub fn read(bytes: &[u8], max_bytes: usize) -> Result<Sheet> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_checked(bytes, max_bytes)))
+        .unwrap_or_else(|_| {
+            Err(refuse(
+                "the workbook is malformed and could not be read; open it in Excel and save it again as .xlsx",
+            ))
+        })
+}
+
+fn read_checked(bytes: &[u8], max_bytes: usize) -> Result<Sheet> {
     if bytes.is_empty() {
         return Err(refuse(
             "the uploaded file is empty; choose the filled-in workbook",
@@ -108,19 +120,6 @@ pub fn read(bytes: &[u8], max_bytes: usize) -> Result<Sheet> {
         ));
     }
     check_inflated_size(bytes)?;
-    // The spreadsheet parser is not ours and has panicked on hostile input (fuzz/: a cell
-    // reference of many letters overflowed its column arithmetic); a panic is a bad file.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_sheet(bytes))).unwrap_or_else(
-        |_| {
-            Err(refuse(
-                "the workbook is malformed and could not be read; open it in Excel and save it again as .xlsx",
-            ))
-        },
-    )
-}
-
-/// Reads the member sheet of a zip that passed the checks above.
-fn read_sheet(bytes: &[u8]) -> Result<Sheet> {
     let mut workbook: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| {
         refuse(format!(
             "the file is not a readable .xlsx workbook ({e}); open it in Excel and save it again as .xlsx"

@@ -87,24 +87,25 @@ fn validation_error(message: String, pos: Option<async_graphql::parser::Pos>) ->
     error
 }
 
-/// Refuses operations that select more than `max` fields at their root.
-pub struct RootFieldLimit {
+/// Refuses documents nested deeper than [`MAX_NESTING`] before they are parsed, and operations
+/// that select more than `max` fields at their root.
+pub struct DocumentLimits {
     /// Most root fields per operation.
     pub max: usize,
 }
 
-impl ExtensionFactory for RootFieldLimit {
+impl ExtensionFactory for DocumentLimits {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RootFieldLimitExtension { max: self.max })
+        Arc::new(DocumentLimitsExtension { max: self.max })
     }
 }
 
-struct RootFieldLimitExtension {
+struct DocumentLimitsExtension {
     max: usize,
 }
 
 #[async_trait::async_trait]
-impl Extension for RootFieldLimitExtension {
+impl Extension for DocumentLimitsExtension {
     async fn prepare_request(
         &self,
         ctx: &ExtensionContext<'_>,

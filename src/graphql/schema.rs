@@ -59,7 +59,7 @@ pub fn build_schema(state: Option<AppState>, limits: &GraphqlSettings) -> Roster
     .limit_complexity(limits.max_complexity)
     .limit_recursive_depth(32)
     .limit_directives(16)
-    .extension(super::limits::RootFieldLimit {
+    .extension(super::limits::DocumentLimits {
         max: limits.max_root_fields,
     });
     if let Some(state) = state {

@@ -5,9 +5,9 @@
 //! PostgreSQL (`ROSTER_TEST_DATABASE_URL`) this is the deployment the issue describes.
 
 use crate::{
-    common::{TestApp, actors::admin_ok, error_code},
+    common::{TestApp, actors::admin_ok, error_code, jwt::kid},
     sync::{dingtalk_connection, faults, wait},
-    tokens::{jwks, kid},
+    tokens::jwks,
 };
 use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};

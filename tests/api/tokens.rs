@@ -1,7 +1,10 @@
 //! Access tokens: verifiable by an independent library against the JWKS; forged, expired,
 //! tampered and foreign tokens refused; a disabled member refused at once; key rotation.
 
-use crate::common::{ADMIN_PASSWORD, TestApp, error_code};
+use crate::common::{
+    ADMIN_PASSWORD, TestApp, error_code,
+    jwt::{claims_of, kid, sign_with_server_key},
+};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{enums::MemberStatus, member};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -19,21 +22,6 @@ pub(crate) async fn jwks(app: &TestApp) -> Value {
         .json()
         .await
         .expect("json")
-}
-
-fn claims_of(token: &str) -> Value {
-    part_of(token, 1)
-}
-
-/// One base64url JSON part of a JWT (0: header, 1: claims).
-fn part_of(token: &str, index: usize) -> Value {
-    let part = token.split('.').nth(index).expect("a JWT part");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("b64")).expect("json")
-}
-
-/// The `kid` a token names in its header.
-pub(crate) fn kid(token: &str) -> String {
-    part_of(token, 0)["kid"].as_str().expect("kid").to_string()
 }
 
 #[tokio::test]
@@ -71,13 +59,6 @@ async fn an_independent_library_verifies_tokens_against_the_jwks() {
 }
 
 /// Signs claims with the server's own private key (a valid signature over bad claims).
-fn sign_with_server_key(app: &TestApp, claims: &Value) -> String {
-    let (kid, key) = app.state.keys.signing_key().expect("key");
-    let mut header = Header::new(Algorithm::EdDSA);
-    header.kid = Some(kid);
-    jsonwebtoken::encode(&header, claims, &key).expect("sign")
-}
-
 #[tokio::test]
 async fn forged_and_invalid_tokens_are_unauthenticated() {
     let app = TestApp::spawn().await;

@@ -2,7 +2,7 @@
 //! organization's administrator, and callers whose token must not let them in: nobody at all, a
 //! disabled, resigned or removed member, and forged, expired or tampered tokens.
 
-use super::{ADMIN_PASSWORD, TestApp, fixtures};
+use super::{ADMIN_PASSWORD, TestApp, fixtures, jwt};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use roster::authz::roles::BuiltinRole;
 use serde_json::{Value, json};
@@ -256,19 +256,22 @@ pub async fn setup(app: &TestApp) -> Actors {
     );
     tokens.insert("anonymous", None);
     let now = chrono::Utc::now().timestamp();
-    let mut expired = claims(&admin);
+    let mut expired = jwt::claims_of(&admin);
     expired["iat"] = json!(now - 7200);
     expired["exp"] = json!(now - 3600);
-    let (kid, server_key) = app.state.keys.signing_key().expect("key");
-    tokens.insert("expired", Some(sign(&kid, &server_key, &expired)));
+    tokens.insert("expired", Some(jwt::sign_with_server_key(app, &expired)));
+    let (kid, _) = app.state.keys.signing_key().expect("key");
     // The administrator's claims and the server's kid, under another Ed25519 key.
     let mut der = hex_bytes("302e020100300506032b657004220420");
     der.extend_from_slice(&[42u8; 32]);
     let foreign = jsonwebtoken::EncodingKey::from_ed_der(&der);
-    tokens.insert("forged", Some(sign(&kid, &foreign, &claims(&admin))));
+    tokens.insert(
+        "forged",
+        Some(jwt::sign(&kid, &foreign, &jwt::claims_of(&admin))),
+    );
     let standard = tokens["standard"].clone().expect("standard");
     let mut parts: Vec<String> = standard.split('.').map(str::to_string).collect();
-    parts[1] = URL_SAFE_NO_PAD.encode(claims(&admin).to_string());
+    parts[1] = URL_SAFE_NO_PAD.encode(jwt::claims_of(&admin).to_string());
     tokens.insert("tampered", Some(parts.join(".")));
     for (mutation, actor) in [
         ("disableMembers", "disabled"),
@@ -308,18 +311,6 @@ pub async fn role_ids(app: &TestApp, token: &str) -> std::collections::HashMap<S
             ))
         })
         .collect()
-}
-
-/// The claims of a JWT.
-fn claims(token: &str) -> Value {
-    let part = token.split('.').nth(1).expect("claims");
-    serde_json::from_slice(&URL_SAFE_NO_PAD.decode(part).expect("base64url")).expect("json")
-}
-
-fn sign(kid: &str, key: &jsonwebtoken::EncodingKey, claims: &Value) -> String {
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::EdDSA);
-    header.kid = Some(kid.to_string());
-    jsonwebtoken::encode(&header, claims, key).expect("sign")
 }
 
 fn hex_bytes(hex: &str) -> Vec<u8> {

@@ -4,5 +4,6 @@ pub mod actors;
 pub mod app;
 pub mod db;
 pub mod fixtures;
+pub mod jwt;
 
 pub use app::{ADMIN_PASSWORD, TestApp, error_code};
