@@ -128,6 +128,9 @@ pub struct Company {
     /// The departments the apps may see (their sub-trees included): DingTalk's contacts
     /// authorization range, WeCom's visible range. `[1]` is the whole company.
     pub scope: Vec<i64>,
+    /// People the apps may see one by one, whatever their departments (DingTalk's `authed_user`:
+    /// the contacts range can name single people besides departments). Userids.
+    pub scope_users: Vec<String>,
     /// Bumped by every change of the directory.
     pub version: u64,
     /// Object ids of people removed, with the version of the removal (Graph delta queries).
@@ -262,6 +265,7 @@ impl Company {
             people,
             role_groups,
             scope: vec![1],
+            scope_users: Vec::new(),
             version: 1,
             removed: Vec::new(),
             left: Vec::new(),
@@ -337,7 +341,8 @@ impl Company {
 
     /// Whether a person lies inside the apps' visible range (through any department).
     pub fn person_visible(&self, person: &Person) -> bool {
-        person.dept_ids.iter().any(|d| self.visible(*d))
+        self.scope_users.contains(&person.userid)
+            || person.dept_ids.iter().any(|d| self.visible(*d))
     }
 
     /// Which DingTalk enterprise an AppKey belongs to (false: the main one, true: the branch), with

@@ -368,6 +368,7 @@ pub async fn user_get(
         .unwrap_or_default();
     let company = state.company();
     match company.dingtalk_person(userid, branch) {
+        Some(p) if !company.person_visible(p) => oapi_error(50002, "员工不在权限范围内"),
         Some(p) => HttpResponse::Ok().json(json!({ "errcode": 0, "errmsg": "ok", "result": {
             "userid": userid, "unionid": p.union_id, "name": p.name, "email": p.email, "mobile": p.mobile,
             "title": p.title, "dept_id_list": p.dept_ids, "active": true, "admin": p.userid == "000000"
@@ -531,13 +532,20 @@ pub(crate) fn number(body: &Value, key: &str) -> Option<i64> {
 /// `GET /auth/scopes`: the app's contacts authorization range.
 #[get("/dingtalk/oapi/auth/scopes")]
 pub async fn auth_scopes(state: web::Data<State>, query: web::Query<TokenQuery>) -> HttpResponse {
-    if let Err(answer) = contacts_call(&state, query.access_token.as_deref()) {
-        return *answer;
-    }
-    let scope = state.company().scope.clone();
+    let branch = match contacts_call(&state, query.access_token.as_deref()) {
+        Ok(branch) => branch,
+        Err(answer) => return *answer,
+    };
+    let company = state.company();
+    let users: Vec<String> = company
+        .scope_users
+        .iter()
+        .filter_map(|u| company.person(u))
+        .map(|p| company.dingtalk_userid(p, branch))
+        .collect();
     HttpResponse::Ok().json(json!({
         "errcode": 0, "errmsg": "ok",
-        "auth_org_scopes": { "authed_dept": scope, "authed_user": [] },
+        "auth_org_scopes": { "authed_dept": company.scope, "authed_user": users },
         "auth_user_field": ["name", "email", "mobile", "title", "dept_id_list"], "condition_field": []
     }))
 }

@@ -66,10 +66,14 @@ pub enum Change {
         /// Role id.
         id: i64,
     },
-    /// The apps' visible range becomes these departments (empty: nothing visible).
+    /// The apps' visible range becomes these departments and people (both empty: nothing
+    /// visible).
     Scope {
         /// Departments whose sub-trees are visible.
         departments: Vec<i64>,
+        /// People visible one by one (userids), whatever their departments.
+        #[serde(default)]
+        users: Vec<String>,
     },
 }
 
@@ -196,7 +200,10 @@ fn apply_changes(state: &State, changes: &[Change]) -> Result<(), String> {
                     }
                     next.role_groups.retain(|g| !g.roles.is_empty());
                 }
-                Change::Scope { departments } => next.scope = departments.clone(),
+                Change::Scope { departments, users } => {
+                    next.scope = departments.clone();
+                    next.scope_users = users.clone();
+                }
             }
         }
         *company = next;

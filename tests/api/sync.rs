@@ -634,6 +634,70 @@ pub(crate) async fn until<F: Fn(&[Value]) -> bool>(
 }
 
 #[tokio::test]
+async fn people_granted_one_by_one_are_synced_with_the_departments() {
+    // 000000 and 000002 work in Team 0 (100), 000001 in Team 1 (101).
+    let (app, sandbox, admin) = setup(3, 2).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    let ids = |contacts: Vec<Value>| -> Vec<(String, bool)> {
+        let mut out: Vec<(String, bool)> = contacts
+            .iter()
+            .map(|c| {
+                (
+                    c["externalId"].as_str().unwrap_or_default().to_string(),
+                    c["toBeDeleted"] == true,
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    };
+
+    // The range is Team 1 and one person of Team 0.
+    edit(
+        &sandbox,
+        json!([{ "op": "scope", "departments": [101], "users": ["000000"] }]),
+    )
+    .await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(
+        ids(contacts(&app, &admin, &conn, false).await),
+        [("000000".to_string(), false), ("000001".to_string(), false)]
+    );
+    let alone = contacts(&app, &admin, &conn, false)
+        .await
+        .into_iter()
+        .find(|c| c["externalId"] == "000000")
+        .expect("the person granted alone");
+    assert_eq!(alone["departmentExternalIds"], json!(["100"]), "{alone}");
+
+    // A range of single people only: the check and the sync both work from them.
+    edit(
+        &sandbox,
+        json!([{ "op": "scope", "departments": [], "users": ["000002"] }]),
+    )
+    .await;
+    let checked = admin_ok(
+        &app,
+        &admin,
+        "mutation($c: ID!) { testConnection(id: $c) { ok errcode message } }",
+        json!({ "c": conn }),
+    )
+    .await;
+    assert_eq!(checked["testConnection"]["ok"], true, "{checked}");
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    assert_eq!(
+        ids(contacts(&app, &admin, &conn, false).await),
+        [
+            ("000000".to_string(), true),
+            ("000001".to_string(), true),
+            ("000002".to_string(), false)
+        ]
+    );
+}
+
+#[tokio::test]
 async fn dingtalk_callbacks_apply_events_once() {
     let (app, sandbox, admin) = setup(20, 2).await;
     let conn = dingtalk_connection(&app, &admin, &sandbox).await;

@@ -69,8 +69,15 @@ fn has_more(result: &Value, key: &str) -> bool {
 fn no_department() -> crate::error::Error {
     empty_scope(
         PROVIDER,
-        "DingTalk app sees no department: set its contacts range (通讯录权限范围) to the departments to sync in the DingTalk developer console",
+        "DingTalk app sees no department and no person: set its contacts range (通讯录权限范围) to the departments or people to sync in the DingTalk developer console",
     )
+}
+
+/// The app's contacts range (`auth/scopes`): top departments, and people granted one by one.
+#[derive(Debug, Default)]
+struct AuthedScope {
+    departments: Vec<String>,
+    users: Vec<String>,
 }
 
 /// A department from a `department/get` result.
@@ -111,13 +118,16 @@ impl DingtalkClient {
         progress: &ReadProgress,
     ) -> Result<Snapshot> {
         let concurrency = scope.concurrency.max(1);
-        let roots = if scope.departments.is_empty() {
+        // People granted one by one are part of the range only when the connection syncs the
+        // whole range, not chosen departments.
+        let (roots, single) = if scope.departments.is_empty() {
             progress.call();
-            self.authed_departments(app).await?
+            let authed = self.authed_scope(app).await?;
+            (authed.departments, authed.users)
         } else {
-            scope.departments.clone()
+            (scope.departments.clone(), Vec::new())
         };
-        if roots.is_empty() {
+        if roots.is_empty() && single.is_empty() {
             return Err(no_department());
         }
         // The top departments of the range, with their own names and order.
@@ -228,6 +238,27 @@ impl DingtalkClient {
                     contacts.insert(c.external_id.clone(), c);
                 }
             }
+        }
+        let alone: Vec<String> = single
+            .into_iter()
+            .filter(|u| !contacts.contains_key(u))
+            .collect::<HashSet<String>>()
+            .into_iter()
+            .collect();
+        let alone: Vec<Option<Contact>> = stream::iter(alone)
+            .map(|userid| async move {
+                progress.call();
+                let found = self.contact(app, &userid).await?;
+                if found.is_some() {
+                    progress.contacts.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok::<_, crate::error::Error>(found)
+            })
+            .buffer_unordered(concurrency)
+            .try_collect()
+            .await?;
+        for c in alone.into_iter().flatten() {
+            contacts.insert(c.external_id.clone(), c);
         }
         let mut contacts: Vec<Contact> = contacts.into_values().collect();
         contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
@@ -406,27 +437,36 @@ impl DingtalkClient {
 }
 
 impl DingtalkClient {
-    /// The top departments of the app's contacts range (`auth/scopes`).
-    async fn authed_departments(&self, app: &DingtalkApp) -> Result<Vec<String>> {
+    /// The app's contacts range (`auth/scopes`).
+    async fn authed_scope(&self, app: &DingtalkApp) -> Result<AuthedScope> {
         let scopes = self
             .oapi_request(app, reqwest::Method::GET, "/auth/scopes", Value::Null)
             .await?;
-        Ok(ids(scopes.pointer("/auth_org_scopes/authed_dept")))
+        Ok(AuthedScope {
+            departments: ids(scopes.pointer("/auth_org_scopes/authed_dept")),
+            users: ids(scopes.pointer("/auth_org_scopes/authed_user")),
+        })
     }
 
     /// Checks that the app may read the contacts it will sync: a non-empty contacts range and
-    /// the permission to list a department's people.
+    /// the permission to list a department's people (or, for a range of single people, to read
+    /// one of them).
     pub async fn check_contacts(&self, app: &DingtalkApp) -> Result<()> {
-        let Some(first) = self.authed_departments(app).await?.into_iter().next() else {
-            return Err(no_department());
-        };
-        self.oapi(
-            app,
-            "/topapi/v2/user/list",
-            json!({ "dept_id": first.parse::<i64>().unwrap_or(1), "cursor": 0, "size": 1 }),
-        )
-        .await
-        .map(|_| ())
+        let authed = self.authed_scope(app).await?;
+        if let Some(first) = authed.departments.first() {
+            return self
+                .oapi(
+                    app,
+                    "/topapi/v2/user/list",
+                    json!({ "dept_id": first.parse::<i64>().unwrap_or(1), "cursor": 0, "size": 1 }),
+                )
+                .await
+                .map(|_| ());
+        }
+        match authed.users.first() {
+            Some(userid) => self.user(app, userid).await.map(|_| ()),
+            None => Err(no_department()),
+        }
     }
 
     /// One contact read again (after an event); `None` when DingTalk no longer knows them.
