@@ -14,6 +14,7 @@ mod m20261122_000007_create_callback_event_table;
 mod m20261122_000008_create_outbox_table;
 mod m20261122_000009_add_directory_department_leaders;
 mod m20261122_000010_create_member_nickname_sort_index;
+mod m20261122_000011_create_member_filtered_sort_indexes;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000008_create_outbox_table::Migration),
             Box::new(m20261122_000009_add_directory_department_leaders::Migration),
             Box::new(m20261122_000010_create_member_nickname_sort_index::Migration),
+            Box::new(m20261122_000011_create_member_filtered_sort_indexes::Migration),
         ]
     }
 }

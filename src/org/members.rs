@@ -20,7 +20,7 @@ use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, NullOrdering, Query},
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -359,45 +359,32 @@ pub fn filter_condition(
     cond
 }
 
+/// Rows beyond the cursor in traversal order, among rows whose sort value is present.
 fn keyset_condition(
     field: SortField,
-    cursor: &Cursor,
+    value: sea_orm::Value,
+    id: i64,
     ascending: bool,
-    nulls_last: bool,
 ) -> Condition {
     let col = field.column();
-    let id_after = if ascending {
-        member::Column::Id.gt(cursor.id)
+    let (beyond, id_beyond) = if ascending {
+        (Expr::col(col).gt(value.clone()), member::Column::Id.gt(id))
     } else {
-        member::Column::Id.lt(cursor.id)
+        (Expr::col(col).lt(value.clone()), member::Column::Id.lt(id))
     };
-    let value: Option<sea_orm::Value> = match &cursor.value {
+    Condition::any().add(beyond).add(
+        Condition::all()
+            .add(Expr::col(col).eq(value))
+            .add(id_beyond),
+    )
+}
+
+/// A cursor's sort value as SQL; `None` for a member who never logged in.
+fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
+    match value {
         SortValue::Text(s) => Some(s.clone().into()),
         SortValue::Int(i) => Some((*i).into()),
         SortValue::Time(t) => t.map(Into::into),
-    };
-    match value {
-        Some(v) => {
-            let beyond = if ascending {
-                Expr::col(col).gt(v.clone())
-            } else {
-                Expr::col(col).lt(v.clone())
-            };
-            let mut any = Condition::any()
-                .add(beyond)
-                .add(Condition::all().add(Expr::col(col).eq(v)).add(id_after));
-            if nulls_last && field == SortField::LastLoginAt {
-                any = any.add(col.is_null());
-            }
-            any
-        }
-        None => {
-            let mut any = Condition::any().add(Condition::all().add(col.is_null()).add(id_after));
-            if !nulls_last {
-                any = any.add(col.is_not_null());
-            }
-            any
-        }
     }
 }
 
@@ -416,8 +403,8 @@ pub async fn list<C: ConnectionTrait>(
     let backward = page.before.is_some() || page.backward;
     // Traversal order: the requested one, or its reverse when reading backward.
     let ascending = descending == backward;
-    let nulls_last = !backward;
-    let mut query = member::Entity::find().filter(filter_condition(
+    let order = if ascending { Order::Asc } else { Order::Desc };
+    let query = member::Entity::find().filter(filter_condition(
         db.get_database_backend(),
         access.org_id(),
         filter,
@@ -428,28 +415,21 @@ pub async fn list<C: ConnectionTrait>(
     } else {
         page.after.as_ref()
     };
-    if let Some(cursor) = cursor {
-        query = query.filter(keyset_condition(field, cursor, ascending, nulls_last));
-    }
-    let order = if ascending { Order::Asc } else { Order::Desc };
-    query = if field == SortField::LastLoginAt {
-        query.order_by_with_nulls(
-            field.column(),
-            order.clone(),
-            if nulls_last {
-                NullOrdering::Last
-            } else {
-                NullOrdering::First
-            },
-        )
+    let wanted = page.limit + 1;
+    let mut rows = if field == SortField::LastLoginAt {
+        by_last_login(db, query, cursor, order, backward, wanted).await?
     } else {
-        query.order_by(field.column(), order.clone())
+        let mut query = query;
+        if let Some(value) = cursor.and_then(|c| sql_value(&c.value).map(|v| (v, c.id))) {
+            query = query.filter(keyset_condition(field, value.0, value.1, ascending));
+        }
+        query
+            .order_by(field.column(), order.clone())
+            .order_by(member::Column::Id, order)
+            .limit(wanted as u64)
+            .all(db)
+            .await?
     };
-    let mut rows = query
-        .order_by(member::Column::Id, order)
-        .limit(page.limit as u64 + 1)
-        .all(db)
-        .await?;
     let more = rows.len() > page.limit;
     rows.truncate(page.limit);
     if backward {
@@ -466,6 +446,76 @@ pub async fn list<C: ConnectionTrait>(
             has_next: more,
         })
     }
+}
+
+/// Up to `wanted` rows in last-login order from the cursor on. Members who never logged in come
+/// after everyone else in the requested order (so first in a backward read), ordered by id. The
+/// two groups are read one after the other, each in the order of an index: a single
+/// `ORDER BY last_login_at … NULLS LAST` would have PostgreSQL sort every matching row for a
+/// descending page, because its indexes keep absent values at one end only.
+async fn by_last_login<C: ConnectionTrait>(
+    db: &C,
+    query: sea_orm::Select<member::Entity>,
+    cursor: Option<&Cursor>,
+    order: Order,
+    backward: bool,
+    wanted: usize,
+) -> Result<Vec<member::Model>> {
+    let ascending = order == Order::Asc;
+    let col = member::Column::LastLoginAt;
+    // The cursor's value, `None` inside the never-logged-in group.
+    let at: Option<(Option<sea_orm::Value>, i64)> = cursor.map(|c| (sql_value(&c.value), c.id));
+    // The groups in traversal order: `true` is the never-logged-in one.
+    let groups = if backward {
+        [true, false]
+    } else {
+        [false, true]
+    };
+    let mut rows = Vec::with_capacity(wanted);
+    let mut reached = at.is_none();
+    for never in groups {
+        let mut part = query.clone().filter(if never {
+            col.is_null()
+        } else {
+            col.is_not_null()
+        });
+        if !reached {
+            match (&at, never) {
+                // The cursor lies in the other group, further on.
+                (Some((Some(_), _)), true) | (Some((None, _)), false) => continue,
+                (Some((Some(value), id)), false) => {
+                    part = part.filter(keyset_condition(
+                        SortField::LastLoginAt,
+                        value.clone(),
+                        *id,
+                        ascending,
+                    ));
+                }
+                (Some((None, id)), true) => {
+                    part = part.filter(if ascending {
+                        member::Column::Id.gt(*id)
+                    } else {
+                        member::Column::Id.lt(*id)
+                    });
+                }
+                (None, _) => {}
+            }
+            reached = true;
+        }
+        if !never {
+            part = part.order_by(col, order.clone());
+        }
+        let read = part
+            .order_by(member::Column::Id, order.clone())
+            .limit((wanted - rows.len()) as u64)
+            .all(db)
+            .await?;
+        rows.extend(read);
+        if rows.len() >= wanted {
+            break;
+        }
+    }
+    Ok(rows)
 }
 
 /// How many members match a filter.
