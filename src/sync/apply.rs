@@ -16,8 +16,8 @@ use entity::{
     directory_role, directory_role_member, enums::MemberStatus, identity, member, role_group,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, sea_query::Expr,
 };
 use std::collections::{HashMap, HashSet};
 
@@ -25,6 +25,8 @@ use std::collections::{HashMap, HashSet};
 const ROWS_PER_INSERT: usize = 500;
 /// Ids per `IN (…)` list.
 const IDS_PER_STATEMENT: usize = 5_000;
+/// Mirror rows read per statement when comparing a whole read with the mirror.
+const MIRROR_PAGE: u64 = 10_000;
 
 /// What an apply changed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -451,19 +453,37 @@ async fn mirror_rows_contacts<C: ConnectionTrait>(
     if let Some(ids) = only {
         query = query.filter(directory_contact::Column::ExternalId.is_in(ids.iter().cloned()));
     }
-    let rows: Vec<(i64, String, String, String, bool)> = query.into_tuple().all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(
-            |(id, external_id, name, content_hash, to_be_deleted)| Mirrored {
-                id,
-                external_id,
-                name,
-                content_hash,
-                to_be_deleted,
-            },
-        )
-        .collect())
+    // Read in pages along the (connection, provider id) index: the driver holds one page's raw
+    // rows at a time, not the whole mirror's (100,000 rows of a large organization) next to the
+    // snapshot being compared.
+    let mut out: Vec<Mirrored> = Vec::new();
+    loop {
+        let mut page = query.clone();
+        if let Some(last) = out.last() {
+            page = page.filter(directory_contact::Column::ExternalId.gt(last.external_id.as_str()));
+        }
+        let rows: Vec<(i64, String, String, String, bool)> = page
+            .order_by_asc(directory_contact::Column::ExternalId)
+            .limit(MIRROR_PAGE)
+            .into_tuple()
+            .all(db)
+            .await?;
+        let full = rows.len() as u64 == MIRROR_PAGE;
+        out.extend(
+            rows.into_iter().map(
+                |(id, external_id, name, content_hash, to_be_deleted)| Mirrored {
+                    id,
+                    external_id,
+                    name,
+                    content_hash,
+                    to_be_deleted,
+                },
+            ),
+        );
+        if !full {
+            return Ok(out);
+        }
+    }
 }
 
 async fn mirror_contacts<C: ConnectionTrait>(

@@ -124,14 +124,14 @@ impl<T> Diff<T> {
 pub fn diff<'a, T: Entry>(mirror: &[Mirrored], read: &'a [T]) -> Diff<&'a T> {
     let by_id: HashMap<&str, &Mirrored> =
         mirror.iter().map(|m| (m.external_id.as_str(), m)).collect();
-    let mut seen: HashSet<String> = HashSet::with_capacity(read.len());
+    let mut seen: HashSet<&str> = HashSet::with_capacity(read.len());
     let mut out = Diff {
         added: Vec::new(),
         updated: Vec::new(),
         gone: Vec::new(),
     };
     for entry in read {
-        if !seen.insert(entry.external_id().to_string()) {
+        if !seen.insert(entry.external_id()) {
             continue;
         }
         let content_hash = entry.content_hash();
@@ -150,7 +150,7 @@ pub fn diff<'a, T: Entry>(mirror: &[Mirrored], read: &'a [T]) -> Diff<&'a T> {
     }
     out.gone = mirror
         .iter()
-        .filter(|m| !m.to_be_deleted && !seen.contains(&m.external_id))
+        .filter(|m| !m.to_be_deleted && !seen.contains(m.external_id.as_str()))
         .map(|m| m.id)
         .collect();
     out
