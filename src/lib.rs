@@ -33,13 +33,6 @@ use anyhow::Context as _;
 use std::{net::TcpListener, sync::Arc};
 use tracing_actix_web::TracingLogger;
 
-/// mimalloc instead of the system allocator, for every program built on Roster (the server, its
-/// tests and benches). glibc's allocator kept the memory of one 100,000-contact sync in its
-/// per-thread arenas, and the next sync built on top of it (peaks of 182, 256, 346 MB for three
-/// syncs in a row); mimalloc gives freed pages back. BENCHMARKS.md has the figures.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A server ready to run, bound to its port.
 pub struct Application {
     port: u16,

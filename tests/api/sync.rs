@@ -212,6 +212,17 @@ pub(crate) async fn tree(app: &TestApp, admin: &str) -> Vec<Value> {
     out
 }
 
+/// `testConnection` of a connection: `{ ok errcode message }`.
+async fn test_connection(app: &TestApp, admin: &str, connection: &str) -> Value {
+    admin_ok(
+        app,
+        admin,
+        "mutation($c: ID!) { testConnection(id: $c) { ok errcode message } }",
+        json!({ "c": connection }),
+    )
+    .await
+}
+
 pub(crate) async fn edit(sandbox: &Sandbox, changes: Value) {
     let changes: Vec<Change> = serde_json::from_value(changes).expect("changes");
     sandbox::directory::apply(&sandbox.state, &changes).expect("sandbox change");
@@ -480,26 +491,14 @@ async fn dingtalk_full_sync_flags_failures_and_clean_up() {
         "{empty}"
     );
     assert_eq!(contacts(&app, &admin, &conn, false).await, before);
-    let checked = admin_ok(
-        &app,
-        &admin,
-        "mutation($c: ID!) { testConnection(id: $c) { ok errcode message } }",
-        json!({ "c": conn }),
-    )
-    .await;
+    let checked = test_connection(&app, &admin, &conn).await;
     assert_eq!(checked["testConnection"]["ok"], false, "{checked}");
     assert_eq!(
         checked["testConnection"]["errcode"], "empty-scope",
         "{checked}"
     );
     edit(&sandbox, json!([{ "op": "scope", "departments": [1] }])).await;
-    let checked = admin_ok(
-        &app,
-        &admin,
-        "mutation($c: ID!) { testConnection(id: $c) { ok } }",
-        json!({ "c": conn }),
-    )
-    .await;
+    let checked = test_connection(&app, &admin, &conn).await;
     assert_eq!(checked["testConnection"]["ok"], true, "{checked}");
 
     // One sync per connection at a time.
@@ -677,13 +676,7 @@ async fn people_granted_one_by_one_are_synced_with_the_departments() {
         json!([{ "op": "scope", "departments": [], "users": ["000002"] }]),
     )
     .await;
-    let checked = admin_ok(
-        &app,
-        &admin,
-        "mutation($c: ID!) { testConnection(id: $c) { ok errcode message } }",
-        json!({ "c": conn }),
-    )
-    .await;
+    let checked = test_connection(&app, &admin, &conn).await;
     assert_eq!(checked["testConnection"]["ok"], true, "{checked}");
     let run = sync(&app, &admin, &conn).await;
     assert_eq!(run["status"], "SUCCEEDED", "{run}");
