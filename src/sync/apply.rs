@@ -613,6 +613,10 @@ pub async fn synced_department_ids<C: ConnectionTrait>(
 /// Keeps the organization's department tree in step with the provider's departments (given
 /// parents first); departments the connection no longer sees are flagged, not deleted. Returns
 /// department ids by provider id.
+///
+/// New departments are written in batches (one level of the tree at a time when the read is
+/// breadth-first): a multi-row INSERT, their ids read back by provider id, and their paths set
+/// in one UPDATE, instead of two statements per department.
 async fn structure_departments<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
@@ -627,75 +631,138 @@ async fn structure_departments<C: ConnectionTrait>(
         .iter()
         .filter_map(|d| Some((d.external_id.clone()?, d)))
         .collect();
-    let mut ids: HashMap<String, i64> = HashMap::new();
-    let mut paths: HashMap<i64, String> = HashMap::new();
+    let mut tree = Tree::default();
+    let mut pending: Vec<&Department> = Vec::new();
     let now = Utc::now();
     for d in read {
+        // A department under one not written yet needs its parent's id first.
+        if d.parent_external_id
+            .as_ref()
+            .is_some_and(|p| pending.iter().any(|n| &n.external_id == p))
+        {
+            add_departments(db, conn, &std::mem::take(&mut pending), &mut tree, now).await?;
+        }
+        let Some(row) = by_ext.get(&d.external_id) else {
+            pending.push(d);
+            if pending.len() == ROWS_PER_INSERT {
+                add_departments(db, conn, &std::mem::take(&mut pending), &mut tree, now).await?;
+            }
+            continue;
+        };
+        let (parent, path) = tree.place(d, row.id);
+        let order = i32::try_from(d.sort_order).unwrap_or(i32::MAX);
+        let renamed = row.name != d.name;
+        let changed = renamed
+            || row.parent_id != parent
+            || row.path != path
+            || row.sort_order != order
+            || row.to_be_deleted;
+        if changed {
+            department::Entity::update(department::ActiveModel {
+                id: Set(row.id),
+                parent_id: Set(parent),
+                name: Set(d.name.clone()),
+                path: Set(path.clone()),
+                sort_order: Set(order),
+                name_changed: Set(row.name_changed || renamed),
+                to_be_deleted: Set(false),
+                ..Default::default()
+            })
+            .exec(db)
+            .await?;
+        }
+        tree.insert(&d.external_id, row.id, path);
+    }
+    add_departments(db, conn, &pending, &mut tree, now).await?;
+    Ok(tree.ids)
+}
+
+/// Department ids and paths by provider id, as the tree is written.
+#[derive(Default)]
+struct Tree {
+    ids: HashMap<String, i64>,
+    paths: HashMap<i64, String>,
+}
+
+impl Tree {
+    /// The parent id and the path of a department with this id.
+    fn place(&self, d: &Department, id: i64) -> (Option<i64>, String) {
         let parent = d
             .parent_external_id
             .as_ref()
-            .and_then(|p| ids.get(p).copied());
+            .and_then(|p| self.ids.get(p).copied());
         let parent_path = parent
-            .and_then(|p| paths.get(&p).cloned())
-            .unwrap_or_else(|| "/".to_string());
-        let order = i32::try_from(d.sort_order).unwrap_or(i32::MAX);
-        match by_ext.get(&d.external_id) {
-            None => {
-                let row = department::Entity::insert(department::ActiveModel {
-                    organization_id: Set(conn.organization_id),
-                    parent_id: Set(parent),
-                    name: Set(d.name.clone()),
-                    path: Set(String::new()),
-                    sort_order: Set(order),
-                    external_id: Set(Some(d.external_id.clone())),
-                    source_connection_id: Set(Some(conn.id)),
-                    leader_member_id: Set(None),
-                    name_changed: Set(false),
-                    to_be_deleted: Set(false),
-                    created_at: Set(now),
-                    ..Default::default()
-                })
-                .exec_with_returning(db)
-                .await?;
-                let path = format!("{parent_path}{}/", row.id);
-                department::Entity::update(department::ActiveModel {
-                    id: Set(row.id),
-                    path: Set(path.clone()),
-                    ..Default::default()
-                })
-                .exec(db)
-                .await?;
-                ids.insert(d.external_id.clone(), row.id);
-                paths.insert(row.id, path);
-            }
-            Some(row) => {
-                let path = format!("{parent_path}{}/", row.id);
-                let renamed = row.name != d.name;
-                let changed = renamed
-                    || row.parent_id != parent
-                    || row.path != path
-                    || row.sort_order != order
-                    || row.to_be_deleted;
-                if changed {
-                    department::Entity::update(department::ActiveModel {
-                        id: Set(row.id),
-                        parent_id: Set(parent),
-                        name: Set(d.name.clone()),
-                        path: Set(path.clone()),
-                        sort_order: Set(order),
-                        name_changed: Set(row.name_changed || renamed),
-                        to_be_deleted: Set(false),
-                        ..Default::default()
-                    })
-                    .exec(db)
-                    .await?;
-                }
-                ids.insert(d.external_id.clone(), row.id);
-                paths.insert(row.id, path);
-            }
-        }
+            .and_then(|p| self.paths.get(&p).map(String::as_str))
+            .unwrap_or("/");
+        (parent, format!("{parent_path}{id}/"))
     }
-    Ok(ids)
+
+    fn insert(&mut self, external_id: &str, id: i64, path: String) {
+        self.ids.insert(external_id.to_string(), id);
+        self.paths.insert(id, path);
+    }
+}
+
+/// Writes new departments whose parents are written: one INSERT, their ids read back, their
+/// paths set by one UPDATE.
+async fn add_departments<C: ConnectionTrait>(
+    db: &C,
+    conn: &connection::Model,
+    new: &[&Department],
+    tree: &mut Tree,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    department::Entity::insert_many(new.iter().map(|d| department::ActiveModel {
+        organization_id: Set(conn.organization_id),
+        parent_id: Set(tree.place(d, 0).0),
+        name: Set(d.name.clone()),
+        path: Set(String::new()),
+        sort_order: Set(i32::try_from(d.sort_order).unwrap_or(i32::MAX)),
+        external_id: Set(Some(d.external_id.clone())),
+        source_connection_id: Set(Some(conn.id)),
+        leader_member_id: Set(None),
+        name_changed: Set(false),
+        to_be_deleted: Set(false),
+        created_at: Set(now),
+        ..Default::default()
+    }))
+    .exec_without_returning(db)
+    .await?;
+    let written: HashMap<String, i64> = department::Entity::find()
+        .select_only()
+        .columns([department::Column::ExternalId, department::Column::Id])
+        .filter(department::Column::SourceConnectionId.eq(conn.id))
+        .filter(department::Column::ExternalId.is_in(new.iter().map(|d| d.external_id.as_str())))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let mut paths = Vec::with_capacity(new.len());
+    for d in new {
+        let id = *written.get(&d.external_id).ok_or_else(|| {
+            crate::error::Error::internal(format!(
+                "department {} was written but could not be read back",
+                d.external_id
+            ))
+        })?;
+        let (_, path) = tree.place(d, id);
+        paths.push((id, path.clone()));
+        tree.insert(&d.external_id, id, path);
+    }
+    let mut case = sea_orm::sea_query::CaseStatement::new();
+    for (id, path) in &paths {
+        case = case.case(department::Column::Id.eq(*id), path.as_str());
+    }
+    department::Entity::update_many()
+        .col_expr(department::Column::Path, case.into())
+        .filter(department::Column::Id.is_in(paths.iter().map(|(id, _)| *id)))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// Flags the connection's departments that are not in `seen` (a full read).

@@ -633,6 +633,42 @@ pub(crate) async fn until<F: Fn(&[Value]) -> bool>(
 }
 
 #[tokio::test]
+async fn a_deeper_tree_is_written_level_by_level_with_its_paths() {
+    // Teams 0–4 under Headquarters, Teams 5–11 under Team (i % 5): three levels.
+    let (app, sandbox, admin) = setup(24, 12).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    let run = sync(&app, &admin, &conn).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run}");
+    let paths: std::collections::BTreeMap<String, String> = tree(&app, &admin)
+        .await
+        .iter()
+        .map(|d| {
+            (
+                d["name"].as_str().unwrap_or_default().to_string(),
+                d["path"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(paths.len(), 13, "{paths:?}");
+    assert_eq!(paths["Headquarters"], "/Headquarters");
+    for i in 0..12 {
+        let expected = if i < 5 {
+            format!("/Headquarters/Team {i}")
+        } else {
+            format!("/Headquarters/Team {}/Team {i}", i % 5)
+        };
+        assert_eq!(paths[&format!("Team {i}")], expected, "{paths:?}");
+    }
+    // Nothing changed: nothing is written again.
+    let again = sync(&app, &admin, &conn).await;
+    assert_eq!(
+        (&again["added"], &again["updated"], &again["flagged"]),
+        (&json!(0), &json!(0), &json!(0)),
+        "{again}"
+    );
+}
+
+#[tokio::test]
 async fn people_granted_one_by_one_are_synced_with_the_departments() {
     // 000000 and 000002 work in Team 0 (100), 000001 in Team 1 (101).
     let (app, sandbox, admin) = setup(3, 2).await;
