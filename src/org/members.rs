@@ -367,16 +367,25 @@ fn keyset_condition(
     ascending: bool,
 ) -> Condition {
     let col = field.column();
-    let (beyond, id_beyond) = if ascending {
-        (Expr::col(col).gt(value.clone()), member::Column::Id.gt(id))
+    let beyond = if ascending {
+        Expr::col(col).gt(value.clone())
     } else {
-        (Expr::col(col).lt(value.clone()), member::Column::Id.lt(id))
+        Expr::col(col).lt(value.clone())
     };
     Condition::any().add(beyond).add(
         Condition::all()
             .add(Expr::col(col).eq(value))
-            .add(id_beyond),
+            .add(id_beyond(id, ascending)),
     )
+}
+
+/// Rows whose id lies beyond this one in traversal order.
+fn id_beyond(id: i64, ascending: bool) -> Expr {
+    if ascending {
+        member::Column::Id.gt(id)
+    } else {
+        member::Column::Id.lt(id)
+    }
 }
 
 /// A cursor's sort value as SQL; `None` for a member who never logged in.
@@ -491,13 +500,7 @@ async fn by_last_login<C: ConnectionTrait>(
                         ascending,
                     ));
                 }
-                (Some((None, id)), true) => {
-                    part = part.filter(if ascending {
-                        member::Column::Id.gt(*id)
-                    } else {
-                        member::Column::Id.lt(*id)
-                    });
-                }
+                (Some((None, id)), true) => part = part.filter(id_beyond(*id, ascending)),
                 (None, _) => {}
             }
             reached = true;

@@ -650,7 +650,7 @@ async fn structure_departments<C: ConnectionTrait>(
             continue;
         };
         let (parent, path) = tree.place(d, row.id);
-        let order = i32::try_from(d.sort_order).unwrap_or(i32::MAX);
+        let order = sort_order(d);
         let renamed = row.name != d.name;
         let changed = renamed
             || row.parent_id != parent
@@ -684,13 +684,22 @@ struct Tree {
     paths: HashMap<i64, String>,
 }
 
+/// A department's position among its siblings as stored.
+fn sort_order(d: &Department) -> i32 {
+    i32::try_from(d.sort_order).unwrap_or(i32::MAX)
+}
+
 impl Tree {
+    /// The id of a department's parent, once written (`None` for a top department).
+    fn parent(&self, d: &Department) -> Option<i64> {
+        d.parent_external_id
+            .as_ref()
+            .and_then(|p| self.ids.get(p).copied())
+    }
+
     /// The parent id and the path of a department with this id.
     fn place(&self, d: &Department, id: i64) -> (Option<i64>, String) {
-        let parent = d
-            .parent_external_id
-            .as_ref()
-            .and_then(|p| self.ids.get(p).copied());
+        let parent = self.parent(d);
         let parent_path = parent
             .and_then(|p| self.paths.get(&p).map(String::as_str))
             .unwrap_or("/");
@@ -717,10 +726,10 @@ async fn add_departments<C: ConnectionTrait>(
     }
     department::Entity::insert_many(new.iter().map(|d| department::ActiveModel {
         organization_id: Set(conn.organization_id),
-        parent_id: Set(tree.place(d, 0).0),
+        parent_id: Set(tree.parent(d)),
         name: Set(d.name.clone()),
         path: Set(String::new()),
-        sort_order: Set(i32::try_from(d.sort_order).unwrap_or(i32::MAX)),
+        sort_order: Set(sort_order(d)),
         external_id: Set(Some(d.external_id.clone())),
         source_connection_id: Set(Some(conn.id)),
         leader_member_id: Set(None),

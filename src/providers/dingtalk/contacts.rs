@@ -74,7 +74,7 @@ fn no_department() -> crate::error::Error {
 }
 
 /// The app's contacts range (`auth/scopes`): top departments, and people granted one by one.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct AuthedScope {
     departments: Vec<String>,
     users: Vec<String>,
@@ -239,11 +239,9 @@ impl DingtalkClient {
                 }
             }
         }
-        let alone: Vec<String> = single
+        let alone: HashSet<String> = single
             .into_iter()
             .filter(|u| !contacts.contains_key(u))
-            .collect::<HashSet<String>>()
-            .into_iter()
             .collect();
         let alone: Vec<Option<Contact>> = stream::iter(alone)
             .map(|userid| async move {
