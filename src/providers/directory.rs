@@ -86,6 +86,25 @@ pub struct Contact {
     pub active: bool,
 }
 
+/// Contacts read through several departments, each once and by id: a person listed in several
+/// departments keeps every one of them. Sorting in place and merging neighbours needs no map of
+/// the whole read beside it (100,000 contacts are ~20 MB of entries before their text).
+pub fn each_once(mut contacts: Vec<Contact>) -> Vec<Contact> {
+    contacts.sort_unstable_by(|a, b| a.external_id.cmp(&b.external_id));
+    contacts.dedup_by(|later, kept| {
+        if later.external_id != kept.external_id {
+            return false;
+        }
+        for d in later.department_external_ids.drain(..) {
+            if !kept.department_external_ids.contains(&d) {
+                kept.department_external_ids.push(d);
+            }
+        }
+        true
+    });
+    contacts
+}
+
 /// A role group and its roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoleGroup {
@@ -197,6 +216,36 @@ pub fn parents_first(departments: Vec<Department>) -> Vec<Department> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn person(id: &str, departments: &[&str]) -> Contact {
+        Contact {
+            external_id: id.into(),
+            union_id: None,
+            name: id.into(),
+            email: None,
+            phone: None,
+            title: None,
+            department_external_ids: departments.iter().map(|d| d.to_string()).collect(),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn people_listed_in_several_departments_are_kept_once_with_all_of_them() {
+        let read = vec![
+            person("u3", &["1"]),
+            person("u1", &["1"]),
+            person("u3", &["2"]),
+            person("u2", &["2"]),
+            person("u3", &["1", "3"]),
+        ];
+        let once = each_once(read);
+        let ids: Vec<&str> = once.iter().map(|c| c.external_id.as_str()).collect();
+        assert_eq!(ids, ["u1", "u2", "u3"]);
+        let mut u3 = once[2].department_external_ids.clone();
+        u3.sort();
+        assert_eq!(u3, ["1", "2", "3"]);
+    }
 
     fn dep(id: &str, parent: Option<&str>) -> Department {
         Department {

@@ -5,7 +5,7 @@
 //! DingTalk role groups and roles mirrored as role groups and directory roles. Nothing is written
 //! for an entry that did not change.
 
-use super::diff::{Diff, Mirrored, diff};
+use super::diff::{Comparison, Diff, Mirrored, diff};
 use crate::{
     error::Result,
     providers::directory::{Contact, Department, RoleGroup, Snapshot, parents_first},
@@ -435,11 +435,15 @@ async fn flag_rows<C: ConnectionTrait, E: EntityTrait>(
     Ok(n(ids.len()))
 }
 
+/// Mirror rows of the connection's contacts (or of these of them), handed to `on_page` a page
+/// at a time along the (connection, provider id) index: the driver and the caller hold one
+/// page's rows, not the whole mirror of a large organization next to the read being compared.
 async fn mirror_rows_contacts<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     only: Option<&HashSet<String>>,
-) -> Result<Vec<Mirrored>> {
+    mut on_page: impl FnMut(Vec<Mirrored>),
+) -> Result<()> {
     let mut query = directory_contact::Entity::find()
         .select_only()
         .columns([
@@ -453,14 +457,11 @@ async fn mirror_rows_contacts<C: ConnectionTrait>(
     if let Some(ids) = only {
         query = query.filter(directory_contact::Column::ExternalId.is_in(ids.iter().cloned()));
     }
-    // Read in pages along the (connection, provider id) index: the driver holds one page's raw
-    // rows at a time, not the whole mirror's (100,000 rows of a large organization) next to the
-    // snapshot being compared.
-    let mut out: Vec<Mirrored> = Vec::new();
+    let mut after: Option<String> = None;
     loop {
         let mut page = query.clone();
-        if let Some(last) = out.last() {
-            page = page.filter(directory_contact::Column::ExternalId.gt(last.external_id.as_str()));
+        if let Some(last) = &after {
+            page = page.filter(directory_contact::Column::ExternalId.gt(last.as_str()));
         }
         let rows: Vec<(i64, String, String, String, bool)> = page
             .order_by_asc(directory_contact::Column::ExternalId)
@@ -469,31 +470,36 @@ async fn mirror_rows_contacts<C: ConnectionTrait>(
             .all(db)
             .await?;
         let full = rows.len() as u64 == MIRROR_PAGE;
-        out.extend(
-            rows.into_iter().map(
-                |(id, external_id, name, content_hash, to_be_deleted)| Mirrored {
-                    id,
-                    external_id,
-                    name,
-                    content_hash,
-                    to_be_deleted,
-                },
-            ),
+        after = rows.last().map(|r| r.1.clone());
+        on_page(
+            rows.into_iter()
+                .map(
+                    |(id, external_id, name, content_hash, to_be_deleted)| Mirrored {
+                        id,
+                        external_id,
+                        name,
+                        content_hash,
+                        to_be_deleted,
+                    },
+                )
+                .collect(),
         );
         if !full {
-            return Ok(out);
+            return Ok(());
         }
     }
 }
 
+/// Compares a whole read with the mirror a page at a time and writes the difference.
 async fn mirror_contacts<C: ConnectionTrait>(
     db: &C,
     conn: &connection::Model,
     read: &[Contact],
     now: DateTime<Utc>,
 ) -> Result<Counts> {
-    let mirror = mirror_rows_contacts(db, conn, None).await?;
-    write_contact_diff(db, conn, diff(&mirror, read), now).await
+    let mut comparison = Comparison::new(read);
+    mirror_rows_contacts(db, conn, None, |page| comparison.page(&page)).await?;
+    write_contact_diff(db, conn, comparison.finish(), now).await
 }
 
 async fn mirror_contacts_partial<C: ConnectionTrait>(
@@ -509,7 +515,8 @@ async fn mirror_contacts_partial<C: ConnectionTrait>(
         .map(|c| c.external_id.clone())
         .chain(gone.iter().cloned())
         .collect();
-    let mirror = mirror_rows_contacts(db, conn, Some(&ids)).await?;
+    let mut mirror = Vec::new();
+    mirror_rows_contacts(db, conn, Some(&ids), |page| mirror.extend(page)).await?;
     let mut d = diff(&mirror, read);
     d.gone.retain(|id| {
         mirror

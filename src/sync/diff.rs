@@ -3,7 +3,6 @@
 
 use crate::providers::directory::{Contact, Department};
 use sha2::{Digest, Sha256};
-use std::collections::{HashMap, HashSet};
 
 /// What the mirror holds of one entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -122,38 +121,74 @@ impl<T> Diff<T> {
 /// Compares the mirror with what the provider shows now (`read` holds each id once); the diff
 /// borrows the entries that changed.
 pub fn diff<'a, T: Entry>(mirror: &[Mirrored], read: &'a [T]) -> Diff<&'a T> {
-    let by_id: HashMap<&str, &Mirrored> =
-        mirror.iter().map(|m| (m.external_id.as_str(), m)).collect();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(read.len());
-    let mut out = Diff {
-        added: Vec::new(),
-        updated: Vec::new(),
-        gone: Vec::new(),
-    };
-    for entry in read {
-        if !seen.insert(entry.external_id()) {
-            continue;
+    let mut comparison = Comparison::new(read);
+    comparison.page(mirror);
+    comparison.finish()
+}
+
+/// A comparison fed the mirror a page of rows at a time, so that a whole read is compared with
+/// a mirror of any size while holding one page of it: the read is looked up by id (sorted
+/// references, a bit per entry for "seen"), never the mirror.
+pub struct Comparison<'a, T> {
+    /// The read, each id once, by id.
+    read: Vec<&'a T>,
+    /// Whether a mirror row matched `read[i]`.
+    seen: Vec<bool>,
+    out: Diff<&'a T>,
+}
+
+impl<'a, T: Entry> Comparison<'a, T> {
+    /// Starts comparing this read (an id read twice counts once, the first time).
+    pub fn new(read: &'a [T]) -> Self {
+        let mut by_id: Vec<&T> = read.iter().collect();
+        by_id.sort_by(|a, b| a.external_id().cmp(b.external_id()));
+        by_id.dedup_by(|later, first| later.external_id() == first.external_id());
+        Comparison {
+            seen: vec![false; by_id.len()],
+            read: by_id,
+            out: Diff {
+                added: Vec::new(),
+                updated: Vec::new(),
+                gone: Vec::new(),
+            },
         }
-        let content_hash = entry.content_hash();
-        match by_id.get(entry.external_id()) {
-            None => out.added.push((entry, content_hash)),
-            Some(m) if m.content_hash != content_hash || m.to_be_deleted => {
-                out.updated.push(Updated {
+    }
+
+    /// Compares some mirror rows (each mirror row is given once, in any order).
+    pub fn page(&mut self, rows: &[Mirrored]) {
+        for m in rows {
+            let found = self
+                .read
+                .binary_search_by(|e| e.external_id().cmp(m.external_id.as_str()));
+            let Ok(i) = found else {
+                if !m.to_be_deleted {
+                    self.out.gone.push(m.id);
+                }
+                continue;
+            };
+            self.seen[i] = true;
+            let entry = self.read[i];
+            let content_hash = entry.content_hash();
+            if m.content_hash != content_hash || m.to_be_deleted {
+                self.out.updated.push(Updated {
                     id: m.id,
                     renamed: m.name != entry.name(),
                     entry,
                     content_hash,
-                })
+                });
             }
-            Some(_) => {}
         }
     }
-    out.gone = mirror
-        .iter()
-        .filter(|m| !m.to_be_deleted && !seen.contains(m.external_id.as_str()))
-        .map(|m| m.id)
-        .collect();
-    out
+
+    /// The difference: what no mirror row matched is new.
+    pub fn finish(mut self) -> Diff<&'a T> {
+        for (entry, seen) in self.read.into_iter().zip(self.seen) {
+            if !seen {
+                self.out.added.push((entry, entry.content_hash()));
+            }
+        }
+        self.out
+    }
 }
 
 #[cfg(test)]
@@ -217,6 +252,64 @@ mod tests {
         let updated: Vec<(i64, bool)> = d.updated.iter().map(|u| (u.id, u.renamed)).collect();
         assert_eq!(updated, vec![(1, true), (2, false), (4, false)]);
         assert_eq!(d.gone, vec![3]);
+    }
+
+    #[test]
+    fn a_mirror_compared_page_by_page_gives_the_same_difference() {
+        let read: Vec<Department> = (0..50)
+            .map(|i| dep(&i.to_string(), &format!("D{i}")))
+            .collect();
+        // The mirror holds 10..60; every seventh was mirrored under an older name, 55 is
+        // already flagged gone.
+        let mirror: Vec<Mirrored> = (10..60)
+            .map(|i| {
+                let name = if i % 7 == 0 {
+                    format!("Old {i}")
+                } else {
+                    format!("D{i}")
+                };
+                mirrored(i, &dep(&i.to_string(), &name), i == 55)
+            })
+            .collect();
+        let sorted = |d: Diff<&Department>| {
+            let mut added: Vec<String> =
+                d.added.iter().map(|(e, _)| e.external_id.clone()).collect();
+            let mut updated: Vec<(i64, bool)> =
+                d.updated.iter().map(|u| (u.id, u.renamed)).collect();
+            let mut gone = d.gone;
+            added.sort();
+            updated.sort();
+            gone.sort();
+            (added, updated, gone)
+        };
+        let whole = sorted(diff(&mirror, &read));
+        let mut comparison = Comparison::new(&read);
+        for page in mirror.rchunks(7) {
+            comparison.page(page);
+        }
+        let paged = sorted(comparison.finish());
+        assert_eq!(whole, paged);
+        let (added, updated, gone) = whole;
+        assert_eq!(added.len(), 10, "0..10 are new");
+        assert_eq!(
+            updated,
+            vec![
+                (14, true),
+                (21, true),
+                (28, true),
+                (35, true),
+                (42, true),
+                (49, true)
+            ]
+        );
+        assert_eq!(gone, vec![50, 51, 52, 53, 54, 56, 57, 58, 59]);
+    }
+
+    #[test]
+    fn an_id_read_twice_counts_once() {
+        let read = vec![dep("2", "Sales"), dep("3", "R&D"), dep("2", "Sales")];
+        let d = diff(&[], &read);
+        assert_eq!(d.added.len(), 2);
     }
 
     #[test]

@@ -9,8 +9,8 @@ use crate::{
     error::Result,
     providers::{
         directory::{
-            Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, empty_scope,
-            id_text, text,
+            Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, each_once,
+            empty_scope, id_text, text,
         },
         error,
     },
@@ -200,7 +200,8 @@ impl DingtalkClient {
                 }
             }
         }
-        let pages: Vec<(String, People)> = stream::iter(
+        // Each department's pages go straight into one list as they arrive.
+        let (mut leaders, read) = stream::iter(
             departments
                 .iter()
                 .map(|d| d.external_id.clone())
@@ -211,37 +212,29 @@ impl DingtalkClient {
             Ok::<_, crate::error::Error>((dept, people))
         })
         .buffer_unordered(concurrency)
-        .try_collect()
+        .try_fold(
+            (HashMap::new(), Vec::new()),
+            |(mut leaders, mut read): (HashMap<String, Vec<String>>, Vec<Contact>),
+             (dept, people)| async move {
+                leaders.insert(dept, people.leaders);
+                read.extend(people.contacts);
+                Ok((leaders, read))
+            },
+        )
         .await?;
-        let mut leaders: HashMap<String, Vec<String>> = HashMap::new();
-        let mut read = Vec::new();
-        for (dept, people) in pages {
-            leaders.insert(dept, people.leaders);
-            read.extend(people.contacts);
-        }
         for d in &mut departments {
             d.leaders = leaders.remove(&d.external_id).unwrap_or_default();
             d.leaders.sort();
             d.leaders.dedup();
         }
-        let mut contacts: HashMap<String, Contact> = HashMap::new();
-        for c in read {
-            match contacts.get_mut(&c.external_id) {
-                Some(known) => {
-                    for d in c.department_external_ids {
-                        if !known.department_external_ids.contains(&d) {
-                            known.department_external_ids.push(d);
-                        }
-                    }
-                }
-                None => {
-                    contacts.insert(c.external_id.clone(), c);
-                }
-            }
-        }
+        let mut contacts = each_once(read);
         let alone: HashSet<String> = single
             .into_iter()
-            .filter(|u| !contacts.contains_key(u))
+            .filter(|u| {
+                contacts
+                    .binary_search_by(|c| c.external_id.as_str().cmp(u))
+                    .is_err()
+            })
             .collect();
         let alone: Vec<Option<Contact>> = stream::iter(alone)
             .map(|userid| async move {
@@ -255,11 +248,10 @@ impl DingtalkClient {
             .buffer_unordered(concurrency)
             .try_collect()
             .await?;
-        for c in alone.into_iter().flatten() {
-            contacts.insert(c.external_id.clone(), c);
+        if alone.iter().any(Option::is_some) {
+            contacts.extend(alone.into_iter().flatten());
+            contacts = each_once(contacts);
         }
-        let mut contacts: Vec<Contact> = contacts.into_values().collect();
-        contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
         let role_groups = self.role_groups(app, concurrency, progress).await?;
         Ok(Snapshot {
             departments,

@@ -7,8 +7,8 @@ use super::{WecomApp, WecomClient};
 use crate::{
     error::Result,
     providers::directory::{
-        Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, empty_scope,
-        id_text, text,
+        Contact, Department, ReadProgress, ReadScope, Role, RoleGroup, Snapshot, each_once,
+        empty_scope, id_text, text,
     },
 };
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -130,7 +130,7 @@ impl WecomClient {
             .buffered(concurrency)
             .try_collect()
             .await?;
-        let lists: Vec<Vec<Contact>> = stream::iter(
+        let read: Vec<Contact> = stream::iter(
             departments
                 .iter()
                 .map(|d| d.external_id.clone())
@@ -152,14 +152,12 @@ impl WecomClient {
             Ok::<_, crate::error::Error>(list.iter().filter_map(contact).collect())
         })
         .buffer_unordered(concurrency)
-        .try_collect()
+        .try_fold(Vec::new(), |mut read, list: Vec<Contact>| async move {
+            read.extend(list);
+            Ok(read)
+        })
         .await?;
-        let mut contacts: HashMap<String, Contact> = HashMap::new();
-        for c in lists.into_iter().flatten() {
-            contacts.entry(c.external_id.clone()).or_insert(c);
-        }
-        let mut contacts: Vec<Contact> = contacts.into_values().collect();
-        contacts.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        let contacts = each_once(read);
         let role_groups = if scope.tags {
             vec![self.tags(app, &contacts, concurrency, progress).await?]
         } else {
