@@ -9,7 +9,7 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 pub struct Migration;
 
 /// The text searched, as SQL over a `member` row (`new.` / `old.` prefixes are added for triggers).
-fn body(prefix: &str) -> String {
+pub(crate) fn body(prefix: &str) -> String {
     format!(
         "{p}nickname || ' ' || {p}account || ' ' || {p}name || ' ' || coalesce({p}email, '') || ' ' || coalesce({p}phone, '')",
         p = prefix

@@ -84,6 +84,43 @@ async fn filters_match_what_they_say() {
         "a two-character Chinese name matches"
     );
     assert_eq!(list(json!({ "keyword": "0013" })).await, ["li"], "phone");
+    // The search index follows changes of searchable text, and only those.
+    admin_ok(
+        &app,
+        &admin,
+        UPDATE,
+        json!({ "id": li, "i": { "phone": "+86 139 0000 7777" } }),
+    )
+    .await;
+    assert_eq!(
+        list(json!({ "keyword": "0013" })).await,
+        Vec::<String>::new(),
+        "old phone"
+    );
+    assert_eq!(
+        list(json!({ "keyword": "7777" })).await,
+        ["li"],
+        "new phone"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        UPDATE,
+        json!({ "id": li, "i": { "userType": "DEVELOPER" } }),
+    )
+    .await;
+    assert_eq!(
+        list(json!({ "keyword": "7777" })).await,
+        ["li"],
+        "other changes keep it found"
+    );
+    admin_ok(
+        &app,
+        &admin,
+        UPDATE,
+        json!({ "id": li, "i": { "userType": "ANALYST" } }),
+    )
+    .await;
     assert_eq!(
         list(json!({ "keyword": "%" })).await,
         Vec::<String>::new(),
