@@ -17,7 +17,10 @@ use common::{
 };
 use roster::{Application, config::Settings};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::{
+    io::{Read, Seek, Write},
+    time::{Duration, Instant},
+};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
@@ -69,7 +72,7 @@ async fn main() -> anyhow::Result<()> {
     // Export: mutation, then the download, end to end.
     let mut export_times = Vec::new();
     let mut peak = 0;
-    let mut file = Vec::new();
+    let mut downloaded = None;
     let baseline = rss_mb();
     for _ in 0..runs {
         reset_peak_rss();
@@ -86,9 +89,21 @@ async fn main() -> anyhow::Result<()> {
             .as_str()
             .ok_or_else(|| anyhow::anyhow!("export failed: {body}"))?
             .to_string();
-        file = client.get(link).send().await?.bytes().await?.to_vec();
+        // Written to a temporary file as it arrives, like a browser saving it, so that the peak
+        // is the server's and not the harness holding the file.
+        let mut response = client.get(link).send().await?.error_for_status()?;
+        let mut out = tempfile::tempfile()?;
+        while let Some(chunk) = response.chunk().await? {
+            out.write_all(&chunk)?;
+        }
         export_times.push(start.elapsed());
         peak = peak.max(peak_rss_mb());
+        downloaded = Some(out);
+    }
+    let mut file = Vec::new();
+    if let Some(mut out) = downloaded {
+        out.rewind()?;
+        out.read_to_end(&mut file)?;
     }
     let rows = read_rows(&file)?;
     println!(

@@ -190,25 +190,34 @@ pub async fn open(
     Ok(row)
 }
 
+/// What an opened download sends.
+pub enum Rendered {
+    /// A file stored with the link (a problem report).
+    Stored(Vec<u8>),
+    /// A workbook generated now, in a temporary file.
+    Generated(export::WorkbookFile),
+}
+
 /// The file of an opened download.
-pub async fn render(db: &DatabaseConnection, row: download::Model) -> Result<Vec<u8>> {
+pub async fn render(db: &DatabaseConnection, row: download::Model) -> Result<Rendered> {
     if let Some(content) = row.content {
-        return Ok(content);
+        return Ok(Rendered::Stored(content));
     }
     let recipe: Recipe = row
         .params
         .as_deref()
         .and_then(|p| serde_json::from_str(p).ok())
         .ok_or_else(|| Error::internal(format!("download {} has no readable recipe", row.id)))?;
-    match recipe {
+    let file = match recipe {
         Recipe::MemberExport { selection, groups } => {
-            export::members_workbook(db, row.organization_id, &selection, &groups, None).await
+            export::members_workbook(db, row.organization_id, &selection, &groups, None).await?
         }
         Recipe::Template {
             template,
             prefilled,
-        } => export::template_workbook(db, row.organization_id, template, prefilled).await,
-    }
+        } => export::template_workbook(db, row.organization_id, template, prefilled).await?,
+    };
+    Ok(Rendered::Generated(file))
 }
 
 /// Deletes expired downloads; returns how many.

@@ -195,7 +195,12 @@ impl TestApp {
             .await
             .expect("request sent");
         let status = res.status().as_u16();
-        (status, res.bytes().await.expect("body").to_vec())
+        let length = res.content_length();
+        let body = res.bytes().await.expect("body").to_vec();
+        if let Some(length) = length {
+            assert_eq!(length, body.len() as u64, "Content-Length matches the body");
+        }
+        (status, body)
     }
 
     /// Logs in and returns the `login` payload (panics on failure).
