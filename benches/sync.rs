@@ -275,6 +275,6 @@ async fn main() -> anyhow::Result<()> {
         latencies[latencies.len() / 2].as_secs_f64() * 1e3,
         latencies[latencies.len() - 1].as_secs_f64() * 1e3,
     );
-    drop(cleanup);
+    cleanup().await;
     Ok(())
 }
