@@ -351,20 +351,20 @@ fn selection_condition(
         ColumnTrait, Condition,
         sea_query::{Expr, ExprTrait, Query},
     };
-    let department_path = match selection.filter.department_id {
-        Some(id) => Some(
+    let department = match selection.filter.department_id {
+        Some(id) => Some(crate::org::members::DepartmentScope::Under(
             cx.departments
                 .get(&id)
                 .map(|(_, path)| path.clone())
                 .ok_or(Error::NotFound("department"))?,
-        ),
+        )),
         None => None,
     };
     let mut condition = crate::org::members::filter_condition(
         db.get_database_backend(),
         org,
         &selection.filter,
-        department_path.as_deref(),
+        department.as_ref(),
     );
     if !selection.department_ids.is_empty() {
         let mut any = Condition::any();

@@ -19,7 +19,7 @@ use entity::{
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use serde::{Deserialize, Serialize};
@@ -253,12 +253,94 @@ fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     }
 }
 
+/// The departments a department filter of the member list covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DepartmentScope {
+    /// The sub-tree under this stored path (`/3/17/`), matched by prefix.
+    Under(String),
+    /// These departments by id: a sub-tree small enough to name, which the database probes
+    /// directly instead of joining `department` for every member it looks at.
+    Ids(Vec<i64>),
+}
+
+/// Sub-trees of at most this many departments are named by id in the member queries.
+const SCOPE_IDS: usize = 1_000;
+
+/// How many rows in sort order a sub-tree page looks among before it reads the whole sub-tree.
+const SUB_TREE_WINDOW: u64 = 4_096;
+
+/// The ids of `window` (a statement selecting member ids) that `held` also selects.
+fn held_in_window(
+    window: sea_orm::sea_query::SelectStatement,
+    held: sea_orm::sea_query::SelectStatement,
+) -> sea_orm::sea_query::SelectStatement {
+    let w = sea_orm::sea_query::Alias::new("w");
+    Query::select()
+        .column((w.clone(), member::Column::Id))
+        .from_subquery(window, w.clone())
+        .and_where(Expr::col((w, member::Column::Id)).in_subquery(held))
+        .to_owned()
+}
+
+/// The ids of the members a filter's department (with its sub-tree, if asked) holds, as a
+/// subquery; `None` without a department filter.
+fn department_subquery(
+    organization_id: i64,
+    filter: &MemberFilter,
+    department: Option<&DepartmentScope>,
+) -> Option<sea_orm::sea_query::SelectStatement> {
+    let department_id = filter.department_id?;
+    let mut sub = Query::select();
+    sub.column((
+        department_member::Entity,
+        department_member::Column::MemberId,
+    ))
+    .from(department_member::Entity);
+    match (filter.include_sub_departments, department) {
+        (true, Some(DepartmentScope::Under(path))) => {
+            sub.inner_join(
+                department::Entity,
+                Expr::col((department::Entity, department::Column::Id)).equals((
+                    department_member::Entity,
+                    department_member::Column::DepartmentId,
+                )),
+            )
+            .and_where(
+                Expr::col((department::Entity, department::Column::OrganizationId))
+                    .eq(organization_id),
+            )
+            .and_where(
+                Expr::col((department::Entity, department::Column::Path)).like(format!("{path}%")),
+            );
+        }
+        (true, Some(DepartmentScope::Ids(ids))) => {
+            sub.and_where(
+                Expr::col((
+                    department_member::Entity,
+                    department_member::Column::DepartmentId,
+                ))
+                .is_in(ids.iter().copied()),
+            );
+        }
+        _ => {
+            sub.and_where(
+                Expr::col((
+                    department_member::Entity,
+                    department_member::Column::DepartmentId,
+                ))
+                .eq(department_id),
+            );
+        }
+    }
+    Some(sub.to_owned())
+}
+
 /// The WHERE condition of a filter within one organization.
 pub fn filter_condition(
     backend: DbBackend,
     organization_id: i64,
     filter: &MemberFilter,
-    department_path: Option<&str>,
+    department: Option<&DepartmentScope>,
 ) -> Condition {
     let mut cond = Condition::all().add(member::Column::OrganizationId.eq(organization_id));
     if let Some(keyword) = filter
@@ -295,42 +377,8 @@ pub fn filter_condition(
             member::Column::UserId.not_in_subquery(sub)
         });
     }
-    if let Some(department_id) = filter.department_id {
-        let mut sub = Query::select();
-        sub.column((
-            department_member::Entity,
-            department_member::Column::MemberId,
-        ))
-        .from(department_member::Entity);
-        match (filter.include_sub_departments, department_path) {
-            (true, Some(path)) => {
-                sub.inner_join(
-                    department::Entity,
-                    Expr::col((department::Entity, department::Column::Id)).equals((
-                        department_member::Entity,
-                        department_member::Column::DepartmentId,
-                    )),
-                )
-                .and_where(
-                    Expr::col((department::Entity, department::Column::OrganizationId))
-                        .eq(organization_id),
-                )
-                .and_where(
-                    Expr::col((department::Entity, department::Column::Path))
-                        .like(format!("{path}%")),
-                );
-            }
-            _ => {
-                sub.and_where(
-                    Expr::col((
-                        department_member::Entity,
-                        department_member::Column::DepartmentId,
-                    ))
-                    .eq(department_id),
-                );
-            }
-        }
-        cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
+    if let Some(sub) = department_subquery(organization_id, filter, department) {
+        cond = cond.add(member::Column::Id.in_subquery(sub));
     }
     if let Some(workspace_id) = filter.workspace_id {
         let sub = Query::select()
@@ -408,16 +456,17 @@ pub async fn list<C: ConnectionTrait>(
     descending: bool,
     page: &PageRequest,
 ) -> Result<MemberPage> {
-    let path = department_path_for_filter(db, access.org_id(), filter).await?;
+    let scope = department_scope(db, access.org_id(), filter).await?;
     let backward = page.before.is_some() || page.backward;
     // Traversal order: the requested one, or its reverse when reading backward.
     let ascending = descending == backward;
     let order = if ascending { Order::Asc } else { Order::Desc };
+    let backend = db.get_database_backend();
     let query = member::Entity::find().filter(filter_condition(
-        db.get_database_backend(),
+        backend,
         access.org_id(),
         filter,
-        path.as_deref(),
+        scope.as_ref(),
     ));
     let cursor = if backward {
         page.before.as_ref()
@@ -428,16 +477,62 @@ pub async fn list<C: ConnectionTrait>(
     let mut rows = if field == SortField::LastLoginAt {
         by_last_login(db, query, cursor, order, backward, wanted).await?
     } else {
-        let mut query = query;
-        if let Some(value) = cursor.and_then(|c| sql_value(&c.value).map(|v| (v, c.id))) {
-            query = query.filter(keyset_condition(field, value.0, value.1, ascending));
+        let keyset = cursor
+            .and_then(|c| sql_value(&c.value).map(|v| (v, c.id)))
+            .map(|(value, id)| keyset_condition(field, value, id, ascending));
+        // SQLite answers a sub-tree filter by reading every member of the sub-tree and sorting
+        // them all; looking for the page among the next rows in sort order first (the sort
+        // index, then the sub-tree's members among them) finds it at once when the sub-tree
+        // is not tiny. When the window holds less than a page, the plain query decides.
+        let window = match (&scope, backend) {
+            (Some(DepartmentScope::Ids(ids)), DbBackend::Sqlite) if ids.len() > 1 => {
+                let mut rest = filter.clone();
+                rest.department_id = None;
+                let mut window = member::Entity::find()
+                    .select_only()
+                    .column(member::Column::Id)
+                    .filter(filter_condition(backend, access.org_id(), &rest, None));
+                if let Some(keyset) = keyset.clone() {
+                    window = window.filter(keyset);
+                }
+                department_subquery(access.org_id(), filter, scope.as_ref()).map(|held| {
+                    held_in_window(
+                        window
+                            .order_by(field.column(), order.clone())
+                            .order_by(member::Column::Id, order.clone())
+                            .limit(SUB_TREE_WINDOW)
+                            .into_query(),
+                        held,
+                    )
+                })
+            }
+            _ => None,
+        };
+        let ordered = |query: sea_orm::Select<member::Entity>| {
+            query
+                .order_by(field.column(), order.clone())
+                .order_by(member::Column::Id, order.clone())
+                .limit(wanted as u64)
+        };
+        let windowed = match window {
+            Some(window) => Some(
+                ordered(member::Entity::find().filter(member::Column::Id.in_subquery(window)))
+                    .all(db)
+                    .await?,
+            ),
+            None => None,
+        };
+        match windowed {
+            // The window held a whole page: those are the first matches in order.
+            Some(rows) if rows.len() == wanted => rows,
+            _ => {
+                let mut query = query;
+                if let Some(keyset) = keyset {
+                    query = query.filter(keyset);
+                }
+                ordered(query).all(db).await?
+            }
         }
-        query
-            .order_by(field.column(), order.clone())
-            .order_by(member::Column::Id, order)
-            .limit(wanted as u64)
-            .all(db)
-            .await?
     };
     let more = rows.len() > page.limit;
     rows.truncate(page.limit);
@@ -527,23 +622,24 @@ pub async fn count<C: ConnectionTrait>(
     access: &OrgAccess,
     filter: &MemberFilter,
 ) -> Result<u64> {
-    let path = department_path_for_filter(db, access.org_id(), filter).await?;
+    let scope = department_scope(db, access.org_id(), filter).await?;
     Ok(member::Entity::find()
         .filter(filter_condition(
             db.get_database_backend(),
             access.org_id(),
             filter,
-            path.as_deref(),
+            scope.as_ref(),
         ))
         .count(db)
         .await?)
 }
 
-async fn department_path_for_filter<C: ConnectionTrait>(
+/// What a filter's department covers: its sub-tree by id when that is small, by path otherwise.
+async fn department_scope<C: ConnectionTrait>(
     db: &C,
     org: i64,
     filter: &MemberFilter,
-) -> Result<Option<String>> {
+) -> Result<Option<DepartmentScope>> {
     let Some(id) = filter.department_id else {
         return Ok(None);
     };
@@ -552,7 +648,45 @@ async fn department_path_for_filter<C: ConnectionTrait>(
         .one(db)
         .await?
         .ok_or(Error::NotFound("department"))?;
-    Ok(Some(dep.path))
+    if !filter.include_sub_departments {
+        return Ok(Some(DepartmentScope::Ids(vec![dep.id])));
+    }
+    let mut under = department::Entity::find()
+        .select_only()
+        .column(department::Column::Id)
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::Path.like(format!("{}%", dep.path)));
+    if let Some(end) =
+        prefix_end(&dep.path).filter(|_| db.get_database_backend() == DbBackend::Sqlite)
+    {
+        // SQLite's LIKE ignores case and so cannot use the path index; the byte range can.
+        under = under
+            .filter(department::Column::Path.gte(dep.path.as_str()))
+            .filter(department::Column::Path.lt(end));
+    }
+    let ids: Vec<i64> = under
+        .limit(SCOPE_IDS as u64 + 1)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(Some(if ids.len() > SCOPE_IDS {
+        DepartmentScope::Under(dep.path)
+    } else {
+        DepartmentScope::Ids(ids)
+    }))
+}
+
+/// The first string after every string that starts with `prefix`, byte-wise (`/3/` → `/30`);
+/// `None` when there is none to name.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        if last < 0x7f {
+            bytes.push(last + 1);
+            return String::from_utf8(bytes).ok();
+        }
+    }
+    None
 }
 
 /// One tag with its values, as set on a member.

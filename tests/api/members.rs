@@ -778,3 +778,181 @@ async fn seat_limit_registration_and_switching() {
         .await;
     assert_eq!(error_code(&body), "VALIDATION");
 }
+
+/// Runs one statement of fixture SQL against the test database.
+async fn exec(app: &TestApp, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    app.state
+        .db
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
+/// Sub-tree pages over more members than a page looks among before reading the whole sub-tree
+/// (4,096): a sparse sub-tree (its page is not among the next rows in order) and a dense one,
+/// read forward and backward in pages, match what a full read of the sub-tree says.
+#[tokio::test]
+async fn sub_tree_pages_are_exact_sparse_or_dense() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let backend = app.state.db.get_database_backend();
+    let (org, role): (i64, i64) = {
+        let row = app
+            .state
+            .db
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT organization_id, role_id FROM member WHERE account = 'admin'",
+            ))
+            .await
+            .expect("query")
+            .expect("the administrator");
+        (
+            row.try_get_by_index(0).expect("org"),
+            row.try_get_by_index(1).expect("role"),
+        )
+    };
+    let now = "2026-01-01T00:00:00+00:00";
+    // Two trees: 9001 (sparse) with child 9002, and 9003 (dense) with child 9004.
+    exec(&app, &format!(
+        "INSERT INTO department (id, organization_id, parent_id, name, path, sort_order, name_changed, to_be_deleted, created_at) VALUES \
+         (9001, {org}, NULL, 'Sparse', '/9001/', 0, false, false, '{now}'), \
+         (9002, {org}, 9001, 'Sparse child', '/9001/9002/', 0, false, false, '{now}'), \
+         (9003, {org}, NULL, 'Dense', '/9003/', 0, false, false, '{now}'), \
+         (9004, {org}, 9003, 'Dense child', '/9003/9004/', 0, false, false, '{now}')"
+    )).await;
+    let total = 6_000;
+    let mut sparse = Vec::new();
+    let mut dense = Vec::new();
+    for start in (0..total).step_by(500) {
+        let (mut users, mut members, mut links) = (Vec::new(), Vec::new(), Vec::new());
+        for i in start..start + 500 {
+            let id = 100_000 + i;
+            // Nicknames in an order unrelated to ids, so the sort index decides.
+            let nick = format!("n{:05}", (i * 7_919) % total);
+            users.push(format!("({id}, 'p{i}', NULL, NULL, '{now}', '{now}')"));
+            members.push(format!(
+                "({id}, {org}, {id}, 'acct{i:05}', '{nick}', 'p{i}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{}-01T08:00:00+00:00', NULL, false, false, '{now}')",
+                1 + i % 9
+            ));
+            let department = if i % 97 == 0 {
+                Some(if i % 2 == 0 { 9001 } else { 9002 })
+            } else if i % 3 == 0 {
+                Some(if i % 2 == 0 { 9003 } else { 9004 })
+            } else {
+                None
+            };
+            if let Some(d) = department {
+                links.push(format!("({d}, {id}, {org})"));
+                let row = (format!("acct{i:05}"), nick, 1 + i % 9, id);
+                if d <= 9002 {
+                    sparse.push(row)
+                } else {
+                    dense.push(row)
+                }
+            }
+        }
+        exec(&app, &format!("INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES {}", users.join(","))).await;
+        exec(&app, &format!("INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES {}", members.join(","))).await;
+        if !links.is_empty() {
+            exec(&app, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await;
+        }
+    }
+    let query = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
+        members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    for (department, members) in [(9001, &sparse), (9003, &dense)] {
+        for (field, direction) in [
+            ("NICKNAME", "ASC"),
+            ("NICKNAME", "DESC"),
+            ("JOINED_AT", "DESC"),
+        ] {
+            let order = json!({ "field": field, "direction": direction });
+            let filter = json!({ "departmentId": department.to_string() });
+            // What the pages must say, in order: by the sort value, then by id.
+            let mut rows = members.clone();
+            rows.sort_by(|a, b| match field {
+                "NICKNAME" => a.1.cmp(&b.1).then(a.3.cmp(&b.3)),
+                _ => a.2.cmp(&b.2).then(a.3.cmp(&b.3)),
+            });
+            if direction == "DESC" {
+                rows.reverse();
+            }
+            let expected: Vec<String> = rows.into_iter().map(|r| r.0).collect();
+            let first = app
+                .gql(
+                    query,
+                    json!({ "f": filter, "o": order, "first": 1 }),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(
+                first["data"]["members"]["totalCount"],
+                json!(members.len()),
+                "{first}"
+            );
+            // Forward in pages of 50.
+            let mut forward = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let body = app
+                    .gql(
+                        query,
+                        json!({ "f": filter, "o": order, "first": 50, "after": after }),
+                        Some(&admin),
+                    )
+                    .await;
+                let page = &body["data"]["members"];
+                forward.extend(accounts(page));
+                if page["pageInfo"]["hasNextPage"] != json!(true) {
+                    break;
+                }
+                after = page["pageInfo"]["endCursor"].clone();
+            }
+            assert_eq!(
+                forward, expected,
+                "{department} {field} {direction} forward"
+            );
+            // Backward in pages of 50.
+            let mut backward = Vec::new();
+            let mut before = Value::Null;
+            loop {
+                let body = app
+                    .gql(
+                        query,
+                        json!({ "f": filter, "o": order, "last": 50, "before": before }),
+                        Some(&admin),
+                    )
+                    .await;
+                let page = &body["data"]["members"];
+                let mut part = accounts(page);
+                part.extend(backward);
+                backward = part;
+                if page["pageInfo"]["hasPreviousPage"] != json!(true) {
+                    break;
+                }
+                before = page["pageInfo"]["startCursor"].clone();
+            }
+            assert_eq!(
+                backward, expected,
+                "{department} {field} {direction} backward"
+            );
+        }
+    }
+    // Only the sub-tree's child department, and a leaf read with its (absent) sub-tree.
+    let child = app
+        .gql(
+            query,
+            json!({ "f": { "departmentId": "9002" }, "first": 200 }),
+            Some(&admin),
+        )
+        .await;
+    let child_count = (0..total).filter(|i| i % 97 == 0 && i % 2 == 1).count();
+    assert_eq!(
+        child["data"]["members"]["totalCount"],
+        json!(child_count),
+        "{child}"
+    );
+}
