@@ -1780,6 +1780,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn prefix_ends_bound_every_path_below() {
+        assert_eq!(prefix_end("/3/").as_deref(), Some("/30"));
+        assert_eq!(prefix_end("/12/40/").as_deref(), Some("/12/400"));
+        let end = prefix_end("/3/").unwrap_or_default();
+        let range = "/3/"..end.as_str();
+        for below in ["/3/", "/3/17/", "/3/9/12/"] {
+            assert!(range.contains(&below), "{below}");
+        }
+        for outside in ["/30/", "/4/", "/2/9/"] {
+            assert!(!range.contains(&outside), "{outside}");
+        }
+        assert_eq!(prefix_end(""), None);
+    }
+
+    #[test]
     fn time_cursors_stay_times() {
         let c = Cursor {
             field: SortField::JoinedAt,
