@@ -211,6 +211,9 @@ pub struct MemberPage {
     pub has_previous: bool,
     /// Rows exist after the last.
     pub has_next: bool,
+    /// What the filter's department covered when the page was read, so that counting the
+    /// same filter reads it once.
+    pub department: Option<DepartmentScope>,
 }
 
 /// The searchable text of a member as one SQL expression; PostgreSQL's trigram index is built on
@@ -542,12 +545,14 @@ pub async fn list<C: ConnectionTrait>(
             rows,
             has_previous: more,
             has_next: page.before.is_some(),
+            department: scope,
         })
     } else {
         Ok(MemberPage {
             rows,
             has_previous: page.after.is_some(),
             has_next: more,
+            department: scope,
         })
     }
 }
@@ -616,19 +621,21 @@ async fn by_last_login<C: ConnectionTrait>(
     Ok(rows)
 }
 
-/// How many members match a filter.
+/// How many members match the filter `page` was read with (all pages).
+///
+/// **Permissions**: `org.members.view`, proven by `access`.
 pub async fn count<C: ConnectionTrait>(
     db: &C,
     access: &OrgAccess,
     filter: &MemberFilter,
+    page: &MemberPage,
 ) -> Result<u64> {
-    let scope = department_scope(db, access.org_id(), filter).await?;
     Ok(member::Entity::find()
         .filter(filter_condition(
             db.get_database_backend(),
             access.org_id(),
             filter,
-            scope.as_ref(),
+            page.department.as_ref(),
         ))
         .count(db)
         .await?)

@@ -289,7 +289,7 @@ impl MemberConnection {
     /// How many members match the filter (all pages).
     async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
         let db = &crate::graphql::state(ctx)?.db;
-        Ok(crate::org::members::count(db, &self.access, &self.filter).await?)
+        Ok(crate::org::members::count(db, &self.access, &self.filter, &self.page).await?)
     }
 }
 
