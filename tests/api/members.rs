@@ -19,6 +19,57 @@ fn accounts(page: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The accounts of every page of `members` read forward in pages of `size` (`vars` holds the
+/// filter and order; the query takes `$first` and `$after`).
+async fn read_forward(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    vars: Value,
+    size: i32,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let mut page_vars = vars.clone();
+        page_vars["first"] = json!(size);
+        page_vars["after"] = after;
+        let body = app.gql(query, page_vars, Some(token)).await;
+        let page = &body["data"]["members"];
+        seen.extend(accounts(page));
+        if page["pageInfo"]["hasNextPage"] != true {
+            return seen;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    }
+}
+
+/// The same read backward from the end (`$last` and `$before`), in the order the pages show.
+async fn read_backward(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    vars: Value,
+    size: i32,
+) -> Vec<String> {
+    let mut seen: Vec<String> = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let mut page_vars = vars.clone();
+        page_vars["last"] = json!(size);
+        page_vars["before"] = before;
+        let body = app.gql(query, page_vars, Some(token)).await;
+        let page = &body["data"]["members"];
+        let mut chunk = accounts(page);
+        chunk.extend(seen);
+        seen = chunk;
+        if page["pageInfo"]["hasPreviousPage"] != true {
+            return seen;
+        }
+        before = page["pageInfo"]["startCursor"].clone();
+    }
+}
+
 #[tokio::test]
 async fn filters_match_what_they_say() {
     let app = TestApp::spawn().await;
@@ -191,45 +242,11 @@ async fn every_sort_pages_stably_both_ways() {
                 .await;
             let expected = accounts(&all["data"]["members"]);
             assert_eq!(expected.len(), 6, "{field} {direction}: {all}");
-            // Forward in pages of two.
-            let mut seen = Vec::new();
-            let mut after = Value::Null;
-            loop {
-                let body = app
-                    .gql(
-                        query,
-                        json!({ "o": order, "first": 2, "after": after }),
-                        Some(&admin),
-                    )
-                    .await;
-                let page = &body["data"]["members"];
-                seen.extend(accounts(page));
-                if page["pageInfo"]["hasNextPage"] != true {
-                    break;
-                }
-                after = page["pageInfo"]["endCursor"].clone();
-            }
+            // Forward and backward in pages of two.
+            let vars = json!({ "o": order });
+            let seen = read_forward(&app, &admin, query, vars.clone(), 2).await;
             assert_eq!(seen, expected, "forward {field} {direction}");
-            // Backward in pages of two.
-            let mut back: Vec<String> = Vec::new();
-            let mut before = Value::Null;
-            loop {
-                let body = app
-                    .gql(
-                        query,
-                        json!({ "o": order, "last": 2, "before": before }),
-                        Some(&admin),
-                    )
-                    .await;
-                let page = &body["data"]["members"];
-                let mut chunk = accounts(page);
-                chunk.extend(back);
-                back = chunk;
-                if page["pageInfo"]["hasPreviousPage"] != true {
-                    break;
-                }
-                before = page["pageInfo"]["startCursor"].clone();
-            }
+            let back = read_backward(&app, &admin, query, vars, 2).await;
             assert_eq!(back, expected, "backward {field} {direction}");
         }
     }
@@ -791,7 +808,7 @@ async fn exec(app: &TestApp, sql: &str) {
 
 /// Sub-tree pages over more members than a page looks among before reading the whole sub-tree
 /// (4,096): a sparse sub-tree (its page is not among the next rows in order) and a dense one,
-/// read forward and backward in pages, match what a full read of the sub-tree says.
+/// read forward and backward in pages, come in exactly the order of their sort value and id.
 #[tokio::test]
 async fn sub_tree_pages_are_exact_sparse_or_dense() {
     use sea_orm::{ConnectionTrait, Statement};
@@ -893,55 +910,21 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
                 json!(members.len()),
                 "{first}"
             );
-            // Forward in pages of 50.
-            let mut forward = Vec::new();
-            let mut after = Value::Null;
-            loop {
-                let body = app
-                    .gql(
-                        query,
-                        json!({ "f": filter, "o": order, "first": 50, "after": after }),
-                        Some(&admin),
-                    )
-                    .await;
-                let page = &body["data"]["members"];
-                forward.extend(accounts(page));
-                if page["pageInfo"]["hasNextPage"] != json!(true) {
-                    break;
-                }
-                after = page["pageInfo"]["endCursor"].clone();
-            }
+            // Forward and backward in pages of 50.
+            let vars = json!({ "f": filter, "o": order });
+            let forward = read_forward(&app, &admin, query, vars.clone(), 50).await;
             assert_eq!(
                 forward, expected,
                 "{department} {field} {direction} forward"
             );
-            // Backward in pages of 50.
-            let mut backward = Vec::new();
-            let mut before = Value::Null;
-            loop {
-                let body = app
-                    .gql(
-                        query,
-                        json!({ "f": filter, "o": order, "last": 50, "before": before }),
-                        Some(&admin),
-                    )
-                    .await;
-                let page = &body["data"]["members"];
-                let mut part = accounts(page);
-                part.extend(backward);
-                backward = part;
-                if page["pageInfo"]["hasPreviousPage"] != json!(true) {
-                    break;
-                }
-                before = page["pageInfo"]["startCursor"].clone();
-            }
+            let backward = read_backward(&app, &admin, query, vars, 50).await;
             assert_eq!(
                 backward, expected,
                 "{department} {field} {direction} backward"
             );
         }
     }
-    // Only the sub-tree's child department, and a leaf read with its (absent) sub-tree.
+    // The sparse tree's child alone: a leaf, read with its (empty) sub-tree by default.
     let child = app
         .gql(
             query,
