@@ -1,6 +1,7 @@
 //! What the benchmark harnesses share: a throw-away database (SQLite file, or a PostgreSQL
 //! database when `ROSTER_BENCH_DATABASE_URL` is set), seeding a 100,000-member organization with
-//! plain multi-row INSERTs, and reading the process's peak memory.
+//! plain multi-row INSERTs, and reading the process's peak memory. `ROSTER_BENCH_KEEP_DATABASE=1`
+//! keeps the database after the run.
 
 #![allow(dead_code)]
 
@@ -42,7 +43,24 @@ fn status_mb(process: &str, field: &str) -> u64 {
 
 pub type Cleanup = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>>;
 
+/// A fresh database for one run, and what drops it afterwards. With
+/// `ROSTER_BENCH_KEEP_DATABASE=1` it is kept (and its address printed), to read query plans on
+/// the data the run left.
 pub async fn database() -> anyhow::Result<(String, Cleanup)> {
+    let (url, drop) = throw_away_database().await?;
+    if std::env::var("ROSTER_BENCH_KEEP_DATABASE").is_ok_and(|v| v == "1") {
+        let shown = url.clone();
+        let cleanup: Cleanup = Box::new(move || {
+            Box::pin(async move {
+                println!("kept the database: {url}");
+            })
+        });
+        return Ok((shown, cleanup));
+    }
+    Ok((url, drop))
+}
+
+async fn throw_away_database() -> anyhow::Result<(String, Cleanup)> {
     let name = format!("roster_bench_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("ROSTER_BENCH_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
