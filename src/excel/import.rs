@@ -136,7 +136,8 @@ async fn nicknames_in_use(
     wanted: Vec<String>,
 ) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
-    // lower(nickname) has no index: one scan for the whole file, not one per chunk.
+    // One statement for the whole file; each name is a probe of the unique index on
+    // (organization_id, lower(nickname)) (migration 000006), on SQLite and PostgreSQL.
     for chunk in wanted.chunks(LOOKUP * 2) {
         let rows: Vec<(i64, String)> = member::Entity::find()
             .select_only()
