@@ -47,7 +47,7 @@ pub type Cleanup = Box<dyn FnOnce() -> std::pin::Pin<Box<dyn std::future::Future
 /// `ROSTER_BENCH_KEEP_DATABASE=1` it is kept (and its address printed), to read query plans on
 /// the data the run left.
 pub async fn database() -> anyhow::Result<(String, Cleanup)> {
-    let (url, drop) = throw_away_database().await?;
+    let (url, remove) = throw_away_database().await?;
     if std::env::var("ROSTER_BENCH_KEEP_DATABASE").is_ok_and(|v| v == "1") {
         let shown = url.clone();
         let cleanup: Cleanup = Box::new(move || {
@@ -57,7 +57,7 @@ pub async fn database() -> anyhow::Result<(String, Cleanup)> {
         });
         return Ok((shown, cleanup));
     }
-    Ok((url, drop))
+    Ok((url, remove))
 }
 
 async fn throw_away_database() -> anyhow::Result<(String, Cleanup)> {
