@@ -125,13 +125,18 @@ async fn main() -> anyhow::Result<()> {
             let mut row = row.clone();
             row[nick] = format!("{}_{run}", row[nick]);
             let viewer = row[user_type] == "Viewer";
-            row[user_type] = if viewer == (run % 2 == 0) {
+            row[user_type] = if viewer == run.is_multiple_of(2) {
                 "Analyst".into()
             } else {
                 "Viewer".into()
             };
             if let Some(tag) = tag {
-                row[tag] = if run % 2 == 0 { "Central" } else { "North" }.into();
+                row[tag] = if run.is_multiple_of(2) {
+                    "Central"
+                } else {
+                    "North"
+                }
+                .into();
             }
             edited.push(row);
         }
