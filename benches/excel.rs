@@ -160,24 +160,22 @@ async fn main() -> anyhow::Result<()> {
     }
     let types_only = write_rows(&types_only)?;
     let batch = "mutation($file: Upload!, $dry: Boolean) { batchUpdateMembers(file: $file, dryRun: $dry) { applied changedMemberIds problems { row column message } } }";
-    let upload = write_rows(&edit(&first, 0))?;
-    let dry = timed_upload(&client, &base, &token, batch, true, &upload).await?;
-    let mut applied_times = Vec::new();
-    let mut applied = (Duration::ZERO, 0);
-    for run in 0..runs {
-        let file = write_rows(&edit(&first, run))?;
-        applied = timed_upload(&client, &base, &token, batch, false, &file).await?;
-        applied_times.push(applied.0);
-    }
-    let last = write_rows(&edit(&first, runs.saturating_sub(1)))?;
-    let again = timed_upload(&client, &base, &token, batch, false, &last).await?;
-    let mut grouped_times = Vec::new();
-    let mut grouped = (Duration::ZERO, 0);
-    for run in 0..runs {
-        let file = write_rows(&edit(&by_group, run))?;
-        grouped = timed_upload(&client, &base, &token, batch, false, &file).await?;
-        grouped_times.push(grouped.0);
-    }
+    // One file per run, written before any is timed; the last applied file is sent again.
+    let files = |source: &[Vec<String>]| -> anyhow::Result<Vec<Vec<u8>>> {
+        (0..runs)
+            .map(|run| write_rows(&edit(source, run)))
+            .collect()
+    };
+    let (first_files, group_files) = (files(&first)?, files(&by_group)?);
+    let (Some(first_file), Some(last_file)) = (first_files.first(), first_files.last()) else {
+        anyhow::bail!("ROSTER_BENCH_RUNS must be at least 1");
+    };
+    let dry = timed_upload(&client, &base, &token, batch, true, first_file).await?;
+    let (mut applied_times, applied) =
+        timed_uploads(&client, &base, &token, batch, &first_files).await?;
+    let again = timed_upload(&client, &base, &token, batch, false, last_file).await?;
+    let (mut grouped_times, grouped) =
+        timed_uploads(&client, &base, &token, batch, &group_files).await?;
     let types = timed_upload(&client, &base, &token, batch, false, &types_only).await?;
 
     println!();
@@ -199,7 +197,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "| batch update 5,000 rows, applied ({} changed), median of {runs} | {:.3} s |",
-        applied.1,
+        applied,
         median(&mut applied_times).as_secs_f64()
     );
     println!(
@@ -209,7 +207,7 @@ async fn main() -> anyhow::Result<()> {
     );
     println!(
         "| the same kind of batch sorted by User Group ({} changed), median of {runs} | {:.3} s |",
-        grouped.1,
+        grouped,
         median(&mut grouped_times).as_secs_f64()
     );
     println!(
@@ -224,6 +222,24 @@ async fn main() -> anyhow::Result<()> {
 fn median(samples: &mut [Duration]) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+/// Applies each file in turn: the time of each, and how many members the last one changed.
+async fn timed_uploads(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    query: &str,
+    files: &[Vec<u8>],
+) -> anyhow::Result<(Vec<Duration>, usize)> {
+    let mut times = Vec::with_capacity(files.len());
+    let mut changed = 0;
+    for file in files {
+        let (time, count) = timed_upload(client, base, token, query, false, file).await?;
+        times.push(time);
+        changed = count;
+    }
+    Ok((times, changed))
 }
 
 async fn timed_upload(

@@ -550,7 +550,7 @@ async fn park_swapped_nicknames<C: sea_orm::ConnectionTrait>(
 /// PostgreSQL (one statement and one parameter for the whole file), multi-row upserts on SQLite.
 async fn rewrite_members<C: sea_orm::ConnectionTrait>(
     db: &C,
-    rows: Vec<member::Model>,
+    mut rows: Vec<member::Model>,
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
@@ -589,7 +589,6 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
     // FTS5 writes its pending index out whenever a row id comes lower than the one before, so a
     // file sorted by anything but User ID would rewrite the search index once per descent (4× the
     // time for 5,000 shuffled rows); in ascending order it is written once per statement.
-    let mut rows = rows;
     rows.sort_unstable_by_key(|m| m.id);
     for chunk in rows.chunks(rows_per_insert(17)) {
         member::Entity::insert_many(chunk.iter().cloned().map(member::ActiveModel::from))
