@@ -2,8 +2,9 @@
 //! `AFTER UPDATE OF nickname, …` fires whenever a statement sets one of those columns, even to the
 //! value it had, and the spreadsheet batch update and the sync write every column they may change
 //! in one multi-row statement: 5,000 members given a new user type re-tokenized 5,000 unchanged
-//! texts into trigrams (~50 µs each). PostgreSQL needs nothing: an update whose indexed values are
-//! equal leaves the GIN index alone.
+//! texts into trigrams (~50 µs each). PostgreSQL has no trigger to narrow: an update that changes
+//! no indexed column is HOT and leaves every index alone, and one that changes any (a user type)
+//! adds an entry to every index of the table, the GIN one included.
 
 use crate::m20261122_000004_create_member_search_index::body;
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
