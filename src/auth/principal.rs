@@ -10,9 +10,7 @@ use entity::{
     enums::{MemberStatus, UserType},
     member, role_permission,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect, sea_query::Query,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
 use std::collections::BTreeSet;
 
 /// An authenticated member, as far as this request is concerned.
@@ -85,6 +83,9 @@ fn permissions_of(keys: &[String]) -> BTreeSet<Permission> {
         .collect()
 }
 
+/// Member id, organization, user, user type, role, status, and one permission of the role.
+type MemberPermissionRow = (i64, i64, i64, UserType, i64, MemberStatus, Option<String>);
+
 /// Resolves the `Authorization` header value (if any) into an [`AuthState`].
 pub async fn authenticate<C: ConnectionTrait>(
     db: &C,
@@ -113,35 +114,41 @@ pub async fn authenticate<C: ConnectionTrait>(
             "the access token is not valid (subject); log in again".into(),
         ));
     };
-    // The member and its role's permissions side by side: one round trip instead of two.
-    let (member, keys) = futures_util::try_join!(
-        member::Entity::find_by_id(member_id).one(db),
-        role_permission::Entity::find()
-            .select_only()
-            .column(role_permission::Column::Permission)
-            .filter(
-                role_permission::Column::RoleId.in_subquery(
-                    Query::select()
-                        .column(member::Column::RoleId)
-                        .from(member::Entity)
-                        .and_where(member::Column::Id.eq(member_id))
-                        .to_owned(),
-                ),
-            )
-            .into_tuple::<String>()
-            .all(db),
-    )?;
-    let Some(member) = member else {
+    // The member and its role's permissions in one statement: one row per permission (one row
+    // with no permission for a role that grants none), no row when the member is gone.
+    let rows: Vec<MemberPermissionRow> = member::Entity::find_by_id(member_id)
+        .select_only()
+        .columns([
+            member::Column::Id,
+            member::Column::OrganizationId,
+            member::Column::UserId,
+            member::Column::UserType,
+            member::Column::RoleId,
+            member::Column::Status,
+        ])
+        .column(role_permission::Column::Permission)
+        .join(
+            JoinType::LeftJoin,
+            member::Entity::belongs_to(role_permission::Entity)
+                .from(member::Column::RoleId)
+                .to(role_permission::Column::RoleId)
+                .into(),
+        )
+        .into_tuple()
+        .all(db)
+        .await?;
+    let Some(&(id, organization_id, user_id, user_type, role_id, status, _)) = rows.first() else {
         return Ok(AuthState::Refused(
             "this member no longer exists; log in again".into(),
         ));
     };
-    if member.organization_id != claims.org || member.user_id != claims.uid {
+    let keys: Vec<String> = rows.into_iter().filter_map(|row| row.6).collect();
+    if organization_id != claims.org || user_id != claims.uid {
         return Ok(AuthState::Refused(
             "the access token is not valid (organization); log in again".into(),
         ));
     }
-    match member.status {
+    match status {
         MemberStatus::Active => {}
         MemberStatus::Disabled => {
             return Ok(AuthState::Refused(
@@ -156,11 +163,11 @@ pub async fn authenticate<C: ConnectionTrait>(
     }
     let permissions = permissions_of(&keys);
     Ok(AuthState::Authenticated(Box::new(Principal {
-        member_id: member.id,
-        organization_id: member.organization_id,
-        user_id: member.user_id,
-        user_type: member.user_type,
-        role_id: member.role_id,
+        member_id: id,
+        organization_id,
+        user_id,
+        user_type,
+        role_id,
         permissions,
     })))
 }

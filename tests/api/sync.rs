@@ -1441,13 +1441,21 @@ async fn graph_subscriptions_are_kept_and_notify() {
     let first = eventually(&held, |h| !h.is_empty()).await;
     assert_eq!(first.len(), 1, "one /users subscription: {first:?}");
     assert_eq!(first[0].1, "/users");
-    let shown = admin_ok(
-        &app,
-        &admin,
-        "{ connections { notificationSubscriptions { resource expiresAt } } }",
-        json!({}),
-    )
-    .await;
+    // The provider holds the subscription a moment before Roster has recorded it.
+    let mut shown = Value::Null;
+    for _ in 0..100 {
+        shown = admin_ok(
+            &app,
+            &admin,
+            "{ connections { notificationSubscriptions { resource expiresAt } } }",
+            json!({}),
+        )
+        .await;
+        if !shown["connections"][0]["notificationSubscriptions"][0].is_null() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(
         shown["connections"][0]["notificationSubscriptions"][0]["resource"], "/users",
         "{shown}"
