@@ -40,6 +40,8 @@ use tracing_actix_web::TracingLogger;
 /// of 129–139 MB for three syncs in a row, +89 MB instead of +98 MB for the 100,000-member
 /// export. glibc keeps freed memory in per-thread arenas (SQLite's connection threads, the export
 /// writer, the tokio workers). mimalloc, tried before, made the export slower and bigger.
+/// Unprefixed (Cargo.toml), jemalloc also serves SQLite's own `malloc` calls, which went to glibc
+/// (~10 % of all CPU in glibc's allocator during the member pages before).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -17,6 +17,7 @@ mod m20261122_000010_create_member_nickname_sort_index;
 mod m20261122_000011_create_member_filtered_sort_indexes;
 mod m20261123_000012_member_search_update_when_changed;
 mod m20261203_000013_member_user_index;
+mod m20261203_000014_member_search_contentless;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000011_create_member_filtered_sort_indexes::Migration),
             Box::new(m20261123_000012_member_search_update_when_changed::Migration),
             Box::new(m20261203_000013_member_user_index::Migration),
+            Box::new(m20261203_000014_member_search_contentless::Migration),
         ]
     }
 }

