@@ -33,7 +33,10 @@ fn rebuild(contentless: bool) -> String {
             ),
         )
     } else {
-        ("", "DELETE FROM member_search WHERE rowid = old.id;".to_string())
+        (
+            "",
+            "DELETE FROM member_search WHERE rowid = old.id;".to_string(),
+        )
     };
     let columns = COLUMNS.join(", ");
     let (all, new) = (body(""), body("new."));

@@ -466,26 +466,53 @@ pub async fn interrupt_running(app: &AppState) -> Result<usize> {
     for (run, running) in app.sync.take_running() {
         running.task.abort();
         let _ = running.task.await;
-        let still_running = sync_run::Entity::find_by_id(run)
-            .one(&app.db)
-            .await?
-            .is_some_and(|r| r.status == SyncStatus::Running);
-        let txn = crate::db::begin_write(&app.db).await?;
-        if still_running {
-            finish(
-                &txn,
-                run,
-                SyncStatus::Interrupted,
-                Counts::default(),
-                Some(INTERRUPTED),
-            )
-            .await?;
-            interrupted += 1;
+        // A stopping server's pool may first hand out connections that died with an HTTP
+        // worker's runtime; a failed attempt commits nothing, so it is simply tried again.
+        let mut attempt = 1;
+        loop {
+            match record_interrupted(app, run, running.connection_id, &running.holder).await {
+                Ok(was_running) => {
+                    interrupted += usize::from(was_running);
+                    break;
+                }
+                Err(e) if attempt < 3 => {
+                    tracing::warn!(run, attempt, error = %crate::error::error_chain(&e), "recording an interrupted sync run failed; trying again");
+                    attempt += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                }
+                Err(e) => return Err(e),
+            }
         }
-        lease::release(&txn, &lease_name(running.connection_id), &running.holder).await?;
-        txn.commit().await?;
     }
     Ok(interrupted)
+}
+
+/// Records one run this instance stopped as interrupted (unless it ended meanwhile) and gives its
+/// lease up, in one transaction. Whether it was still running.
+async fn record_interrupted(
+    app: &AppState,
+    run: i64,
+    connection_id: i64,
+    holder: &str,
+) -> Result<bool> {
+    let still_running = sync_run::Entity::find_by_id(run)
+        .one(&app.db)
+        .await?
+        .is_some_and(|r| r.status == SyncStatus::Running);
+    let txn = crate::db::begin_write(&app.db).await?;
+    if still_running {
+        finish(
+            &txn,
+            run,
+            SyncStatus::Interrupted,
+            Counts::default(),
+            Some(INTERRUPTED),
+        )
+        .await?;
+    }
+    lease::release(&txn, &lease_name(connection_id), holder).await?;
+    txn.commit().await?;
+    Ok(still_running)
 }
 
 /// Marks runs left `running` by a stopped process as interrupted (their lease has lapsed, so no
