@@ -12,7 +12,17 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const COLUMNS: [&str; 5] = ["nickname", "account", "name", "email", "phone"];
+/// The columns of a member's searchable text.
+pub(crate) const COLUMNS: [&str; 5] = ["nickname", "account", "name", "email", "phone"];
+
+/// The trigger condition: some column of the searchable text changed.
+pub(crate) fn changed() -> String {
+    COLUMNS
+        .iter()
+        .map(|c| format!("old.{c} IS NOT new.{c}"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
 
 fn update_trigger(when: Option<&str>) -> String {
     format!(
@@ -44,12 +54,7 @@ async fn replace_trigger(manager: &SchemaManager<'_>, when: Option<&str>) -> Res
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let changed = COLUMNS
-            .iter()
-            .map(|c| format!("old.{c} IS NOT new.{c}"))
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        replace_trigger(manager, Some(&changed)).await
+        replace_trigger(manager, Some(&changed())).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {

@@ -3,27 +3,23 @@
 //! copy was written, and on every change read back to be tokenized for removal, for nothing. The
 //! triggers now remove a member's old text with FTS5's `delete` command, giving the old values
 //! themselves: they are exactly the text last indexed, since every change of those columns
-//! re-indexes. 5,000 renamed members: 355–385 ms instead of 410–460 ms in one multi-row upsert
-//! (SQLite 3.51, 100,000 members); the database is smaller by the copy (~7 MB at 100,000 members).
-//! `contentless_delete = 1` (no old values needed) was tried and took five times as long.
-//! PostgreSQL is untouched.
+//! re-indexes. 5,000 renamed members in 500-row upserts: 356–384 ms instead of 410–462 ms (SQLite
+//! 3.51, 100,000 members, BENCHMARKS.md). `contentless_delete = 1` (no old values needed) was
+//! tried and took 2.3 s instead of 0.44–0.61 s (in 49-row upserts). PostgreSQL is untouched.
 
-use crate::m20261122_000004_create_member_search_index::body;
+use crate::{
+    m20261122_000004_create_member_search_index::body,
+    m20261123_000012_member_search_update_when_changed::{COLUMNS, changed},
+};
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-const COLUMNS: [&str; 5] = ["nickname", "account", "name", "email", "phone"];
-
 /// Rebuilds `member_search` (contentless or not) with its three triggers, in one call: as
 /// separate calls the statements could reach different connections of the pool.
 fn rebuild(contentless: bool) -> String {
-    let changed = COLUMNS
-        .iter()
-        .map(|c| format!("old.{c} IS NOT new.{c}"))
-        .collect::<Vec<_>>()
-        .join(" OR ");
+    let changed = changed();
     let (options, remove) = if contentless {
         (
             ", content = ''",
