@@ -19,11 +19,11 @@ use crate::{
     secrets::SecretBox,
 };
 use chrono::Utc;
-use entity::{department_member, enums::*, member, member_tag, organization, user};
+use entity::{audit_event, department_member, enums::*, member, member_tag, organization, user};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde_json::json;
@@ -395,20 +395,29 @@ async fn apply_updates(
     cx: &crate::org::audit::Change,
     rows: usize,
 ) -> Result<()> {
+    let bulk = crate::db::BulkWrite::begin(db).await?;
+    let written = write_updates(bulk.txn(), access, updates, models, cx, rows).await;
+    let event = bulk.finish(written).await?;
+    cx.published([event]);
+    Ok(())
+}
+
+/// The writes of an applied batch update, in the caller's transaction; returns its audit event.
+async fn write_updates(
+    txn: &DatabaseTransaction,
+    access: &OrgAccess,
+    updates: &[MemberUpdate],
+    models: &HashMap<i64, member::Model>,
+    cx: &crate::org::audit::Change,
+    rows: usize,
+) -> Result<audit_event::Model> {
     let org = access.org_id();
     let now = Utc::now();
-    let txn = crate::db::begin_write(db).await?;
-    let rewritten: Vec<member::Model> = updates
+    let rewritten: Vec<(u8, member::Model)> = updates
         .iter()
-        .filter(|u| {
-            u.nickname.is_some()
-                || u.user_type.is_some()
-                || u.role_id.is_some()
-                || u.status.is_some()
-                || u.email.is_some()
-                || u.phone.is_some()
-        })
-        .filter_map(|u| {
+        .map(|u| (rewritten_mask(u), u))
+        .filter(|(mask, _)| *mask != 0)
+        .filter_map(|(mask, u)| {
             let mut m = models.get(&u.id)?.clone();
             if let Some(v) = &u.nickname {
                 m.nickname = v.clone();
@@ -429,17 +438,17 @@ async fn apply_updates(
                 m.phone = v.clone();
             }
             m.updated_at = now;
-            Some(m)
+            Some((mask, m))
         })
         .collect();
-    park_swapped_nicknames(&txn, &rewritten, models).await?;
-    rewrite_members(&txn, rewritten).await?;
+    park_swapped_nicknames(txn, &rewritten, models).await?;
+    rewrite_members(txn, rewritten).await?;
     let regrouped: Vec<&MemberUpdate> =
         updates.iter().filter(|u| u.departments.is_some()).collect();
     for chunk in regrouped.chunks(LOOKUP) {
         department_member::Entity::delete_many()
             .filter(department_member::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let rows: Vec<department_member::ActiveModel> = chunk
             .iter()
@@ -456,7 +465,7 @@ async fn apply_updates(
             .collect();
         for part in rows.chunks(rows_per_insert(3)) {
             department_member::Entity::insert_many(part.to_vec())
-                .exec_without_returning(&txn)
+                .exec_without_returning(txn)
                 .await?;
         }
     }
@@ -472,7 +481,7 @@ async fn apply_updates(
                 .filter(member_tag::Column::OrganizationId.eq(org))
                 .filter(member_tag::Column::Name.eq(*name))
                 .filter(member_tag::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
-                .exec(&txn)
+                .exec(txn)
                 .await?;
         }
     }
@@ -482,17 +491,17 @@ async fn apply_updates(
         .collect();
     for part in tag_rows.chunks(rows_per_insert(5)) {
         member_tag::Entity::insert_many(part.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     for u in updates
         .iter()
         .filter(|u| u.status == Some(MemberStatus::Disabled))
     {
-        refresh::revoke_member(&txn, u.id).await?;
+        refresh::revoke_member(txn, u.id).await?;
     }
-    let event = record(
-        &txn,
+    record(
+        txn,
         AuditEntry {
             organization_id: org,
             actor_member_id: Some(access.actor()),
@@ -508,10 +517,7 @@ async fn apply_updates(
             client_ip: cx.client_ip.clone(),
         },
     )
-    .await?;
-    txn.commit().await?;
-    cx.published([event]);
-    Ok(())
+    .await
 }
 
 /// Members of the file may trade nicknames (A takes B's, B takes A's); the unique index checks
@@ -519,17 +525,17 @@ async fn apply_updates(
 /// (`~<id>`, which no valid nickname can be) in the same transaction.
 async fn park_swapped_nicknames<C: sea_orm::ConnectionTrait>(
     db: &C,
-    rows: &[member::Model],
+    rows: &[(u8, member::Model)],
     before: &HashMap<i64, member::Model>,
 ) -> Result<()> {
     let holders: HashMap<String, i64> = rows
         .iter()
-        .filter_map(|m| before.get(&m.id))
+        .filter_map(|(_, m)| before.get(&m.id))
         .map(|m| (m.nickname.to_lowercase(), m.id))
         .collect();
     let parked: BTreeSet<i64> = rows
         .iter()
-        .filter_map(|m| {
+        .filter_map(|(_, m)| {
             holders
                 .get(&m.nickname.to_lowercase())
                 .copied()
@@ -546,19 +552,58 @@ async fn park_swapped_nicknames<C: sea_orm::ConnectionTrait>(
     Ok(())
 }
 
+/// The member columns a batch update writes (besides `updated_at`); bit `i` of a row's mask
+/// stands for `REWRITTEN[i]`.
+const REWRITTEN: [member::Column; 6] = [
+    member::Column::Nickname,
+    member::Column::UserType,
+    member::Column::RoleId,
+    member::Column::Status,
+    member::Column::Email,
+    member::Column::Phone,
+];
+
+/// Which of [`REWRITTEN`] a row of the file changes.
+fn rewritten_mask(u: &MemberUpdate) -> u8 {
+    [
+        u.nickname.is_some(),
+        u.user_type.is_some(),
+        u.role_id.is_some(),
+        u.status.is_some(),
+        u.email.is_some(),
+        u.phone.is_some(),
+    ]
+    .into_iter()
+    .enumerate()
+    .fold(0, |mask, (bit, changed)| mask | (u8::from(changed) << bit))
+}
+
+/// The columns a row with this mask sets: those it changes and `updated_at`.
+fn rewritten_columns(mask: u8) -> Vec<member::Column> {
+    REWRITTEN
+        .iter()
+        .enumerate()
+        .filter(|(bit, _)| mask & (1 << bit) != 0)
+        .map(|(_, c)| *c)
+        .chain([member::Column::UpdatedAt])
+        .collect()
+}
+
 /// Writes the changed columns of many members: one `UPDATE … FROM json_to_recordset` on
 /// PostgreSQL (one statement and one parameter for the whole file), multi-row upserts on SQLite.
 async fn rewrite_members<C: sea_orm::ConnectionTrait>(
     db: &C,
-    mut rows: Vec<member::Model>,
+    rows: Vec<(u8, member::Model)>,
 ) -> Result<()> {
     if rows.is_empty() {
         return Ok(());
     }
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Every member index takes a new entry for a row that changes at all (the search index
+        // reads nickname, email and phone), so writing unchanged columns too costs nothing more.
         let json: Vec<serde_json::Value> = rows
             .iter()
-            .map(|m| {
+            .map(|(_, m)| {
                 json!({
                     "id": m.id,
                     "nickname": m.nickname,
@@ -586,27 +631,30 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
         .await?;
         return Ok(());
     }
-    // FTS5 writes its pending index out whenever a row id comes lower than the one before, so a
-    // file sorted by anything but User ID would rewrite the search index once per descent (4× the
-    // time for 5,000 shuffled rows); in ascending order it is written once per statement.
-    rows.sort_unstable_by_key(|m| m.id);
-    for chunk in rows.chunks(rows_per_insert(17)) {
-        member::Entity::insert_many(chunk.iter().cloned().map(member::ActiveModel::from))
-            .on_conflict(
-                OnConflict::column(member::Column::Id)
-                    .update_columns([
-                        member::Column::Nickname,
-                        member::Column::UserType,
-                        member::Column::RoleId,
-                        member::Column::Status,
-                        member::Column::Email,
-                        member::Column::Phone,
-                        member::Column::UpdatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
+    // SQLite rewrites the entry of every index over a column the statement sets, changed or
+    // not, so rows are written in groups that set only the columns they change: a file of new
+    // nicknames and user types leaves the role and status indexes alone.
+    let mut groups: BTreeMap<u8, Vec<member::Model>> = BTreeMap::new();
+    for (mask, m) in rows {
+        groups.entry(mask).or_default().push(m);
+    }
+    for (mask, mut group) in groups {
+        let columns = rewritten_columns(mask);
+        // FTS5 writes its pending index out whenever a row id comes lower than the one before,
+        // so a file sorted by anything but User ID would rewrite the search index once per
+        // descent (4× the time for 5,000 shuffled rows); in ascending order it is written once
+        // per statement.
+        group.sort_unstable_by_key(|m| m.id);
+        for chunk in group.chunks(rows_per_insert(17)) {
+            member::Entity::insert_many(chunk.iter().cloned().map(member::ActiveModel::from))
+                .on_conflict(
+                    OnConflict::column(member::Column::Id)
+                        .update_columns(columns.iter().copied())
+                        .to_owned(),
+                )
+                .exec_without_returning(db)
+                .await?;
+        }
     }
     Ok(())
 }
@@ -717,14 +765,34 @@ pub async fn import(
         .await
         .into_iter()
         .collect::<Result<_>>()?;
-    let txn = crate::db::begin_write(db).await?;
-    members::check_seats(&txn, &org, rows.len() as u64).await?;
+    let bulk = crate::db::BulkWrite::begin(db).await?;
+    let written = write_import(bulk.txn(), access, &org, &rows, hashes, cx).await;
+    let (event, created) = bulk.finish(written).await?;
+    cx.published([event]);
+    Ok(Report {
+        passwords: created.iter().copied().zip(plain).collect(),
+        ..Report::clean(true, sheet.rows.len(), created)
+    })
+}
+
+/// The writes of an applied import, in the caller's transaction: the new members (in file order)
+/// and the audit event.
+async fn write_import(
+    txn: &DatabaseTransaction,
+    access: &OrgAccess,
+    org: &organization::Model,
+    rows: &[NewRow],
+    hashes: Vec<String>,
+    cx: &crate::org::audit::Change,
+) -> Result<(audit_event::Model, Vec<i64>)> {
+    let org_id = org.id;
+    members::check_seats(txn, org, rows.len() as u64).await?;
     let now = Utc::now();
     let mut created = Vec::with_capacity(rows.len());
     let mut groups = Vec::new();
     let mut tags = Vec::new();
     for (row, hash) in rows.iter().zip(hashes) {
-        let m = insert_row(&txn, org_id, row, hash, now).await?;
+        let m = insert_row(txn, org_id, row, hash, now).await?;
         groups.extend(
             row.departments
                 .iter()
@@ -735,21 +803,21 @@ pub async fn import(
                 }),
         );
         tags.extend(tag_rows(org_id, m.id, &row.tags));
-        members::create_personal_workspace_in_txn(&txn, &m).await?;
+        members::create_personal_workspace_in_txn(txn, &m).await?;
         created.push(m.id);
     }
     for part in groups.chunks(rows_per_insert(3)) {
         department_member::Entity::insert_many(part.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     for part in tags.chunks(rows_per_insert(5)) {
         member_tag::Entity::insert_many(part.to_vec())
-            .exec_without_returning(&txn)
+            .exec_without_returning(txn)
             .await?;
     }
     let event = record(
-        &txn,
+        txn,
         AuditEntry {
             organization_id: org_id,
             actor_member_id: Some(access.actor()),
@@ -761,12 +829,7 @@ pub async fn import(
         },
     )
     .await?;
-    txn.commit().await?;
-    cx.published([event]);
-    Ok(Report {
-        passwords: created.iter().copied().zip(plain).collect(),
-        ..Report::clean(true, sheet.rows.len(), created)
-    })
+    Ok((event, created))
 }
 
 async fn insert_row<C: sea_orm::ConnectionTrait>(
@@ -804,4 +867,34 @@ async fn insert_row<C: sea_orm::ConnectionTrait>(
         now,
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_sets_exactly_the_columns_it_changes() {
+        let unchanged = MemberUpdate::default();
+        assert_eq!(rewritten_mask(&unchanged), 0, "nothing to rewrite");
+        let renamed_viewer = MemberUpdate {
+            nickname: Some("li".into()),
+            user_type: Some(UserType::Viewer),
+            ..MemberUpdate::default()
+        };
+        assert_eq!(rewritten_mask(&renamed_viewer), 0b11);
+        let cleared_phone = MemberUpdate {
+            status: Some(MemberStatus::Disabled),
+            phone: Some(None),
+            ..MemberUpdate::default()
+        };
+        assert!(matches!(
+            rewritten_columns(rewritten_mask(&cleared_phone)).as_slice(),
+            [
+                member::Column::Status,
+                member::Column::Phone,
+                member::Column::UpdatedAt
+            ]
+        ));
+    }
 }
