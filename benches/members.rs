@@ -45,7 +45,8 @@ async fn main() -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         database_url: url.clone(),
         master_key: Some(roster::config::Secret::new(STANDARD.encode([9u8; 32]))),
-        ..Settings::default()
+        // The server's own `ROSTER_*` variables apply (pool size, SQLite's cache, …).
+        ..Settings::load()?
     };
     let mut settings = settings;
     settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));

@@ -343,12 +343,14 @@ impl Settings {
             .merge(Env::raw().only(&["RUST_LOG"]).map(|_| "log.filter".into()))
             .merge(
                 Env::prefixed("ROSTER_")
-                    .ignore(&[
-                        "CONFIG",
-                        "ADMIN_PASSWORD",
-                        "TEST_DATABASE_URL",
-                        "CORS_ALLOWED_ORIGINS",
-                    ])
+                    .ignore(&["CONFIG", "ADMIN_PASSWORD", "CORS_ALLOWED_ORIGINS"])
+                    // The variables of the tests, the benchmarks and CI (`ROSTER_TEST_DATABASE_URL`,
+                    // `ROSTER_BENCH_SECONDS`, `ROSTER_CI_POSTGRES_URL`, …) are not settings.
+                    .filter(|key| {
+                        !["test_", "bench_", "ci_"]
+                            .iter()
+                            .any(|p| key.starts_with(p))
+                    })
                     .split("__"),
             );
         if let Ok(raw) = std::env::var("ROSTER_CORS_ALLOWED_ORIGINS") {

@@ -19,11 +19,11 @@ use crate::{
     secrets::SecretBox,
 };
 use chrono::Utc;
-use entity::{audit_event, department_member, enums::*, member, member_tag, organization, user};
+use entity::{department_member, enums::*, member, member_tag, organization, user};
 use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde_json::json;
@@ -395,24 +395,9 @@ async fn apply_updates(
     cx: &crate::org::audit::Change,
     rows: usize,
 ) -> Result<()> {
-    let bulk = crate::db::BulkWrite::begin(db).await?;
-    let written = write_updates(bulk.txn(), access, updates, models, cx, rows).await;
-    let event = bulk.finish(written).await?;
-    cx.published([event]);
-    Ok(())
-}
-
-/// The writes of an applied batch update, in the caller's transaction; returns its audit event.
-async fn write_updates(
-    txn: &DatabaseTransaction,
-    access: &OrgAccess,
-    updates: &[MemberUpdate],
-    models: &HashMap<i64, member::Model>,
-    cx: &crate::org::audit::Change,
-    rows: usize,
-) -> Result<audit_event::Model> {
     let org = access.org_id();
     let now = Utc::now();
+    let txn = crate::db::begin_write(db).await?;
     let rewritten: Vec<(u8, member::Model)> = updates
         .iter()
         .map(|u| (rewritten_mask(u), u))
@@ -441,14 +426,14 @@ async fn write_updates(
             Some((mask, m))
         })
         .collect();
-    park_swapped_nicknames(txn, &rewritten, models).await?;
-    rewrite_members(txn, rewritten).await?;
+    park_swapped_nicknames(&txn, &rewritten, models).await?;
+    rewrite_members(&txn, rewritten).await?;
     let regrouped: Vec<&MemberUpdate> =
         updates.iter().filter(|u| u.departments.is_some()).collect();
     for chunk in regrouped.chunks(LOOKUP) {
         department_member::Entity::delete_many()
             .filter(department_member::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
-            .exec(txn)
+            .exec(&txn)
             .await?;
         let rows: Vec<department_member::ActiveModel> = chunk
             .iter()
@@ -465,7 +450,7 @@ async fn write_updates(
             .collect();
         for part in rows.chunks(rows_per_insert(3)) {
             department_member::Entity::insert_many(part.to_vec())
-                .exec_without_returning(txn)
+                .exec_without_returning(&txn)
                 .await?;
         }
     }
@@ -481,7 +466,7 @@ async fn write_updates(
                 .filter(member_tag::Column::OrganizationId.eq(org))
                 .filter(member_tag::Column::Name.eq(*name))
                 .filter(member_tag::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
-                .exec(txn)
+                .exec(&txn)
                 .await?;
         }
     }
@@ -491,17 +476,17 @@ async fn write_updates(
         .collect();
     for part in tag_rows.chunks(rows_per_insert(5)) {
         member_tag::Entity::insert_many(part.to_vec())
-            .exec_without_returning(txn)
+            .exec_without_returning(&txn)
             .await?;
     }
     for u in updates
         .iter()
         .filter(|u| u.status == Some(MemberStatus::Disabled))
     {
-        refresh::revoke_member(txn, u.id).await?;
+        refresh::revoke_member(&txn, u.id).await?;
     }
-    record(
-        txn,
+    let event = record(
+        &txn,
         AuditEntry {
             organization_id: org,
             actor_member_id: Some(access.actor()),
@@ -517,7 +502,10 @@ async fn write_updates(
             client_ip: cx.client_ip.clone(),
         },
     )
-    .await
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(())
 }
 
 /// Members of the file may trade nicknames (A takes B's, B takes A's); the unique index checks
@@ -765,34 +753,14 @@ pub async fn import(
         .await
         .into_iter()
         .collect::<Result<_>>()?;
-    let bulk = crate::db::BulkWrite::begin(db).await?;
-    let written = write_import(bulk.txn(), access, &org, &rows, hashes, cx).await;
-    let (event, created) = bulk.finish(written).await?;
-    cx.published([event]);
-    Ok(Report {
-        passwords: created.iter().copied().zip(plain).collect(),
-        ..Report::clean(true, sheet.rows.len(), created)
-    })
-}
-
-/// The writes of an applied import, in the caller's transaction: the new members (in file order)
-/// and the audit event.
-async fn write_import(
-    txn: &DatabaseTransaction,
-    access: &OrgAccess,
-    org: &organization::Model,
-    rows: &[NewRow],
-    hashes: Vec<String>,
-    cx: &crate::org::audit::Change,
-) -> Result<(audit_event::Model, Vec<i64>)> {
-    let org_id = org.id;
-    members::check_seats(txn, org, rows.len() as u64).await?;
+    let txn = crate::db::begin_write(db).await?;
+    members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();
     let mut created = Vec::with_capacity(rows.len());
     let mut groups = Vec::new();
     let mut tags = Vec::new();
     for (row, hash) in rows.iter().zip(hashes) {
-        let m = insert_row(txn, org_id, row, hash, now).await?;
+        let m = insert_row(&txn, org_id, row, hash, now).await?;
         groups.extend(
             row.departments
                 .iter()
@@ -803,21 +771,21 @@ async fn write_import(
                 }),
         );
         tags.extend(tag_rows(org_id, m.id, &row.tags));
-        members::create_personal_workspace_in_txn(txn, &m).await?;
+        members::create_personal_workspace_in_txn(&txn, &m).await?;
         created.push(m.id);
     }
     for part in groups.chunks(rows_per_insert(3)) {
         department_member::Entity::insert_many(part.to_vec())
-            .exec_without_returning(txn)
+            .exec_without_returning(&txn)
             .await?;
     }
     for part in tags.chunks(rows_per_insert(5)) {
         member_tag::Entity::insert_many(part.to_vec())
-            .exec_without_returning(txn)
+            .exec_without_returning(&txn)
             .await?;
     }
     let event = record(
-        txn,
+        &txn,
         AuditEntry {
             organization_id: org_id,
             actor_member_id: Some(access.actor()),
@@ -829,7 +797,12 @@ async fn write_import(
         },
     )
     .await?;
-    Ok((event, created))
+    txn.commit().await?;
+    cx.published([event]);
+    Ok(Report {
+        passwords: created.iter().copied().zip(plain).collect(),
+        ..Report::clean(true, sheet.rows.len(), created)
+    })
 }
 
 async fn insert_row<C: sea_orm::ConnectionTrait>(
