@@ -72,7 +72,10 @@ fn migrate_command_applies_migrations() {
         .env_remove("DATABASE_URL")
         // Variables of the benchmarks and of CI share the prefix but are not settings.
         .env("ROSTER_BENCH_SECONDS", "3")
-        .env("ROSTER_CI_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+        .env(
+            "ROSTER_CI_POSTGRES_URL",
+            "postgres://postgres@127.0.0.1:5432",
+        )
         .arg("migrate")
         .output()
         .expect("runs");

@@ -4,7 +4,7 @@
 //! on the item and can be retried; the echo events DingTalk sends back change nothing.
 
 use crate::{
-    common::{TestApp, actors::admin_ok, error_code},
+    common::{TestApp, actors::admin_ok, error_code, eventually},
     sync::{
         AES_KEY, TOKEN, dingtalk_connection, event_runs, faults, push_dingtalk, setup, sync, tree,
         until,
@@ -61,14 +61,10 @@ async fn items(app: &TestApp, admin: &str) -> Vec<Value> {
 
 /// Waits until no item is pending; returns the items, newest first.
 async fn settled(app: &TestApp, admin: &str) -> Vec<Value> {
-    for _ in 0..300 {
-        let all = items(app, admin).await;
-        if all.iter().all(|i| i["status"] != "PENDING") {
-            return all;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the outbox did not settle: {:?}", items(app, admin).await);
+    let settled = |all: &Vec<Value>| all.iter().all(|i| i["status"] != "PENDING");
+    let all = eventually(Duration::from_secs(15), || items(app, admin), settled).await;
+    assert!(settled(&all), "the outbox did not settle: {all:?}");
+    all
 }
 
 fn department_id(app_tree: &[Value], name: &str) -> String {
@@ -291,14 +287,14 @@ async fn outages_lost_answers_and_restarts_neither_lose_nor_duplicate() {
     )
     .await;
     create_department(&app, &admin, "Down Time", &hq).await;
-    let mut waiting = Vec::new();
-    for _ in 0..100 {
-        waiting = items(&app, &admin).await;
-        if waiting[0]["attempts"].as_i64().unwrap_or(0) >= 1 && waiting[0]["error"].is_string() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let waiting = eventually(
+        Duration::from_secs(2),
+        || items(&app, &admin),
+        |waiting| {
+            waiting[0]["attempts"].as_i64().unwrap_or(0) >= 1 && waiting[0]["error"].is_string()
+        },
+    )
+    .await;
     assert_eq!(waiting[0]["status"], "PENDING", "{waiting:?}");
     assert!(
         waiting[0]["error"]

@@ -3,10 +3,11 @@
 //! people from the mirror, clean-up, and incremental events (DingTalk and WeCom encrypted
 //! callbacks, Graph notifications with delta queries).
 
-use crate::common::{TestApp, actors::admin_ok, error_code};
+use crate::common::{TestApp, actors::admin_ok, error_code, eventually};
 use roster::providers::callback_crypto::CallbackCrypto;
 use sandbox::{Sandbox, company::Company, directory::Change};
 use serde_json::{Value, json};
+use std::time::Duration;
 
 pub(crate) const TOKEN: &str = "rostertoken1";
 pub(crate) const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -67,21 +68,12 @@ pub(crate) async fn sync(app: &TestApp, admin: &str, connection: &str) -> Value 
 }
 
 pub(crate) async fn wait(app: &TestApp, admin: &str, run: &str) -> Value {
-    for _ in 0..600 {
-        let r = admin_ok(
-            app,
-            admin,
-            &format!("query($r: ID!) {{ syncRun(id: $r) {{ {RUN} }} }}"),
-            json!({ "r": run }),
-        )
-        .await["syncRun"]
-            .clone();
-        if r["status"] != "RUNNING" {
-            return r;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("sync run {run} did not finish");
+    let query = format!("query($r: ID!) {{ syncRun(id: $r) {{ {RUN} }} }}");
+    let read =
+        || async { admin_ok(app, admin, &query, json!({ "r": run })).await["syncRun"].clone() };
+    let r = eventually(Duration::from_secs(30), read, |r| r["status"] != "RUNNING").await;
+    assert_ne!(r["status"], "RUNNING", "sync run {run} did not finish: {r}");
+    r
 }
 
 async fn contacts(app: &TestApp, admin: &str, connection: &str, flagged: bool) -> Vec<Value> {
@@ -150,18 +142,6 @@ async fn teams_connection(
     fields["clientSecret"] = json!(entra.client_secret);
     fields["callbackToken"] = json!(client_state);
     connect(app, admin, "TEAMS", fields).await
-}
-
-/// Polls `read` every 100 ms until `done` holds (at most 10 s); returns the last reading.
-async fn eventually<T>(read: impl Fn() -> T, done: impl Fn(&T) -> bool) -> T {
-    for _ in 0..100 {
-        let value = read();
-        if done(&value) {
-            return value;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    read()
 }
 
 /// Adds the people of a mirror department (by name) as members.
@@ -622,14 +602,12 @@ pub(crate) async fn until<F: Fn(&[Value]) -> bool>(
     admin: &str,
     done: F,
 ) -> Vec<Value> {
-    for _ in 0..200 {
-        let runs = event_runs(app, admin).await;
-        if done(&runs) {
-            return runs;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    event_runs(app, admin).await
+    eventually(
+        Duration::from_secs(10),
+        || event_runs(app, admin),
+        |runs| done(runs),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -781,7 +759,7 @@ async fn dingtalk_callbacks_apply_events_once() {
             .any(|c| c["name"] == "Renamed By Event" && c["nameChanged"] == true),
         "{renamed:?}"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     assert_eq!(event_runs(&app, &admin).await.len(), 1);
 
     // A person who left, and a new department.
@@ -1215,14 +1193,10 @@ async fn scheduled_syncs_run_without_anyone_asking() {
             .cloned()
             .collect::<Vec<_>>()
     };
-    let mut runs = Vec::new();
-    for _ in 0..200 {
-        runs = scheduled().await;
-        if runs.iter().filter(|r| r["status"] == "SUCCEEDED").count() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let runs = eventually(Duration::from_secs(10), &scheduled, |runs| {
+        runs.iter().filter(|r| r["status"] == "SUCCEEDED").count() >= 2
+    })
+    .await;
     let done: Vec<&Value> = runs.iter().filter(|r| r["status"] == "SUCCEEDED").collect();
     assert!(done.len() >= 2, "two scheduled runs within 10 s: {runs:?}");
     // The first brought the chart in; the next found nothing to change.
@@ -1240,9 +1214,9 @@ async fn scheduled_syncs_run_without_anyone_asking() {
         json!({ "c": conn }),
     )
     .await;
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
     let before = scheduled().await.len();
-    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(scheduled().await.len(), before);
 }
 
@@ -1438,24 +1412,24 @@ async fn graph_subscriptions_are_kept_and_notify() {
             })
             .unwrap_or_default()
     };
-    let first = eventually(&held, |h| !h.is_empty()).await;
+    let ten_s = Duration::from_secs(10);
+    let first = eventually(ten_s, || async { held() }, |h| !h.is_empty()).await;
     assert_eq!(first.len(), 1, "one /users subscription: {first:?}");
     assert_eq!(first[0].1, "/users");
     // The provider holds the subscription a moment before Roster has recorded it.
-    let mut shown = Value::Null;
-    for _ in 0..100 {
-        shown = admin_ok(
-            &app,
-            &admin,
-            "{ connections { notificationSubscriptions { resource expiresAt } } }",
-            json!({}),
-        )
-        .await;
-        if !shown["connections"][0]["notificationSubscriptions"][0].is_null() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let shown = eventually(
+        ten_s,
+        || {
+            admin_ok(
+                &app,
+                &admin,
+                "{ connections { notificationSubscriptions { resource expiresAt } } }",
+                json!({}),
+            )
+        },
+        |shown| !shown["connections"][0]["notificationSubscriptions"][0].is_null(),
+    )
+    .await;
     assert_eq!(
         shown["connections"][0]["notificationSubscriptions"][0]["resource"], "/users",
         "{shown}"
@@ -1495,7 +1469,7 @@ async fn graph_subscriptions_are_kept_and_notify() {
         .await
         .expect("lifecycle notification");
     assert_eq!(lifecycle.status(), 202);
-    let again = eventually(&held, |h| !h.is_empty()).await;
+    let again = eventually(ten_s, || async { held() }, |h| !h.is_empty()).await;
     assert_eq!(again.len(), 1, "{again:?}");
     assert_ne!(again[0].0, first[0].0, "a new subscription");
 
@@ -1503,19 +1477,18 @@ async fn graph_subscriptions_are_kept_and_notify() {
     let id: i64 = conn.parse().expect("connection id");
     use sea_orm::EntityTrait;
     // Once Roster has stored the new subscription.
-    let mut settings = json!(null);
-    for _ in 0..100 {
-        settings = entity::connection::Entity::find_by_id(id)
+    let stored_settings = || async {
+        entity::connection::Entity::find_by_id(id)
             .one(&app.state.db)
             .await
             .expect("query")
             .expect("connection")
-            .settings;
-        if settings["graphSubscriptions"][0]["id"] == again[0].0.as_str() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+            .settings
+    };
+    let mut settings = eventually(ten_s, &stored_settings, |s| {
+        s["graphSubscriptions"][0]["id"] == again[0].0.as_str()
+    })
+    .await;
     settings["graphSubscriptions"][0]["expiresAt"] =
         json!((chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339());
     entity::connection::Entity::update(entity::connection::ActiveModel {
@@ -1529,30 +1502,17 @@ async fn graph_subscriptions_are_kept_and_notify() {
     // Renewed: Roster stores an expiry weeks ahead again, and Graph still has the same
     // subscription. (Graph's expiry string may equal the first one when the renewal falls in the
     // same second as the creation, so Roster's stored expiry is what shows the renewal.)
-    let mut stored = json!(null);
-    for _ in 0..100 {
-        stored = entity::connection::Entity::find_by_id(id)
-            .one(&app.state.db)
-            .await
-            .expect("query")
-            .expect("connection")
-            .settings["graphSubscriptions"]
-            .clone();
-        let until = stored[0]["expiresAt"]
+    let expiry = |stored: &Value| {
+        stored["graphSubscriptions"][0]["expiresAt"]
             .as_str()
-            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-        if until.is_some_and(|t| t > chrono::Utc::now() + chrono::Duration::days(20)) {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let until = stored[0]["expiresAt"]
-        .as_str()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
-    assert!(
-        until.is_some_and(|t| t > chrono::Utc::now() + chrono::Duration::days(20)),
-        "renewed for weeks: {stored}"
-    );
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    };
+    let weeks_ahead = |stored: &Value| {
+        expiry(stored).is_some_and(|t| t > chrono::Utc::now() + chrono::Duration::days(20))
+    };
+    let stored = eventually(ten_s, &stored_settings, weeks_ahead).await;
+    assert!(weeks_ahead(&stored), "renewed for weeks: {stored}");
+    let stored = &stored["graphSubscriptions"];
     assert_eq!(
         stored[0]["id"],
         again[0].0.as_str(),
