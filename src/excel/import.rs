@@ -23,7 +23,7 @@ use entity::{department_member, enums::*, member, member_tag, organization, user
 use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, DatabaseConnection, EntityTrait, IdenStatic, QueryFilter, QuerySelect,
     sea_query::{Expr, ExprTrait, Func, OnConflict},
 };
 use serde_json::json;
@@ -587,13 +587,25 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
         return Ok(());
     }
     if db.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // Every member index takes a new entry for a row that changes at all (the search index
-        // reads nickname, email and phone), so writing unchanged columns too costs nothing more.
+        // Each row sets only the columns it changes (its mask tells which), so that a change made
+        // to another column since the file was checked is kept.
+        let set: Vec<String> = REWRITTEN
+            .iter()
+            .enumerate()
+            .map(|(bit, c)| {
+                let c = c.as_str();
+                format!(
+                    "{c} = CASE WHEN v.mask & {} <> 0 THEN v.{c} ELSE m.{c} END",
+                    1 << bit
+                )
+            })
+            .collect();
         let json: Vec<serde_json::Value> = rows
             .iter()
-            .map(|(_, m)| {
+            .map(|(mask, m)| {
                 json!({
                     "id": m.id,
+                    "mask": mask,
                     "nickname": m.nickname,
                     "user_type": m.user_type,
                     "role_id": m.role_id,
@@ -606,12 +618,14 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
             .collect();
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
             sea_orm::DbBackend::Postgres,
-            "UPDATE member AS m SET nickname = v.nickname, user_type = v.user_type, \
-             role_id = v.role_id, status = v.status, email = v.email, phone = v.phone, \
-             updated_at = v.updated_at \
-             FROM json_to_recordset($1::json) AS v(id bigint, nickname text, user_type text, \
-             role_id bigint, status text, email text, phone text, updated_at timestamptz) \
-             WHERE m.id = v.id",
+            format!(
+                "UPDATE member AS m SET {}, updated_at = v.updated_at \
+                 FROM json_to_recordset($1::json) AS v(id bigint, mask int, nickname text, \
+                 user_type text, role_id bigint, status text, email text, phone text, \
+                 updated_at timestamptz) \
+                 WHERE m.id = v.id",
+                set.join(", ")
+            ),
             [sea_orm::Value::Json(Some(Box::new(
                 serde_json::Value::Array(json),
             )))],
@@ -619,9 +633,10 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
         .await?;
         return Ok(());
     }
-    // SQLite rewrites the entry of every index over a column the statement sets, changed or
-    // not, so rows are written in groups that set only the columns they change: a file of new
-    // nicknames and user types leaves the role and status indexes alone.
+    // SQLite: rows are written in groups that set only the columns they change (a change made
+    // to another column since the file was checked is kept). SQLite also rewrites the entry of
+    // every index over a column a statement sets, changed or not, so a file of new nicknames
+    // and user types leaves the role and status indexes alone.
     let mut groups: BTreeMap<u8, Vec<member::Model>> = BTreeMap::new();
     for (mask, m) in rows {
         groups.entry(mask).or_default().push(m);

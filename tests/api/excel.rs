@@ -481,6 +481,11 @@ async fn export_edit_and_batch_update_round_trip() {
     );
     let w = admin_ok(&app, &admin, MEMBER, json!({ "id": wang })).await["member"].clone();
     assert_eq!(w["status"], "DISABLED");
+    assert_eq!(
+        (&l["nickname"], &w["nickname"], &w["userType"]),
+        (&json!("li"), &json!("wang"), &json!("VIEWER")),
+        "columns a row does not change keep their values"
+    );
     let refused = app
         .gql(
             crate::common::app::LOGIN,
