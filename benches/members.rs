@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
         listen: "127.0.0.1:0".parse()?,
         database_url: url.clone(),
         master_key: Some(roster::config::Secret::new(STANDARD.encode([9u8; 32]))),
-        // The server's own `ROSTER_*` variables apply (pool size, SQLite's cache, …).
+        // The server's own `ROSTER_*` variables apply (e.g. `ROSTER_DATABASE_MAX_CONNECTIONS`).
         ..Settings::load()?
     };
     let mut settings = settings;

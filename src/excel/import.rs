@@ -551,19 +551,25 @@ const REWRITTEN: [member::Column; 6] = [
     member::Column::Phone,
 ];
 
+/// Whether a row of the file changes this member column.
+fn changes(u: &MemberUpdate, column: member::Column) -> bool {
+    match column {
+        member::Column::Nickname => u.nickname.is_some(),
+        member::Column::UserType => u.user_type.is_some(),
+        member::Column::RoleId => u.role_id.is_some(),
+        member::Column::Status => u.status.is_some(),
+        member::Column::Email => u.email.is_some(),
+        member::Column::Phone => u.phone.is_some(),
+        _ => false,
+    }
+}
+
 /// Which of [`REWRITTEN`] a row of the file changes.
 fn rewritten_mask(u: &MemberUpdate) -> u8 {
-    [
-        u.nickname.is_some(),
-        u.user_type.is_some(),
-        u.role_id.is_some(),
-        u.status.is_some(),
-        u.email.is_some(),
-        u.phone.is_some(),
-    ]
-    .into_iter()
-    .enumerate()
-    .fold(0, |mask, (bit, changed)| mask | (u8::from(changed) << bit))
+    REWRITTEN
+        .iter()
+        .enumerate()
+        .fold(0, |mask, (bit, c)| mask | (u8::from(changes(u, *c)) << bit))
 }
 
 /// The columns a row with this mask sets: those it changes and `updated_at`.
