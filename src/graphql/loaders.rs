@@ -72,35 +72,45 @@ impl Loader<DepartmentsOf> for OrgLoader {
         &self,
         keys: &[DepartmentsOf],
     ) -> Result<HashMap<DepartmentsOf, Self::Value>, Self::Error> {
-        // The memberships and their departments in one statement; the paths in a second.
-        let links = department_member::Entity::find()
-            .select_also(department::Entity)
-            .join(
-                JoinType::InnerJoin,
-                department_member::Entity::belongs_to(department::Entity)
-                    .from(department_member::Column::DepartmentId)
-                    .to(department::Column::Id)
-                    .into(),
-            )
+        // The memberships, then their departments by primary key, then the names on their paths:
+        // three index look-ups. One join of the first two let PostgreSQL's generic plan hash the
+        // organization's every department (0.85 ms of a 50-member page at 5,000 departments).
+        let links: Vec<(i64, i64)> = department_member::Entity::find()
+            .select_only()
+            .column(department_member::Column::MemberId)
+            .column(department_member::Column::DepartmentId)
             .filter(department_member::Column::OrganizationId.eq(self.organization_id))
             .filter(department_member::Column::MemberId.is_in(keys.iter().map(|k| k.0)))
+            .into_tuple()
             .all(&self.db)
             .await?;
-        let mut deps: Vec<department::Model> =
-            links.iter().filter_map(|(_, d)| d.clone()).collect();
-        deps.sort_by_key(|d| d.id);
-        deps.dedup_by_key(|d| d.id);
+        let mut ids: Vec<i64> = links.iter().map(|&(_, department)| department).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let deps: Vec<department::Model> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            department::Entity::find()
+                .filter(department::Column::OrganizationId.eq(self.organization_id))
+                .filter(department::Column::Id.is_in(ids))
+                .all(&self.db)
+                .await?
+        };
         let paths = display_paths(&self.db, self.organization_id, &deps)
             .await
             .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
+        let deps: HashMap<i64, department::Model> = deps.into_iter().map(|d| (d.id, d)).collect();
         let mut out: HashMap<DepartmentsOf, Vec<DepartmentWithPath>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (link, department) in links {
-            if let Some(department) = department {
-                let path = paths.get(&department.id).cloned().unwrap_or_default();
-                out.entry(DepartmentsOf(link.member_id))
+        for (member_id, department_id) in links {
+            if let Some(department) = deps.get(&department_id) {
+                let path = paths.get(&department_id).cloned().unwrap_or_default();
+                out.entry(DepartmentsOf(member_id))
                     .or_default()
-                    .push(DepartmentWithPath { department, path });
+                    .push(DepartmentWithPath {
+                        department: department.clone(),
+                        path,
+                    });
             }
         }
         for list in out.values_mut() {

@@ -52,24 +52,33 @@ pub fn path_ids(path: &str) -> Vec<i64> {
     path.split('/').filter_map(|p| p.parse().ok()).collect()
 }
 
-/// Display paths (`/Sales/North`) for departments, loading every ancestor in one query.
+/// Display paths (`/Sales/North`) for departments, loading the names of their ancestors in one
+/// query (none when `departments` holds every department on their paths).
 pub async fn display_paths<C: ConnectionTrait>(
     db: &C,
     org: i64,
     departments: &[department::Model],
 ) -> Result<HashMap<i64, String>> {
-    let ids: HashSet<i64> = departments.iter().flat_map(|d| path_ids(&d.path)).collect();
-    let names: HashMap<i64, String> = department::Entity::find()
-        .select_only()
-        .column(department::Column::Id)
-        .column(department::Column::Name)
-        .filter(department::Column::OrganizationId.eq(org))
-        .filter(department::Column::Id.is_in(ids))
-        .into_tuple::<(i64, String)>()
-        .all(db)
-        .await?
-        .into_iter()
+    let mut names: HashMap<i64, String> =
+        departments.iter().map(|d| (d.id, d.name.clone())).collect();
+    let missing: HashSet<i64> = departments
+        .iter()
+        .flat_map(|d| path_ids(&d.path))
+        .filter(|id| !names.contains_key(id))
         .collect();
+    if !missing.is_empty() {
+        names.extend(
+            department::Entity::find()
+                .select_only()
+                .column(department::Column::Id)
+                .column(department::Column::Name)
+                .filter(department::Column::OrganizationId.eq(org))
+                .filter(department::Column::Id.is_in(missing))
+                .into_tuple::<(i64, String)>()
+                .all(db)
+                .await?,
+        );
+    }
     Ok(departments
         .iter()
         .map(|d| {
