@@ -12,13 +12,9 @@
 
 use crate::error::ErrorCode;
 use async_graphql::{
-    Request, ServerError, ServerResult, Variables,
-    extensions::{
-        Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
-    },
+    Request, ServerError, ServerResult,
     parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
-use std::sync::Arc;
 
 /// The deepest bracket nesting a document may have: twice the recursion limit leaves room for
 /// arguments and list values inside the deepest selection a valid document can have.
@@ -87,47 +83,17 @@ fn validation_error(message: String, pos: Option<async_graphql::parser::Pos>) ->
     error
 }
 
-/// Refuses documents nested deeper than [`MAX_NESTING`] before they are parsed, and operations
-/// that select more than `max` fields at their root.
-pub struct DocumentLimits {
-    /// Most root fields per operation.
-    pub max: usize,
-}
-
-impl ExtensionFactory for DocumentLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(DocumentLimitsExtension { max: self.max })
+/// Admits a request to the schema, or says why not: a document nested deeper than
+/// [`MAX_NESTING`] is refused before it is parsed, and an operation that selects more than
+/// `max_root_fields` fields at its root once it is. The parsed document stays in the request, so
+/// the schema does not parse it again; one that does not parse is left for the schema to report.
+pub fn admit(request: &mut Request, max_root_fields: usize) -> ServerResult<()> {
+    if nests_deeper_than(&request.query, MAX_NESTING) {
+        return Err(too_deep());
     }
-}
-
-struct DocumentLimitsExtension {
-    max: usize,
-}
-
-#[async_trait::async_trait]
-impl Extension for DocumentLimitsExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        if nests_deeper_than(&request.query, MAX_NESTING) {
-            return Err(too_deep());
-        }
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        check(&document, self.max)?;
-        Ok(document)
+    match request.parsed_query() {
+        Ok(document) => check(document, max_root_fields),
+        Err(_) => Ok(()),
     }
 }
 

@@ -16,7 +16,7 @@ use actix_web::{
     web,
 };
 use async_graphql::{
-    BatchRequest, BatchResponse, Data,
+    BatchRequest, BatchResponse, Data, Executor,
     http::{MultipartOptions, receive_batch_body},
     parser::types::OperationType,
 };

@@ -348,6 +348,68 @@ async fn subscriptions_refuse_anonymous_and_unprivileged_callers() {
     assert!(text.contains("UNAUTHENTICATED"), "{text}");
 }
 
+/// The document limits hold over WebSocket as over HTTP: a subscription whose document nests too
+/// deeply, or that asks for too many root fields, is refused with the limit's reason and the
+/// connection goes on serving.
+#[tokio::test]
+async fn subscriptions_are_held_to_the_document_limits() {
+    let app = TestApp::spawn().await;
+    let token = app.admin_token().await;
+    let (mut ws, _) = open_ws(&app).await;
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({ "type": "connection_init", "payload": { "Authorization": format!("Bearer {token}") } })))
+        .await
+        .expect("init");
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    let aliases: String = (0..100)
+        .map(|i| format!("a{i}: auditEventAdded {{ action }} "))
+        .collect();
+    let nested = format!(
+        "subscription {{ auditEventAdded {} }}",
+        "{ action ".repeat(100) + &"}".repeat(100)
+    );
+    for (id, query, expected) in [
+        ("1", format!("subscription {{ {aliases} }}"), "at its root"),
+        ("2", nested, "nests brackets"),
+    ] {
+        ws.send(send(
+            json!({ "id": id, "type": "subscribe", "payload": { "query": query } }),
+        ))
+        .await
+        .expect("subscribe");
+        let reply = next_json(&mut ws).await;
+        assert_eq!(reply["id"], id, "{reply}");
+        assert!(reply.to_string().contains(expected), "{id}: {reply}");
+        assert!(reply["payload"]["data"].is_null(), "nothing runs: {reply}");
+        let done = next_json(&mut ws).await;
+        assert_eq!(
+            (&done["id"], &done["type"]),
+            (&json!(id), &json!("complete"))
+        );
+    }
+    ws.send(send(json!({
+        "id": "3", "type": "subscribe",
+        "payload": { "query": "subscription { auditEventAdded { action } }" }
+    })))
+    .await
+    .expect("subscribe");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let body = app
+        .gql(
+            LOGIN,
+            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let next = next_json(&mut ws).await;
+    assert_eq!(next["id"], "3", "{next}");
+    assert_eq!(
+        next["payload"]["data"]["auditEventAdded"]["action"],
+        "auth.login"
+    );
+}
+
 /// Opens a `graphql-transport-ws` connection to the app's `/graphql`.
 pub(crate) async fn open_ws(
     app: &TestApp,
