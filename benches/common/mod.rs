@@ -64,11 +64,17 @@ async fn throw_away_database() -> anyhow::Result<(String, Cleanup)> {
     let name = format!("roster_bench_{}", uuid::Uuid::new_v4().simple());
     match std::env::var("ROSTER_BENCH_DATABASE_URL") {
         Ok(admin) if !admin.is_empty() => {
-            let admin = admin.trim_end_matches('/').to_string();
-            let conn = Database::connect(format!("{admin}/postgres")).await?;
+            // The server's address, optionally with connection parameters (`?sslmode=disable`),
+            // which are kept on both the administrative and the throw-away database's address.
+            let (server, params) = match admin.split_once('?') {
+                Some((server, params)) => (server, format!("?{params}")),
+                None => (admin.as_str(), String::new()),
+            };
+            let server = server.trim_end_matches('/');
+            let conn = Database::connect(format!("{server}/postgres{params}")).await?;
             conn.execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await?;
-            let url = format!("{admin}/{name}");
+            let url = format!("{server}/{name}{params}");
             let cleanup: Cleanup = Box::new(move || {
                 Box::pin(async move {
                     let _ = conn
