@@ -79,18 +79,19 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     .await
 }
 
-/// Starts a transaction in which PostgreSQL plans every statement for the values bound to it
-/// (`plan_cache_mode = force_custom_plan`, until the transaction ends) instead of possibly
-/// reusing a generic plan, for reads whose best plan depends on those values. Three round trips
-/// more than reading without it; elsewhere a plain transaction.
+/// On PostgreSQL, starts a transaction in which every statement is planned for the values bound
+/// to it (`plan_cache_mode = force_custom_plan`, until the transaction ends) instead of possibly
+/// reusing a generic plan, for reads whose best plan depends on those values; three round trips
+/// more than reading without it. `None` on SQLite, which keeps no generic plans to fall back on.
 pub async fn begin_planned_per_value(
     db: &DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+) -> Result<Option<sea_orm::DatabaseTransaction>, DbErr> {
     use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
-    let txn = db.begin().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-            .await?;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(None);
     }
-    Ok(txn)
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
+    Ok(Some(txn))
 }

@@ -474,14 +474,14 @@ pub async fn list(
     descending: bool,
     page: &PageRequest,
 ) -> Result<MemberPage> {
-    if db.get_database_backend() == DbBackend::Postgres && plans_per_value(filter) {
-        let txn = crate::db::begin_planned_per_value(db).await?;
+    if plans_per_value(filter)
+        && let Some(txn) = crate::db::begin_planned_per_value(db).await?
+    {
         let read = read_page(&txn, access, filter, field, descending, page).await?;
         txn.commit().await?;
-        Ok(read)
-    } else {
-        read_page(db, access, filter, field, descending, page).await
+        return Ok(read);
     }
+    read_page(db, access, filter, field, descending, page).await
 }
 
 /// One page of the organization's members, read with `db`.
@@ -664,21 +664,20 @@ pub async fn count(
     filter: &MemberFilter,
     page: &MemberPage,
 ) -> Result<u64> {
-    let backend = db.get_database_backend();
     let query = member::Entity::find().filter(filter_condition(
-        backend,
+        db.get_database_backend(),
         access.org_id(),
         filter,
         page.department.as_ref(),
     ));
-    if backend == DbBackend::Postgres && plans_per_value(filter) {
-        let txn = crate::db::begin_planned_per_value(db).await?;
+    if plans_per_value(filter)
+        && let Some(txn) = crate::db::begin_planned_per_value(db).await?
+    {
         let count = query.count(&txn).await?;
         txn.commit().await?;
-        Ok(count)
-    } else {
-        Ok(query.count(db).await?)
+        return Ok(count);
     }
+    Ok(query.count(db).await?)
 }
 
 /// What a filter's department covers: its sub-tree by id when that is small, by path otherwise.
