@@ -18,6 +18,7 @@ mod m20261122_000011_create_member_filtered_sort_indexes;
 mod m20261123_000012_member_search_update_when_changed;
 mod m20261203_000013_member_user_index;
 mod m20261203_000014_member_search_contentless;
+mod m20261204_000015_member_nickname_order_by_unique_index;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000012_member_search_update_when_changed::Migration),
             Box::new(m20261203_000013_member_user_index::Migration),
             Box::new(m20261203_000014_member_search_contentless::Migration),
+            Box::new(m20261204_000015_member_nickname_order_by_unique_index::Migration),
         ]
     }
 }

@@ -25,8 +25,7 @@ use entity::{
     identity, login_state, login_ticket, member, organization, user,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::Expr,
 };
 use serde_json::json;
 
@@ -521,12 +520,7 @@ async fn free_nickname<C: ConnectionTrait>(
         } else {
             format!("{base}_{n}")
         };
-        let taken = member::Entity::find()
-            .filter(member::Column::OrganizationId.eq(org))
-            .filter(member::Column::Nickname.eq(candidate.as_str()))
-            .count(db)
-            .await?;
-        if taken == 0 {
+        if !crate::org::members::nickname_taken(db, org, &candidate, None).await? {
             return Ok(candidate);
         }
     }

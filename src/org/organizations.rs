@@ -2,10 +2,7 @@
 
 use crate::error::{Error, Result};
 use entity::{member, organization};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::ExprTrait,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 /// The organization with this id.
 pub async fn get<C: ConnectionTrait>(db: &C, organization_id: i64) -> Result<organization::Model> {
@@ -283,16 +280,13 @@ pub async fn register(
     let nickname = super::rules::nickname("nickname", nickname.unwrap_or(&account))?;
     let email = super::rules::email("email", email)?;
     crate::auth::password::validate_new("password", &password)?;
-    let taken = member::Entity::find()
+    let account_taken = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(org.id))
-        .filter(
-            member::Column::Account
-                .eq(account.as_str())
-                .or(member::Column::Nickname.eq(nickname.as_str())),
-        )
+        .filter(member::Column::Account.eq(account.as_str()))
         .count(db)
-        .await?;
-    if taken > 0 {
+        .await?
+        > 0;
+    if account_taken || super::members::nickname_taken(db, org.id, &nickname, None).await? {
         return Err(Error::Conflict(
             "this account or nickname is taken in the organization; choose another".into(),
         ));

@@ -71,6 +71,50 @@ async fn read_backward(
 }
 
 #[tokio::test]
+async fn nicknames_sort_regardless_of_letter_case() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    // Accounts in another order than their nicknames, so that the page shows which one decided.
+    for (account, nickname) in [
+        ("m1", "carol"),
+        ("m2", "Bob"),
+        ("m3", "eve"),
+        ("m4", "Alice"),
+        ("m5", "Dave"),
+    ] {
+        admin_ok(
+            &app,
+            &admin,
+            "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } } }",
+            json!({ "i": { "account": account, "nickname": nickname, "password": PASSWORD } }),
+        )
+        .await;
+    }
+    let query = "query($o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
+        members(orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    // admin, Alice, Bob, carol, Dave, eve: not `A…`, `B…`, `D…` before `a…`, `c…`, `e…`.
+    let ascending = ["admin", "m4", "m2", "m1", "m5", "m3"];
+    for direction in ["ASC", "DESC"] {
+        let mut expected: Vec<String> = ascending.iter().map(|a| a.to_string()).collect();
+        if direction == "DESC" {
+            expected.reverse();
+        }
+        let vars = json!({ "o": { "field": "NICKNAME", "direction": direction } });
+        assert_eq!(
+            read_forward(&app, &admin, query, vars.clone(), 2).await,
+            expected,
+            "forward {direction}"
+        );
+        assert_eq!(
+            read_backward(&app, &admin, query, vars, 2).await,
+            expected,
+            "backward {direction}"
+        );
+    }
+}
+
+#[tokio::test]
 async fn filters_match_what_they_say() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
@@ -723,6 +767,18 @@ async fn seat_limit_registration_and_switching() {
     assert_eq!(
         body["data"]["register"]["member"]["userType"], "VIEWER",
         "{body}"
+    );
+    let clash = app
+        .gql(
+            "mutation($o: ID!) { register(organizationId: $o, account: \"newbie2\", nickname: \"NEWBIE\", password: \"register-pw-1\") { accessToken } }",
+            json!({ "o": org }),
+            None,
+        )
+        .await;
+    assert_eq!(
+        error_code(&clash),
+        "CONFLICT",
+        "nicknames are unique regardless of letter case: {clash}"
     );
     admin_ok(
         &app,

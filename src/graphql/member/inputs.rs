@@ -33,7 +33,7 @@ pub struct MemberFilter {
 /// Columns `members` sorts by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MemberSortField {
-    /// Nickname.
+    /// Nickname, regardless of letter case (`alice`, `Bob`, `carol`).
     #[default]
     Nickname,
     /// Account.
