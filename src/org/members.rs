@@ -1890,6 +1890,39 @@ mod tests {
     }
 
     #[test]
+    fn nicknames_page_by_their_lower_case_index_and_ties_by_id() {
+        let sql = |field: SortField| {
+            let keyset = keyset_condition(field, "Bob".into(), 7, true);
+            field
+                .order(member::Entity::find().filter(keyset), &Order::Asc)
+                .build(DbBackend::Sqlite)
+                .to_string()
+        };
+        // A unique ordered value: one index range, no id in the order or the cursor condition.
+        let nickname = sql(SortField::Nickname);
+        assert!(
+            nickname.ends_with(
+                r#"WHERE LOWER("member"."nickname") > LOWER('Bob') ORDER BY LOWER("member"."nickname") ASC"#
+            ),
+            "{nickname}"
+        );
+        let account = sql(SortField::Account);
+        assert!(
+            account
+                .ends_with(r#"WHERE "member"."account" > 'Bob' ORDER BY "member"."account" ASC"#),
+            "{account}"
+        );
+        // A value members share: ties continue by id.
+        let status = sql(SortField::Status);
+        assert!(
+            status.ends_with(
+                r#"WHERE "member"."status" > 'Bob' OR ("member"."status" = 'Bob' AND "member"."id" > 7) ORDER BY "member"."status" ASC, "member"."id" ASC"#
+            ),
+            "{status}"
+        );
+    }
+
+    #[test]
     fn prefix_ends_bound_every_path_below() {
         assert_eq!(prefix_end("/3/").as_deref(), Some("/30"));
         assert_eq!(prefix_end("/12/40/").as_deref(), Some("/12/400"));
