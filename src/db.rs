@@ -79,19 +79,39 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     .await
 }
 
+/// What a read planned for its values wants of PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlannedRead {
+    /// A page: the first few matches in order, read by this backend alone. Parallel workers
+    /// take longer to start than such a page takes without them (a sub-tree page on two cores:
+    /// 9–12 ms with two workers, 2.5 ms without, BENCHMARKS.md), and the planner does not
+    /// count that start-up high enough to see it.
+    Page,
+    /// Every match (a count), which parallel workers may share.
+    All,
+}
+
 /// On PostgreSQL, starts a transaction in which every statement is planned for the values bound
 /// to it (`plan_cache_mode = force_custom_plan`, until the transaction ends) instead of possibly
-/// reusing a generic plan, for reads whose best plan depends on those values; three round trips
-/// more than reading without it. `None` on SQLite, which keeps no generic plans to fall back on.
+/// reusing a generic plan, for reads whose best plan depends on those values; a page is read
+/// without parallel workers. Three round trips more than reading without it. `None` on SQLite,
+/// which keeps no generic plans to fall back on and has no parallel workers.
 pub async fn begin_planned_per_value(
     db: &DatabaseConnection,
+    read: PlannedRead,
 ) -> Result<Option<sea_orm::DatabaseTransaction>, DbErr> {
     use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(None);
     }
     let txn = db.begin().await?;
-    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
-        .await?;
+    txn.execute_unprepared(match read {
+        PlannedRead::Page => {
+            "SET LOCAL plan_cache_mode = force_custom_plan; \
+             SET LOCAL max_parallel_workers_per_gather = 0"
+        }
+        PlannedRead::All => "SET LOCAL plan_cache_mode = force_custom_plan",
+    })
+    .await?;
     Ok(Some(txn))
 }

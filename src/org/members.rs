@@ -9,6 +9,7 @@ use super::{
 use crate::{
     auth::{password, refresh},
     authz::{Grants, OrgAccess, Permission, roles::BuiltinRole},
+    db::PlannedRead,
     error::{Error, Result},
 };
 use chrono::{DateTime, Utc};
@@ -512,7 +513,7 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<MemberPage> {
     if plans_per_value(filter)
-        && let Some(txn) = crate::db::begin_planned_per_value(db).await?
+        && let Some(txn) = crate::db::begin_planned_per_value(db, PlannedRead::Page).await?
     {
         let read = read_page(&txn, access, filter, field, descending, page).await?;
         txn.commit().await?;
@@ -704,7 +705,7 @@ pub async fn count(
         page.department.as_ref(),
     ));
     if plans_per_value(filter)
-        && let Some(txn) = crate::db::begin_planned_per_value(db).await?
+        && let Some(txn) = crate::db::begin_planned_per_value(db, PlannedRead::All).await?
     {
         let count = query.count(&txn).await?;
         txn.commit().await?;

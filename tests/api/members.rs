@@ -995,3 +995,68 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
         "{child}"
     );
 }
+
+/// Reads planned for their values: on PostgreSQL a page is planned for its values and read
+/// without parallel workers, a count keeps them, and both settings end with the transaction; on
+/// SQLite there is nothing to set.
+#[tokio::test]
+async fn planned_reads_set_their_plans_for_the_transaction_only() {
+    use roster::db::{PlannedRead, begin_planned_per_value};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let show = |name: &'static str| {
+        Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT current_setting('{name}')"),
+        )
+    };
+    async fn setting<C: ConnectionTrait>(db: &C, statement: Statement) -> String {
+        db.query_one_raw(statement)
+            .await
+            .expect("current_setting")
+            .and_then(|row| row.try_get_by_index::<String>(0).ok())
+            .expect("a value")
+    }
+    if db.get_database_backend() != DbBackend::Postgres {
+        assert!(
+            begin_planned_per_value(db, PlannedRead::Page)
+                .await
+                .expect("begin")
+                .is_none()
+        );
+        return;
+    }
+    let parallel = setting(db, show("max_parallel_workers_per_gather")).await;
+    assert_ne!(
+        parallel, "0",
+        "the server's default allows parallel workers"
+    );
+    for (read, workers) in [
+        (PlannedRead::Page, "0"),
+        (PlannedRead::All, parallel.as_str()),
+    ] {
+        let txn = begin_planned_per_value(db, read)
+            .await
+            .expect("begin")
+            .expect("a transaction on PostgreSQL");
+        assert_eq!(
+            setting(&txn, show("plan_cache_mode")).await,
+            "force_custom_plan"
+        );
+        assert_eq!(
+            setting(&txn, show("max_parallel_workers_per_gather")).await,
+            workers,
+            "{read:?}"
+        );
+        txn.commit().await.expect("commit");
+    }
+    // The connection the transactions ran on is back in the pool with the defaults.
+    for _ in 0..4 {
+        assert_eq!(setting(db, show("plan_cache_mode")).await, "auto");
+        assert_eq!(
+            setting(db, show("max_parallel_workers_per_gather")).await,
+            parallel
+        );
+    }
+}
