@@ -113,3 +113,46 @@ async fn administrator_holds_the_organization_administrator_role() {
         "{perms:?}"
     );
 }
+
+/// Every migration rolls back and applies again on the database of the suite, and the newest one
+/// does what it says: the case-sensitive nickname sort index is there only before it.
+#[tokio::test]
+async fn migrations_roll_back_and_apply_again() {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    let app = TestApp::spawn().await;
+    let db = &app.state.db;
+    let backend = db.get_database_backend();
+    let has_sort_index = || async {
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'ix_member_organization_id_nickname_id'"
+            }
+            _ => {
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'ix_member_organization_id_nickname_id'"
+            }
+        };
+        db.query_one_raw(Statement::from_string(backend, sql))
+            .await
+            .expect("query")
+            .and_then(|row| row.try_get::<i64>("", "n").ok())
+            .expect("a count")
+            == 1
+    };
+    assert!(!has_sort_index().await);
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the newest rolls back");
+    assert!(has_sort_index().await, "rolling back restores the index");
+    Migrator::down(db, None)
+        .await
+        .expect("every migration rolls back");
+    Migrator::up(db, None).await.expect("and applies again");
+    assert!(!has_sort_index().await);
+    assert!(
+        Migrator::get_pending_migrations(db)
+            .await
+            .expect("status")
+            .is_empty()
+    );
+}
