@@ -216,6 +216,34 @@ async fn qr_login_issues_a_ticket_then_tokens() {
     );
 }
 
+/// A first login names the new member after the person; when another member already holds that
+/// nickname in another letter case (nicknames are unique regardless of case), the new member
+/// gets the next free one instead of the login failing.
+#[tokio::test]
+async fn a_first_login_avoids_a_nickname_taken_in_another_letter_case() {
+    let (app, sandbox, admin, connection) = setup().await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation { createMember(input: { account: \"anna_local\", nickname: \"annali\", password: \"local-pw-12345\" }) { member { id } } }",
+        json!({}),
+    )
+    .await;
+    // Person 000005 is "Anna Li": a nickname keeps letters, digits and _/\|()[] only.
+    let (landing, _) = browse(&app, &sandbox, &connection, "000005").await;
+    let ticket = query_param(&landing, "ticket").expect("ticket");
+    let body = app
+        .gql(
+            "mutation($t: String!) { redeemLoginTicket(ticket: $t) { member { account nickname } } }",
+            json!({ "t": ticket }),
+            None,
+        )
+        .await;
+    let member = &body["data"]["redeemLoginTicket"]["member"];
+    assert_eq!(member["account"], "dingtalk:000005", "{body}");
+    assert_eq!(member["nickname"], "AnnaLi_1", "{body}");
+}
+
 #[tokio::test]
 async fn a_login_started_on_one_instance_completes_on_another() {
     let (a, sandbox, _admin, connection) = setup().await;
