@@ -551,19 +551,27 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
             app.state.statements.load(Ordering::SeqCst) - before
         }
     };
-    let mut ids = Vec::new();
-    for i in 0..5 {
-        ids.push(create_member(&app, &admin, &format!("few{i}"), "ANALYST", None).await);
-    }
+    // Members with departments, tags and a workspace each, so that the few rows and the many
+    // need the same loaders and only the number of rows differs.
+    let add = |prefix: &'static str, n: usize| {
+        let (app, admin) = (&app, admin.clone());
+        let (d1, d2, ws, viewer_role) = (d1.clone(), d2.clone(), ws.clone(), viewer_role.clone());
+        async move {
+            let mut ids = Vec::new();
+            for i in 0..n {
+                ids.push(
+                    create_member(app, &admin, &format!("{prefix}{i}"), "ANALYST", None).await,
+                );
+            }
+            for id in &ids {
+                admin_ok(app, &admin, "mutation($m: ID!, $d: [ID!]!) { updateMember(id: $m, input: { departmentIds: $d, tags: [{ name: \"t\", values: \"a,b\" }] }) { id } }", json!({ "m": id, "d": [d1, d2] })).await;
+            }
+            admin_ok(app, &admin, "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }", json!({ "w": ws, "m": ids, "r": viewer_role })).await;
+        }
+    };
+    add("few", 5).await;
     let few = count(6).await;
-    for i in 0..55 {
-        let id = create_member(&app, &admin, &format!("many{i}"), "ANALYST", None).await;
-        ids.push(id);
-    }
-    for id in &ids {
-        admin_ok(&app, &admin, "mutation($m: ID!, $d: [ID!]!) { updateMember(id: $m, input: { departmentIds: $d, tags: [{ name: \"t\", values: \"a,b\" }] }) { id } }", json!({ "m": id, "d": [d1, d2] })).await;
-    }
-    admin_ok(&app, &admin, "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }", json!({ "w": ws, "m": ids, "r": viewer_role })).await;
+    add("many", 55).await;
     let many = count(50).await;
     assert!(
         many <= 16,
