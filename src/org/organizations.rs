@@ -286,10 +286,15 @@ pub async fn register(
         .count(db)
         .await?
         > 0;
-    if account_taken || super::members::nickname_taken(db, org.id, &nickname, None).await? {
-        return Err(Error::Conflict(
-            "this account or nickname is taken in the organization; choose another".into(),
-        ));
+    if account_taken {
+        return Err(Error::Conflict(format!(
+            "the account `{account}` is taken in this organization; choose another"
+        )));
+    }
+    if super::members::nickname_taken(db, org.id, &nickname, None).await? {
+        return Err(Error::Conflict(format!(
+            "the nickname `{nickname}` is already used in this organization (in any letter case); choose another"
+        )));
     }
     let hash = crate::auth::password::hash(password).await?;
     let roles = builtin_role_ids(db).await?;

@@ -780,6 +780,12 @@ async fn seat_limit_registration_and_switching() {
         "CONFLICT",
         "nicknames are unique regardless of letter case: {clash}"
     );
+    assert!(
+        clash["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("the nickname `NEWBIE` is already used")),
+        "the refusal names the nickname: {clash}"
+    );
     admin_ok(
         &app,
         &admin,
