@@ -137,16 +137,25 @@ async fn nicknames_in_use(
 ) -> Result<HashMap<String, i64>> {
     let mut out = HashMap::new();
     // One statement for the whole file; each name is a probe of the unique index on
-    // (organization_id, lower(nickname)) (migration 000006), on SQLite and PostgreSQL.
+    // (organization_id, lower(nickname)) (migration 000006).
     for chunk in wanted.chunks(LOOKUP * 2) {
+        let held = if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+            // PostgreSQL plans a list of 5,000 values as a sequential scan that lower-cases every
+            // nickname of the organization (30 ms at 100,000 members, BENCHMARKS.md); the names
+            // as one JSON array unnested in a subquery are probed in the index.
+            Expr::cust_with_values(
+                r#"lower("member"."nickname") IN (SELECT jsonb_array_elements_text($1::jsonb))"#,
+                [serde_json::Value::from(chunk.to_vec())],
+            )
+        } else {
+            Expr::expr(Func::lower(Expr::col(member::Column::Nickname)))
+                .is_in(chunk.iter().cloned())
+        };
         let rows: Vec<(i64, String)> = member::Entity::find()
             .select_only()
             .columns([member::Column::Id, member::Column::Nickname])
             .filter(member::Column::OrganizationId.eq(org))
-            .filter(
-                Expr::expr(Func::lower(Expr::col(member::Column::Nickname)))
-                    .is_in(chunk.iter().cloned()),
-            )
+            .filter(held)
             .into_tuple()
             .all(db)
             .await?;

@@ -523,6 +523,20 @@ async fn export_edit_and_batch_update_round_trip() {
         "{body}"
     );
 
+    // A nickname held by a member who is not in the file, in another letter case, is refused.
+    let mut alone = vec![swap[0].clone(), swap[zi].clone()];
+    alone[1][nick] = "LI".into();
+    let body = app
+        .upload(BATCH, json!({}), workbook(&alone), Some(&admin))
+        .await;
+    let report = &body["data"]["batchUpdateMembers"];
+    assert_eq!(report["applied"], false, "{body}");
+    assert_eq!(
+        report["problems"],
+        json!([{ "row": 2, "column": "Nickname", "message": "the nickname `LI` is already used by another member; choose another" }]),
+        "{body}"
+    );
+
     // The same file again changes nothing; the new export equals the edited file.
     let body = app.upload(BATCH, json!({}), file, Some(&admin)).await;
     assert_eq!(
