@@ -892,7 +892,28 @@ pub async fn nickname_taken<C: ConnectionTrait>(
     Ok(query.count(db).await? > 0)
 }
 
-async fn check_nickname_free<C: ConnectionTrait>(
+/// Refuses an account another member of the organization holds.
+pub(crate) async fn check_account_free<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    account: &str,
+) -> Result<()> {
+    if member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(member::Column::Account.eq(account))
+        .count(db)
+        .await?
+        > 0
+    {
+        return Err(Error::Conflict(format!(
+            "the account `{account}` already exists in this organization"
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a nickname another member of the organization holds in any letter case.
+pub(crate) async fn check_nickname_free<C: ConnectionTrait>(
     db: &C,
     org: i64,
     nickname: &str,
@@ -1167,17 +1188,7 @@ pub async fn create(
             (p.clone(), Some(p))
         }
     };
-    if member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org.id))
-        .filter(member::Column::Account.eq(account.as_str()))
-        .count(db)
-        .await?
-        > 0
-    {
-        return Err(Error::Conflict(format!(
-            "the account `{account}` already exists in this organization"
-        )));
-    }
+    check_account_free(db, org.id, &account).await?;
     check_nickname_free(db, org.id, &nickname, None).await?;
     check_departments(db, org.id, &input.department_ids).await?;
     let hash = password::hash(plain).await?;

@@ -265,7 +265,7 @@ pub async fn register(
     use crate::authz::roles::{BuiltinRole, builtin_role_ids};
     use chrono::Utc;
     use entity::enums::UserType;
-    use sea_orm::{ActiveValue::Set, PaginatorTrait};
+    use sea_orm::ActiveValue::Set;
     let org = organization::Entity::find_by_id(organization_id)
         .one(db)
         .await?
@@ -280,22 +280,8 @@ pub async fn register(
     let nickname = super::rules::nickname("nickname", nickname.unwrap_or(&account))?;
     let email = super::rules::email("email", email)?;
     crate::auth::password::validate_new("password", &password)?;
-    let account_taken = member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org.id))
-        .filter(member::Column::Account.eq(account.as_str()))
-        .count(db)
-        .await?
-        > 0;
-    if account_taken {
-        return Err(Error::Conflict(format!(
-            "the account `{account}` is taken in this organization; choose another"
-        )));
-    }
-    if super::members::nickname_taken(db, org.id, &nickname, None).await? {
-        return Err(Error::Conflict(format!(
-            "the nickname `{nickname}` is already used in this organization (in any letter case); choose another"
-        )));
-    }
+    super::members::check_account_free(db, org.id, &account).await?;
+    super::members::check_nickname_free(db, org.id, &nickname, None).await?;
     let hash = crate::auth::password::hash(password).await?;
     let roles = builtin_role_ids(db).await?;
     let now = Utc::now();
