@@ -144,8 +144,8 @@ async fn nicknames_in_use(
             // nickname of the organization (30 ms at 100,000 members, BENCHMARKS.md); the names
             // as one JSON array unnested in a subquery are probed in the index.
             Expr::cust_with_values(
-                r#"lower("member"."nickname") IN (SELECT jsonb_array_elements_text($1::jsonb))"#,
-                [serde_json::Value::from(chunk.to_vec())],
+                r#"lower("member"."nickname") IN (SELECT json_array_elements_text($1::json))"#,
+                [crate::db::json_text(chunk)?],
             )
         } else {
             Expr::expr(Func::lower(Expr::col(member::Column::Nickname)))
@@ -592,6 +592,20 @@ fn rewritten_columns(mask: u8) -> Vec<member::Column> {
         .collect()
 }
 
+/// A member row as [`rewrite_members`] sends it to PostgreSQL, one element of its JSON array.
+#[derive(serde::Serialize)]
+struct RewrittenRow<'a> {
+    id: i64,
+    mask: u8,
+    nickname: &'a str,
+    user_type: UserType,
+    role_id: i64,
+    status: MemberStatus,
+    email: Option<&'a str>,
+    phone: Option<&'a str>,
+    updated_at: chrono::DateTime<Utc>,
+}
+
 /// Writes the changed columns of many members: one `UPDATE … FROM json_to_recordset` on
 /// PostgreSQL (one statement and one parameter for the whole file), multi-row upserts on SQLite.
 async fn rewrite_members<C: sea_orm::ConnectionTrait>(
@@ -615,20 +629,18 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
                 )
             })
             .collect();
-        let json: Vec<serde_json::Value> = rows
+        let json: Vec<RewrittenRow<'_>> = rows
             .iter()
-            .map(|(mask, m)| {
-                json!({
-                    "id": m.id,
-                    "mask": mask,
-                    "nickname": m.nickname,
-                    "user_type": m.user_type,
-                    "role_id": m.role_id,
-                    "status": m.status,
-                    "email": m.email,
-                    "phone": m.phone,
-                    "updated_at": m.updated_at,
-                })
+            .map(|(mask, m)| RewrittenRow {
+                id: m.id,
+                mask: *mask,
+                nickname: &m.nickname,
+                user_type: m.user_type,
+                role_id: m.role_id,
+                status: m.status,
+                email: m.email.as_deref(),
+                phone: m.phone.as_deref(),
+                updated_at: m.updated_at,
             })
             .collect();
         db.execute_raw(sea_orm::Statement::from_sql_and_values(
@@ -641,9 +653,7 @@ async fn rewrite_members<C: sea_orm::ConnectionTrait>(
                  WHERE m.id = v.id",
                 set.join(", ")
             ),
-            [sea_orm::Value::Json(Some(Box::new(
-                serde_json::Value::Array(json),
-            )))],
+            [crate::db::json_text(&json)?],
         ))
         .await?;
         return Ok(());
