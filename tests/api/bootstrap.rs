@@ -114,8 +114,9 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest one
-/// does what it says: the case-sensitive nickname sort index is there only before it.
+/// Every migration rolls back and applies again on the database of the suite, and the newest two
+/// do what they say: the path pattern index exists on PostgreSQL only after the newest, the
+/// case-sensitive nickname sort index only before the one before it.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -123,14 +124,15 @@ async fn migrations_roll_back_and_apply_again() {
     let app = TestApp::spawn().await;
     let db = &app.state.db;
     let backend = db.get_database_backend();
-    let has_sort_index = || async {
+    let postgres = backend == DbBackend::Postgres;
+    let has_index = |name: &'static str| async move {
         let sql = match backend {
             DbBackend::Postgres => {
-                "SELECT count(*) AS n FROM pg_indexes WHERE indexname = 'ix_member_organization_id_nickname_id'"
+                format!("SELECT count(*) AS n FROM pg_indexes WHERE indexname = '{name}'")
             }
-            _ => {
-                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = 'ix_member_organization_id_nickname_id'"
-            }
+            _ => format!(
+                "SELECT count(*) AS n FROM sqlite_master WHERE type = 'index' AND name = '{name}'"
+            ),
         };
         db.query_one_raw(Statement::from_string(backend, sql))
             .await
@@ -139,16 +141,24 @@ async fn migrations_roll_back_and_apply_again() {
             .expect("a count")
             == 1
     };
-    assert!(!has_sort_index().await);
+    const PATTERN: &str = "ix_department_organization_id_path_pattern";
+    const SORT: &str = "ix_member_organization_id_nickname_id";
+    assert_eq!(has_index(PATTERN).await, postgres);
+    assert!(!has_index(SORT).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
-    assert!(has_sort_index().await, "rolling back restores the index");
+    assert!(!has_index(PATTERN).await, "rolling back drops the index");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the one before rolls back");
+    assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
-    assert!(!has_sort_index().await);
+    assert_eq!(has_index(PATTERN).await, postgres);
+    assert!(!has_index(SORT).await);
     assert!(
         Migrator::get_pending_migrations(db)
             .await
