@@ -305,6 +305,10 @@ const SCOPE_IDS: usize = 1_000;
 /// How many rows in sort order a sub-tree page looks among before it reads the whole sub-tree.
 const SUB_TREE_WINDOW: u64 = 4_096;
 
+/// How many rows in sort order a keyword page looks among on PostgreSQL before it reads every
+/// match through the trigram index.
+const KEYWORD_WINDOW: u64 = 1_024;
+
 /// The ids of `window` (a statement selecting member ids) that `held` also selects.
 fn held_in_window(
     window: sea_orm::sea_query::SelectStatement,
@@ -486,6 +490,16 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
     }
 }
 
+/// The filter's keyword, on PostgreSQL, when it is long enough for the trigram index (three
+/// characters or more).
+fn trigram_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
+    filter
+        .keyword
+        .as_deref()
+        .map(str::trim)
+        .filter(|k| backend == DbBackend::Postgres && k.chars().count() >= 3)
+}
+
 /// Whether the best plan for a filter's statements depends on the values bound to them: how
 /// many members a keyword pattern or a sub-tree holds decides between walking the sort index
 /// until a page is found and reading the matches to sort them. PostgreSQL plans a prepared
@@ -592,6 +606,43 @@ async fn read_page<C: ConnectionTrait>(
                     .await?,
             ),
             None => None,
+        };
+        // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
+        // texts. When one of them happens to hold a rare keyword, it expects a page among the
+        // first rows in sort order and walks the whole organization for matches that are not
+        // there (117 ms at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword the
+        // trigram index can serve is looked for among the next rows in order first; when they
+        // hold less than a page, every match is read through the index and sorted.
+        let keyword = trigram_keyword(backend, filter);
+        let windowed = match (windowed, keyword) {
+            (None, Some(keyword)) => {
+                let mut rest = filter.clone();
+                rest.keyword = None;
+                let mut next = member::Entity::find().filter(filter_condition(
+                    backend,
+                    access.org_id(),
+                    &rest,
+                    scope.as_ref(),
+                ));
+                if let Some(keyset) = keyset.clone() {
+                    next = next.filter(keyset);
+                }
+                let next = field.order(next, &order).limit(KEYWORD_WINDOW).into_query();
+                let mut matches =
+                    member::Entity::find().filter(keyword_condition(backend, keyword));
+                QueryFilter::query(&mut matches)
+                    .from_clear()
+                    .from_subquery(next, member::Entity);
+                let rows = ordered(matches).all(db).await?;
+                if rows.len() < wanted {
+                    // For the rest of the page's transaction (`begin_planned_per_value`), which
+                    // is the next statement: no walk of an index in sort order.
+                    db.execute_unprepared("SET LOCAL enable_indexscan = off")
+                        .await?;
+                }
+                Some(rows)
+            }
+            (windowed, _) => windowed,
         };
         match windowed {
             // The window held a whole page: those are the first matches in order.

@@ -868,31 +868,68 @@ async fn exec(app: &TestApp, sql: &str) {
         .unwrap_or_else(|e| panic!("{e}: {sql}"));
 }
 
+/// The organization and role of the bootstrap administrator.
+async fn admin_org_and_role(app: &TestApp) -> (i64, i64) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT organization_id, role_id FROM member WHERE account = 'admin'",
+        ))
+        .await
+        .expect("query")
+        .expect("the administrator");
+    (
+        row.try_get_by_index(0).expect("org"),
+        row.try_get_by_index(1).expect("role"),
+    )
+}
+
+/// A member row of the fixtures: id, account, nickname, month joined (1–9).
+type Fixture = (i64, String, String, i64);
+
+/// Inserts fixture members (with their users) and department links straight into the database,
+/// 500 rows per statement.
+async fn insert_members(
+    app: &TestApp,
+    org: i64,
+    role: i64,
+    rows: &[Fixture],
+    links: &[(i64, i64)],
+) {
+    let now = "2026-01-01T00:00:00+00:00";
+    for chunk in rows.chunks(500) {
+        let users: Vec<String> = chunk
+            .iter()
+            .map(|(id, account, ..)| format!("({id}, '{account}', NULL, NULL, '{now}', '{now}')"))
+            .collect();
+        let members: Vec<String> = chunk
+            .iter()
+            .map(|(id, account, nick, month)| format!(
+                "({id}, {org}, {id}, '{account}', '{nick}', '{account}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{month}-01T08:00:00+00:00', NULL, false, false, '{now}')"
+            ))
+            .collect();
+        exec(app, &format!("INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES {}", users.join(","))).await;
+        exec(app, &format!("INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES {}", members.join(","))).await;
+    }
+    for chunk in links.chunks(500) {
+        let links: Vec<String> = chunk
+            .iter()
+            .map(|(d, m)| format!("({d}, {m}, {org})"))
+            .collect();
+        exec(app, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await;
+    }
+}
+
 /// Sub-tree pages over more members than a page looks among before reading the whole sub-tree
 /// (4,096): a sparse sub-tree (its page is not among the next rows in order) and a dense one,
 /// read forward and backward in pages, come in exactly the order of their sort value and id.
 #[tokio::test]
 async fn sub_tree_pages_are_exact_sparse_or_dense() {
-    use sea_orm::{ConnectionTrait, Statement};
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let backend = app.state.db.get_database_backend();
-    let (org, role): (i64, i64) = {
-        let row = app
-            .state
-            .db
-            .query_one_raw(Statement::from_string(
-                backend,
-                "SELECT organization_id, role_id FROM member WHERE account = 'admin'",
-            ))
-            .await
-            .expect("query")
-            .expect("the administrator");
-        (
-            row.try_get_by_index(0).expect("org"),
-            row.try_get_by_index(1).expect("role"),
-        )
-    };
+    let (org, role) = admin_org_and_role(&app).await;
     let now = "2026-01-01T00:00:00+00:00";
     // Two trees: 9001 (sparse) with child 9002, and 9003 (dense) with child 9004.
     exec(&app, &format!(
@@ -905,40 +942,30 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
     let total = 6_000;
     let mut sparse = Vec::new();
     let mut dense = Vec::new();
-    for start in (0..total).step_by(500) {
-        let (mut users, mut members, mut links) = (Vec::new(), Vec::new(), Vec::new());
-        for i in start..start + 500 {
-            let id = 100_000 + i;
-            // Nicknames in an order unrelated to ids, so the sort index decides.
-            let nick = format!("n{:05}", (i * 7_919) % total);
-            users.push(format!("({id}, 'p{i}', NULL, NULL, '{now}', '{now}')"));
-            members.push(format!(
-                "({id}, {org}, {id}, 'acct{i:05}', '{nick}', 'p{i}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{}-01T08:00:00+00:00', NULL, false, false, '{now}')",
-                1 + i % 9
-            ));
-            let department = if i % 97 == 0 {
-                Some(if i % 2 == 0 { 9001 } else { 9002 })
-            } else if i % 3 == 0 {
-                Some(if i % 2 == 0 { 9003 } else { 9004 })
+    let (mut rows, mut links) = (Vec::new(), Vec::new());
+    for i in 0..total {
+        let id = 100_000 + i;
+        // Nicknames in an order unrelated to ids, so the sort index decides.
+        let nick = format!("n{:05}", (i * 7_919) % total);
+        rows.push((id, format!("acct{i:05}"), nick.clone(), 1 + i % 9));
+        let department = if i % 97 == 0 {
+            Some(if i % 2 == 0 { 9001 } else { 9002 })
+        } else if i % 3 == 0 {
+            Some(if i % 2 == 0 { 9003 } else { 9004 })
+        } else {
+            None
+        };
+        if let Some(d) = department {
+            links.push((d, id));
+            let row = (format!("acct{i:05}"), nick, 1 + i % 9, id);
+            if d <= 9002 {
+                sparse.push(row)
             } else {
-                None
-            };
-            if let Some(d) = department {
-                links.push(format!("({d}, {id}, {org})"));
-                let row = (format!("acct{i:05}"), nick, 1 + i % 9, id);
-                if d <= 9002 {
-                    sparse.push(row)
-                } else {
-                    dense.push(row)
-                }
+                dense.push(row)
             }
         }
-        exec(&app, &format!("INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES {}", users.join(","))).await;
-        exec(&app, &format!("INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES {}", members.join(","))).await;
-        if !links.is_empty() {
-            exec(&app, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await;
-        }
     }
+    insert_members(&app, org, role, &rows, &links).await;
     let query = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
         members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
           totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
@@ -1000,6 +1027,70 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
         json!(child_count),
         "{child}"
     );
+}
+
+/// Keyword pages over more members than a keyword page looks among on PostgreSQL before it reads
+/// every match (1,024): a rare keyword whose matches lie beyond those rows, a common one and one
+/// that matches nothing, read forward and backward in pages, come in exactly the order of their
+/// sort value and id.
+#[tokio::test]
+async fn keyword_pages_are_exact_rare_or_common() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    let total = 3_000;
+    let rows: Vec<Fixture> = (0..total)
+        .map(|i| {
+            // Nicknames in an order unrelated to accounts, so matches lie all over the order.
+            let nick = format!("n{:05}", (i * 7_919) % total);
+            (200_000 + i, format!("acct{i:05}"), nick, 1 + i % 9)
+        })
+        .collect();
+    insert_members(&app, org, role, &rows, &[]).await;
+    let query = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
+        members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+    for (keyword, count) in [("acct0042", 10), ("ACCT00", 1_000), ("nomatch", 0)] {
+        let matching: Vec<&Fixture> = rows
+            .iter()
+            .filter(|r| r.1.contains(&keyword.to_lowercase()))
+            .collect();
+        assert_eq!(matching.len(), count);
+        for (field, direction) in [
+            ("NICKNAME", "ASC"),
+            ("NICKNAME", "DESC"),
+            ("JOINED_AT", "DESC"),
+        ] {
+            let mut expected = matching.clone();
+            expected.sort_by(|a, b| match field {
+                "NICKNAME" => a.2.cmp(&b.2).then(a.0.cmp(&b.0)),
+                _ => a.3.cmp(&b.3).then(a.0.cmp(&b.0)),
+            });
+            if direction == "DESC" {
+                expected.reverse();
+            }
+            let expected: Vec<String> = expected.into_iter().map(|r| r.1.clone()).collect();
+            let order = json!({ "field": field, "direction": direction });
+            let filter = json!({ "keyword": keyword });
+            let first = app
+                .gql(
+                    query,
+                    json!({ "f": filter, "o": order, "first": 1 }),
+                    Some(&admin),
+                )
+                .await;
+            assert_eq!(
+                first["data"]["members"]["totalCount"],
+                json!(count),
+                "{first}"
+            );
+            let vars = json!({ "f": filter, "o": order });
+            let forward = read_forward(&app, &admin, query, vars.clone(), 50).await;
+            assert_eq!(forward, expected, "{keyword} {field} {direction} forward");
+            let backward = read_backward(&app, &admin, query, vars, 50).await;
+            assert_eq!(backward, expected, "{keyword} {field} {direction} backward");
+        }
+    }
 }
 
 /// Reads planned for their values: on PostgreSQL a page is planned for its values and read
