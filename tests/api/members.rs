@@ -868,6 +868,28 @@ async fn exec(app: &TestApp, sql: &str) {
         .unwrap_or_else(|e| panic!("{e}: {sql}"));
 }
 
+/// A member list with every paging argument, for [`assert_pages`].
+const PAGED: &str = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
+    members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+      totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
+
+/// The list with these variables (`f`, `o`) counts the expected accounts and shows exactly them, in
+/// this order, read forward and backward in pages of 50.
+async fn assert_pages(app: &TestApp, token: &str, vars: Value, expected: &[String], what: &str) {
+    let mut first = vars.clone();
+    first["first"] = json!(1);
+    let body = app.gql(PAGED, first, Some(token)).await;
+    assert_eq!(
+        body["data"]["members"]["totalCount"],
+        json!(expected.len()),
+        "{what}: {body}"
+    );
+    let forward = read_forward(app, token, PAGED, vars.clone(), 50).await;
+    assert_eq!(forward, expected, "{what} forward");
+    let backward = read_backward(app, token, PAGED, vars, 50).await;
+    assert_eq!(backward, expected, "{what} backward");
+}
+
 /// The organization and role of the bootstrap administrator.
 async fn admin_org_and_role(app: &TestApp) -> (i64, i64) {
     use sea_orm::{ConnectionTrait, Statement};
@@ -966,9 +988,6 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
         }
     }
     insert_members(&app, org, role, &rows, &links).await;
-    let query = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
-        members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
-          totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
     for (department, members) in [(9001, &sparse), (9003, &dense)] {
         for (field, direction) in [
             ("NICKNAME", "ASC"),
@@ -987,36 +1006,21 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
                 rows.reverse();
             }
             let expected: Vec<String> = rows.into_iter().map(|r| r.0).collect();
-            let first = app
-                .gql(
-                    query,
-                    json!({ "f": filter, "o": order, "first": 1 }),
-                    Some(&admin),
-                )
-                .await;
-            assert_eq!(
-                first["data"]["members"]["totalCount"],
-                json!(members.len()),
-                "{first}"
-            );
-            // Forward and backward in pages of 50.
-            let vars = json!({ "f": filter, "o": order });
-            let forward = read_forward(&app, &admin, query, vars.clone(), 50).await;
-            assert_eq!(
-                forward, expected,
-                "{department} {field} {direction} forward"
-            );
-            let backward = read_backward(&app, &admin, query, vars, 50).await;
-            assert_eq!(
-                backward, expected,
-                "{department} {field} {direction} backward"
-            );
+            let what = format!("{department} {field} {direction}");
+            assert_pages(
+                &app,
+                &admin,
+                json!({ "f": filter, "o": order }),
+                &expected,
+                &what,
+            )
+            .await;
         }
     }
     // The sparse tree's child alone: a leaf, read with its (empty) sub-tree by default.
     let child = app
         .gql(
-            query,
+            PAGED,
             json!({ "f": { "departmentId": "9002" }, "first": 200 }),
             Some(&admin),
         )
@@ -1047,9 +1051,6 @@ async fn keyword_pages_are_exact_rare_or_common() {
         })
         .collect();
     insert_members(&app, org, role, &rows, &[]).await;
-    let query = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
-        members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
-          totalCount edges { node { account } } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
     for (keyword, count) in [("acct0042", 10), ("ACCT00", 1_000), ("nomatch", 0)] {
         let matching: Vec<&Fixture> = rows
             .iter()
@@ -1070,25 +1071,12 @@ async fn keyword_pages_are_exact_rare_or_common() {
                 expected.reverse();
             }
             let expected: Vec<String> = expected.into_iter().map(|r| r.1.clone()).collect();
-            let order = json!({ "field": field, "direction": direction });
-            let filter = json!({ "keyword": keyword });
-            let first = app
-                .gql(
-                    query,
-                    json!({ "f": filter, "o": order, "first": 1 }),
-                    Some(&admin),
-                )
-                .await;
-            assert_eq!(
-                first["data"]["members"]["totalCount"],
-                json!(count),
-                "{first}"
-            );
-            let vars = json!({ "f": filter, "o": order });
-            let forward = read_forward(&app, &admin, query, vars.clone(), 50).await;
-            assert_eq!(forward, expected, "{keyword} {field} {direction} forward");
-            let backward = read_backward(&app, &admin, query, vars, 50).await;
-            assert_eq!(backward, expected, "{keyword} {field} {direction} backward");
+            let vars = json!({
+                "f": { "keyword": keyword },
+                "o": { "field": field, "direction": direction },
+            });
+            let what = format!("{keyword} {field} {direction}");
+            assert_pages(&app, &admin, vars, &expected, &what).await;
         }
     }
 }
