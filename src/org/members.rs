@@ -500,6 +500,33 @@ fn trigram_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
         .filter(|k| backend == DbBackend::Postgres && k.chars().count() >= 3)
 }
 
+/// The first `wanted` members of `bare` (a page's query without its keyword) in the order
+/// `in_order` gives that match `keyword`, looked for among the next [`KEYWORD_WINDOW`] members in
+/// that order: a walk of an index in sort order that stops there. `None` when those hold fewer;
+/// index walks are then off for the rest of the page's transaction (`begin_planned_per_value`),
+/// so that the caller's read of every match goes through the trigram index and sorts them.
+async fn keyword_window<C: ConnectionTrait>(
+    db: &C,
+    bare: sea_orm::Select<member::Entity>,
+    keyword: &str,
+    in_order: impl Fn(sea_orm::Select<member::Entity>) -> sea_orm::Select<member::Entity>,
+    wanted: usize,
+) -> Result<Option<Vec<member::Model>>> {
+    let next = in_order(bare).limit(KEYWORD_WINDOW).into_query();
+    let mut matches =
+        member::Entity::find().filter(keyword_condition(DbBackend::Postgres, keyword));
+    QueryFilter::query(&mut matches)
+        .from_clear()
+        .from_subquery(next, member::Entity);
+    let rows = in_order(matches).limit(wanted as u64).all(db).await?;
+    if rows.len() == wanted {
+        return Ok(Some(rows));
+    }
+    db.execute_unprepared("SET LOCAL enable_indexscan = off")
+        .await?;
+    Ok(None)
+}
+
 /// Whether the best plan for a filter's statements depends on the values bound to them: how
 /// many members a keyword pattern or a sub-tree holds decides between walking the sort index
 /// until a page is found and reading the matches to sort them. PostgreSQL plans a prepared
@@ -557,6 +584,23 @@ async fn read_page<C: ConnectionTrait>(
         filter,
         scope.as_ref(),
     ));
+    // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
+    // texts. When one of them happens to hold a rare keyword, it expects a page among the first
+    // rows in sort order and walks the whole organization for matches that are not there (117 ms
+    // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword the trigram index can
+    // serve is looked for among the next rows in order first (`keyword_window`), in the same
+    // query without the keyword.
+    let keyword = trigram_keyword(backend, filter).map(|keyword| {
+        let mut rest = filter.clone();
+        rest.keyword = None;
+        let bare = member::Entity::find().filter(filter_condition(
+            backend,
+            access.org_id(),
+            &rest,
+            scope.as_ref(),
+        ));
+        (bare, keyword)
+    });
     let cursor = if backward {
         page.before.as_ref()
     } else {
@@ -564,7 +608,7 @@ async fn read_page<C: ConnectionTrait>(
     };
     let wanted = page.limit + 1;
     let mut rows = if field == SortField::LastLoginAt {
-        by_last_login(db, query, cursor, order, backward, wanted).await?
+        by_last_login(db, query, keyword, cursor, order, backward, wanted).await?
     } else {
         let keyset = cursor
             .and_then(|c| sql_value(&c.value).map(|v| (v, c.id)))
@@ -607,40 +651,13 @@ async fn read_page<C: ConnectionTrait>(
             ),
             None => None,
         };
-        // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
-        // texts. When one of them happens to hold a rare keyword, it expects a page among the
-        // first rows in sort order and walks the whole organization for matches that are not
-        // there (117 ms at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword the
-        // trigram index can serve is looked for among the next rows in order first; when they
-        // hold less than a page, every match is read through the index and sorted.
-        let keyword = trigram_keyword(backend, filter);
         let windowed = match (windowed, keyword) {
-            (None, Some(keyword)) => {
-                let mut rest = filter.clone();
-                rest.keyword = None;
-                let mut next = member::Entity::find().filter(filter_condition(
-                    backend,
-                    access.org_id(),
-                    &rest,
-                    scope.as_ref(),
-                ));
+            (None, Some((mut bare, keyword))) => {
                 if let Some(keyset) = keyset.clone() {
-                    next = next.filter(keyset);
+                    bare = bare.filter(keyset);
                 }
-                let next = field.order(next, &order).limit(KEYWORD_WINDOW).into_query();
-                let mut matches =
-                    member::Entity::find().filter(keyword_condition(backend, keyword));
-                QueryFilter::query(&mut matches)
-                    .from_clear()
-                    .from_subquery(next, member::Entity);
-                let rows = ordered(matches).all(db).await?;
-                if rows.len() < wanted {
-                    // For the rest of the page's transaction (`begin_planned_per_value`), which
-                    // is the next statement: no walk of an index in sort order.
-                    db.execute_unprepared("SET LOCAL enable_indexscan = off")
-                        .await?;
-                }
-                Some(rows)
+                let in_order = |q| field.order(q, &order);
+                keyword_window(db, bare, keyword, in_order, wanted).await?
             }
             (windowed, _) => windowed,
         };
@@ -680,10 +697,13 @@ async fn read_page<C: ConnectionTrait>(
 /// after everyone else in the requested order (so first in a backward read), ordered by id. The
 /// two groups are read one after the other, each in the order of an index: a single
 /// `ORDER BY last_login_at … NULLS LAST` would have PostgreSQL sort every matching row for a
-/// descending page, because its indexes keep absent values at one end only.
+/// descending page, because its indexes keep absent values at one end only. With `keyword` (the
+/// query without its keyword, and the keyword), each group is first looked for in a
+/// [`keyword_window`] until one comes up short.
 async fn by_last_login<C: ConnectionTrait>(
     db: &C,
     query: sea_orm::Select<member::Entity>,
+    mut keyword: Option<(sea_orm::Select<member::Entity>, &str)>,
     cursor: Option<&Cursor>,
     order: Order,
     backward: bool,
@@ -702,7 +722,7 @@ async fn by_last_login<C: ConnectionTrait>(
     let mut rows = Vec::with_capacity(wanted);
     let mut reached = at.is_none();
     for never in groups {
-        let mut part = query.clone().filter(if never {
+        let mut group = Condition::all().add(if never {
             col.is_null()
         } else {
             col.is_not_null()
@@ -712,26 +732,49 @@ async fn by_last_login<C: ConnectionTrait>(
                 // The cursor lies in the other group, further on.
                 (Some((Some(_), _)), true) | (Some((None, _)), false) => continue,
                 (Some((Some(value), id)), false) => {
-                    part = part.filter(keyset_condition(
+                    group = group.add(keyset_condition(
                         SortField::LastLoginAt,
                         value.clone(),
                         *id,
                         ascending,
                     ));
                 }
-                (Some((None, id)), true) => part = part.filter(id_beyond(*id, ascending)),
+                (Some((None, id)), true) => group = group.add(id_beyond(*id, ascending)),
                 (None, _) => {}
             }
             reached = true;
         }
-        if !never {
-            part = part.order_by(col, order.clone());
-        }
-        let read = part
-            .order_by(member::Column::Id, order.clone())
-            .limit((wanted - rows.len()) as u64)
-            .all(db)
-            .await?;
+        let in_order = |q: sea_orm::Select<member::Entity>| {
+            let q = if never {
+                q
+            } else {
+                q.order_by(col, order.clone())
+            };
+            q.order_by(member::Column::Id, order.clone())
+        };
+        let left = wanted - rows.len();
+        // Once a window has come up short, index walks are off and the rest reads every match.
+        let windowed = match keyword.take() {
+            Some((bare, word)) => {
+                let found =
+                    keyword_window(db, bare.clone().filter(group.clone()), word, in_order, left)
+                        .await?;
+                if found.is_some() {
+                    keyword = Some((bare, word));
+                }
+                found
+            }
+            None => None,
+        };
+        let read = match windowed {
+            Some(read) => read,
+            None => {
+                in_order(query.clone().filter(group))
+                    .limit(left as u64)
+                    .all(db)
+                    .await?
+            }
+        };
         rows.extend(read);
         if rows.len() >= wanted {
             break;

@@ -1051,6 +1051,13 @@ async fn keyword_pages_are_exact_rare_or_common() {
         })
         .collect();
     insert_members(&app, org, role, &rows, &[]).await;
+    // Two in three have logged in (when they joined); the others never did.
+    exec(
+        &app,
+        "UPDATE member SET last_login_at = joined_at WHERE id >= 200000 AND id % 3 <> 0",
+    )
+    .await;
+    let logged_in = |r: &Fixture| r.0 % 3 != 0;
     for (keyword, count) in [("acct0042", 10), ("ACCT00", 1_000), ("nomatch", 0)] {
         let matching: Vec<&Fixture> = rows
             .iter()
@@ -1061,6 +1068,8 @@ async fn keyword_pages_are_exact_rare_or_common() {
             ("NICKNAME", "ASC"),
             ("NICKNAME", "DESC"),
             ("JOINED_AT", "DESC"),
+            ("LAST_LOGIN_AT", "ASC"),
+            ("LAST_LOGIN_AT", "DESC"),
         ] {
             let mut expected = matching.clone();
             expected.sort_by(|a, b| match field {
@@ -1069,6 +1078,28 @@ async fn keyword_pages_are_exact_rare_or_common() {
             });
             if direction == "DESC" {
                 expected.reverse();
+            }
+            if field == "LAST_LOGIN_AT" {
+                // Members who never logged in come last either way, in the order of their ids.
+                expected.sort_by(|a, b| {
+                    let by_id = if direction == "DESC" {
+                        b.0.cmp(&a.0)
+                    } else {
+                        a.0.cmp(&b.0)
+                    };
+                    match (logged_in(a), logged_in(b)) {
+                        (true, false) => std::cmp::Ordering::Less,
+                        (false, true) => std::cmp::Ordering::Greater,
+                        (false, false) => by_id,
+                        // Logged in when they joined.
+                        (true, true) => if direction == "DESC" {
+                            b.3.cmp(&a.3)
+                        } else {
+                            a.3.cmp(&b.3)
+                        }
+                        .then(by_id),
+                    }
+                });
             }
             let expected: Vec<String> = expected.into_iter().map(|r| r.1.clone()).collect();
             let vars = json!({
