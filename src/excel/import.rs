@@ -482,29 +482,28 @@ async fn apply_updates(
     };
     let swapped: HashSet<(i64, &str)> = swaps.iter().map(|s| (s.member_id, s.name)).collect();
     rewrite_tag_values(&txn, org, &swaps).await?;
-    let replaced = |u: &MemberUpdate, t: &TagSet| !swapped.contains(&(u.id, t.name.as_str()));
-    let mut by_tag: BTreeMap<&str, Vec<&MemberUpdate>> = BTreeMap::new();
-    for u in updates.iter() {
-        for t in u.tags.iter().filter(|t| replaced(u, t)) {
-            by_tag.entry(t.name.as_str()).or_default().push(u);
-        }
+    let replaced: Vec<(i64, &TagSet)> = updates
+        .iter()
+        .flat_map(|u| u.tags.iter().map(move |t| (u.id, t)))
+        .filter(|(id, t)| !swapped.contains(&(*id, t.name.as_str())))
+        .collect();
+    let mut by_tag: BTreeMap<&str, Vec<i64>> = BTreeMap::new();
+    for (id, t) in &replaced {
+        by_tag.entry(t.name.as_str()).or_default().push(*id);
     }
-    for (name, list) in &by_tag {
-        for chunk in list.chunks(LOOKUP) {
+    for (name, ids) in &by_tag {
+        for chunk in ids.chunks(LOOKUP) {
             member_tag::Entity::delete_many()
                 .filter(member_tag::Column::OrganizationId.eq(org))
                 .filter(member_tag::Column::Name.eq(*name))
-                .filter(member_tag::Column::MemberId.is_in(chunk.iter().map(|u| u.id)))
+                .filter(member_tag::Column::MemberId.is_in(chunk.iter().copied()))
                 .exec(&txn)
                 .await?;
         }
     }
-    let tag_rows: Vec<member_tag::ActiveModel> = updates
+    let tag_rows: Vec<member_tag::ActiveModel> = replaced
         .iter()
-        .flat_map(|u| {
-            let tags: Vec<TagSet> = u.tags.iter().filter(|t| replaced(u, t)).cloned().collect();
-            tag_rows(org, u.id, &tags)
-        })
+        .flat_map(|(id, t)| tag_rows(org, *id, std::slice::from_ref(*t)))
         .collect();
     for part in tag_rows.chunks(rows_per_insert(5)) {
         member_tag::Entity::insert_many(part.to_vec())

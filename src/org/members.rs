@@ -745,27 +745,23 @@ async fn by_last_login<C: ConnectionTrait>(
             reached = true;
         }
         let in_order = |q: sea_orm::Select<member::Entity>| {
-            let q = if never {
-                q
+            if never {
+                q.order_by(member::Column::Id, order.clone())
             } else {
-                q.order_by(col, order.clone())
-            };
-            q.order_by(member::Column::Id, order.clone())
+                SortField::LastLoginAt.order(q, &order)
+            }
         };
         let left = wanted - rows.len();
-        // Once a window has come up short, index walks are off and the rest reads every match.
-        let windowed = match keyword.take() {
+        let windowed = match &keyword {
             Some((bare, word)) => {
-                let found =
-                    keyword_window(db, bare.clone().filter(group.clone()), word, in_order, left)
-                        .await?;
-                if found.is_some() {
-                    keyword = Some((bare, word));
-                }
-                found
+                keyword_window(db, bare.clone().filter(group.clone()), word, in_order, left).await?
             }
             None => None,
         };
+        if windowed.is_none() {
+            // Index walks are off now: the rest reads every match.
+            keyword = None;
+        }
         let read = match windowed {
             Some(read) => read,
             None => {
