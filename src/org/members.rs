@@ -83,6 +83,16 @@ pub struct MemberFilter {
     pub ids: Option<Vec<i64>>,
 }
 
+impl MemberFilter {
+    /// The keyword as it is matched: trimmed, and `None` when absent or blank.
+    pub fn trimmed_keyword(&self) -> Option<&str> {
+        self.keyword
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+    }
+}
+
 /// Columns the member list sorts by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum SortField {
@@ -383,12 +393,7 @@ pub fn filter_condition(
     department: Option<&DepartmentScope>,
 ) -> Condition {
     let mut cond = Condition::all().add(member::Column::OrganizationId.eq(organization_id));
-    if let Some(keyword) = filter
-        .keyword
-        .as_deref()
-        .map(str::trim)
-        .filter(|k| !k.is_empty())
-    {
+    if let Some(keyword) = filter.trimmed_keyword() {
         cond = cond.add(keyword_condition(backend, keyword));
     }
     if !filter.user_types.is_empty() {
@@ -494,9 +499,7 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
 /// characters or more).
 fn trigram_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
     filter
-        .keyword
-        .as_deref()
-        .map(str::trim)
+        .trimmed_keyword()
         .filter(|k| backend == DbBackend::Postgres && k.chars().count() >= 3)
 }
 
@@ -534,10 +537,7 @@ async fn keyword_window<C: ConnectionTrait>(
 /// generic plan for all values; the generic plan for a keyword walks the nickname index
 /// (0.1 s for a rare keyword on 100,000 members instead of 5 ms, BENCHMARKS.md).
 fn plans_per_value(filter: &MemberFilter) -> bool {
-    let keyword = filter
-        .keyword
-        .as_deref()
-        .is_some_and(|k| !k.trim().is_empty());
+    let keyword = filter.trimmed_keyword().is_some();
     let sub_tree = filter.department_id.is_some() && filter.include_sub_departments;
     keyword || sub_tree
 }
