@@ -2104,6 +2104,17 @@ mod tests {
             plain.contains(held) && !plain.contains("IS TRUE"),
             "{plain}"
         );
+        // A sub-tree too large to name by id is matched by path, hashed the same way.
+        let under = DepartmentScope::Under("/1/".into());
+        assert!(spans_departments(&filter, &under));
+        let by_path = member::Entity::find()
+            .filter(page_condition(DbBackend::Postgres, 7, &filter, Some(&under), true))
+            .build(DbBackend::Postgres)
+            .to_string();
+        assert!(
+            by_path.contains(r#""department"."path" LIKE '/1/%')) IS TRUE"#),
+            "{by_path}"
+        );
     }
 
     #[test]
