@@ -2108,7 +2108,13 @@ mod tests {
         let under = DepartmentScope::Under("/1/".into());
         assert!(spans_departments(&filter, &under));
         let by_path = member::Entity::find()
-            .filter(page_condition(DbBackend::Postgres, 7, &filter, Some(&under), true))
+            .filter(page_condition(
+                DbBackend::Postgres,
+                7,
+                &filter,
+                Some(&under),
+                true,
+            ))
             .build(DbBackend::Postgres)
             .to_string();
         assert!(
