@@ -10,6 +10,7 @@
 //!   bounded amount of work, so that a fragment that doubles at each level is refused rather
 //!   than expanded.
 
+use super::documents::DocumentCache;
 use crate::error::ErrorCode;
 use async_graphql::{
     Request, ServerError, ServerResult,
@@ -87,12 +88,26 @@ fn validation_error(message: String, pos: Option<async_graphql::parser::Pos>) ->
 /// [`MAX_NESTING`] is refused before it is parsed, and an operation that selects more than
 /// `max_root_fields` fields at its root once it is. The parsed document stays in the request, so
 /// the schema does not parse it again; one that does not parse is left for the schema to report.
-pub fn admit(request: &mut Request, max_root_fields: usize) -> ServerResult<()> {
+/// An admitted document is kept in `documents`, and the same text is admitted from there.
+pub fn admit(
+    request: &mut Request,
+    max_root_fields: usize,
+    documents: &DocumentCache,
+) -> ServerResult<()> {
+    if let Some(document) = documents.get(&request.query) {
+        request.set_parsed_query(document);
+        return Ok(());
+    }
     if nests_deeper_than(&request.query, MAX_NESTING) {
         return Err(too_deep());
     }
-    match request.parsed_query() {
-        Ok(document) => check(document, max_root_fields),
+    match async_graphql::parser::parse_query(&request.query) {
+        Ok(document) => {
+            check(&document, max_root_fields)?;
+            documents.keep(&request.query, &document);
+            request.set_parsed_query(document);
+            Ok(())
+        }
         Err(_) => Ok(()),
     }
 }
@@ -159,9 +174,10 @@ impl Count {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use async_graphql::parser::parse_query;
 
     fn refused(query: &str, max: usize) -> bool {
-        let document = async_graphql::parser::parse_query(query).expect("parses");
+        let document = parse_query(query).expect("parses");
         check(&document, max).is_err()
     }
 
@@ -213,5 +229,35 @@ mod tests {
             "query A { me { id } } query B { a: me { id } b: me { id } c: me { id } }",
             2
         ));
+    }
+
+    #[test]
+    fn only_admitted_documents_are_kept_and_a_kept_one_is_admitted_again() {
+        let documents = DocumentCache::default();
+        let wide = "{ a: me { id } b: me { id } c: me { id } }";
+        for _ in 0..2 {
+            let mut request = Request::new(wide);
+            assert!(admit(&mut request, 2, &documents).is_err());
+        }
+        let deep = format!(
+            "{}{}",
+            "{".repeat(MAX_NESTING + 1),
+            "}".repeat(MAX_NESTING + 1)
+        );
+        assert!(admit(&mut Request::new(deep), 2, &documents).is_err());
+        assert!(admit(&mut Request::new("{ me { "), 2, &documents).is_ok());
+        assert!(documents.is_empty());
+
+        let narrow = "{ a: me { id } b: me { id } }";
+        for _ in 0..2 {
+            let mut request = Request::new(narrow);
+            assert!(admit(&mut request, 2, &documents).is_ok());
+            let document = request.parsed_query().expect("parsed");
+            assert_eq!(
+                format!("{document:?}"),
+                format!("{:?}", parse_query(narrow).expect("parses"))
+            );
+        }
+        assert_eq!(documents.len(), 1);
     }
 }

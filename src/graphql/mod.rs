@@ -9,6 +9,7 @@ pub mod auth;
 pub mod connection;
 pub mod department;
 pub mod directory;
+pub mod documents;
 pub mod enums;
 pub mod excel;
 pub mod guard;

@@ -1,8 +1,8 @@
 //! The root objects, merged from each domain's query, mutation and subscription objects.
 
 use super::{
-    agent, audit, auth, department, directory, excel, me, member, organization, provider, push,
-    role, sync, workspace,
+    agent, audit, auth, department, directory, documents::DocumentCache, excel, me, member,
+    organization, provider, push, role, sync, workspace,
 };
 use crate::{config::GraphqlSettings, state::AppState};
 use async_graphql::{Data, Executor, MergedObject, MergedSubscription, Request, Response, Schema};
@@ -59,6 +59,7 @@ type InnerSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 pub struct RosterSchema {
     schema: InnerSchema,
     max_root_fields: usize,
+    documents: DocumentCache,
 }
 
 impl RosterSchema {
@@ -70,7 +71,7 @@ impl RosterSchema {
 
 impl Executor for RosterSchema {
     async fn execute(&self, mut request: Request) -> Response {
-        match super::limits::admit(&mut request, self.max_root_fields) {
+        match super::limits::admit(&mut request, self.max_root_fields, &self.documents) {
             Ok(()) => self.schema.execute(request).await,
             Err(refused) => Response::from_errors(vec![refused]),
         }
@@ -81,7 +82,7 @@ impl Executor for RosterSchema {
         mut request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        match super::limits::admit(&mut request, self.max_root_fields) {
+        match super::limits::admit(&mut request, self.max_root_fields, &self.documents) {
             Ok(()) => self
                 .schema
                 .execute_stream_with_session_data(request, session_data.unwrap_or_default()),
@@ -109,6 +110,7 @@ pub fn build_schema(state: Option<AppState>, limits: &GraphqlSettings) -> Roster
     RosterSchema {
         schema: builder.finish(),
         max_root_fields: limits.max_root_fields,
+        documents: DocumentCache::default(),
     }
 }
 
