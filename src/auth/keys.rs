@@ -189,6 +189,11 @@ impl KeyStore {
         Ok(find(&self.read()))
     }
 
+    /// Whether the key `kid` is still published (a retired key is, for one access-token lifetime).
+    pub fn publishes(&self, kid: &str) -> bool {
+        self.read().published.iter().any(|k| k.kid == kid)
+    }
+
     /// The JSON Web Key Set of the published keys.
     pub fn jwks(&self) -> Value {
         let keys: Vec<Value> = self

@@ -6,9 +6,9 @@ use crate::common::{
     jwt::{claims_of, kid, sign_with_server_key},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use entity::{enums::MemberStatus, member};
+use entity::{enums::MemberStatus, member, signing_key};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 const ME: &str = "{ me { member { account } } }";
@@ -233,4 +233,51 @@ async fn key_rotation_keeps_old_tokens_valid_and_publishes_both_keys() {
     let fresh = app.admin_token().await;
     assert_eq!(kid(&fresh), new_kid);
     assert!(app.gql(ME, json!({}), Some(&fresh)).await["errors"].is_null());
+}
+
+/// A token accepted once is remembered by its text (no second signature check), and still
+/// refused once it expires, and once its key is no longer published.
+#[tokio::test]
+async fn a_token_accepted_before_is_refused_once_expired_or_unpublished() {
+    let app = TestApp::spawn().await;
+    let good = app.admin_token().await;
+    let now = chrono::Utc::now().timestamp();
+    let mut short = claims_of(&good);
+    // Valid for one more second, and the five of leeway.
+    short["exp"] = json!(now + 1);
+    let short = sign_with_server_key(&app, &short);
+    for _ in 0..2 {
+        let body = app.gql(ME, json!({}), Some(&short)).await;
+        assert!(body["errors"].is_null(), "{body}");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(7)).await;
+    let body = app.gql(ME, json!({}), Some(&short)).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("expired")),
+        "{body}"
+    );
+
+    // The key leaves publication (retired longer ago than a token lives).
+    assert!(app.gql(ME, json!({}), Some(&good)).await["errors"].is_null());
+    signing_key::Entity::update_many()
+        .col_expr(
+            signing_key::Column::RetiredAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now() - chrono::Duration::days(1)),
+        )
+        .filter(signing_key::Column::Kid.eq(kid(&good)))
+        .exec(&app.state.db)
+        .await
+        .expect("retire");
+    app.state.keys.reload().await.expect("reload");
+    let body = app.gql(ME, json!({}), Some(&good)).await;
+    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("unknown key id")),
+        "{body}"
+    );
 }
