@@ -36,6 +36,17 @@ impl DocumentCache {
         kept.map(|document| ExecutableDocument::clone(&document))
     }
 
+    /// What `read` makes of the document parsed from exactly this text, if it is kept (no copy).
+    pub fn read<R>(&self, query: &str, read: impl FnOnce(&ExecutableDocument) -> R) -> Option<R> {
+        let kept = self
+            .kept
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(query)
+            .cloned();
+        kept.map(|document| read(&document))
+    }
+
     /// Keeps an admitted document parsed from `query`, unless the text is too long to keep.
     pub fn keep(&self, query: &str, document: &ExecutableDocument) {
         if query.len() > KEPT_DOCUMENT_BYTES {
@@ -83,6 +94,10 @@ mod tests {
         cache.keep(query, &parsed(query));
         let kept = cache.get(query).expect("kept");
         assert_eq!(format!("{kept:?}"), format!("{:?}", parsed(query)));
+        assert_eq!(
+            cache.read(query, |d| format!("{d:?}")),
+            Some(format!("{kept:?}"))
+        );
         // Same text only: other spacing is another document to parse.
         assert!(cache.get(&query.replace("{ n", "{  n")).is_none());
     }

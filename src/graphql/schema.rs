@@ -63,6 +63,11 @@ pub struct RosterSchema {
 }
 
 impl RosterSchema {
+    /// The documents admitted so far, by their text.
+    pub fn documents(&self) -> &DocumentCache {
+        &self.documents
+    }
+
     /// The SDL of this schema.
     pub fn sdl(&self) -> String {
         self.schema.sdl()

@@ -7,7 +7,7 @@ use super::client::client_ip;
 use crate::{
     auth::{AuthState, principal::authenticate},
     error::ErrorCode,
-    graphql::{RequestInfo, RosterSchema, loaders::Loaders},
+    graphql::{RequestInfo, RosterSchema, documents::DocumentCache, loaders::Loaders},
     state::AppState,
 };
 use actix_web::{
@@ -245,7 +245,10 @@ pub async fn handle(
         batch = batch.data(loaders);
     }
     let started = std::time::Instant::now();
-    let operations: Vec<Option<String>> = batch.iter_mut().map(root_field).collect();
+    let operations: Vec<Option<String>> = batch
+        .iter_mut()
+        .map(|request| root_field(request, schema.documents()))
+        .collect();
     let response = schema.execute_batch(batch).await;
     record_operations(&operations, &response, started.elapsed());
 
@@ -270,9 +273,13 @@ fn is_request_error(r: &async_graphql::Response) -> bool {
 }
 
 /// The metrics label of an operation: its root field (`members`, `login`), `multiple` when it
-/// selects several. The document is parsed here once and kept in the request for execution.
-fn root_field(request: &mut async_graphql::Request) -> Option<String> {
-    use async_graphql::parser::types::{DocumentOperations, Selection};
+/// selects several. Read from the kept document when the schema has admitted the same text
+/// before; otherwise the document is parsed here once and kept in the request for execution.
+fn root_field(request: &mut async_graphql::Request, documents: &DocumentCache) -> Option<String> {
+    let name = request.operation_name.as_deref();
+    if let Some(label) = documents.read(&request.query, |document| label(document, name)) {
+        return label;
+    }
     // Parsing would recurse once per level; the schema refuses such a document unparsed.
     if crate::graphql::limits::nests_deeper_than(
         &request.query,
@@ -282,9 +289,18 @@ fn root_field(request: &mut async_graphql::Request) -> Option<String> {
     }
     let name = request.operation_name.clone();
     let document = request.parsed_query().ok()?;
+    label(document, name.as_deref())
+}
+
+/// The root field an operation of `document` selects, `multiple` when it selects several.
+fn label(
+    document: &async_graphql::parser::types::ExecutableDocument,
+    name: Option<&str>,
+) -> Option<String> {
+    use async_graphql::parser::types::{DocumentOperations, Selection};
     let operation = match (&document.operations, name) {
         (DocumentOperations::Single(op), _) => op,
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name.as_str())?,
+        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name)?,
         (DocumentOperations::Multiple(_), None) => return None,
     };
     match operation.node.selection_set.node.items.as_slice() {
