@@ -106,16 +106,16 @@ impl TokenIssuer {
                 "the access token is not valid ({why}); log in again"
             ))
         };
-        let now = chrono::Utc::now().timestamp();
-        if let Some((kid, claims)) = self.verified.recall(token)
-            && keys.publishes(&kid)
-        {
-            return if claims.exp < now - LEEWAY_SECS {
+        if let Some((kid, claims)) = self.verified.recall(token) {
+            if !keys.publishes(&kid) {
+                // Verified in full below, which refuses it unless the key is published again.
                 self.verified.forget(token);
-                Err(expired())
+            } else if claims.exp < chrono::Utc::now().timestamp() - LEEWAY_SECS {
+                self.verified.forget(token);
+                return Err(expired());
             } else {
-                Ok(claims)
-            };
+                return Ok(claims);
+            }
         }
         let header = decode_header(token).map_err(|_| invalid("malformed"))?;
         if header.alg != Algorithm::EdDSA {

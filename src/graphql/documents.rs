@@ -27,13 +27,7 @@ impl DocumentCache {
     /// The document parsed from exactly this text, if it is kept: a copy the request may change
     /// (async-graphql removes `@skip`ped selections from it).
     pub fn get(&self, query: &str) -> Option<ExecutableDocument> {
-        let kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(query)
-            .cloned();
-        kept.map(|document| ExecutableDocument::clone(&document))
+        self.read(query, ExecutableDocument::clone)
     }
 
     /// What `read` makes of the document parsed from exactly this text, if it is kept (no copy).
@@ -48,11 +42,11 @@ impl DocumentCache {
     }
 
     /// Keeps an admitted document parsed from `query`, unless the text is too long to keep.
-    pub fn keep(&self, query: &str, document: &ExecutableDocument) {
+    pub fn keep(&self, query: &str, document: ExecutableDocument) {
         if query.len() > KEPT_DOCUMENT_BYTES {
             return;
         }
-        let document = Arc::new(document.clone());
+        let document = Arc::new(document);
         let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
         if kept.len() >= KEPT_DOCUMENTS && !kept.contains_key(query) {
             // Any one: a client sending ever new documents only ever finds a full cache.
@@ -91,7 +85,7 @@ mod tests {
         let cache = DocumentCache::default();
         let query = "query($id: ID!) { member(id: $id) { nickname departments { path } } }";
         assert!(cache.get(query).is_none());
-        cache.keep(query, &parsed(query));
+        cache.keep(query, parsed(query));
         let kept = cache.get(query).expect("kept");
         assert_eq!(format!("{kept:?}"), format!("{:?}", parsed(query)));
         assert_eq!(
@@ -107,7 +101,7 @@ mod tests {
         let cache = DocumentCache::default();
         for i in 0..KEPT_DOCUMENTS + 40 {
             let query = format!("{{ a{i}: me {{ member {{ id }} }} }}");
-            cache.keep(&query, &parsed(&query));
+            cache.keep(&query, parsed(&query));
             assert!(cache.len() <= KEPT_DOCUMENTS);
         }
         assert_eq!(cache.len(), KEPT_DOCUMENTS);
@@ -122,7 +116,7 @@ mod tests {
         let fields: String = (0..2_000).map(|i| format!(" a{i}: __typename")).collect();
         let query = format!("{{{fields} }}");
         assert!(query.len() > KEPT_DOCUMENT_BYTES);
-        cache.keep(&query, &parsed(&query));
+        cache.keep(&query, parsed(&query));
         assert!(cache.is_empty());
     }
 }

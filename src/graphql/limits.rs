@@ -107,7 +107,7 @@ pub fn admit(
         Err(_) => return Ok(()),
     };
     check(&document, max_root_fields)?;
-    documents.keep(&request.query, &document);
+    documents.keep(&request.query, document);
     Ok(())
 }
 
