@@ -8,7 +8,7 @@
 use async_graphql::parser::types::ExecutableDocument;
 use std::{
     collections::HashMap,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
 };
 
 /// How many documents are kept; beyond it, one is dropped for each new one.
@@ -32,12 +32,7 @@ impl DocumentCache {
 
     /// What `read` makes of the document parsed from exactly this text, if it is kept (no copy).
     pub fn read<R>(&self, query: &str, read: impl FnOnce(&ExecutableDocument) -> R) -> Option<R> {
-        let kept = self
-            .kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(query)
-            .cloned();
+        let kept = self.lock().get(query).cloned();
         kept.map(|document| read(&document))
     }
 
@@ -47,7 +42,7 @@ impl DocumentCache {
             return;
         }
         let document = Arc::new(document);
-        let mut kept = self.kept.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut kept = self.lock();
         if kept.len() >= KEPT_DOCUMENTS && !kept.contains_key(query) {
             // Any one: a client sending ever new documents only ever finds a full cache.
             if let Some(dropped) = kept.keys().next().cloned() {
@@ -59,15 +54,16 @@ impl DocumentCache {
 
     /// How many documents are kept.
     pub fn len(&self) -> usize {
-        self.kept
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len()
+        self.lock().len()
     }
 
     /// Whether none is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<ExecutableDocument>>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

@@ -276,8 +276,9 @@ fn is_request_error(r: &async_graphql::Response) -> bool {
 /// selects several. Read from the kept document when the schema has admitted the same text
 /// before; otherwise the document is parsed here once and kept in the request for execution.
 fn root_field(request: &mut async_graphql::Request, documents: &DocumentCache) -> Option<String> {
-    let name = request.operation_name.as_deref();
-    if let Some(label) = documents.read(&request.query, |document| label(document, name)) {
+    let name = request.operation_name.clone();
+    if let Some(label) = documents.read(&request.query, |document| label(document, name.as_deref()))
+    {
         return label;
     }
     // Parsing would recurse once per level; the schema refuses such a document unparsed.
@@ -287,7 +288,6 @@ fn root_field(request: &mut async_graphql::Request, documents: &DocumentCache) -
     ) {
         return None;
     }
-    let name = request.operation_name.clone();
     let document = request.parsed_query().ok()?;
     label(document, name.as_deref())
 }

@@ -179,12 +179,7 @@ async fn a_disabled_member_is_refused_on_the_next_request() {
     .await
     .expect("disable");
     let body = app.gql(ME, json!({}), Some(token)).await;
-    assert_eq!(error_code(&body), "UNAUTHENTICATED");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("disabled"))
-    );
+    assert_unauthenticated(&body, "disabled");
     let body = app
         .gql(
             "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
@@ -204,12 +199,7 @@ async fn a_disabled_member_is_refused_on_the_next_request() {
             None,
         )
         .await;
-    assert_eq!(error_code(&body), "UNAUTHENTICATED", "and login");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("disabled"))
-    );
+    assert_unauthenticated(&body, "disabled");
 }
 
 #[tokio::test]
@@ -252,13 +242,7 @@ async fn a_token_accepted_before_is_refused_once_expired_or_unpublished() {
     }
     tokio::time::sleep(std::time::Duration::from_secs(7)).await;
     let body = app.gql(ME, json!({}), Some(&short)).await;
-    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains("expired")),
-        "{body}"
-    );
+    assert_unauthenticated(&body, "expired");
 
     // The key leaves publication (retired longer ago than a token lives).
     assert!(app.gql(ME, json!({}), Some(&good)).await["errors"].is_null());
@@ -273,11 +257,16 @@ async fn a_token_accepted_before_is_refused_once_expired_or_unpublished() {
         .expect("retire");
     app.state.keys.reload().await.expect("reload");
     let body = app.gql(ME, json!({}), Some(&good)).await;
-    assert_eq!(error_code(&body), "UNAUTHENTICATED", "{body}");
+    assert_unauthenticated(&body, "unknown key id");
+}
+
+/// The answer is UNAUTHENTICATED, and its message says `why`.
+fn assert_unauthenticated(body: &Value, why: &str) {
+    assert_eq!(error_code(body), "UNAUTHENTICATED", "{body}");
     assert!(
         body["errors"][0]["message"]
             .as_str()
-            .is_some_and(|m| m.contains("unknown key id")),
+            .is_some_and(|m| m.contains(why)),
         "{body}"
     );
 }
