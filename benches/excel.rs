@@ -5,7 +5,8 @@
 //! - a batch update of 5,000 rows that change nickname, user type and a tag (dry run, then applied
 //!   with a new file per run), the same file again (no change), and such files sorted by User Group
 //!   instead of User ID;
-//! - a batch update of 5,000 other rows that change only the user type (no searchable text).
+//! - a batch update of 5,000 other rows that change only the user type (no searchable text);
+//! - an import of 5,000 new members (dry run, then applied), each with a generated password.
 //!
 //! `cargo bench --bench excel` (SQLite), or with `ROSTER_BENCH_DATABASE_URL=postgres://…` for
 //! PostgreSQL. `ROSTER_BENCH_MEMBERS` changes the size; `ROSTER_BENCH_RUNS` the repetitions.
@@ -179,6 +180,44 @@ async fn main() -> anyhow::Result<()> {
         timed_uploads(&client, &base, &token, batch, &group_files).await?;
     let types = timed_upload(&client, &base, &token, batch, false, &types_only).await?;
 
+    // Import: 5,000 new members in the departments of the first exported row, nicknames taken
+    // from their accounts; every one gets a generated one-time password.
+    let department = rows[2][group].clone();
+    let mut new_members = vec![
+        [
+            "Account",
+            "Nickname",
+            "Name",
+            "Employee Number",
+            "Email",
+            "Phone Number",
+            "Position",
+            "User Group",
+            "User Type",
+            "Organization Role",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for i in 0..5_000 {
+        new_members.push(vec![
+            format!("import{i:05}"),
+            String::new(),
+            format!("新成员{i}"),
+            format!("E{i:05}"),
+            format!("import{i:05}@example.com"),
+            format!("139{i:08}"),
+            "Engineer".into(),
+            department.clone(),
+            "Viewer".into(),
+            String::new(),
+        ]);
+    }
+    let new_members = write_rows(&new_members)?;
+    let import = "mutation($file: Upload!, $dry: Boolean) { importMembers(file: $file, dryRun: $dry) { applied created { memberId } problems { row column message } } }";
+    let import_dry = timed_upload(&client, &base, &token, import, true, &new_members).await?;
+    let imported = timed_upload(&client, &base, &token, import, false, &new_members).await?;
+
     println!();
     println!("| scenario | {backend} |");
     println!("|---|---|");
@@ -215,6 +254,15 @@ async fn main() -> anyhow::Result<()> {
         "| batch update 5,000 other rows, user type only, applied ({} changed) | {:.3} s |",
         types.1,
         types.0.as_secs_f64()
+    );
+    println!(
+        "| import 5,000 new members, dry run | {:.3} s |",
+        import_dry.0.as_secs_f64()
+    );
+    println!(
+        "| import 5,000 new members, applied ({} created) | {:.3} s |",
+        imported.1,
+        imported.0.as_secs_f64()
     );
     cleanup().await;
     Ok(())
@@ -271,16 +319,20 @@ async fn timed_upload(
         .json()
         .await?;
     let elapsed = start.elapsed();
-    let report = &body["data"]["batchUpdateMembers"];
+    // The one field the mutation answers: `batchUpdateMembers` or `importMembers`.
+    let report = body["data"]
+        .as_object()
+        .and_then(|data| data.values().next())
+        .unwrap_or(&Value::Null);
     let problems = report["problems"].as_array().map_or(0, Vec::len);
     if report.is_null() || problems > 0 {
         anyhow::bail!(
-            "batch update failed: {}",
+            "upload failed: {}",
             body.to_string().chars().take(2000).collect::<String>()
         );
     }
-    Ok((
-        elapsed,
-        report["changedMemberIds"].as_array().map_or(0, Vec::len),
-    ))
+    let members = report["changedMemberIds"]
+        .as_array()
+        .or_else(|| report["created"].as_array());
+    Ok((elapsed, members.map_or(0, Vec::len)))
 }

@@ -1,8 +1,18 @@
 //! Password hashing with Argon2id (the crate's defaults: m=19 MiB, t=2, p=1), run on the blocking
 //! pool so that a login never stalls other requests.
+//!
+//! Passwords Roster generates ([`generated`]) are hashed with light parameters (m=64 KiB, t=1):
+//! the slow defaults make guessing a person's password from a stolen hash expensive, and a
+//! generated password has no guessable structure (20 characters from 56, about 116 bits). A
+//! 5,000-row import hashed each of its passwords with the defaults: 42 ms each, over a minute
+//! for the file (BENCHMARKS.md). Logging in with a lightly hashed password still costs the full
+//! verification time, so that timing tells nothing about the account.
 
 use crate::error::{Error, Result};
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier, password_hash::SaltString};
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
+    password_hash::SaltString,
+};
 use rand::Rng;
 use std::sync::LazyLock;
 
@@ -35,20 +45,38 @@ pub fn validate_new(field: &str, password: &str) -> Result<()> {
     Ok(())
 }
 
+/// Memory (KiB) and passes of the hashes of generated passwords.
+const GENERATED_COST: (u32, u32) = (64, 1);
+
 fn hash_blocking(password: &str) -> Result<String> {
+    hash_with(&Argon2::default(), password)
+}
+
+fn hash_with(argon: &Argon2<'_>, password: &str) -> Result<String> {
     let salt = SaltString::generate(&mut rand::rngs::OsRng);
-    Argon2::default()
+    argon
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| Error::internal(format!("argon2 hashing failed: {e}")))
 }
 
+/// Checks a password against a hash with the parameters the hash names. A hash lighter than the
+/// defaults (a generated password's) is followed by a verification at the default cost, so that
+/// every login against an account takes the same time.
 fn verify_blocking(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok()
-    })
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let matches = Argon2::default()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
+    let light = Params::try_from(&parsed).is_ok_and(|p| {
+        p.m_cost() < Params::DEFAULT_M_COST || p.t_cost() < Params::DEFAULT_T_COST
+    });
+    if light && let Ok(dummy) = PasswordHash::new(&DUMMY_HASH) {
+        let _ = Argon2::default().verify_password(password.as_bytes(), &dummy);
+    }
+    matches
 }
 
 /// Hashes a password into a PHC string.
@@ -71,8 +99,35 @@ pub async fn verify(hash: Option<String>, password: String) -> Result<bool> {
     .map_err(|e| Error::internal(format!("password verification task failed: {e}")))
 }
 
+/// `count` new generated passwords, each with its hash (light parameters, see the module
+/// documentation), made on the blocking pool.
+pub async fn generated(count: usize) -> Result<Vec<(String, String)>> {
+    tokio::task::spawn_blocking(move || {
+        let (memory, passes) = GENERATED_COST;
+        let params = Params::new(memory, passes, 1, None)
+            .map_err(|e| Error::internal(format!("argon2 parameters refused: {e}")))?;
+        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        (0..count)
+            .map(|_| {
+                let plain = generate();
+                hash_with(&argon, &plain).map(|hash| (plain, hash))
+            })
+            .collect()
+    })
+    .await
+    .map_err(|e| Error::internal(format!("password hashing task failed: {e}")))?
+}
+
+/// One new generated password and its hash, as [`generated`] makes them.
+pub async fn generated_one() -> Result<(String, String)> {
+    generated(1)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no password was generated"))
+}
+
 /// A random 20-character password from an alphabet without look-alike characters.
-pub fn generate() -> String {
+fn generate() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::rngs::OsRng;
     (0..20)
@@ -100,6 +155,21 @@ mod tests {
                 .await
                 .expect("verify")
         );
+    }
+
+    #[tokio::test]
+    async fn generated_passwords_are_hashed_light_and_verify_like_any_other() {
+        let made = generated(3).await.expect("generated");
+        assert_eq!(made.len(), 3);
+        assert_ne!(made[0].0, made[1].0, "each password is new");
+        for (plain, hash) in &made {
+            assert_eq!(plain.len(), 20);
+            assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
+            assert!(verify(Some(hash.clone()), plain.clone()).await.expect("verify"));
+            assert!(!verify(Some(hash.clone()), "wrong".into()).await.expect("verify"));
+        }
+        let chosen = hash("correct horse".into()).await.expect("hash");
+        assert!(chosen.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{chosen}");
     }
 
     #[test]

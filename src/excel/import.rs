@@ -20,7 +20,6 @@ use crate::{
 };
 use chrono::Utc;
 use entity::{department_member, enums::*, member, member_tag, organization, user};
-use futures_util::{StreamExt, stream};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, EntityTrait, IdenStatic, QueryFilter, QuerySelect,
@@ -872,14 +871,8 @@ pub async fn import(
     if upload.dry_run {
         return Ok(Report::clean(false, sheet.rows.len(), Vec::new()));
     }
-    let plain: Vec<String> = rows.iter().map(|_| password::generate()).collect();
-    let hashes: Vec<String> = stream::iter(plain.clone())
-        .map(password::hash)
-        .buffered(std::thread::available_parallelism().map_or(2, |n| n.get()))
-        .collect::<Vec<_>>()
-        .await
-        .into_iter()
-        .collect::<Result<_>>()?;
+    let (plain, hashes): (Vec<String>, Vec<String>) =
+        password::generated(rows.len()).await?.into_iter().unzip();
     let txn = crate::db::begin_write(db).await?;
     members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();

@@ -34,14 +34,13 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
     if organization::Entity::find().count(db).await? > 0 {
         return Ok(Bootstrap::Existing);
     }
-    let (plain, generated) = match &settings.bootstrap.admin_password {
-        Some(p) => (p.expose().to_string(), None),
+    let (hash, generated) = match &settings.bootstrap.admin_password {
+        Some(p) => (password::hash(p.expose().to_string()).await?, None),
         None => {
-            let p = password::generate();
-            (p.clone(), Some(p))
+            let (plain, hash) = password::generated_one().await?;
+            (hash, Some(plain))
         }
     };
-    let hash = password::hash(plain).await?;
     let account = settings.bootstrap.admin_account.trim().to_string();
     let now = Utc::now();
     let role_id = roles

@@ -1353,20 +1353,19 @@ pub async fn create(
         check_role_grant(grants, &role)?;
     }
     rules::check_admin_role("roleId", user_type, is_admin, &role.name)?;
-    let (plain, generated) = match input.password {
-        Some(p) => {
-            password::validate_new("password", &p)?;
-            (p, None)
-        }
-        None => {
-            let p = password::generate();
-            (p.clone(), Some(p))
-        }
-    };
+    if let Some(p) = &input.password {
+        password::validate_new("password", p)?;
+    }
     check_account_free(db, org.id, &account).await?;
     check_nickname_free(db, org.id, &nickname, None).await?;
     check_departments(db, org.id, &input.department_ids).await?;
-    let hash = password::hash(plain).await?;
+    let (hash, generated) = match input.password {
+        Some(p) => (password::hash(p).await?, None),
+        None => {
+            let (plain, hash) = password::generated_one().await?;
+            (hash, Some(plain))
+        }
+    };
     let now = Utc::now();
 
     let txn = crate::db::begin_write(db).await?;
