@@ -70,9 +70,8 @@ fn verify_blocking(hash: &str, password: &str) -> bool {
     let matches = Argon2::default()
         .verify_password(password.as_bytes(), &parsed)
         .is_ok();
-    let light = Params::try_from(&parsed).is_ok_and(|p| {
-        p.m_cost() < Params::DEFAULT_M_COST || p.t_cost() < Params::DEFAULT_T_COST
-    });
+    let light = Params::try_from(&parsed)
+        .is_ok_and(|p| p.m_cost() < Params::DEFAULT_M_COST || p.t_cost() < Params::DEFAULT_T_COST);
     if light && let Ok(dummy) = PasswordHash::new(&DUMMY_HASH) {
         let _ = Argon2::default().verify_password(password.as_bytes(), &dummy);
     }
@@ -165,11 +164,22 @@ mod tests {
         for (plain, hash) in &made {
             assert_eq!(plain.len(), 20);
             assert!(hash.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{hash}");
-            assert!(verify(Some(hash.clone()), plain.clone()).await.expect("verify"));
-            assert!(!verify(Some(hash.clone()), "wrong".into()).await.expect("verify"));
+            assert!(
+                verify(Some(hash.clone()), plain.clone())
+                    .await
+                    .expect("verify")
+            );
+            assert!(
+                !verify(Some(hash.clone()), "wrong".into())
+                    .await
+                    .expect("verify")
+            );
         }
         let chosen = hash("correct horse".into()).await.expect("hash");
-        assert!(chosen.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{chosen}");
+        assert!(
+            chosen.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{chosen}"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use crate::{
     secrets::SecretBox,
 };
 use chrono::Utc;
-use entity::{department_member, enums::*, member, member_tag, organization, user};
+use entity::{department_member, enums::*, member, member_tag, organization, user, workspace};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, DatabaseConnection, EntityTrait, IdenStatic, QueryFilter, QuerySelect,
@@ -876,11 +876,11 @@ pub async fn import(
     let txn = crate::db::begin_write(db).await?;
     members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();
+    let inserted = insert_rows(&txn, org_id, &rows, hashes, now).await?;
     let mut created = Vec::with_capacity(rows.len());
     let mut groups = Vec::new();
     let mut tags = Vec::new();
-    for (row, hash) in rows.iter().zip(hashes) {
-        let m = insert_row(&txn, org_id, row, hash, now).await?;
+    for (row, m) in rows.iter().zip(&inserted) {
         groups.extend(
             row.departments
                 .iter()
@@ -891,8 +891,16 @@ pub async fn import(
                 }),
         );
         tags.extend(tag_rows(org_id, m.id, &row.tags));
-        members::create_personal_workspace_in_txn(&txn, &m).await?;
         created.push(m.id);
+    }
+    let workspaces: Vec<workspace::ActiveModel> = inserted
+        .iter()
+        .map(members::personal_workspace_row)
+        .collect();
+    for part in workspaces.chunks(rows_per_insert(5)) {
+        workspace::Entity::insert_many(part.to_vec())
+            .exec_without_returning(&txn)
+            .await?;
     }
     for part in groups.chunks(rows_per_insert(3)) {
         department_member::Entity::insert_many(part.to_vec())
@@ -925,41 +933,84 @@ pub async fn import(
     })
 }
 
-async fn insert_row<C: sea_orm::ConnectionTrait>(
+/// Inserts the people and members of an import, many rows per statement, and returns the members
+/// in the order of `rows`. `RETURNING` gives rows back in no promised order (SQLite says so), so
+/// each person is matched to its row by its password hash (every hash has its own random salt)
+/// and each member by its account (unique in the organization).
+async fn insert_rows<C: sea_orm::ConnectionTrait>(
     txn: &C,
     org: i64,
-    row: &NewRow,
-    hash: String,
+    rows: &[NewRow],
+    hashes: Vec<String>,
     now: chrono::DateTime<Utc>,
-) -> Result<member::Model> {
-    let person = user::Entity::insert(user::ActiveModel {
-        name: Set(row.name.clone()),
-        avatar_url: Set(None),
-        password_hash: Set(Some(hash)),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .exec_with_returning(txn)
-    .await?;
-    members::insert_local_member(
-        txn,
-        members::LocalMember {
-            organization_id: org,
-            user_id: person.id,
-            account: row.account.clone(),
-            nickname: row.nickname.clone(),
-            name: row.name.clone(),
-            user_type: row.user_type,
-            role_id: row.role_id,
-            email: row.email.clone(),
-            phone: row.phone.clone(),
-            employee_no: row.employee_no.clone(),
-            position: row.position.clone(),
-        },
-        now,
-    )
-    .await
+) -> Result<Vec<member::Model>> {
+    let people: Vec<user::ActiveModel> = rows
+        .iter()
+        .zip(&hashes)
+        .map(|(row, hash)| user::ActiveModel {
+            name: Set(row.name.clone()),
+            avatar_url: Set(None),
+            password_hash: Set(Some(hash.clone())),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    let mut person_of: HashMap<String, i64> = HashMap::with_capacity(rows.len());
+    for part in people.chunks(rows_per_insert(5)) {
+        for person in user::Entity::insert_many(part.to_vec())
+            .exec_with_returning(txn)
+            .await?
+        {
+            if let Some(hash) = person.password_hash {
+                person_of.insert(hash, person.id);
+            }
+        }
+    }
+    let new_members: Vec<member::ActiveModel> = rows
+        .iter()
+        .zip(&hashes)
+        .map(|(row, hash)| {
+            let user_id = person_of
+                .get(hash)
+                .copied()
+                .ok_or_else(|| Error::internal("an imported person was not returned"))?;
+            Ok(members::local_member_row(
+                members::LocalMember {
+                    organization_id: org,
+                    user_id,
+                    account: row.account.clone(),
+                    nickname: row.nickname.clone(),
+                    name: row.name.clone(),
+                    user_type: row.user_type,
+                    role_id: row.role_id,
+                    email: row.email.clone(),
+                    phone: row.phone.clone(),
+                    employee_no: row.employee_no.clone(),
+                    position: row.position.clone(),
+                },
+                now,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let mut by_account: HashMap<String, member::Model> = HashMap::with_capacity(rows.len());
+    for part in new_members.chunks(rows_per_insert(
+        <member::Column as sea_orm::Iterable>::iter().count(),
+    )) {
+        for m in member::Entity::insert_many(part.to_vec())
+            .exec_with_returning(txn)
+            .await?
+        {
+            by_account.insert(m.account.clone(), m);
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            by_account
+                .remove(&row.account)
+                .ok_or_else(|| Error::internal("an imported member was not returned"))
+        })
+        .collect()
 }
 
 #[cfg(test)]

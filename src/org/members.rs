@@ -1239,17 +1239,22 @@ pub async fn create_personal_workspace_in_txn<C: ConnectionTrait>(
     db: &C,
     member: &member::Model,
 ) -> Result<()> {
-    workspace::Entity::insert(workspace::ActiveModel {
+    workspace::Entity::insert(personal_workspace_row(member))
+        .exec_without_returning(db)
+        .await?;
+    Ok(())
+}
+
+/// The row of a member's personal workspace, for one insert or many (spreadsheet import).
+pub fn personal_workspace_row(member: &member::Model) -> workspace::ActiveModel {
+    workspace::ActiveModel {
         organization_id: Set(member.organization_id),
         name: Set(format!("{}'s workspace", member.nickname)),
         kind: Set(WorkspaceKind::Personal),
         owner_member_id: Set(member.id),
         created_at: Set(Utc::now()),
         ..Default::default()
-    })
-    .exec_without_returning(db)
-    .await?;
-    Ok(())
+    }
 }
 
 /// The fields of a new local (password) member, already checked.
@@ -1279,14 +1284,22 @@ pub struct LocalMember {
     pub position: Option<String>,
 }
 
-/// Inserts an active local member; `createMember` and spreadsheet import share it.
+/// Inserts an active local member (`createMember`, the first administrator, organizations).
 pub async fn insert_local_member<C: ConnectionTrait>(
     db: &C,
     m: LocalMember,
     now: DateTime<Utc>,
 ) -> Result<member::Model> {
+    Ok(member::Entity::insert(local_member_row(m, now))
+        .exec_with_returning(db)
+        .await?)
+}
+
+/// The row of an active local member; [`insert_local_member`] and spreadsheet import (many rows
+/// per statement) share it.
+pub fn local_member_row(m: LocalMember, now: DateTime<Utc>) -> member::ActiveModel {
     let clean = |v: Option<String>| v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    Ok(member::Entity::insert(member::ActiveModel {
+    member::ActiveModel {
         organization_id: Set(m.organization_id),
         user_id: Set(m.user_id),
         account: Set(m.account),
@@ -1307,9 +1320,7 @@ pub async fn insert_local_member<C: ConnectionTrait>(
         to_be_deleted: Set(false),
         updated_at: Set(now),
         ..Default::default()
-    })
-    .exec_with_returning(db)
-    .await?)
+    }
 }
 
 /// Adds a local member (with a password) to a generic organization. Returns the member and the

@@ -866,6 +866,29 @@ async fn import_adds_members_all_or_nothing_within_the_seat_limit() {
     let password = created[1]["generatedPassword"].as_str().expect("password");
     let dave = app.login("dave", password).await;
     assert_eq!(dave["member"]["nickname"], "dave_d");
+    // Each imported member owns a personal workspace, like a member added one at a time.
+    let workspaces = admin_ok(
+        &app,
+        &admin,
+        "{ workspaces { name kind owner { id } } }",
+        json!({}),
+    )
+    .await;
+    for (member, name) in created
+        .iter()
+        .zip(["carol's workspace", "dave_d's workspace"])
+    {
+        assert!(
+            workspaces["workspaces"]
+                .as_array()
+                .expect("workspaces")
+                .iter()
+                .any(|w| w["name"] == name
+                    && w["kind"] == "PERSONAL"
+                    && w["owner"]["id"] == member["memberId"]),
+            "{name} missing: {workspaces}"
+        );
+    }
     let again = app
         .upload(IMPORT, json!({}), workbook(&good), Some(&admin))
         .await;
