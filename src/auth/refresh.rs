@@ -106,6 +106,22 @@ pub async fn revoke_member<C: ConnectionTrait>(db: &C, member_id: i64) -> Result
     Ok(result.rows_affected)
 }
 
+/// Revokes every refresh token of many members at once (a spreadsheet that disables them): one
+/// statement for up to 5,000 members instead of one each.
+pub async fn revoke_members<C: ConnectionTrait>(db: &C, member_ids: &[i64]) -> Result<u64> {
+    let mut revoked = 0;
+    for chunk in member_ids.chunks(5_000) {
+        revoked += refresh_token::Entity::update_many()
+            .col_expr(refresh_token::Column::RevokedAt, Expr::value(Utc::now()))
+            .filter(refresh_token::Column::MemberId.is_in(chunk.iter().copied()))
+            .filter(refresh_token::Column::RevokedAt.is_null())
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
+    Ok(revoked)
+}
+
 /// Finds the family of a token the member holds, for logout.
 pub async fn family_of<C: ConnectionTrait>(
     db: &C,

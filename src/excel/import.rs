@@ -509,12 +509,12 @@ async fn apply_updates(
             .exec_without_returning(&txn)
             .await?;
     }
-    for u in updates
+    let disabled: Vec<i64> = updates
         .iter()
         .filter(|u| u.status == Some(MemberStatus::Disabled))
-    {
-        refresh::revoke_member(&txn, u.id).await?;
-    }
+        .map(|u| u.id)
+        .collect();
+    refresh::revoke_members(&txn, &disabled).await?;
     let event = record(
         &txn,
         AuditEntry {
@@ -527,7 +527,7 @@ async fn apply_updates(
                 "rows": rows,
                 "changed": updates.len(),
                 "memberIds": updates.iter().map(|u| u.id).collect::<Vec<_>>(),
-                "disabled": updates.iter().filter(|u| u.status == Some(MemberStatus::Disabled)).map(|u| u.id).collect::<Vec<_>>(),
+                "disabled": disabled,
             }),
             client_ip: cx.client_ip.clone(),
         },

@@ -443,6 +443,7 @@ async fn export_edit_and_batch_update_round_trip() {
     rows[w][status] = "Disabled".into();
     rows[w][role] = "Ｓｔａｎｄａｒｄ user".into();
     let file = workbook(&rows);
+    let wang_session = app.login("wang", PASSWORD).await;
 
     let body = app
         .upload(BATCH, json!({ "dry": true }), file.clone(), Some(&admin))
@@ -498,6 +499,21 @@ async fn export_edit_and_batch_update_round_trip() {
         error_code(&refused),
         "UNAUTHENTICATED",
         "a disabled member cannot log in"
+    );
+    let refreshed = app
+        .gql(
+            "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken } }",
+            json!({ "t": wang_session["refreshToken"] }),
+            None,
+        )
+        .await;
+    // Refused as revoked, before the member's status is even read.
+    assert_eq!(error_code(&refreshed), "UNAUTHENTICATED", "{refreshed}");
+    assert!(
+        refreshed["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not valid or has expired")),
+        "the file revoked the refresh token of the member it disabled: {refreshed}"
     );
 
     // Two members trade nicknames in one file.
