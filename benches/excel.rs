@@ -184,20 +184,10 @@ async fn main() -> anyhow::Result<()> {
     // from their accounts; every one gets a generated one-time password.
     let department = rows[2][group].clone();
     let mut new_members = vec![
-        [
-            "Account",
-            "Nickname",
-            "Name",
-            "Employee Number",
-            "Email",
-            "Phone Number",
-            "Position",
-            "User Group",
-            "User Type",
-            "Organization Role",
-        ]
-        .map(String::from)
-        .to_vec(),
+        roster::excel::columns::import_columns()
+            .iter()
+            .map(|c| c.header().into_owned())
+            .collect::<Vec<_>>(),
     ];
     for i in 0..5_000 {
         new_members.push(vec![

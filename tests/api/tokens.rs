@@ -2,7 +2,7 @@
 //! tampered and foreign tokens refused; a disabled member refused at once; key rotation.
 
 use crate::common::{
-    ADMIN_PASSWORD, TestApp, error_code,
+    ADMIN_PASSWORD, TestApp, assert_unauthenticated, error_code,
     jwt::{claims_of, kid, sign_with_server_key},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -258,15 +258,4 @@ async fn a_token_accepted_before_is_refused_once_expired_or_unpublished() {
     app.state.keys.reload().await.expect("reload");
     let body = app.gql(ME, json!({}), Some(&good)).await;
     assert_unauthenticated(&body, "unknown key id");
-}
-
-/// The answer is UNAUTHENTICATED, and its message says `why`.
-fn assert_unauthenticated(body: &Value, why: &str) {
-    assert_eq!(error_code(body), "UNAUTHENTICATED", "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .is_some_and(|m| m.contains(why)),
-        "{body}"
-    );
 }

@@ -238,3 +238,14 @@ pub fn error_code(body: &Value) -> &str {
         .as_str()
         .unwrap_or("<no error>")
 }
+
+/// The answer is UNAUTHENTICATED, and its message says `why`.
+pub fn assert_unauthenticated(body: &Value, why: &str) {
+    assert_eq!(error_code(body), "UNAUTHENTICATED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains(why)),
+        "{body}"
+    );
+}

@@ -6,7 +6,7 @@ pub mod db;
 pub mod fixtures;
 pub mod jwt;
 
-pub use app::{ADMIN_PASSWORD, TestApp, error_code};
+pub use app::{ADMIN_PASSWORD, TestApp, assert_unauthenticated, error_code};
 
 use std::{future::Future, time::Duration};
 
