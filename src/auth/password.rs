@@ -134,12 +134,19 @@ fn generated_blocking(count: usize) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
-/// One new generated password and its hash, as [`generated`] makes them.
-pub async fn generated_one() -> Result<(String, String)> {
-    generated(1)
-        .await?
-        .pop()
-        .ok_or_else(|| Error::internal("no password was generated"))
+/// The hash of a chosen password, or, with none, of a new generated one (as [`generated`] makes
+/// them), which is returned too so that it can be shown once.
+pub async fn hash_or_generate(chosen: Option<String>) -> Result<(String, Option<String>)> {
+    match chosen {
+        Some(p) => Ok((hash(p).await?, None)),
+        None => {
+            let (plain, hash) = generated(1)
+                .await?
+                .pop()
+                .ok_or_else(|| Error::internal("no password was generated"))?;
+            Ok((hash, Some(plain)))
+        }
+    }
 }
 
 /// A random 20-character password from an alphabet without look-alike characters, drawn from
@@ -202,6 +209,18 @@ mod tests {
             chosen.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{chosen}"
         );
+        let (chosen, shown) = hash_or_generate(Some("correct horse".into()))
+            .await
+            .expect("hash");
+        assert!(
+            chosen.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{chosen}"
+        );
+        assert_eq!(shown, None, "a chosen password is not shown back");
+        let (light, shown) = hash_or_generate(None).await.expect("generated");
+        let shown = shown.expect("a generated password is shown once");
+        assert!(light.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{light}");
+        assert!(verify(Some(light), shown).await.expect("verify"));
     }
 
     #[test]

@@ -876,7 +876,7 @@ pub async fn import(
     let txn = crate::db::begin_write(db).await?;
     members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();
-    let inserted = insert_rows(&txn, org_id, &rows, hashes, now).await?;
+    let inserted = insert_rows(&txn, org_id, &rows, &hashes, now).await?;
     let mut created = Vec::with_capacity(rows.len());
     let mut groups = Vec::new();
     let mut tags = Vec::new();
@@ -941,12 +941,12 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
     txn: &C,
     org: i64,
     rows: &[NewRow],
-    hashes: Vec<String>,
+    hashes: &[String],
     now: chrono::DateTime<Utc>,
 ) -> Result<Vec<member::Model>> {
     let people: Vec<user::ActiveModel> = rows
         .iter()
-        .zip(&hashes)
+        .zip(hashes)
         .map(|(row, hash)| user::ActiveModel {
             name: Set(row.name.clone()),
             avatar_url: Set(None),
@@ -969,7 +969,7 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
     }
     let new_members: Vec<member::ActiveModel> = rows
         .iter()
-        .zip(&hashes)
+        .zip(hashes)
         .map(|(row, hash)| {
             let user_id = person_of
                 .get(hash)

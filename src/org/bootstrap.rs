@@ -34,13 +34,12 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
     if organization::Entity::find().count(db).await? > 0 {
         return Ok(Bootstrap::Existing);
     }
-    let (hash, generated) = match &settings.bootstrap.admin_password {
-        Some(p) => (password::hash(p.expose().to_string()).await?, None),
-        None => {
-            let (plain, hash) = password::generated_one().await?;
-            (hash, Some(plain))
-        }
-    };
+    let chosen = settings
+        .bootstrap
+        .admin_password
+        .as_ref()
+        .map(|p| p.expose().to_string());
+    let (hash, generated) = password::hash_or_generate(chosen).await?;
     let account = settings.bootstrap.admin_account.trim().to_string();
     let now = Utc::now();
     let role_id = roles

@@ -1370,13 +1370,7 @@ pub async fn create(
     check_account_free(db, org.id, &account).await?;
     check_nickname_free(db, org.id, &nickname, None).await?;
     check_departments(db, org.id, &input.department_ids).await?;
-    let (hash, generated) = match input.password {
-        Some(p) => (password::hash(p).await?, None),
-        None => {
-            let (plain, hash) = password::generated_one().await?;
-            (hash, Some(plain))
-        }
-    };
+    let (hash, generated) = password::hash_or_generate(input.password).await?;
     let now = Utc::now();
 
     let txn = crate::db::begin_write(db).await?;
