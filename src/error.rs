@@ -15,6 +15,8 @@ pub enum ErrorCode {
     Unauthenticated,
     /// Authenticated, but the caller's roles do not allow this.
     Forbidden,
+    /// Authenticated with a one-time password that must be changed (`changePassword`) first.
+    PasswordChangeRequired,
     /// The object does not exist in the caller's organization.
     NotFound,
     /// The input breaks a rule; `field` or `rows` say where.
@@ -35,6 +37,7 @@ impl ErrorCode {
         match self {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
+            Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
             Self::NotFound => "NOT_FOUND",
             Self::Validation => "VALIDATION",
             Self::Conflict => "CONFLICT",
@@ -48,7 +51,7 @@ impl ErrorCode {
     pub fn status(self) -> StatusCode {
         match self {
             Self::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Validation => StatusCode::BAD_REQUEST,
             Self::Conflict => StatusCode::CONFLICT,
@@ -68,6 +71,9 @@ pub enum Error {
     /// The caller may not do this; the message names the missing permission or rule.
     #[error("{0}")]
     Forbidden(String),
+    /// The caller must replace a one-time password before anything else; the message says how.
+    #[error("{0}")]
+    PasswordChangeRequired(String),
     /// No such object in the caller's organization.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -130,6 +136,7 @@ impl Error {
         match self {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
+            Self::PasswordChangeRequired(_) => ErrorCode::PasswordChangeRequired,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Validation { .. } => ErrorCode::Validation,
             Self::Conflict(_) => ErrorCode::Conflict,

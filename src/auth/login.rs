@@ -12,7 +12,7 @@ use entity::{enums::MemberStatus, member, user};
 use sea_orm::{
     ActiveEnum,
     ActiveValue::Set,
-    ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    ColumnTrait, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, NullOrdering},
 };
 use serde_json::json;
@@ -29,6 +29,9 @@ pub struct Tokens {
     pub refresh_token: String,
     /// The member logged in.
     pub member: member::Model,
+    /// The person holds a one-time password and must choose their own (`changePassword`) before
+    /// anything else is allowed.
+    pub password_change_required: bool,
 }
 
 /// One failure message for unknown accounts and wrong passwords alike.
@@ -151,6 +154,13 @@ pub async fn issue_tokens(
         app.settings.jwt.refresh_ttl_secs,
     )
     .await?;
+    let password_change_required = user::Entity::find_by_id(member.user_id)
+        .select_only()
+        .column(user::Column::PasswordChangeRequired)
+        .into_tuple::<bool>()
+        .one(&txn)
+        .await?
+        .unwrap_or(false);
     let member = if is_login {
         let now = Utc::now();
         member::Entity::update_many()
@@ -171,6 +181,7 @@ pub async fn issue_tokens(
         expires_in: app.tokens.ttl_secs(),
         refresh_token: issued.token,
         member,
+        password_change_required,
     })
 }
 
@@ -298,6 +309,7 @@ pub async fn change_password(
     user::Entity::update(user::ActiveModel {
         id: Set(person.id),
         password_hash: Set(Some(hash)),
+        password_change_required: Set(false),
         updated_at: Set(Utc::now()),
         ..Default::default()
     })

@@ -8,7 +8,7 @@ use crate::authz::Permission;
 use crate::error::{Error, Result};
 use entity::{
     enums::{MemberStatus, UserType},
-    member, role_permission,
+    member, role_permission, user,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
 use std::collections::BTreeSet;
@@ -28,6 +28,9 @@ pub struct Principal {
     pub role_id: i64,
     /// Organization permissions granted by that role.
     pub permissions: BTreeSet<Permission>,
+    /// The person still holds a password Roster generated: until they choose their own, only
+    /// `me`, `changePassword` and `logout` are allowed.
+    pub password_change_required: bool,
 }
 
 impl Principal {
@@ -49,8 +52,21 @@ pub enum AuthState {
 }
 
 impl AuthState {
-    /// The principal, or UNAUTHENTICATED explaining what is missing.
+    /// The principal, or UNAUTHENTICATED explaining what is missing, or PASSWORD_CHANGE_REQUIRED
+    /// while the member still holds a generated password.
     pub fn principal(&self) -> Result<&Principal> {
+        let principal = self.principal_before_password_change()?;
+        if principal.password_change_required {
+            return Err(Error::PasswordChangeRequired(
+                "this account still has the one-time password it was given: choose your own with `changePassword(currentPassword, newPassword)` first".into(),
+            ));
+        }
+        Ok(principal)
+    }
+
+    /// The principal even while a password change is required: only for `me`, `changePassword`
+    /// and `logout`, which a member must be able to reach to leave that state.
+    pub fn principal_before_password_change(&self) -> Result<&Principal> {
         match self {
             Self::Authenticated(p) => Ok(p),
             Self::Anonymous => Err(Error::Unauthenticated(
@@ -83,8 +99,18 @@ fn permissions_of(keys: &[String]) -> BTreeSet<Permission> {
         .collect()
 }
 
-/// Member id, organization, user, user type, role, status, and one permission of the role.
-type MemberPermissionRow = (i64, i64, i64, UserType, i64, MemberStatus, Option<String>);
+/// Member id, organization, user, user type, role, status, whether the person must change their
+/// password, and one permission of the role.
+type MemberPermissionRow = (
+    i64,
+    i64,
+    i64,
+    UserType,
+    i64,
+    MemberStatus,
+    bool,
+    Option<String>,
+);
 
 /// Resolves the `Authorization` header value (if any) into an [`AuthState`].
 pub async fn authenticate<C: ConnectionTrait>(
@@ -114,8 +140,9 @@ pub async fn authenticate<C: ConnectionTrait>(
             "the access token is not valid (subject); log in again".into(),
         ));
     };
-    // The member and its role's permissions in one statement: one row per permission (one row
-    // with no permission for a role that grants none), no row when the member is gone.
+    // The member, its person's password flag and its role's permissions in one statement: one
+    // row per permission (one row with no permission for a role that grants none), no row when
+    // the member is gone.
     let rows: Vec<MemberPermissionRow> = member::Entity::find_by_id(member_id)
         .select_only()
         .columns([
@@ -126,7 +153,15 @@ pub async fn authenticate<C: ConnectionTrait>(
             member::Column::RoleId,
             member::Column::Status,
         ])
+        .column(user::Column::PasswordChangeRequired)
         .column(role_permission::Column::Permission)
+        .join(
+            JoinType::InnerJoin,
+            member::Entity::belongs_to(user::Entity)
+                .from(member::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
         .join(
             JoinType::LeftJoin,
             member::Entity::belongs_to(role_permission::Entity)
@@ -137,12 +172,22 @@ pub async fn authenticate<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let Some(&(id, organization_id, user_id, user_type, role_id, status, _)) = rows.first() else {
+    let Some(&(
+        id,
+        organization_id,
+        user_id,
+        user_type,
+        role_id,
+        status,
+        password_change_required,
+        _,
+    )) = rows.first()
+    else {
         return Ok(AuthState::Refused(
             "this member no longer exists; log in again".into(),
         ));
     };
-    let keys: Vec<String> = rows.into_iter().filter_map(|row| row.6).collect();
+    let keys: Vec<String> = rows.into_iter().filter_map(|row| row.7).collect();
     if organization_id != claims.org || user_id != claims.uid {
         return Ok(AuthState::Refused(
             "the access token is not valid (organization); log in again".into(),
@@ -169,5 +214,53 @@ pub async fn authenticate<C: ConnectionTrait>(
         user_type,
         role_id,
         permissions,
+        password_change_required,
     })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorCode;
+
+    fn authenticated(password_change_required: bool) -> AuthState {
+        AuthState::Authenticated(Box::new(Principal {
+            member_id: 7,
+            organization_id: 3,
+            user_id: 9,
+            user_type: UserType::Analyst,
+            role_id: 1,
+            permissions: BTreeSet::from([Permission::ViewMembers]),
+            password_change_required,
+        }))
+    }
+
+    #[test]
+    fn a_one_time_password_holder_reaches_only_the_password_change() {
+        let pending = authenticated(true);
+        let refused = pending.principal().expect_err("refused");
+        assert_eq!(refused.code(), ErrorCode::PasswordChangeRequired);
+        assert!(refused.to_string().contains("changePassword"), "{refused}");
+        assert_eq!(
+            pending
+                .principal_before_password_change()
+                .expect("reachable")
+                .member_id,
+            7
+        );
+        let settled = authenticated(false);
+        assert_eq!(settled.principal().expect("allowed").member_id, 7);
+    }
+
+    #[test]
+    fn without_credentials_both_ways_are_unauthenticated() {
+        for state in [AuthState::Anonymous, AuthState::Refused("revoked".into())] {
+            for result in [state.principal(), state.principal_before_password_change()] {
+                assert_eq!(
+                    result.expect_err("refused").code(),
+                    ErrorCode::Unauthenticated
+                );
+            }
+        }
+    }
 }

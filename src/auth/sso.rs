@@ -474,6 +474,7 @@ pub(crate) async fn resolve_user<C: ConnectionTrait>(
                 name: Set(person.name.clone()),
                 avatar_url: Set(None),
                 password_hash: Set(None),
+                password_change_required: Set(false),
                 created_at: Set(now),
                 updated_at: Set(now),
                 ..Default::default()

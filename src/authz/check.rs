@@ -185,6 +185,7 @@ mod tests {
             user_type: UserType::Developer,
             role_id: 1,
             permissions: perms.iter().copied().collect(),
+            password_change_required: false,
         }
     }
 

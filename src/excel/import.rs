@@ -951,13 +951,14 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
             name: Set(row.name.clone()),
             avatar_url: Set(None),
             password_hash: Set(Some(hash.clone())),
+            password_change_required: Set(true),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
         })
         .collect();
     let mut person_of: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-    for part in people.chunks(rows_per_insert(5)) {
+    for part in people.chunks(rows_per_insert(6)) {
         for person in user::Entity::insert_many(part.to_vec())
             .exec_with_returning(txn)
             .await?

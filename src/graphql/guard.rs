@@ -7,11 +7,21 @@ use crate::{
 };
 use async_graphql::{Context, Guard};
 
-/// The caller's principal, or UNAUTHENTICATED.
+/// The caller's principal, or UNAUTHENTICATED, or PASSWORD_CHANGE_REQUIRED while they hold a
+/// one-time password.
 pub fn principal<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
     match ctx.data_opt::<AuthState>() {
         Some(state) => state.principal(),
         None => AuthState::Anonymous.principal(),
+    }
+}
+
+/// The caller's principal even while they must change a one-time password (only for `me`,
+/// `changePassword` and `logout`), or UNAUTHENTICATED.
+pub fn principal_before_password_change<'a>(ctx: &'a Context<'_>) -> Result<&'a Principal> {
+    match ctx.data_opt::<AuthState>() {
+        Some(state) => state.principal_before_password_change(),
+        None => AuthState::Anonymous.principal_before_password_change(),
     }
 }
 

@@ -69,6 +69,7 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
         name: Set("Administrator".into()),
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
+        password_change_required: Set(generated.is_some()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

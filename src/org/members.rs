@@ -1379,6 +1379,7 @@ pub async fn create(
         name: Set(name.clone()),
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
+        password_change_required: Set(generated.is_some()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -1776,6 +1777,85 @@ pub async fn set_status(
     txn.commit().await?;
     cx.published(events);
     Ok(outcomes)
+}
+
+/// Gives a local member a new one-time password, returned only here: their other logins are
+/// logged out, and until they choose their own password with `changePassword` every operation
+/// but `me`, `changePassword` and `logout` is refused. Refused for the caller themself (they use
+/// `changePassword`), for members who log in through a provider, for people who also belong to
+/// another organization (the password is theirs there too), and, as for assigning it, for a
+/// member holding a role other than standard user unless the caller may grant that role.
+///
+/// **Permissions**: `org.members.manage` (plus `org.permissions.manage`, and
+/// `org.organization.manage` for an administrator, as above).
+pub async fn reset_password(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    grants: &Grants,
+    member_id: i64,
+    cx: &Change,
+) -> Result<(member::Model, String)> {
+    let target = get(db, access.org_id(), member_id).await?;
+    if target.id == access.actor() {
+        return Err(Error::validation(
+            "id",
+            "this is your own account: change your password with `changePassword`",
+        ));
+    }
+    if target.account_type != AccountType::Local {
+        return Err(Error::validation(
+            "id",
+            format!(
+                "`{}` logs in through {}, and Roster keeps no password for them; their password is managed there",
+                target.nickname,
+                crate::excel::columns::account_type_label(target.account_type)
+            ),
+        ));
+    }
+    let role = role_of(db, &target).await?;
+    if role.builtin_key.as_deref() != Some(BuiltinRole::StandardUser.key()) {
+        check_role_grant(grants, &role)?;
+    }
+    let elsewhere = member::Entity::find()
+        .filter(member::Column::UserId.eq(target.user_id))
+        .filter(member::Column::OrganizationId.ne(target.organization_id))
+        .count(db)
+        .await?;
+    if elsewhere > 0 {
+        return Err(Error::Forbidden(format!(
+            "`{}` also belongs to another organization, where the same password lets them in; only they can change it, with `changePassword`",
+            target.nickname
+        )));
+    }
+    let (hash, generated) = password::hash_or_generate(None).await?;
+    let generated = generated.ok_or_else(|| Error::internal("no password was generated"))?;
+    let txn = crate::db::begin_write(db).await?;
+    user::Entity::update(user::ActiveModel {
+        id: Set(target.user_id),
+        password_hash: Set(Some(hash)),
+        password_change_required: Set(true),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(&txn)
+    .await?;
+    refresh::revoke_member(&txn, target.id).await?;
+    let event = audit::record(
+        &txn,
+        AuditEntry {
+            organization_id: target.organization_id,
+            actor_member_id: Some(access.actor()),
+            action: "member.password_reset",
+            target_type: "member",
+            target_id: Some(target.id.to_string()),
+            summary: json!({ "account": target.account }),
+            client_ip: cx.client_ip.clone(),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    cx.published([event]);
+    Ok((target, generated))
 }
 
 /// The member a batch action names, or the outcome refusing it: not in the organization, or the

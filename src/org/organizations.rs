@@ -291,6 +291,7 @@ pub async fn register(
         name: Set(nickname.clone()),
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
+        password_change_required: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

@@ -13,6 +13,10 @@ async fn login_then_me() {
     let payload = app.login("admin", ADMIN_PASSWORD).await;
     assert_eq!(payload["tokenType"], "Bearer");
     assert_eq!(payload["expiresIn"], 900);
+    assert_eq!(
+        payload["passwordChangeRequired"], false,
+        "a password that was chosen (ROSTER_ADMIN_PASSWORD) is not one-time"
+    );
     assert!(
         payload["refreshToken"]
             .as_str()

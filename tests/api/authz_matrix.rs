@@ -1,6 +1,8 @@
 //! Authorization as a table: every query and mutation of the organization API × every actor.
 //! Expected outcomes: OK, REFUSED (a batch that answered "not applied" for each member),
-//! FORBIDDEN, NOT_FOUND (another organization's object) or UNAUTHENTICATED.
+//! FORBIDDEN, NOT_FOUND (another organization's object), UNAUTHENTICATED, or
+//! PASSWORD_CHANGE_REQUIRED for a member who has yet to replace a one-time password (who may
+//! only ask `me`).
 
 use crate::common::{
     TestApp,
@@ -189,6 +191,13 @@ fn ops() -> Vec<Op> {
             other: "",
         },
         Op {
+            name: "resetMemberPassword",
+            query: "mutation($id: ID!) { resetMemberPassword(id: $id) { generatedPassword } }",
+            vars: |a, _| json!({ "id": a.members["target_password"] }),
+            allowed: Allowed::Only(&["org_admin"], "NOT_FOUND"),
+            other: "",
+        },
+        Op {
             name: "disableMembers",
             query: "mutation($ids: [ID!]!) { disableMembers(ids: $ids) { ok message } }",
             vars: |a, _| json!({ "ids": [a.members["target_status"]] }),
@@ -349,6 +358,8 @@ fn expected(op: &Op, actor: &str) -> &'static str {
     match (op.allowed, actor) {
         (Allowed::Public, _) => "OK",
         (_, actor) if actors::UNAUTHENTICATED.contains(&actor) => "UNAUTHENTICATED",
+        (_, "password_pending") if op.name == "me" => "OK",
+        (_, "password_pending") => "PASSWORD_CHANGE_REQUIRED",
         (Allowed::Members, "other_org_admin") => op.other,
         (Allowed::Members, _) => "OK",
         (Allowed::Only(_, other), "other_org_admin") => other,
@@ -422,6 +433,7 @@ async fn every_operation_for_every_actor() {
         "target_resign",
         "target_remove",
         "target_role",
+        "target_password",
     ] {
         let id = actors::create_member(&app, &admin, target, "ANALYST", None).await;
         cast.members.insert(target, id);

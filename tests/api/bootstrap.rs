@@ -80,6 +80,10 @@ async fn generated_password_is_returned_once_and_works() {
         )
         .await;
     assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(
+        body["data"]["login"]["passwordChangeRequired"], true,
+        "the printed password is one-time"
+    );
 }
 
 #[tokio::test]
@@ -114,9 +118,10 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest two
-/// do what they say: the path pattern index exists on PostgreSQL only after the newest, the
-/// case-sensitive nickname sort index only before the one before it.
+/// Every migration rolls back and applies again on the database of the suite, and the newest three
+/// do what they say: the password flag exists only after the newest, the path pattern index on
+/// PostgreSQL only after the one before, the case-sensitive nickname sort index only before the
+/// third newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -141,22 +146,33 @@ async fn migrations_roll_back_and_apply_again() {
             .expect("a count")
             == 1
     };
+    let has_flag = || async {
+        db.execute_unprepared("SELECT password_change_required FROM \"user\"")
+            .await
+            .is_ok()
+    };
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
     const SORT: &str = "ix_member_organization_id_nickname_id";
+    assert!(has_flag().await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
-    assert!(!has_index(PATTERN).await, "rolling back drops the index");
+    assert!(!has_flag().await, "rolling back drops the column");
     Migrator::down(db, Some(1))
         .await
         .expect("the one before rolls back");
+    assert!(!has_index(PATTERN).await, "rolling back drops the index");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the third newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert!(has_flag().await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     assert!(

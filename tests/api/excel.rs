@@ -876,6 +876,10 @@ async fn import_adds_members_all_or_nothing_within_the_seat_limit() {
     let password = created[1]["generatedPassword"].as_str().expect("password");
     let dave = app.login("dave", password).await;
     assert_eq!(dave["member"]["nickname"], "dave_d");
+    assert_eq!(
+        dave["passwordChangeRequired"], true,
+        "an imported member's generated password is one-time"
+    );
     // Each imported member owns a personal workspace, like a member added one at a time.
     let workspaces = admin_ok(
         &app,

@@ -13,6 +13,7 @@ mod graphql_http;
 mod http_routes;
 mod instances;
 mod members;
+mod one_time_passwords;
 mod organization_structure;
 mod push;
 mod schema_sdl;

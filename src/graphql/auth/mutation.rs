@@ -3,7 +3,7 @@
 use super::types::AuthPayload;
 use crate::{
     auth::{AuthState, login},
-    graphql::{client_ip, guard::principal, parse_id, state},
+    graphql::{client_ip, guard::principal_before_password_change, parse_id, state},
 };
 use async_graphql::{Context, ID, Object, Result};
 
@@ -62,7 +62,7 @@ impl AuthMutation {
             _ => None,
         };
         if everywhere && caller.is_none() {
-            principal(ctx)?;
+            principal_before_password_change(ctx)?;
         }
         login::logout(
             app,
@@ -75,16 +75,18 @@ impl AuthMutation {
         Ok(true)
     }
 
-    /// Changes the caller's password. Other logins of the same person are logged out.
+    /// Changes the caller's password. Other logins of the same person are logged out. This is
+    /// also how a member given a one-time password (`passwordChangeRequired`) chooses their own.
     ///
-    /// **Permissions**: any authenticated member with a password.
+    /// **Permissions**: any authenticated member with a password, also while a password change
+    /// is required.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
         current_password: String,
         new_password: String,
     ) -> Result<bool> {
-        let principal = principal(ctx)?;
+        let principal = principal_before_password_change(ctx)?;
         login::change_password(
             state(ctx)?,
             principal,

@@ -16,6 +16,10 @@ pub struct AuthPayload {
     pub refresh_token: String,
     /// The member logged in.
     pub member: Member,
+    /// The password used is a one-time password Roster generated: every operation but `me`,
+    /// `changePassword` and `logout` answers `PASSWORD_CHANGE_REQUIRED` until the member chooses
+    /// their own with `changePassword`.
+    pub password_change_required: bool,
 }
 
 impl From<Tokens> for AuthPayload {
@@ -26,6 +30,7 @@ impl From<Tokens> for AuthPayload {
             expires_in: tokens.expires_in,
             refresh_token: tokens.refresh_token,
             member: Member::from(tokens.member),
+            password_change_required: tokens.password_change_required,
         }
     }
 }

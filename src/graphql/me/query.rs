@@ -3,8 +3,8 @@
 use super::types::{Me, MyWorkspace};
 use crate::{
     graphql::{
-        guard::principal, member::Member, organization::Organization, role::Role, state,
-        workspace::Workspace,
+        guard::principal_before_password_change, member::Member, organization::Organization,
+        role::Role, state, workspace::Workspace,
     },
     org::{members, organizations, workspaces},
 };
@@ -18,9 +18,9 @@ pub struct MeQuery;
 impl MeQuery {
     /// The caller: member, organization, organization role and effective permissions.
     ///
-    /// **Permissions**: any authenticated member.
+    /// **Permissions**: any authenticated member, also while a password change is required.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
-        let principal = principal(ctx)?;
+        let principal = principal_before_password_change(ctx)?;
         let db = &state(ctx)?.db;
         let member = members::get(db, principal.organization_id, principal.member_id).await?;
         let role = members::role_of(db, &member).await?;
@@ -39,6 +39,7 @@ impl MeQuery {
                     permissions,
                 })
                 .collect(),
+            password_change_required: principal.password_change_required,
         })
     }
 }

@@ -19,6 +19,9 @@ pub struct Me {
     pub permissions: Vec<Permission>,
     /// The workspaces the caller belongs to, with the role and permissions held in each.
     pub workspaces: Vec<MyWorkspace>,
+    /// The caller still holds a one-time password: until they choose their own with
+    /// `changePassword`, every other operation answers `PASSWORD_CHANGE_REQUIRED`.
+    pub password_change_required: bool,
 }
 
 /// A workspace of the caller with their role and effective permissions there.

@@ -28,6 +28,16 @@ pub struct CreatedMember {
     pub generated_password: Option<String>,
 }
 
+/// A member's new one-time password.
+#[derive(SimpleObject)]
+pub struct PasswordReset {
+    /// The member.
+    pub member: Member,
+    /// The one-time password to hand over, shown only here. The member must replace it with
+    /// `changePassword` before doing anything else.
+    pub generated_password: String,
+}
+
 fn tags(input: Option<Vec<TagInput>>) -> crate::error::Result<Option<Vec<members::TagSet>>> {
     input
         .map(|tags| members::parse_tags(tags.into_iter().map(|t| (t.name, t.values)).collect()))
@@ -65,6 +75,27 @@ impl MemberMutation {
         let (member, generated_password) =
             members::create(&state(ctx)?.db, &access, &grants, new, &change(ctx)?).await?;
         Ok(CreatedMember {
+            member: Member::from(member),
+            generated_password,
+        })
+    }
+
+    /// Gives a local member a new one-time password, returned only here, and logs out their
+    /// other logins. Until they choose their own with `changePassword`, every operation but
+    /// `me`, `changePassword` and `logout` answers `PASSWORD_CHANGE_REQUIRED`. Refused for your
+    /// own account, for members who log in through DingTalk, WeCom or Teams, and for people who
+    /// also belong to another organization.
+    ///
+    /// **Permissions**: `org.members.manage`; a member holding a role other than standard user
+    /// also needs `org.permissions.manage` (and `org.organization.manage` for an administrator).
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn reset_member_password(&self, ctx: &Context<'_>, id: ID) -> Result<PasswordReset> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let grants = Grants::of(principal(ctx)?);
+        let id = parse_id(&id, "member")?;
+        let (member, generated_password) =
+            members::reset_password(&state(ctx)?.db, &access, &grants, id, &change(ctx)?).await?;
+        Ok(PasswordReset {
             member: Member::from(member),
             generated_password,
         })

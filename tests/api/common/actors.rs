@@ -1,6 +1,7 @@
 //! The cast of the authorization tests: one of each role in one organization, plus another
-//! organization's administrator, and callers whose token must not let them in: nobody at all, a
-//! disabled, resigned or removed member, and forged, expired or tampered tokens.
+//! organization's administrator, a member who has yet to replace a one-time password, and callers
+//! whose token must not let them in: nobody at all, a disabled, resigned or removed member, and
+//! forged, expired or tampered tokens.
 
 use super::{ADMIN_PASSWORD, TestApp, fixtures, jwt};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -25,7 +26,7 @@ pub struct Actors {
 }
 
 /// Every actor, in table order.
-pub const ACTORS: [&str; 17] = [
+pub const ACTORS: [&str; 18] = [
     "org_admin",
     "perm_admin",
     "standard",
@@ -43,6 +44,7 @@ pub const ACTORS: [&str; 17] = [
     "tampered",
     "resigned",
     "removed",
+    "password_pending",
 ];
 
 /// Actors whose token must not let them in, whatever the operation: none at all, a disabled
@@ -251,6 +253,33 @@ pub async fn setup(app: &TestApp) -> Actors {
             app.login("other_admin", PASSWORD).await["accessToken"]
                 .as_str()
                 .expect("t")
+                .to_string(),
+        ),
+    );
+    // A standard user logged in with the one-time password `createMember` generated.
+    let pending = admin_ok(
+        app,
+        &admin,
+        "mutation { createMember(input: { account: \"password_pending\", userType: DEVELOPER }) { member { id } generatedPassword } }",
+        json!({}),
+    )
+    .await;
+    members.insert(
+        "password_pending",
+        pending["createMember"]["member"]["id"]
+            .as_str()
+            .expect("id")
+            .to_string(),
+    );
+    let one_time = pending["createMember"]["generatedPassword"]
+        .as_str()
+        .expect("generated");
+    tokens.insert(
+        "password_pending",
+        Some(
+            app.login("password_pending", one_time).await["accessToken"]
+                .as_str()
+                .expect("token")
                 .to_string(),
         ),
     );

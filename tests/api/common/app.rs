@@ -228,7 +228,7 @@ impl TestApp {
 /// The login mutation used by tests.
 pub const LOGIN: &str = "mutation($account: String!, $password: String!, $organization: ID) {
   login(account: $account, password: $password, organization: $organization) {
-    accessToken tokenType expiresIn refreshToken member { id account nickname }
+    accessToken tokenType expiresIn refreshToken passwordChangeRequired member { id account nickname }
   }
 }";
 

@@ -51,6 +51,7 @@ pub async fn person(state: &AppState, name: &str, password: &str) -> i64 {
         name: Set(name.into()),
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
+        password_change_required: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -109,4 +110,16 @@ pub async fn account(
 ) -> i64 {
     let user_id = person(state, account, password).await;
     member(state, organization_id, user_id, account, role).await
+}
+
+/// Makes a member look as if a provider connection had brought it.
+pub async fn set_account_type(state: &AppState, member_id: i64, account_type: AccountType) {
+    member::Entity::update(member::ActiveModel {
+        id: Set(member_id),
+        account_type: Set(account_type),
+        ..Default::default()
+    })
+    .exec(&state.db)
+    .await
+    .expect("update member");
 }

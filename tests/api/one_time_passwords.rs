@@ -1,0 +1,331 @@
+//! One-time passwords: a password Roster generated (createMember without one, import, the first
+//! administrator, an administrator's reset) lets its holder do nothing but `me`, `changePassword`
+//! and `logout` until they choose their own; administrators reset passwords, within limits.
+
+use crate::common::{
+    TestApp,
+    actors::{PASSWORD, admin_ok, create_member, role_ids},
+    app::LOGIN,
+    assert_unauthenticated, error_code, fixtures,
+};
+use roster::authz::roles::BuiltinRole;
+use serde_json::{Value, json};
+
+const CHANGE: &str =
+    "mutation($c: String!, $n: String!) { changePassword(currentPassword: $c, newPassword: $n) }";
+const RESET: &str = "mutation($id: ID!) { resetMemberPassword(id: $id) { member { id account } generatedPassword } }";
+const ME: &str = "{ me { passwordChangeRequired member { account } } }";
+const REFRESH: &str = "mutation($t: String!) { refreshToken(refreshToken: $t) { accessToken passwordChangeRequired } }";
+
+/// The answer is PASSWORD_CHANGE_REQUIRED, and its message says how to leave that state.
+fn assert_change_required(body: &Value) {
+    assert_eq!(error_code(body), "PASSWORD_CHANGE_REQUIRED", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("changePassword")),
+        "{body}"
+    );
+}
+
+fn token(payload: &Value) -> String {
+    payload["accessToken"].as_str().expect("token").to_string()
+}
+
+#[tokio::test]
+async fn a_generated_password_must_be_changed_before_anything_else() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation { createMember(input: { account: \"newcomer\", userType: ANALYST }) { member { id } generatedPassword } }",
+        json!({}),
+    )
+    .await;
+    let one_time = created["createMember"]["generatedPassword"]
+        .as_str()
+        .expect("generated")
+        .to_string();
+
+    let payload = app.login("newcomer", &one_time).await;
+    assert_eq!(payload["passwordChangeRequired"], true, "{payload}");
+    let pending = token(&payload);
+    let me = app.gql(ME, json!({}), Some(&pending)).await;
+    assert_eq!(me["data"]["me"]["passwordChangeRequired"], true, "{me}");
+    assert_eq!(me["data"]["me"]["member"]["account"], "newcomer");
+    for query in [
+        "{ organization { id } }",
+        "{ members(first: 5) { totalCount } }",
+        "{ workspaces { id } }",
+        "mutation { createWorkspace(name: \"Mine\") { id } }",
+    ] {
+        assert_change_required(&app.gql(query, json!({}), Some(&pending)).await);
+    }
+    // A refreshed token is no way round it.
+    let refreshed = app
+        .gql(REFRESH, json!({ "t": payload["refreshToken"] }), None)
+        .await;
+    assert_eq!(
+        refreshed["data"]["refreshToken"]["passwordChangeRequired"], true,
+        "{refreshed}"
+    );
+    let refreshed = refreshed["data"]["refreshToken"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    assert_change_required(
+        &app.gql("{ organization { id } }", json!({}), Some(&refreshed))
+            .await,
+    );
+    // The same one-time password is not accepted as the new one.
+    let same = app
+        .gql(
+            CHANGE,
+            json!({ "c": one_time, "n": one_time }),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(error_code(&same), "VALIDATION", "{same}");
+
+    let changed = app
+        .gql(
+            CHANGE,
+            json!({ "c": one_time, "n": "my-own-password-1" }),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+    // The same access token works at once, for everything the role allows.
+    let body = app
+        .gql(
+            "{ organization { id } me { passwordChangeRequired } }",
+            json!({}),
+            Some(&pending),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["me"]["passwordChangeRequired"], false);
+    assert_eq!(
+        error_code(
+            &app.gql(
+                LOGIN,
+                json!({ "account": "newcomer", "password": one_time }),
+                None
+            )
+            .await
+        ),
+        "UNAUTHENTICATED",
+        "the one-time password is spent"
+    );
+    let again = app.login("newcomer", "my-own-password-1").await;
+    assert_eq!(again["passwordChangeRequired"], false);
+
+    // A member given a password when created chose it through the administrator: not one-time.
+    create_member(&app, &admin, "chosen", "ANALYST", None).await;
+    assert_eq!(
+        app.login("chosen", PASSWORD).await["passwordChangeRequired"],
+        false
+    );
+}
+
+#[tokio::test]
+async fn logout_works_while_a_password_change_is_required() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let id = create_member(&app, &admin, "leaver", "ANALYST", None).await;
+    let reset = admin_ok(&app, &admin, RESET, json!({ "id": id })).await;
+    let one_time = reset["resetMemberPassword"]["generatedPassword"]
+        .as_str()
+        .expect("generated");
+    let payload = app.login("leaver", one_time).await;
+    let pending = token(&payload);
+    let body = app
+        .gql(
+            "mutation { logout(everywhere: true) }",
+            json!({}),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(body["data"]["logout"], true, "{body}");
+    assert_unauthenticated(
+        &app.gql(REFRESH, json!({ "t": payload["refreshToken"] }), None)
+            .await,
+        "not valid",
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_resets_a_members_password() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let id = create_member(&app, &admin, "forgetful", "DEVELOPER", None).await;
+    let before = app.login("forgetful", PASSWORD).await;
+    let old_token = token(&before);
+
+    let reset = admin_ok(&app, &admin, RESET, json!({ "id": id })).await;
+    assert_eq!(
+        reset["resetMemberPassword"]["member"]["account"],
+        "forgetful"
+    );
+    let one_time = reset["resetMemberPassword"]["generatedPassword"]
+        .as_str()
+        .expect("generated")
+        .to_string();
+    assert_eq!(one_time.len(), 20);
+
+    assert_eq!(
+        error_code(
+            &app.gql(
+                LOGIN,
+                json!({ "account": "forgetful", "password": PASSWORD }),
+                None
+            )
+            .await
+        ),
+        "UNAUTHENTICATED",
+        "the old password no longer works"
+    );
+    assert_unauthenticated(
+        &app.gql(REFRESH, json!({ "t": before["refreshToken"] }), None)
+            .await,
+        "not valid",
+    );
+    // An access token issued before the reset is held to the password change at once.
+    assert_change_required(
+        &app.gql("{ organization { id } }", json!({}), Some(&old_token))
+            .await,
+    );
+    let payload = app.login("forgetful", &one_time).await;
+    assert_eq!(payload["passwordChangeRequired"], true);
+
+    let audit = admin_ok(
+        &app,
+        &admin,
+        "{ auditEvents(first: 5) { edges { node { action targetId actorMemberId } } } }",
+        json!({}),
+    )
+    .await;
+    let last = &audit["auditEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .find(|e| e["node"]["action"] == "member.password_reset")
+        .expect("a password_reset event")["node"];
+    assert_eq!(last["targetId"], id.as_str());
+    let body = app.gql(ME, json!({}), Some(&admin)).await;
+    assert_eq!(body["data"]["me"]["passwordChangeRequired"], false);
+}
+
+#[tokio::test]
+async fn resetting_is_refused_where_it_would_open_another_login() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let me = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await;
+    let own = app
+        .gql(
+            RESET,
+            json!({ "id": me["me"]["member"]["id"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&own), "VALIDATION", "{own}");
+    assert!(
+        own["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("changePassword"))
+    );
+
+    // A person who also belongs to another organization: the password opens that one too.
+    let org = fixtures::default_organization(&app.state).await;
+    let second = fixtures::organization(&app.state, "Second").await;
+    let person = fixtures::person(&app.state, "Dana", "dana-password").await;
+    let dana = fixtures::member(&app.state, org, person, "dana", BuiltinRole::StandardUser).await;
+    fixtures::member(&app.state, second, person, "dana", BuiltinRole::OrgAdmin).await;
+    let body = app
+        .gql(RESET, json!({ "id": dana.to_string() }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("another organization"))
+    );
+    app.login("dana", "dana-password").await;
+
+    // A member of another organization does not exist here.
+    let stranger = fixtures::account(
+        &app.state,
+        second,
+        "stranger",
+        "x-password-1",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    let body = app
+        .gql(RESET, json!({ "id": stranger.to_string() }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
+
+    // A member who logs in through a provider has no Roster password.
+    let synced = fixtures::account(
+        &app.state,
+        org,
+        "synced",
+        "x-password-1",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    fixtures::set_account_type(&app.state, synced, entity::enums::AccountType::Dingtalk).await;
+    let body = app
+        .gql(RESET, json!({ "id": synced.to_string() }), Some(&admin))
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("DingTalk")),
+        "{body}"
+    );
+
+    // Managing members is not enough to take over an administrator's login.
+    let roles = role_ids(&app, &admin).await;
+    let keeper_role = admin_ok(
+        &app,
+        &admin,
+        "mutation { createRole(scope: ORGANIZATION, name: \"Member keeper\", permissions: [VIEW_MEMBERS, MANAGE_MEMBERS]) { id } }",
+        json!({}),
+    )
+    .await["createRole"]["id"]
+        .as_str()
+        .expect("role")
+        .to_string();
+    create_member(&app, &admin, "keeper", "DEVELOPER", Some(&keeper_role)).await;
+    let perm_admin = create_member(
+        &app,
+        &admin,
+        "perm",
+        "ANALYST",
+        Some(&roles["permission_admin"]),
+    )
+    .await;
+    let standard = create_member(&app, &admin, "plain", "VIEWER", None).await;
+    let keeper = token(&app.login("keeper", PASSWORD).await);
+    for target in [
+        &me["me"]["member"]["id"].as_str().expect("id").to_string(),
+        &perm_admin,
+    ] {
+        let body = app.gql(RESET, json!({ "id": target }), Some(&keeper)).await;
+        assert_eq!(error_code(&body), "FORBIDDEN", "{body}");
+    }
+    let body = app
+        .gql(RESET, json!({ "id": standard }), Some(&keeper))
+        .await;
+    assert!(
+        body["errors"].is_null(),
+        "a standard user's password: {body}"
+    );
+    // Nothing changed for the refused ones.
+    app.login("perm", PASSWORD).await;
+    app.login("synced", "x-password-1").await;
+}
