@@ -54,7 +54,7 @@ async fn main() -> anyhow::Result<()> {
             {
                 match generated_password {
                     Some(password) => println!(
-                        "Created the default organization and its administrator.\n  account:  {account}\n  password: {password}\nThis one-time password is shown only now; change it with the `changePassword` mutation."
+                        "Created the default organization and its administrator.\n  account:  {account}\n  password: {password}\nThis one-time password is shown only now. Log in with it, then choose your own with the `changePassword` mutation: nothing else is allowed until you do."
                     ),
                     None => println!(
                         "Created the default organization and its administrator `{account}` with the password from ROSTER_ADMIN_PASSWORD."
