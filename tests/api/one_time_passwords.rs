@@ -106,17 +106,15 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
         .await;
     assert!(body["errors"].is_null(), "{body}");
     assert_eq!(body["data"]["me"]["passwordChangeRequired"], false);
-    assert_eq!(
-        error_code(
-            &app.gql(
-                LOGIN,
-                json!({ "account": "newcomer", "password": one_time }),
-                None
-            )
-            .await
-        ),
-        "UNAUTHENTICATED",
-        "the one-time password is spent"
+    // The one-time password is spent.
+    assert_unauthenticated(
+        &app.gql(
+            LOGIN,
+            json!({ "account": "newcomer", "password": one_time }),
+            None,
+        )
+        .await,
+        "the account or password is incorrect",
     );
     let again = app.login("newcomer", "my-own-password-1").await;
     assert_eq!(again["passwordChangeRequired"], false);
@@ -174,17 +172,15 @@ async fn an_administrator_resets_a_members_password() {
         .to_string();
     assert_eq!(one_time.len(), 20);
 
-    assert_eq!(
-        error_code(
-            &app.gql(
-                LOGIN,
-                json!({ "account": "forgetful", "password": PASSWORD }),
-                None
-            )
-            .await
-        ),
-        "UNAUTHENTICATED",
-        "the old password no longer works"
+    // The old password no longer works.
+    assert_unauthenticated(
+        &app.gql(
+            LOGIN,
+            json!({ "account": "forgetful", "password": PASSWORD }),
+            None,
+        )
+        .await,
+        "the account or password is incorrect",
     );
     assert_unauthenticated(
         &app.gql(REFRESH, json!({ "t": before["refreshToken"] }), None)
