@@ -280,6 +280,8 @@ pub async fn logout(
 }
 
 /// Changes the caller's password after checking the current one; other sessions are logged out.
+/// A wrong current password counts as a failed login of the member's account (and address), so
+/// a stolen access token is no way round the login throttle.
 pub async fn change_password(
     app: &AppState,
     principal: &Principal,
@@ -298,12 +300,21 @@ pub async fn change_password(
         .one(&app.db)
         .await?
         .ok_or(Error::NotFound("user"))?;
+    let account: String = member::Entity::find_by_id(principal.member_id)
+        .select_only()
+        .column(member::Column::Account)
+        .into_tuple()
+        .one(&app.db)
+        .await?
+        .ok_or(Error::NotFound("member"))?;
+    let attempt = app.throttle.begin(&account, client_ip.as_deref())?;
     if !password::verify(person.password_hash.clone(), current).await? {
         return Err(Error::validation(
             "currentPassword",
             "the current password is incorrect",
         ));
     }
+    app.throttle.succeeded(&attempt);
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     user::Entity::update(user::ActiveModel {

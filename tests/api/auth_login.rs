@@ -94,6 +94,32 @@ async fn repeated_failures_are_throttled_per_account() {
 }
 
 #[tokio::test]
+async fn wrong_current_passwords_count_as_failed_logins() {
+    let app = TestApp::spawn_with(|s| s.login.max_failures_per_account = 3).await;
+    let token = app.admin_token().await;
+    let change = "mutation($c: String!) { changePassword(currentPassword: $c, newPassword: \"new-password-2\") }";
+    for _ in 0..2 {
+        let body = app
+            .gql(change, json!({ "c": "guess-guess" }), Some(&token))
+            .await;
+        assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    }
+    assert_eq!(
+        login_code(&app, "admin", "guess-guess").await,
+        "UNAUTHENTICATED"
+    );
+    // Three failures of the account, whichever way they came: the right password waits too.
+    let body = app
+        .gql(change, json!({ "c": ADMIN_PASSWORD }), Some(&token))
+        .await;
+    assert_eq!(error_code(&body), "RATE_LIMITED", "{body}");
+    assert_eq!(
+        login_code(&app, "admin", ADMIN_PASSWORD).await,
+        "RATE_LIMITED"
+    );
+}
+
+#[tokio::test]
 async fn repeated_failures_are_throttled_per_address() {
     let app = TestApp::spawn_with(|s| {
         s.login.max_failures_per_account = 100;
