@@ -964,6 +964,9 @@ pub struct NewMember {
     pub name: Option<String>,
     /// Initial password; generated when absent.
     pub password: Option<String>,
+    /// Whether the first password must be replaced at the first login (default: yes; a generated
+    /// one always is).
+    pub password_change_required: Option<bool>,
     /// Licence class.
     pub user_type: Option<UserType>,
     /// Organization role (defaults to standard user).
@@ -1324,7 +1327,8 @@ pub fn local_member_row(m: LocalMember, now: DateTime<Utc>) -> member::ActiveMod
 }
 
 /// Adds a local member (with a password) to a generic organization. Returns the member and the
-/// generated password when none was given.
+/// generated password when none was given. The first password is one-time
+/// ([`rules::password_one_time`]).
 ///
 /// **Permissions**: `org.members.manage`; a role other than standard user also needs
 /// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
@@ -1367,6 +1371,11 @@ pub async fn create(
     if let Some(p) = &input.password {
         password::validate_new("password", p)?;
     }
+    let one_time = rules::password_one_time(
+        "passwordChangeRequired",
+        input.password.is_some(),
+        input.password_change_required,
+    )?;
     check_account_free(db, org.id, &account).await?;
     check_nickname_free(db, org.id, &nickname, None).await?;
     check_departments(db, org.id, &input.department_ids).await?;
@@ -1379,7 +1388,7 @@ pub async fn create(
         name: Set(name.clone()),
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
-        password_change_required: Set(generated.is_some()),
+        password_change_required: Set(one_time),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

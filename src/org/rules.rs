@@ -133,6 +133,24 @@ pub fn check_admin_role(
     Ok(())
 }
 
+/// Whether a new member's first password is one-time (to be replaced at the first login). A
+/// generated password always is; a password an administrator gives is too unless they say
+/// otherwise, since they know it.
+pub fn password_one_time(
+    field: &str,
+    password_given: bool,
+    requested: Option<bool>,
+) -> Result<bool> {
+    match (password_given, requested) {
+        (false, Some(false)) => Err(Error::validation(
+            field,
+            "a generated password is always one-time; give `password` as well to let the member keep it",
+        )),
+        (false, _) => Ok(true),
+        (true, requested) => Ok(requested.unwrap_or(true)),
+    }
+}
+
 /// Parses a tag name (`tag_` prefix optional): 1–64 letters, digits or `_`.
 pub fn tag_name(field: &str, raw: &str) -> Result<String> {
     let name = raw.trim();
@@ -211,6 +229,17 @@ pub fn name(field: &str, raw: &str) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_first_password_is_one_time_unless_given_and_said_otherwise() {
+        assert!(password_one_time("f", false, None).expect("generated"));
+        assert!(password_one_time("f", false, Some(true)).expect("generated"));
+        let refused = password_one_time("f", false, Some(false)).expect_err("refused");
+        assert!(refused.to_string().contains("give `password`"), "{refused}");
+        assert!(password_one_time("f", true, None).expect("given"));
+        assert!(password_one_time("f", true, Some(true)).expect("given"));
+        assert!(!password_one_time("f", true, Some(false)).expect("given"));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

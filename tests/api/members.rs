@@ -86,7 +86,7 @@ async fn nicknames_sort_regardless_of_letter_case() {
             &app,
             &admin,
             "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } } }",
-            json!({ "i": { "account": account, "nickname": nickname, "password": PASSWORD } }),
+            json!({ "i": { "account": account, "nickname": nickname, "password": PASSWORD, "passwordChangeRequired": false } }),
         )
         .await;
     }

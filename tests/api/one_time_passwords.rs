@@ -118,12 +118,54 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
     );
     let again = app.login("newcomer", "my-own-password-1").await;
     assert_eq!(again["passwordChangeRequired"], false);
+}
 
-    // A member given a password when created chose it through the administrator: not one-time.
-    create_member(&app, &admin, "chosen", "ANALYST", None).await;
+#[tokio::test]
+async fn a_password_given_at_creation_is_one_time_unless_said_otherwise() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let create = "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } generatedPassword } }";
+    for (account, keep, one_time) in [("given", None, true), ("kept", Some(false), false)] {
+        let body = app
+            .gql(
+                create,
+                json!({ "i": { "account": account, "password": PASSWORD, "passwordChangeRequired": keep } }),
+                Some(&admin),
+            )
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        assert_eq!(
+            body["data"]["createMember"]["generatedPassword"],
+            Value::Null
+        );
+        assert_eq!(
+            app.login(account, PASSWORD).await["passwordChangeRequired"],
+            one_time,
+            "{account}"
+        );
+    }
+    let body = app
+        .gql(
+            create,
+            json!({ "i": { "account": "nothing_to_keep", "passwordChangeRequired": false } }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
     assert_eq!(
-        app.login("chosen", PASSWORD).await["passwordChangeRequired"],
-        false
+        body["errors"][0]["extensions"]["field"],
+        "passwordChangeRequired"
+    );
+    let body = app
+        .gql(
+            "{ members(filter: { keyword: \"nothing_to_keep\" }) { totalCount } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["members"]["totalCount"], 0,
+        "nothing was created: {body}"
     );
 }
 

@@ -91,6 +91,10 @@ pub struct CreateMemberInput {
     pub name: Option<String>,
     /// Initial password; generated and returned when absent.
     pub password: Option<String>,
+    /// Whether the member must replace the first password with their own at the first login
+    /// (`PASSWORD_CHANGE_REQUIRED` until they do). Default true: you know the password you give.
+    /// A generated password is always one-time, so `false` needs `password`.
+    pub password_change_required: Option<bool>,
     /// User type (default viewer).
     pub user_type: Option<UserType>,
     /// Organization role (default standard user).

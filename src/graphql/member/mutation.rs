@@ -47,6 +47,8 @@ fn tags(input: Option<Vec<TagInput>>) -> crate::error::Result<Option<Vec<members
 #[Object]
 impl MemberMutation {
     /// Adds a local member with a password (generic organizations). The seat limit is respected.
+    /// The first password, given or generated, is one-time unless `passwordChangeRequired: false`
+    /// comes with a given `password`.
     ///
     /// **Permissions**: `org.members.manage` (plus `org.permissions.manage` for a role other than
     /// standard user, and `org.organization.manage` for the administrator role).
@@ -63,6 +65,7 @@ impl MemberMutation {
             nickname: input.nickname,
             name: input.name,
             password: input.password,
+            password_change_required: input.password_change_required,
             user_type: input.user_type.map(Into::into),
             role_id: input.role_id.map(|id| parse_id(&id, "role")).transpose()?,
             email: input.email,

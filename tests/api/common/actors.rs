@@ -71,7 +71,7 @@ pub async fn admin_ok(app: &TestApp, token: &str, query: &str, vars: Value) -> V
     body["data"].clone()
 }
 
-/// Creates a member through the API and returns its id.
+/// Creates a member through the API with [`PASSWORD`], to keep, and returns its id.
 pub async fn create_member(
     app: &TestApp,
     token: &str,
@@ -83,7 +83,7 @@ pub async fn create_member(
         app,
         token,
         "mutation($i: CreateMemberInput!) { createMember(input: $i) { member { id } } }",
-        json!({ "i": { "account": account, "password": PASSWORD, "userType": user_type, "roleId": role_id } }),
+        json!({ "i": { "account": account, "password": PASSWORD, "passwordChangeRequired": false, "userType": user_type, "roleId": role_id } }),
     )
     .await;
     data["createMember"]["member"]["id"]
