@@ -37,7 +37,7 @@ macro_rules! catalog {
                 match self { $( Self::$variant => PermissionScope::$scope, )+ }
             }
 
-            /// A phrase for administrators and for error messages ("… to <description>").
+            /// A phrase for administrators and for error messages ("… to `<description>`").
             pub fn description(self) -> &'static str {
                 match self { $( Self::$variant => $text, )+ }
             }
