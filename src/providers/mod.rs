@@ -1,5 +1,5 @@
 //! Clients of the identity providers. They know HTTP and the providers' envelopes, nothing of
-//! GraphQL; failures come back as [`Error::Provider`](crate::error::Error::Provider) explained in
+//! GraphQL; failures come back as [`Error::Provider`] explained in
 //! plain words with the provider's own code kept. Base URLs come from configuration so that
 //! tests and local development talk to the sandbox.
 
