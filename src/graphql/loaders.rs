@@ -4,7 +4,7 @@
 use crate::org::departments::display_paths;
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    department, department_member, member, member_tag, role, workspace, workspace_member,
+    department, department_member, member, member_tag, role, user, workspace, workspace_member,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
@@ -63,6 +63,9 @@ pub struct WorkspacesOf(pub i64);
 /// A member by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberId(pub i64);
+/// Whether a member's person must still replace a one-time password, by member id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PasswordChangeRequiredOf(pub i64);
 
 impl Loader<DepartmentsOf> for OrgLoader {
     type Value = Vec<DepartmentWithPath>;
@@ -218,6 +221,37 @@ impl Loader<MemberId> for OrgLoader {
     }
 }
 
+impl Loader<PasswordChangeRequiredOf> for OrgLoader {
+    type Value = bool;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PasswordChangeRequiredOf],
+    ) -> Result<HashMap<PasswordChangeRequiredOf, Self::Value>, Self::Error> {
+        let rows: Vec<(i64, bool)> = member::Entity::find()
+            .select_only()
+            .column(member::Column::Id)
+            .column(user::Column::PasswordChangeRequired)
+            .join(
+                JoinType::InnerJoin,
+                member::Entity::belongs_to(user::Entity)
+                    .from(member::Column::UserId)
+                    .to(user::Column::Id)
+                    .into(),
+            )
+            .filter(member::Column::OrganizationId.eq(self.organization_id))
+            .filter(member::Column::Id.is_in(keys.iter().map(|k| k.0)))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, required)| (PasswordChangeRequiredOf(id), required))
+            .collect())
+    }
+}
+
 /// What a page of members shows beside each member, read for the whole page in one concurrent
 /// round as soon as the page is known, instead of through the batching delay of the loaders.
 /// It lives in the page's `Member` objects, never in the request, so a later operation of the
@@ -349,6 +383,14 @@ impl Loaders {
             .one(found, WorkspacesOf(member_id))
             .await?
             .unwrap_or_default())
+    }
+
+    /// Whether a member still holds a one-time password (batched across the response).
+    pub async fn password_change_required(&self, member_id: i64) -> crate::error::Result<bool> {
+        Ok(self
+            .one::<_, bool>(None, PasswordChangeRequiredOf(member_id))
+            .await?
+            .unwrap_or(false))
     }
 
     /// A value the page already read, or one loaded (batched) now.

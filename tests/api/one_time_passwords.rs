@@ -121,6 +121,61 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
 }
 
 #[tokio::test]
+async fn administrators_see_who_has_yet_to_choose_a_password() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let pending = admin_ok(
+        &app,
+        &admin,
+        "mutation { createMember(input: { account: \"pending\" }) { member { id } generatedPassword } }",
+        json!({}),
+    )
+    .await;
+    create_member(&app, &admin, "settled", "ANALYST", None).await;
+    let flags = || async {
+        let page = admin_ok(
+            &app,
+            &admin,
+            "{ members(first: 10, orderBy: { field: ACCOUNT, direction: ASC }) { edges { node { account passwordChangeRequired } } } }",
+            json!({}),
+        )
+        .await;
+        page["members"]["edges"]
+            .as_array()
+            .expect("edges")
+            .iter()
+            .map(|e| {
+                (
+                    e["node"]["account"].as_str().expect("account").to_string(),
+                    e["node"]["passwordChangeRequired"].as_bool().expect("flag"),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        flags().await,
+        [
+            ("admin".into(), false),
+            ("pending".into(), true),
+            ("settled".into(), false)
+        ]
+    );
+    let one_time = pending["createMember"]["generatedPassword"]
+        .as_str()
+        .expect("generated");
+    let token = token(&app.login("pending", one_time).await);
+    let changed = app
+        .gql(
+            CHANGE,
+            json!({ "c": one_time, "n": "my-own-password-1" }),
+            Some(&token),
+        )
+        .await;
+    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+    assert!(flags().await.iter().all(|(_, required)| !required));
+}
+
+#[tokio::test]
 async fn a_password_given_at_creation_is_one_time_unless_said_otherwise() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;

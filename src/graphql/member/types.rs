@@ -116,6 +116,15 @@ impl Member {
         self.0.to_be_deleted
     }
 
+    /// The member still holds a one-time password (generated, imported, reset, or given by an
+    /// administrator) and has not chosen their own yet.
+    async fn password_change_required(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<bool> {
+        Ok(loaders(ctx)?.password_change_required(self.0.id).await?)
+    }
+
     /// The organization role.
     async fn role(
         &self,
