@@ -257,6 +257,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         audit: AuditBus::default(),
         sync: sync::SyncHub::default(),
         statements,
+        sub_tree_sizes: Arc::default(),
     })
 }
 

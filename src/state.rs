@@ -32,4 +32,6 @@ pub struct AppState {
     pub sync: crate::sync::SyncHub,
     /// SQL statements run so far.
     pub statements: crate::db::StatementCounter,
+    /// Which department sub-trees were lately found large (a member page's plan choice).
+    pub sub_tree_sizes: Arc<crate::org::members::SubTreeSizes>,
 }

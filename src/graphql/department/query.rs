@@ -78,7 +78,8 @@ impl DepartmentQuery {
             .into());
         }
         let limit = limit.clamp(1, 100) as usize;
-        let db = &state(ctx)?.db;
+        let app = state(ctx)?;
+        let db = &app.db;
         let deps = departments::search(db, access.org_id(), keyword, limit as u64).await?;
         let paths = departments::display_paths(db, access.org_id(), &deps).await?;
         let filter = members::MemberFilter {
@@ -93,6 +94,7 @@ impl DepartmentQuery {
         };
         let found = members::list(
             db,
+            &app.sub_tree_sizes,
             &access,
             &filter,
             members::SortField::Nickname,

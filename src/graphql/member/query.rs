@@ -124,8 +124,17 @@ impl MemberQuery {
             backward: last.is_some(),
         };
         let filter = service_filter(filter.unwrap_or_default())?;
-        let result =
-            members::list(&state(ctx)?.db, &access, &filter, field, descending, &page).await?;
+        let app = state(ctx)?;
+        let result = members::list(
+            &app.db,
+            &app.sub_tree_sizes,
+            &access,
+            &filter,
+            field,
+            descending,
+            &page,
+        )
+        .await?;
         Ok(MemberConnection {
             page: result,
             field,
