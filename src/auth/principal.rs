@@ -155,13 +155,7 @@ pub async fn authenticate<C: ConnectionTrait>(
         ])
         .column(user::Column::PasswordChangeRequired)
         .column(role_permission::Column::Permission)
-        .join(
-            JoinType::InnerJoin,
-            member::Entity::belongs_to(user::Entity)
-                .from(member::Column::UserId)
-                .to(user::Column::Id)
-                .into(),
-        )
+        .join(JoinType::InnerJoin, crate::org::members::person_of_member())
         .join(
             JoinType::LeftJoin,
             member::Entity::belongs_to(role_permission::Entity)

@@ -233,13 +233,7 @@ impl Loader<PasswordChangeRequiredOf> for OrgLoader {
             .select_only()
             .column(member::Column::Id)
             .column(user::Column::PasswordChangeRequired)
-            .join(
-                JoinType::InnerJoin,
-                member::Entity::belongs_to(user::Entity)
-                    .from(member::Column::UserId)
-                    .to(user::Column::Id)
-                    .into(),
-            )
+            .join(JoinType::InnerJoin, crate::org::members::person_of_member())
             .filter(member::Column::OrganizationId.eq(self.organization_id))
             .filter(member::Column::Id.is_in(keys.iter().map(|k| k.0)))
             .into_tuple()

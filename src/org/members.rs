@@ -40,6 +40,14 @@ pub async fn get<C: ConnectionTrait>(
         .ok_or(Error::NotFound("member"))
 }
 
+/// The join from a member to its person (`user`), whose password and one-time flag it shares.
+pub fn person_of_member() -> sea_orm::RelationDef {
+    member::Entity::belongs_to(user::Entity)
+        .from(member::Column::UserId)
+        .to(user::Column::Id)
+        .into()
+}
+
 /// The organization role a member holds (built-in roles have no organization).
 pub async fn role_of<C: ConnectionTrait>(db: &C, member: &member::Model) -> Result<role::Model> {
     role::Entity::find_by_id(member.role_id)
