@@ -1118,6 +1118,15 @@ pub(crate) fn check_role_grant(grants: &Grants, role: &role::Model) -> Result<()
     Ok(())
 }
 
+/// [`check_role_grant`] for a member who is given `role` (or whose login is handed over), where
+/// the standard user role needs no more than managing members.
+pub(crate) fn check_role_grant_beyond_standard(grants: &Grants, role: &role::Model) -> Result<()> {
+    if role.builtin_key.as_deref() == Some(BuiltinRole::StandardUser.key()) {
+        return Ok(());
+    }
+    check_role_grant(grants, role)
+}
+
 /// Whether a member of the organization (other than `except`) holds this nickname in any letter
 /// case. The database lower-cases both sides, as its unique index on
 /// `(organization_id, lower(nickname))` does, so the answer is the index's.
@@ -1433,9 +1442,7 @@ pub async fn create(
             .ok_or_else(|| Error::internal("built-in roles missing"))?,
     };
     let (role, is_admin) = assignable_org_role(db, org.id, role_id).await?;
-    if role.builtin_key.as_deref() != Some(BuiltinRole::StandardUser.key()) {
-        check_role_grant(grants, &role)?;
-    }
+    check_role_grant_beyond_standard(grants, &role)?;
     rules::check_admin_role("roleId", user_type, is_admin, &role.name)?;
     if let Some(p) = &input.password {
         password::validate_new("password", p)?;
@@ -1890,10 +1897,7 @@ pub async fn reset_password(
             ),
         ));
     }
-    let role = role_of(db, &target).await?;
-    if role.builtin_key.as_deref() != Some(BuiltinRole::StandardUser.key()) {
-        check_role_grant(grants, &role)?;
-    }
+    check_role_grant_beyond_standard(grants, &role_of(db, &target).await?)?;
     let elsewhere = member::Entity::find()
         .filter(member::Column::UserId.eq(target.user_id))
         .filter(member::Column::OrganizationId.ne(target.organization_id))

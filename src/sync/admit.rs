@@ -145,10 +145,7 @@ pub async fn from_mirror(
     }
     if let Some(role_id) = input.role_id {
         let (role, is_admin) = members::assignable_org_role(db, org, role_id).await?;
-        if role.builtin_key.as_deref() != Some(crate::authz::roles::BuiltinRole::StandardUser.key())
-        {
-            members::check_role_grant(grants, &role)?;
-        }
+        members::check_role_grant_beyond_standard(grants, &role)?;
         rules::check_admin_role("roleId", input.user_type, is_admin, &role.name)?;
     }
     let organization = organization::Entity::find_by_id(org)
