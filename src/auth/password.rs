@@ -134,16 +134,21 @@ fn generated_blocking(count: usize) -> Result<Vec<(String, String)>> {
         .collect()
 }
 
+/// One new generated password with its hash, as [`generated`] makes them.
+pub async fn generated_one() -> Result<(String, String)> {
+    generated(1)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no password was generated"))
+}
+
 /// The hash of a chosen password, or, with none, of a new generated one (as [`generated`] makes
 /// them), which is returned too so that it can be shown once.
 pub async fn hash_or_generate(chosen: Option<String>) -> Result<(String, Option<String>)> {
     match chosen {
         Some(p) => Ok((hash(p).await?, None)),
         None => {
-            let (plain, hash) = generated(1)
-                .await?
-                .pop()
-                .ok_or_else(|| Error::internal("no password was generated"))?;
+            let (plain, hash) = generated_one().await?;
             Ok((hash, Some(plain)))
         }
     }

@@ -1909,8 +1909,7 @@ pub async fn reset_password(
             target.nickname
         )));
     }
-    let (hash, generated) = password::hash_or_generate(None).await?;
-    let generated = generated.ok_or_else(|| Error::internal("no password was generated"))?;
+    let (generated, hash) = password::generated_one().await?;
     let txn = crate::db::begin_write(db).await?;
     user::Entity::update(user::ActiveModel {
         id: Set(target.user_id),
