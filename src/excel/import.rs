@@ -958,7 +958,9 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
         })
         .collect();
     let mut person_of: HashMap<String, i64> = HashMap::with_capacity(rows.len());
-    for part in people.chunks(rows_per_insert(6)) {
+    for part in people.chunks(rows_per_insert(
+        <user::Column as sea_orm::Iterable>::iter().count(),
+    )) {
         for person in user::Entity::insert_many(part.to_vec())
             .exec_with_returning(txn)
             .await?
