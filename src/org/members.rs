@@ -1864,12 +1864,103 @@ pub async fn set_status(
     Ok(outcomes)
 }
 
+/// Why the caller may not give `target` a new one-time password, or `None`: `target` is the
+/// caller themself (they use `changePassword`), logs in through a provider, also belongs to
+/// another organization (the password is theirs there too), or holds a role other than standard
+/// user that the caller could not assign.
+async fn password_reset_refusal<C: ConnectionTrait>(
+    db: &C,
+    access: &OrgAccess,
+    grants: &Grants,
+    target: &member::Model,
+) -> Result<Option<Error>> {
+    if target.id == access.actor() {
+        return Ok(Some(Error::validation(
+            "id",
+            "this is your own account: change your password with `changePassword`",
+        )));
+    }
+    if target.account_type != AccountType::Local {
+        return Ok(Some(Error::validation(
+            "id",
+            format!(
+                "`{}` logs in through {}, and Roster keeps no password for them; their password is managed there",
+                target.nickname,
+                crate::excel::columns::account_type_label(target.account_type)
+            ),
+        )));
+    }
+    if let Err(refusal) = check_role_grant_beyond_standard(grants, &role_of(db, target).await?) {
+        return Ok(Some(refusal));
+    }
+    let elsewhere = member::Entity::find()
+        .filter(member::Column::UserId.eq(target.user_id))
+        .filter(member::Column::OrganizationId.ne(target.organization_id))
+        .count(db)
+        .await?;
+    Ok((elsewhere > 0).then(|| {
+        Error::Forbidden(format!(
+            "`{}` also belongs to another organization, where the same password lets them in; only they can change it, with `changePassword`",
+            target.nickname
+        ))
+    }))
+}
+
+/// Gives each of `targets` (local members the caller may reset, see
+/// [`password_reset_refusal`]) a new one-time password, in one transaction: their other logins
+/// are logged out and a `member.password_reset` event is recorded for each. The passwords come
+/// back in the order of `targets`.
+async fn apply_password_resets(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    targets: &[member::Model],
+    cx: &Change,
+) -> Result<Vec<String>> {
+    if targets.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (passwords, hashes): (Vec<String>, Vec<String>) = password::generated(targets.len())
+        .await?
+        .into_iter()
+        .unzip();
+    let txn = crate::db::begin_write(db).await?;
+    let mut events = Vec::with_capacity(targets.len());
+    for (target, hash) in targets.iter().zip(hashes) {
+        user::Entity::update(user::ActiveModel {
+            id: Set(target.user_id),
+            password_hash: Set(Some(hash)),
+            password_change_required: Set(true),
+            updated_at: Set(Utc::now()),
+            ..Default::default()
+        })
+        .exec(&txn)
+        .await?;
+        refresh::revoke_member(&txn, target.id).await?;
+        events.push(
+            audit::record(
+                &txn,
+                AuditEntry {
+                    organization_id: target.organization_id,
+                    actor_member_id: Some(access.actor()),
+                    action: "member.password_reset",
+                    target_type: "member",
+                    target_id: Some(target.id.to_string()),
+                    summary: json!({ "account": target.account }),
+                    client_ip: cx.client_ip.clone(),
+                },
+            )
+            .await?,
+        );
+    }
+    txn.commit().await?;
+    cx.published(events);
+    Ok(passwords)
+}
+
 /// Gives a local member a new one-time password, returned only here: their other logins are
 /// logged out, and until they choose their own password with `changePassword` every operation
-/// but `me`, `changePassword` and `logout` is refused. Refused for the caller themself (they use
-/// `changePassword`), for members who log in through a provider, for people who also belong to
-/// another organization (the password is theirs there too), and, as for assigning it, for a
-/// member holding a role other than standard user unless the caller may grant that role.
+/// but `me`, `changePassword` and `logout` is refused. Refused as [`password_reset_refusal`]
+/// says.
 ///
 /// **Permissions**: `org.members.manage` (plus `org.permissions.manage`, and
 /// `org.organization.manage` for an administrator, as above).
@@ -1881,62 +1972,63 @@ pub async fn reset_password(
     cx: &Change,
 ) -> Result<(member::Model, String)> {
     let target = get(db, access.org_id(), member_id).await?;
-    if target.id == access.actor() {
-        return Err(Error::validation(
-            "id",
-            "this is your own account: change your password with `changePassword`",
-        ));
+    if let Some(refusal) = password_reset_refusal(db, access, grants, &target).await? {
+        return Err(refusal);
     }
-    if target.account_type != AccountType::Local {
-        return Err(Error::validation(
-            "id",
-            format!(
-                "`{}` logs in through {}, and Roster keeps no password for them; their password is managed there",
-                target.nickname,
-                crate::excel::columns::account_type_label(target.account_type)
-            ),
-        ));
-    }
-    check_role_grant_beyond_standard(grants, &role_of(db, &target).await?)?;
-    let elsewhere = member::Entity::find()
-        .filter(member::Column::UserId.eq(target.user_id))
-        .filter(member::Column::OrganizationId.ne(target.organization_id))
-        .count(db)
-        .await?;
-    if elsewhere > 0 {
-        return Err(Error::Forbidden(format!(
-            "`{}` also belongs to another organization, where the same password lets them in; only they can change it, with `changePassword`",
-            target.nickname
-        )));
-    }
-    let (generated, hash) = password::generated_one().await?;
-    let txn = crate::db::begin_write(db).await?;
-    user::Entity::update(user::ActiveModel {
-        id: Set(target.user_id),
-        password_hash: Set(Some(hash)),
-        password_change_required: Set(true),
-        updated_at: Set(Utc::now()),
-        ..Default::default()
-    })
-    .exec(&txn)
-    .await?;
-    refresh::revoke_member(&txn, target.id).await?;
-    let event = audit::record(
-        &txn,
-        AuditEntry {
-            organization_id: target.organization_id,
-            actor_member_id: Some(access.actor()),
-            action: "member.password_reset",
-            target_type: "member",
-            target_id: Some(target.id.to_string()),
-            summary: json!({ "account": target.account }),
-            client_ip: cx.client_ip.clone(),
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    cx.published([event]);
+    let generated = apply_password_resets(db, access, std::slice::from_ref(&target), cx)
+        .await?
+        .pop()
+        .ok_or_else(|| Error::internal("no password was generated"))?;
     Ok((target, generated))
+}
+
+/// What a batch password reset did for one member: the outcome, and the new one-time password
+/// when it was applied.
+#[derive(Debug, Clone)]
+pub struct PasswordResetOutcome {
+    /// Whether it was applied, and why not.
+    pub outcome: Outcome,
+    /// The new one-time password, shown only here.
+    pub generated_password: Option<String>,
+}
+
+/// [`reset_password`] for many members at once: each refusal is reported for its member (as
+/// [`password_reset_refusal`] says), and the others get their new passwords together, all or
+/// none. Outcomes come in the order the ids were given, each member once.
+///
+/// **Permissions**: as for [`reset_password`].
+pub async fn reset_passwords(
+    db: &DatabaseConnection,
+    access: &OrgAccess,
+    grants: &Grants,
+    member_ids: &[i64],
+    cx: &Change,
+) -> Result<Vec<PasswordResetOutcome>> {
+    let mut outcomes = Vec::new();
+    let mut targets = Vec::new();
+    for &id in unique(member_ids).iter() {
+        let refusal = match batch_target(db, access, id, None).await? {
+            Err(refused) => Some(refused),
+            Ok(target) => match password_reset_refusal(db, access, grants, &target).await? {
+                Some(refusal) => Some(Outcome::refused(id, refusal.to_string())),
+                None => {
+                    targets.push(target);
+                    None
+                }
+            },
+        };
+        outcomes.push(PasswordResetOutcome {
+            outcome: refusal.unwrap_or_else(|| Outcome::done(id)),
+            generated_password: None,
+        });
+    }
+    let mut passwords = apply_password_resets(db, access, &targets, cx)
+        .await?
+        .into_iter();
+    for reset in outcomes.iter_mut().filter(|r| r.outcome.ok) {
+        reset.generated_password = passwords.next();
+    }
+    Ok(outcomes)
 }
 
 /// The member a batch action names, or the outcome refusing it: not in the organization, or the

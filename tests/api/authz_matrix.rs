@@ -198,6 +198,13 @@ fn ops() -> Vec<Op> {
             other: "",
         },
         Op {
+            name: "resetMemberPasswords",
+            query: "mutation($ids: [ID!]!) { resetMemberPasswords(ids: $ids) { ok message generatedPassword } }",
+            vars: |a, _| json!({ "ids": [a.members["target_password"]] }),
+            allowed: Allowed::Only(&["org_admin"], "REFUSED"),
+            other: "",
+        },
+        Op {
             name: "disableMembers",
             query: "mutation($ids: [ID!]!) { disableMembers(ids: $ids) { ok message } }",
             vars: |a, _| json!({ "ids": [a.members["target_status"]] }),

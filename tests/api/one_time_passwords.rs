@@ -422,3 +422,130 @@ async fn resetting_is_refused_where_it_would_open_another_login() {
     app.login("perm", PASSWORD).await;
     app.login("synced", "x-password-1").await;
 }
+
+#[tokio::test]
+async fn passwords_are_reset_in_batch_with_an_outcome_for_each_member() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let me = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await;
+    let own = me["me"]["member"]["id"].as_str().expect("id").to_string();
+    let first = create_member(&app, &admin, "first", "ANALYST", None).await;
+    let second = create_member(&app, &admin, "second", "VIEWER", None).await;
+    let org = fixtures::default_organization(&app.state).await;
+    let synced = fixtures::account(
+        &app.state,
+        org,
+        "synced",
+        "x-password-1",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    fixtures::set_account_type(&app.state, synced, entity::enums::AccountType::Dingtalk).await;
+    let elsewhere = fixtures::organization(&app.state, "Elsewhere").await;
+    let stranger = fixtures::account(
+        &app.state,
+        elsewhere,
+        "stranger",
+        "x-password-1",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    const BATCH: &str = "mutation($ids: [ID!]!) { resetMemberPasswords(ids: $ids) { memberId ok message generatedPassword } }";
+
+    let ids = [
+        first.clone(),
+        own.clone(),
+        synced.to_string(),
+        stranger.to_string(),
+        second.clone(),
+        first.clone(),
+    ];
+    let data = admin_ok(&app, &admin, BATCH, json!({ "ids": ids })).await;
+    let outcomes = data["resetMemberPasswords"].as_array().expect("outcomes");
+    // Each member once, in the order given.
+    let order: Vec<&str> = outcomes
+        .iter()
+        .map(|o| o["memberId"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        order,
+        ids[..5].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    let refused = |i: usize, says: &str| {
+        let o = &outcomes[i];
+        assert_eq!(o["ok"], false, "{o}");
+        assert!(o["generatedPassword"].is_null(), "{o}");
+        assert!(
+            o["message"].as_str().is_some_and(|m| m.contains(says)),
+            "{o}"
+        );
+    };
+    refused(1, "changePassword");
+    refused(2, "DingTalk");
+    refused(3, "no such member");
+    let mut passwords = Vec::new();
+    for (i, account) in [(0, "first"), (4, "second")] {
+        let o = &outcomes[i];
+        assert_eq!(o["ok"], true, "{o}");
+        assert!(o["message"].is_null(), "{o}");
+        let one_time = o["generatedPassword"].as_str().expect("generated");
+        assert_eq!(one_time.len(), 20);
+        assert_unauthenticated(
+            &app.gql(
+                LOGIN,
+                json!({ "account": account, "password": PASSWORD }),
+                None,
+            )
+            .await,
+            "the account or password is incorrect",
+        );
+        let payload = app.login(account, one_time).await;
+        assert_eq!(payload["passwordChangeRequired"], true, "{payload}");
+        passwords.push(one_time.to_string());
+    }
+    assert_ne!(passwords[0], passwords[1]);
+    // The refused keep their passwords.
+    app.login("synced", "x-password-1").await;
+    app.login("stranger", "x-password-1").await;
+    let body = app.gql(ME, json!({}), Some(&admin)).await;
+    assert_eq!(
+        body["data"]["me"]["passwordChangeRequired"], false,
+        "{body}"
+    );
+
+    let audit = admin_ok(
+        &app,
+        &admin,
+        "{ auditEvents(first: 20, action: \"member.password_reset\") { edges { node { targetId } } } }",
+        json!({}),
+    )
+    .await;
+    let mut targets: Vec<&str> = audit["auditEvents"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["targetId"].as_str().expect("target"))
+        .collect();
+    targets.sort_unstable();
+    let mut expected = [first.as_str(), second.as_str()];
+    expected.sort_unstable();
+    assert_eq!(targets, expected);
+
+    // A batch in which every member is refused changes nothing and generates nothing.
+    let data = admin_ok(
+        &app,
+        &admin,
+        BATCH,
+        json!({ "ids": [own, synced.to_string()] }),
+    )
+    .await;
+    assert!(
+        data["resetMemberPasswords"]
+            .as_array()
+            .expect("outcomes")
+            .iter()
+            .all(|o| o["ok"] == false && o["generatedPassword"].is_null()),
+        "{data}"
+    );
+    app.login("synced", "x-password-1").await;
+}

@@ -2,7 +2,7 @@
 
 use super::{
     inputs::{CreateMemberInput, TagInput, UpdateMemberInput},
-    types::{Member, MemberOutcome},
+    types::{Member, MemberOutcome, PasswordResetOutcome},
 };
 use crate::{
     authz::{Grants, Permission},
@@ -102,6 +102,29 @@ impl MemberMutation {
             member: Member::from(member),
             generated_password,
         })
+    }
+
+    /// `resetMemberPassword` for many members at once: each member's outcome says whether they
+    /// got a new one-time password (shown only here) or why not. The refusals are those of
+    /// `resetMemberPassword`; the others are reset together.
+    ///
+    /// **Permissions**: as for `resetMemberPassword`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn reset_member_passwords(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> Result<Vec<PasswordResetOutcome>> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let grants = Grants::of(principal(ctx)?);
+        let ids = parse_ids(&ids, "member")?;
+        Ok(
+            members::reset_passwords(&state(ctx)?.db, &access, &grants, &ids, &change(ctx)?)
+                .await?
+                .into_iter()
+                .map(Into::into)
+                .collect(),
+        )
     }
 
     /// Edits a member: nickname, name, contact details, user type, organization role, departments, tags.

@@ -322,3 +322,33 @@ impl From<crate::org::members::Outcome> for MemberOutcome {
         }
     }
 }
+
+/// What `resetMemberPasswords` did for one member.
+#[derive(async_graphql::SimpleObject)]
+pub struct PasswordResetOutcome {
+    /// The member.
+    pub member_id: ID,
+    /// Whether they got a new one-time password.
+    pub ok: bool,
+    /// Why not, and what to do.
+    pub message: Option<String>,
+    /// The one-time password to hand over, shown only here; null when refused. The member must
+    /// replace it with `changePassword` before doing anything else.
+    pub generated_password: Option<String>,
+}
+
+impl From<crate::org::members::PasswordResetOutcome> for PasswordResetOutcome {
+    fn from(r: crate::org::members::PasswordResetOutcome) -> Self {
+        let MemberOutcome {
+            member_id,
+            ok,
+            message,
+        } = r.outcome.into();
+        Self {
+            member_id,
+            ok,
+            message,
+            generated_password: r.generated_password,
+        }
+    }
+}
