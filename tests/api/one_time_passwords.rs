@@ -28,6 +28,21 @@ fn assert_change_required(body: &Value) {
     );
 }
 
+/// A member of `org` who logs in through DingTalk (and also holds the password `x-password-1`,
+/// which a reset must leave alone).
+async fn dingtalk_member(app: &TestApp, org: i64, account: &str) -> i64 {
+    let id = fixtures::account(
+        &app.state,
+        org,
+        account,
+        "x-password-1",
+        BuiltinRole::StandardUser,
+    )
+    .await;
+    fixtures::set_account_type(&app.state, id, entity::enums::AccountType::Dingtalk).await;
+    id
+}
+
 fn token(payload: &Value) -> String {
     payload["accessToken"].as_str().expect("token").to_string()
 }
@@ -361,15 +376,7 @@ async fn resetting_is_refused_where_it_would_open_another_login() {
     assert_eq!(error_code(&body), "NOT_FOUND", "{body}");
 
     // A member who logs in through a provider has no Roster password.
-    let synced = fixtures::account(
-        &app.state,
-        org,
-        "synced",
-        "x-password-1",
-        BuiltinRole::StandardUser,
-    )
-    .await;
-    fixtures::set_account_type(&app.state, synced, entity::enums::AccountType::Dingtalk).await;
+    let synced = dingtalk_member(&app, org, "synced").await;
     let body = app
         .gql(RESET, json!({ "id": synced.to_string() }), Some(&admin))
         .await;
@@ -432,15 +439,7 @@ async fn passwords_are_reset_in_batch_with_an_outcome_for_each_member() {
     let first = create_member(&app, &admin, "first", "ANALYST", None).await;
     let second = create_member(&app, &admin, "second", "VIEWER", None).await;
     let org = fixtures::default_organization(&app.state).await;
-    let synced = fixtures::account(
-        &app.state,
-        org,
-        "synced",
-        "x-password-1",
-        BuiltinRole::StandardUser,
-    )
-    .await;
-    fixtures::set_account_type(&app.state, synced, entity::enums::AccountType::Dingtalk).await;
+    let synced = dingtalk_member(&app, org, "synced").await;
     let elsewhere = fixtures::organization(&app.state, "Elsewhere").await;
     let stranger = fixtures::account(
         &app.state,
