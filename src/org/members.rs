@@ -537,10 +537,10 @@ const SUB_TREE_SIZE_TTL: std::time::Duration = std::time::Duration::from_secs(60
 /// How many sub-trees' size classes are remembered at most.
 const SUB_TREE_SIZES_KEPT: usize = 4_096;
 
-/// Which sub-trees (organization, department) [`sub_tree_is_large`] found large, remembered for
-/// [`SUB_TREE_SIZE_TTL`] so that the pages of a sub-tree after its first skip the count (a round
-/// trip and about 0.6 ms of PostgreSQL's time). The answer only picks between two plans that read
-/// the same rows: one a minute stale costs time, never a wrong page.
+/// Which sub-trees (organization, department) `sub_tree_is_large` found large, remembered for
+/// `SUB_TREE_SIZE_TTL` (a minute) so that the pages of a sub-tree after its first skip the count
+/// (a round trip and about 0.6 ms of PostgreSQL's time). The answer only picks between two plans
+/// that read the same rows: one a minute stale costs time, never a wrong page.
 #[derive(Debug, Default)]
 pub struct SubTreeSizes {
     seen: std::sync::Mutex<std::collections::HashMap<(i64, i64), (bool, std::time::Instant)>>,
@@ -1959,8 +1959,10 @@ async fn apply_password_resets(
 
 /// Gives a local member a new one-time password, returned only here: their other logins are
 /// logged out, and until they choose their own password with `changePassword` every operation
-/// but `me`, `changePassword` and `logout` is refused. Refused as [`password_reset_refusal`]
-/// says.
+/// but `me`, `changePassword` and `logout` is refused. Refused for the caller themself (they
+/// use `changePassword`), for members who log in through a provider, for people who also belong
+/// to another organization (the password is theirs there too), and for a member holding a role
+/// other than standard user that the caller could not assign.
 ///
 /// **Permissions**: `org.members.manage` (plus `org.permissions.manage`, and
 /// `org.organization.manage` for an administrator, as above).
@@ -1993,7 +1995,7 @@ pub struct PasswordResetOutcome {
 }
 
 /// [`reset_password`] for many members at once: each refusal is reported for its member (as
-/// [`password_reset_refusal`] says), and the others get their new passwords together, all or
+/// [`reset_password`] says), and the others get their new passwords together, all or
 /// none. Outcomes come in the order the ids were given, each member once.
 ///
 /// **Permissions**: as for [`reset_password`].
