@@ -2009,18 +2009,18 @@ pub async fn reset_passwords(
     let mut outcomes = Vec::new();
     let mut targets = Vec::new();
     for &id in unique(member_ids).iter() {
-        let refusal = match batch_target(db, access, id, None).await? {
-            Err(refused) => Some(refused),
+        let outcome = match batch_target(db, access, id, None).await? {
+            Err(refused) => refused,
             Ok(target) => match password_reset_refusal(db, access, grants, &target).await? {
-                Some(refusal) => Some(Outcome::refused(id, refusal.to_string())),
+                Some(refusal) => Outcome::refused(id, refusal.to_string()),
                 None => {
                     targets.push(target);
-                    None
+                    Outcome::done(id)
                 }
             },
         };
         outcomes.push(PasswordResetOutcome {
-            outcome: refusal.unwrap_or_else(|| Outcome::done(id)),
+            outcome,
             generated_password: None,
         });
     }
