@@ -296,19 +296,23 @@ pub async fn change_password(
             "the new password must differ from the current one",
         ));
     }
-    let person = user::Entity::find_by_id(principal.user_id)
-        .one(&app.db)
-        .await?
-        .ok_or(Error::NotFound("user"))?;
-    let account: String = member::Entity::find_by_id(principal.member_id)
-        .select_only()
-        .column(member::Column::Account)
-        .into_tuple()
-        .one(&app.db)
-        .await?
-        .ok_or(Error::NotFound("member"))?;
+    // The member's account (the throttle's key) and their person's password, in one read.
+    let (person_id, account, password_hash): (i64, String, Option<String>) =
+        member::Entity::find_by_id(principal.member_id)
+            .select_only()
+            .column(user::Column::Id)
+            .column(member::Column::Account)
+            .column(user::Column::PasswordHash)
+            .join(
+                sea_orm::JoinType::InnerJoin,
+                crate::org::members::person_of_member(),
+            )
+            .into_tuple()
+            .one(&app.db)
+            .await?
+            .ok_or(Error::NotFound("member"))?;
     let attempt = app.throttle.begin(&account, client_ip.as_deref())?;
-    if !password::verify(person.password_hash.clone(), current).await? {
+    if !password::verify(password_hash, current).await? {
         return Err(Error::validation(
             "currentPassword",
             "the current password is incorrect",
@@ -318,7 +322,7 @@ pub async fn change_password(
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     user::Entity::update(user::ActiveModel {
-        id: Set(person.id),
+        id: Set(person_id),
         password_hash: Set(Some(hash)),
         password_change_required: Set(false),
         updated_at: Set(Utc::now()),
@@ -327,7 +331,7 @@ pub async fn change_password(
     .exec(&txn)
     .await?;
     let members: Vec<i64> = member::Entity::find()
-        .filter(member::Column::UserId.eq(person.id))
+        .filter(member::Column::UserId.eq(person_id))
         .all(&txn)
         .await?
         .into_iter()
