@@ -215,7 +215,7 @@ pub struct GraphqlSettings {
     pub max_root_fields: usize,
 }
 
-/// Password-guessing defences.
+/// Password login: defences against guessing, and how long one-time passwords last.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LoginSettings {
@@ -226,6 +226,10 @@ pub struct LoginSettings {
     pub max_failures_per_address: u32,
     /// Window in seconds (`ROSTER_LOGIN__WINDOW_SECS`).
     pub window_secs: u64,
+    /// Seconds a one-time password (generated, imported, reset, or given by an administrator)
+    /// lets its holder in before they must ask for a new one; `0` keeps them valid until used
+    /// (`ROSTER_LOGIN__ONE_TIME_PASSWORD_TTL_SECS`). The first administrator's never expires.
+    pub one_time_password_ttl_secs: u64,
 }
 
 /// Log output.
@@ -280,6 +284,7 @@ impl Default for Settings {
                 max_failures_per_account: 5,
                 max_failures_per_address: 30,
                 window_secs: 15 * 60,
+                one_time_password_ttl_secs: 7 * 24 * 60 * 60,
             },
             cors_allowed_origins: Vec::new(),
             trust_forwarded_for: false,

@@ -17,6 +17,8 @@ pub enum ErrorCode {
     Forbidden,
     /// Authenticated with a one-time password that must be changed (`changePassword`) first.
     PasswordChangeRequired,
+    /// The right one-time password, but it has expired: an administrator must issue a new one.
+    PasswordExpired,
     /// The object does not exist in the caller's organization.
     NotFound,
     /// The input breaks a rule; `field` or `rows` say where.
@@ -38,6 +40,7 @@ impl ErrorCode {
             Self::Unauthenticated => "UNAUTHENTICATED",
             Self::Forbidden => "FORBIDDEN",
             Self::PasswordChangeRequired => "PASSWORD_CHANGE_REQUIRED",
+            Self::PasswordExpired => "PASSWORD_EXPIRED",
             Self::NotFound => "NOT_FOUND",
             Self::Validation => "VALIDATION",
             Self::Conflict => "CONFLICT",
@@ -50,7 +53,7 @@ impl ErrorCode {
     /// The HTTP status used outside GraphQL.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Unauthenticated | Self::PasswordExpired => StatusCode::UNAUTHORIZED,
             Self::Forbidden | Self::PasswordChangeRequired => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Validation => StatusCode::BAD_REQUEST,
@@ -74,6 +77,9 @@ pub enum Error {
     /// The caller must replace a one-time password before anything else; the message says how.
     #[error("{0}")]
     PasswordChangeRequired(String),
+    /// The right one-time password, past its expiry; the message says when and what to do.
+    #[error("{0}")]
+    PasswordExpired(String),
     /// No such object in the caller's organization.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -137,6 +143,7 @@ impl Error {
             Self::Unauthenticated(_) => ErrorCode::Unauthenticated,
             Self::Forbidden(_) => ErrorCode::Forbidden,
             Self::PasswordChangeRequired(_) => ErrorCode::PasswordChangeRequired,
+            Self::PasswordExpired(_) => ErrorCode::PasswordExpired,
             Self::NotFound(_) => ErrorCode::NotFound,
             Self::Validation { .. } => ErrorCode::Validation,
             Self::Conflict(_) => ErrorCode::Conflict,
@@ -243,6 +250,10 @@ mod tests {
     fn codes_map_to_statuses() {
         assert_eq!(
             Error::Unauthenticated("x".into()).status_code(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            Error::PasswordExpired("x".into()).status_code(),
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(

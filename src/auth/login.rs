@@ -62,12 +62,12 @@ pub async fn password_login(
         query = query.filter(member::Column::OrganizationId.eq(org));
     }
     let candidates = query.all(&app.db).await?;
-    let people: HashMap<i64, Option<String>> = user::Entity::find()
+    let people: HashMap<i64, user::Model> = user::Entity::find()
         .filter(user::Column::Id.is_in(candidates.iter().map(|m| m.user_id)))
         .all(&app.db)
         .await?
         .into_iter()
-        .map(|u| (u.id, u.password_hash))
+        .map(|u| (u.id, u))
         .collect();
 
     // Verify against every candidate person (normally one); unknown accounts burn the same time.
@@ -80,7 +80,9 @@ pub async fn password_login(
             if refused_people.contains(&member.user_id) {
                 continue;
             }
-            let hash = people.get(&member.user_id).cloned().flatten();
+            let hash = people
+                .get(&member.user_id)
+                .and_then(|p| p.password_hash.clone());
             if password::verify(hash, password.clone()).await? {
                 matched = Some(member);
                 break;
@@ -93,6 +95,17 @@ pub async fn password_login(
         return Err(bad_credentials());
     };
     app.throttle.succeeded(&attempt);
+    let expires_at = people
+        .get(&member.user_id)
+        .and_then(|p| p.password_expires_at);
+    if let Err(expired) = password::check_not_expired(expires_at, Utc::now()) {
+        tracing::info!(
+            account,
+            member = member.id,
+            "expired one-time password refused"
+        );
+        return Err(expired);
+    }
 
     match member.status {
         MemberStatus::Active => {}
@@ -279,9 +292,13 @@ pub async fn logout(
     Ok(())
 }
 
+/// A member's person, account, password hash and one-time password expiry.
+type PasswordOfMember = (i64, String, Option<String>, Option<chrono::DateTime<Utc>>);
+
 /// Changes the caller's password after checking the current one; other sessions are logged out.
 /// A wrong current password counts as a failed login of the member's account (and address), so
-/// a stolen access token is no way round the login throttle.
+/// a stolen access token is no way round the login throttle. An expired one-time password is
+/// refused as at login (`PASSWORD_EXPIRED`), even from a session opened while it was valid.
 pub async fn change_password(
     app: &AppState,
     principal: &Principal,
@@ -297,12 +314,13 @@ pub async fn change_password(
         ));
     }
     // The member's account (the throttle's key) and their person's password, in one read.
-    let (person_id, account, password_hash): (i64, String, Option<String>) =
+    let (person_id, account, password_hash, expires_at): PasswordOfMember =
         member::Entity::find_by_id(principal.member_id)
             .select_only()
             .column(user::Column::Id)
             .column(member::Column::Account)
             .column(user::Column::PasswordHash)
+            .column(user::Column::PasswordExpiresAt)
             .join(
                 sea_orm::JoinType::InnerJoin,
                 crate::org::members::person_of_member(),
@@ -319,12 +337,15 @@ pub async fn change_password(
         ));
     }
     app.throttle.succeeded(&attempt);
+    // An expired one-time password no longer proves who this is, even to a session it opened.
+    password::check_not_expired(expires_at, Utc::now())?;
     let hash = password::hash(new).await?;
     let txn = crate::db::begin_write(&app.db).await?;
     user::Entity::update(user::ActiveModel {
         id: Set(person_id),
         password_hash: Set(Some(hash)),
         password_change_required: Set(false),
+        password_expires_at: Set(None),
         updated_at: Set(Utc::now()),
         ..Default::default()
     })

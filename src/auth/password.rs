@@ -13,6 +13,7 @@ use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::SaltString,
 };
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::Rng;
 use std::sync::LazyLock;
 
@@ -43,6 +44,39 @@ pub fn validate_new(field: &str, password: &str) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// How long a one-time password lets its holder in (`login.one_time_password_ttl_secs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OneTimeLifetime(Option<TimeDelta>);
+
+impl OneTimeLifetime {
+    /// A lifetime of `secs` seconds; `0`, or more than chrono can count, never expires.
+    pub fn from_secs(secs: u64) -> Self {
+        let lifetime = i64::try_from(secs)
+            .ok()
+            .filter(|&s| s > 0)
+            .and_then(TimeDelta::try_seconds);
+        Self(lifetime)
+    }
+
+    /// When a one-time password issued at `issued` stops letting its holder in, if ever.
+    pub fn expires_at(self, issued: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.0
+            .and_then(|lifetime| issued.checked_add_signed(lifetime))
+    }
+}
+
+/// Refuses a correct password that was one-time and has expired: it proves nothing any more, and
+/// only a new one from an administrator helps. Passwords without an expiry always pass.
+pub fn check_not_expired(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<()> {
+    match expires_at {
+        Some(at) if at <= now => Err(Error::PasswordExpired(format!(
+            "this one-time password expired on {}; ask an organization administrator for a new one",
+            at.format("%Y-%m-%d %H:%M UTC")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Memory (KiB) and passes of the hashes of generated passwords.
@@ -168,6 +202,32 @@ fn generate() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_time_passwords_expire_after_their_lifetime_unless_it_is_zero() {
+        let issued = DateTime::parse_from_rfc3339("2026-12-05T18:00:00Z")
+            .expect("date")
+            .with_timezone(&Utc);
+        let week = OneTimeLifetime::from_secs(7 * 24 * 3600);
+        let expires = week.expires_at(issued).expect("a week expires");
+        assert_eq!(expires.to_rfc3339(), "2026-12-12T18:00:00+00:00");
+        assert_eq!(OneTimeLifetime::from_secs(0).expires_at(issued), None);
+        assert_eq!(
+            OneTimeLifetime::from_secs(u64::MAX).expires_at(issued),
+            None,
+            "beyond what chrono counts is never"
+        );
+
+        let second = TimeDelta::seconds(1);
+        assert!(check_not_expired(Some(expires), expires - second).is_ok());
+        let refused =
+            check_not_expired(Some(expires), expires).expect_err("expired at the instant");
+        assert_eq!(refused.code(), crate::error::ErrorCode::PasswordExpired);
+        let message = refused.to_string();
+        assert!(message.contains("2026-12-12 18:00 UTC"), "{message}");
+        assert!(message.contains("administrator"), "{message}");
+        assert!(check_not_expired(None, expires + second).is_ok());
+    }
 
     #[tokio::test]
     async fn hash_and_verify() {

@@ -127,6 +127,7 @@ mod tests {
             max_failures_per_account: account,
             max_failures_per_address: address,
             window_secs: 60,
+            one_time_password_ttl_secs: 0,
         })
     }
 

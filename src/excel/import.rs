@@ -9,7 +9,10 @@ use super::{
     validate::{self, Current, Lookup, MemberUpdate, NewRow, Problem, RoleRef},
 };
 use crate::{
-    auth::{password, refresh},
+    auth::{
+        password::{self, OneTimeLifetime},
+        refresh,
+    },
     authz::{Grants, OrgAccess, Permission, roles::BuiltinRole},
     error::{Error, Result},
     org::{
@@ -18,7 +21,7 @@ use crate::{
     },
     secrets::SecretBox,
 };
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use entity::{department_member, enums::*, member, member_tag, organization, user, workspace};
 use sea_orm::{
     ActiveValue::Set,
@@ -71,6 +74,8 @@ pub struct Report {
     pub problem_report: Option<Link>,
     /// One-time passwords of imported members, by member id.
     pub passwords: Vec<(i64, String)>,
+    /// When those passwords stop letting their holders in, if they expire.
+    pub passwords_expire_at: Option<DateTime<Utc>>,
 }
 
 impl Report {
@@ -83,6 +88,7 @@ impl Report {
             problems: Vec::new(),
             problem_report: None,
             passwords: Vec::new(),
+            passwords_expire_at: None,
         }
     }
 }
@@ -198,12 +204,9 @@ async fn refused(
     )
     .await?;
     Ok(Report {
-        applied: false,
-        rows: sheet.rows.len(),
-        members: Vec::new(),
         problems,
         problem_report: Some(link),
-        passwords: Vec::new(),
+        ..Report::clean(false, sheet.rows.len(), Vec::new())
     })
 }
 
@@ -689,7 +692,7 @@ struct RewrittenRow<'a> {
     status: MemberStatus,
     email: Option<&'a str>,
     phone: Option<&'a str>,
-    updated_at: chrono::DateTime<Utc>,
+    updated_at: DateTime<Utc>,
 }
 
 /// Writes the changed columns of many members: one `UPDATE … FROM json_to_recordset` on
@@ -788,7 +791,7 @@ fn tag_rows(org: i64, member_id: i64, tags: &[TagSet]) -> Vec<member_tag::Active
 }
 
 /// Adds new local members from an import workbook, all or nothing, within the seat limit. Each
-/// gets a generated one-time password, returned once in the report.
+/// gets a generated one-time password, returned once in the report, that expires after `lifetime`.
 ///
 /// **Permissions**: `org.members.manage`; roles other than standard user also need
 /// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
@@ -796,6 +799,7 @@ pub async fn import(
     mut upload: Upload<'_>,
     access: &OrgAccess,
     grants: &Grants,
+    lifetime: OneTimeLifetime,
     cx: &crate::org::audit::Change,
 ) -> Result<Report> {
     let db = upload.db;
@@ -876,7 +880,8 @@ pub async fn import(
     let txn = crate::db::begin_write(db).await?;
     members::check_seats(&txn, &org, rows.len() as u64).await?;
     let now = Utc::now();
-    let inserted = insert_rows(&txn, org_id, &rows, &hashes, now).await?;
+    let expires_at = lifetime.expires_at(now);
+    let inserted = insert_rows(&txn, org_id, &rows, &hashes, expires_at, now).await?;
     let mut created = Vec::with_capacity(rows.len());
     let mut groups = Vec::new();
     let mut tags = Vec::new();
@@ -929,6 +934,7 @@ pub async fn import(
     cx.published([event]);
     Ok(Report {
         passwords: created.iter().copied().zip(plain).collect(),
+        passwords_expire_at: expires_at,
         ..Report::clean(true, sheet.rows.len(), created)
     })
 }
@@ -942,7 +948,8 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
     org: i64,
     rows: &[NewRow],
     hashes: &[String],
-    now: chrono::DateTime<Utc>,
+    expires_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
 ) -> Result<Vec<member::Model>> {
     let people: Vec<user::ActiveModel> = rows
         .iter()
@@ -952,6 +959,7 @@ async fn insert_rows<C: sea_orm::ConnectionTrait>(
             avatar_url: Set(None),
             password_hash: Set(Some(hash.clone())),
             password_change_required: Set(true),
+            password_expires_at: Set(expires_at),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()

@@ -63,9 +63,18 @@ pub struct WorkspacesOf(pub i64);
 /// A member by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberId(pub i64);
-/// Whether a member's person must still replace a one-time password, by member id.
+/// The state of a member's person's password, by member id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct PasswordChangeRequiredOf(pub i64);
+pub struct PasswordStateOf(pub i64);
+
+/// Whether a person still holds a one-time password, and until when it lets them in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PasswordState {
+    /// They must replace it with `changePassword`.
+    pub change_required: bool,
+    /// When it expires, if it does.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
 
 impl Loader<DepartmentsOf> for OrgLoader {
     type Value = Vec<DepartmentWithPath>;
@@ -221,18 +230,19 @@ impl Loader<MemberId> for OrgLoader {
     }
 }
 
-impl Loader<PasswordChangeRequiredOf> for OrgLoader {
-    type Value = bool;
+impl Loader<PasswordStateOf> for OrgLoader {
+    type Value = PasswordState;
     type Error = Arc<DbErr>;
 
     async fn load(
         &self,
-        keys: &[PasswordChangeRequiredOf],
-    ) -> Result<HashMap<PasswordChangeRequiredOf, Self::Value>, Self::Error> {
-        let rows: Vec<(i64, bool)> = member::Entity::find()
+        keys: &[PasswordStateOf],
+    ) -> Result<HashMap<PasswordStateOf, Self::Value>, Self::Error> {
+        let rows: Vec<(i64, bool, Option<chrono::DateTime<chrono::Utc>>)> = member::Entity::find()
             .select_only()
             .column(member::Column::Id)
             .column(user::Column::PasswordChangeRequired)
+            .column(user::Column::PasswordExpiresAt)
             .join(JoinType::InnerJoin, crate::org::members::person_of_member())
             .filter(member::Column::OrganizationId.eq(self.organization_id))
             .filter(member::Column::Id.is_in(keys.iter().map(|k| k.0)))
@@ -241,7 +251,13 @@ impl Loader<PasswordChangeRequiredOf> for OrgLoader {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, required)| (PasswordChangeRequiredOf(id), required))
+            .map(|(id, change_required, expires_at)| {
+                let state = PasswordState {
+                    change_required,
+                    expires_at,
+                };
+                (PasswordStateOf(id), state)
+            })
             .collect())
     }
 }
@@ -379,12 +395,13 @@ impl Loaders {
             .unwrap_or_default())
     }
 
-    /// Whether a member still holds a one-time password (batched across the response).
-    pub async fn password_change_required(&self, member_id: i64) -> crate::error::Result<bool> {
+    /// Whether a member still holds a one-time password, and until when (batched across the
+    /// response).
+    pub async fn password_state(&self, member_id: i64) -> crate::error::Result<PasswordState> {
         Ok(self
-            .one::<_, bool>(None, PasswordChangeRequiredOf(member_id))
+            .one::<_, PasswordState>(None, PasswordStateOf(member_id))
             .await?
-            .unwrap_or(false))
+            .unwrap_or_default())
     }
 
     /// A value the page already read, or one loaded (batched) now.

@@ -62,6 +62,15 @@ pub fn change(ctx: &async_graphql::Context<'_>) -> crate::error::Result<crate::o
     })
 }
 
+/// How long the one-time passwords a mutation hands out last (`login.one_time_password_ttl_secs`).
+pub fn one_time_lifetime(
+    ctx: &async_graphql::Context<'_>,
+) -> crate::error::Result<crate::auth::password::OneTimeLifetime> {
+    Ok(crate::auth::password::OneTimeLifetime::from_secs(
+        state(ctx)?.settings.login.one_time_password_ttl_secs,
+    ))
+}
+
 /// Parses a list of ids.
 pub fn parse_ids(ids: &[async_graphql::ID], what: &'static str) -> crate::error::Result<Vec<i64>> {
     ids.iter().map(|id| parse_id(id, what)).collect()

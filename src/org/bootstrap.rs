@@ -70,6 +70,9 @@ pub async fn run(db: &DatabaseConnection, settings: &Settings) -> Result<Bootstr
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
         password_change_required: Set(generated.is_some()),
+        // The printed password does not expire: nobody else could give the first administrator a
+        // new one.
+        password_expires_at: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()

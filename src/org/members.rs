@@ -7,7 +7,10 @@ use super::{
     rules,
 };
 use crate::{
-    auth::{password, refresh},
+    auth::{
+        password::{self, OneTimeLifetime},
+        refresh,
+    },
     authz::{Grants, OrgAccess, Permission, roles::BuiltinRole},
     db::PlannedRead,
     error::{Error, Result},
@@ -1406,7 +1409,7 @@ pub fn local_member_row(m: LocalMember, now: DateTime<Utc>) -> member::ActiveMod
 
 /// Adds a local member (with a password) to a generic organization. Returns the member and the
 /// generated password when none was given. The first password is one-time
-/// ([`rules::password_one_time`]).
+/// ([`rules::password_one_time`]) and then expires after `lifetime`.
 ///
 /// **Permissions**: `org.members.manage`; a role other than standard user also needs
 /// `org.permissions.manage` (and `org.organization.manage` for the administrator role).
@@ -1415,6 +1418,7 @@ pub async fn create(
     access: &OrgAccess,
     grants: &Grants,
     input: NewMember,
+    lifetime: OneTimeLifetime,
     cx: &Change,
 ) -> Result<(member::Model, Option<String>)> {
     let org = organization::Entity::find_by_id(access.org_id())
@@ -1465,6 +1469,7 @@ pub async fn create(
         avatar_url: Set(None),
         password_hash: Set(Some(hash)),
         password_change_required: Set(one_time),
+        password_expires_at: Set(lifetime.expires_at(now).filter(|_| one_time)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -1909,15 +1914,17 @@ async fn password_reset_refusal<C: ConnectionTrait>(
 /// Gives each of `targets` (local members the caller may reset, see
 /// [`password_reset_refusal`]) a new one-time password, in one transaction: their other logins
 /// are logged out and a `member.password_reset` event is recorded for each. The passwords come
-/// back in the order of `targets`.
+/// back in the order of `targets`, with the time they expire (the same for all).
 async fn apply_password_resets(
     db: &DatabaseConnection,
     access: &OrgAccess,
     targets: &[member::Model],
+    lifetime: OneTimeLifetime,
     cx: &Change,
-) -> Result<Vec<String>> {
+) -> Result<(Vec<String>, Option<DateTime<Utc>>)> {
+    let expires_at = lifetime.expires_at(Utc::now());
     if targets.is_empty() {
-        return Ok(Vec::new());
+        return Ok((Vec::new(), expires_at));
     }
     let (passwords, hashes): (Vec<String>, Vec<String>) = password::generated(targets.len())
         .await?
@@ -1930,6 +1937,7 @@ async fn apply_password_resets(
             id: Set(target.user_id),
             password_hash: Set(Some(hash)),
             password_change_required: Set(true),
+            password_expires_at: Set(expires_at),
             updated_at: Set(Utc::now()),
             ..Default::default()
         })
@@ -1954,7 +1962,7 @@ async fn apply_password_resets(
     }
     txn.commit().await?;
     cx.published(events);
-    Ok(passwords)
+    Ok((passwords, expires_at))
 }
 
 /// Gives a local member a new one-time password, returned only here: their other logins are
@@ -1962,7 +1970,8 @@ async fn apply_password_resets(
 /// but `me`, `changePassword` and `logout` is refused. Refused for the caller themself (they
 /// use `changePassword`), for members who log in through a provider, for people who also belong
 /// to another organization (the password is theirs there too), and for a member holding a role
-/// other than standard user that the caller could not assign.
+/// other than standard user that the caller could not assign. The password expires after
+/// `lifetime`.
 ///
 /// **Permissions**: `org.members.manage` (plus `org.permissions.manage`, and
 /// `org.organization.manage` for an administrator, as above).
@@ -1971,14 +1980,16 @@ pub async fn reset_password(
     access: &OrgAccess,
     grants: &Grants,
     member_id: i64,
+    lifetime: OneTimeLifetime,
     cx: &Change,
 ) -> Result<(member::Model, String)> {
     let target = get(db, access.org_id(), member_id).await?;
     if let Some(refusal) = password_reset_refusal(db, access, grants, &target).await? {
         return Err(refusal);
     }
-    let generated = apply_password_resets(db, access, std::slice::from_ref(&target), cx)
+    let generated = apply_password_resets(db, access, std::slice::from_ref(&target), lifetime, cx)
         .await?
+        .0
         .pop()
         .ok_or_else(|| Error::internal("no password was generated"))?;
     Ok((target, generated))
@@ -1992,6 +2003,8 @@ pub struct PasswordResetOutcome {
     pub outcome: Outcome,
     /// The new one-time password, shown only here.
     pub generated_password: Option<String>,
+    /// When the new password stops letting its holder in, if it expires.
+    pub password_expires_at: Option<DateTime<Utc>>,
 }
 
 /// [`reset_password`] for many members at once: each refusal is reported for its member (as
@@ -2004,6 +2017,7 @@ pub async fn reset_passwords(
     access: &OrgAccess,
     grants: &Grants,
     member_ids: &[i64],
+    lifetime: OneTimeLifetime,
     cx: &Change,
 ) -> Result<Vec<PasswordResetOutcome>> {
     let mut outcomes = Vec::new();
@@ -2022,13 +2036,14 @@ pub async fn reset_passwords(
         outcomes.push(PasswordResetOutcome {
             outcome,
             generated_password: None,
+            password_expires_at: None,
         });
     }
-    let mut passwords = apply_password_resets(db, access, &targets, cx)
-        .await?
-        .into_iter();
+    let (passwords, expires_at) = apply_password_resets(db, access, &targets, lifetime, cx).await?;
+    let mut passwords = passwords.into_iter();
     for reset in outcomes.iter_mut().filter(|r| r.outcome.ok) {
         reset.generated_password = passwords.next();
+        reset.password_expires_at = expires_at;
     }
     Ok(outcomes)
 }

@@ -84,6 +84,22 @@ async fn generated_password_is_returned_once_and_works() {
         body["data"]["login"]["passwordChangeRequired"], true,
         "the printed password is one-time"
     );
+    // Nobody could reset it, so it does not expire.
+    let token = body["data"]["login"]["accessToken"]
+        .as_str()
+        .expect("token");
+    let me = app
+        .gql(
+            "{ me { member { passwordExpiresAt } } }",
+            json!({}),
+            Some(token),
+        )
+        .await;
+    assert!(me["errors"].is_null(), "{me}");
+    assert!(
+        me["data"]["me"]["member"]["passwordExpiresAt"].is_null(),
+        "{me}"
+    );
 }
 
 #[tokio::test]
@@ -118,10 +134,10 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest three
-/// do what they say: the password flag exists only after the newest, the path pattern index on
-/// PostgreSQL only after the one before, the case-sensitive nickname sort index only before the
-/// third newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest four
+/// do what they say: the password expiry exists only after the newest, the password flag only
+/// after the one before, the path pattern index on PostgreSQL only after the third newest, the
+/// case-sensitive nickname sort index only before the fourth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -146,33 +162,40 @@ async fn migrations_roll_back_and_apply_again() {
             .expect("a count")
             == 1
     };
-    let has_flag = || async {
-        db.execute_unprepared("SELECT password_change_required FROM \"user\"")
+    let has_column = |name: &'static str| async move {
+        db.execute_unprepared(&format!("SELECT {name} FROM \"user\""))
             .await
             .is_ok()
     };
+    const EXPIRY: &str = "password_expires_at";
+    const FLAG: &str = "password_change_required";
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
     const SORT: &str = "ix_member_organization_id_nickname_id";
-    assert!(has_flag().await);
+    assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
-    assert!(!has_flag().await, "rolling back drops the column");
+    assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
+    assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
         .expect("the one before rolls back");
-    assert!(!has_index(PATTERN).await, "rolling back drops the index");
+    assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
         .expect("the third newest rolls back");
+    assert!(!has_index(PATTERN).await, "rolling back drops the index");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the fourth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
-    assert!(has_flag().await);
+    assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     assert!(

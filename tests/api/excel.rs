@@ -14,7 +14,7 @@ const EXPORT: &str =
     "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url fileName expiresAt } }";
 const TEMPLATE: &str = "mutation($k: MemberTemplateKind!, $p: Boolean) { memberTemplate(kind: $k, prefilled: $p) { url fileName } }";
 const BATCH: &str = "mutation($file: Upload!, $dry: Boolean) { batchUpdateMembers(file: $file, dryRun: $dry) { applied rows changedMemberIds problems { row column message } problemReport { url fileName } } }";
-const IMPORT: &str = "mutation($file: Upload!, $dry: Boolean) { importMembers(file: $file, dryRun: $dry) { applied rows created { memberId generatedPassword } problems { row column message } problemReport { url } } }";
+const IMPORT: &str = "mutation($file: Upload!, $dry: Boolean) { importMembers(file: $file, dryRun: $dry) { applied rows created { memberId generatedPassword passwordExpiresAt } problems { row column message } problemReport { url } } }";
 const MEMBER: &str = "query($id: ID!) { member(id: $id) { nickname userType status email phone role { name } tags { name values } departments { path } } }";
 
 /// Every sheet of a workbook, as rows of cells.
@@ -874,6 +874,10 @@ async fn import_adds_members_all_or_nothing_within_the_seat_limit() {
         json!([{ "name": "region", "values": ["East"] }])
     );
     let password = created[1]["generatedPassword"].as_str().expect("password");
+    assert!(
+        created.iter().all(|c| c["passwordExpiresAt"].is_string()),
+        "imported passwords expire: {created:?}"
+    );
     let dave = app.login("dave", password).await;
     assert_eq!(dave["member"]["nickname"], "dave_d");
     assert_eq!(

@@ -548,3 +548,170 @@ async fn passwords_are_reset_in_batch_with_an_outcome_for_each_member() {
     );
     app.login("synced", "x-password-1").await;
 }
+
+/// `at` as a time, from an RFC 3339 string in a response.
+fn time(at: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(at.as_str().unwrap_or_else(|| panic!("a time: {at}")))
+        .expect("RFC 3339")
+        .with_timezone(&chrono::Utc)
+}
+
+/// Moves the one-time password expiry of member `id`'s person to `at`, as if time had passed.
+async fn expire(app: &TestApp, id: &str, at: chrono::DateTime<chrono::Utc>) {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let member = entity::member::Entity::find_by_id(id.parse::<i64>().expect("id"))
+        .one(&app.state.db)
+        .await
+        .expect("read")
+        .expect("member");
+    entity::user::Entity::update(entity::user::ActiveModel {
+        id: Set(member.user_id),
+        password_expires_at: Set(Some(at)),
+        ..Default::default()
+    })
+    .exec(&app.state.db)
+    .await
+    .expect("update");
+}
+
+#[tokio::test]
+async fn one_time_passwords_expire() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    const EXPIRY: &str =
+        "query($id: ID!) { member(id: $id) { passwordChangeRequired passwordExpiresAt } }";
+    let before = chrono::Utc::now();
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation { createMember(input: { account: \"late\", userType: ANALYST }) { member { id passwordExpiresAt } generatedPassword } }",
+        json!({}),
+    )
+    .await;
+    let id = created["createMember"]["member"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let one_time = created["createMember"]["generatedPassword"]
+        .as_str()
+        .expect("generated")
+        .to_string();
+    // Seven days by default.
+    let week = chrono::Duration::days(7);
+    let expires = time(&created["createMember"]["member"]["passwordExpiresAt"]);
+    assert!(
+        expires >= before + week && expires <= chrono::Utc::now() + week,
+        "{expires}"
+    );
+    // Passwords people keep do not expire.
+    let kept = create_member(&app, &admin, "kept", "VIEWER", None).await;
+    let data = admin_ok(&app, &admin, EXPIRY, json!({ "id": kept })).await;
+    assert!(data["member"]["passwordExpiresAt"].is_null(), "{data}");
+
+    // Logged in before it expired, but not changed in time.
+    let pending = token(&app.login("late", &one_time).await);
+    expire(&app, &id, chrono::Utc::now() - chrono::Duration::minutes(1)).await;
+    let refused = app
+        .gql(
+            LOGIN,
+            json!({ "account": "late", "password": one_time }),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(&refused), "PASSWORD_EXPIRED", "{refused}");
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("expired on") && message.contains("administrator"),
+        "{message}"
+    );
+    // A wrong password learns nothing of the expiry.
+    assert_unauthenticated(
+        &app.gql(
+            LOGIN,
+            json!({ "account": "late", "password": "not-the-password" }),
+            None,
+        )
+        .await,
+        "the account or password is incorrect",
+    );
+    // Nor does the session it opened let it become a lasting password.
+    let change = app
+        .gql(
+            CHANGE,
+            json!({ "c": one_time, "n": "my-own-password-1" }),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(error_code(&change), "PASSWORD_EXPIRED", "{change}");
+    assert_unauthenticated(
+        &app.gql(
+            LOGIN,
+            json!({ "account": "late", "password": "my-own-password-1" }),
+            None,
+        )
+        .await,
+        "the account or password is incorrect",
+    );
+
+    // A reset gives a new week; choosing a password ends expiry.
+    let reset = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resetMemberPasswords(ids: $ids) { ok generatedPassword passwordExpiresAt } }",
+        json!({ "ids": [id] }),
+    )
+    .await;
+    let outcome = &reset["resetMemberPasswords"][0];
+    assert_eq!(outcome["ok"], true, "{outcome}");
+    assert!(
+        time(&outcome["passwordExpiresAt"]) >= before + week,
+        "{outcome}"
+    );
+    let fresh = outcome["generatedPassword"].as_str().expect("generated");
+    let pending = token(&app.login("late", fresh).await);
+    let changed = app
+        .gql(
+            CHANGE,
+            json!({ "c": fresh, "n": "my-own-password-1" }),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+    let data = admin_ok(&app, &admin, EXPIRY, json!({ "id": id })).await;
+    assert_eq!(
+        data["member"],
+        json!({ "passwordChangeRequired": false, "passwordExpiresAt": null })
+    );
+    app.login("late", "my-own-password-1").await;
+}
+
+#[tokio::test]
+async fn a_lifetime_of_zero_keeps_one_time_passwords_until_used() {
+    let app = TestApp::spawn_with(|s| s.login.one_time_password_ttl_secs = 0).await;
+    let admin = app.admin_token().await;
+    let created = admin_ok(
+        &app,
+        &admin,
+        "mutation { createMember(input: { account: \"whenever\" }) { member { id passwordChangeRequired passwordExpiresAt } generatedPassword } }",
+        json!({}),
+    )
+    .await;
+    let member = &created["createMember"]["member"];
+    assert_eq!(member["passwordChangeRequired"], true, "{member}");
+    assert!(member["passwordExpiresAt"].is_null(), "{member}");
+    let reset = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resetMemberPasswords(ids: $ids) { ok generatedPassword passwordExpiresAt } }",
+        json!({ "ids": [member["id"]] }),
+    )
+    .await;
+    let outcome = &reset["resetMemberPasswords"][0];
+    assert_eq!(outcome["ok"], true, "{outcome}");
+    assert!(outcome["passwordExpiresAt"].is_null(), "{outcome}");
+    let fresh = outcome["generatedPassword"].as_str().expect("generated");
+    assert_eq!(
+        app.login("whenever", fresh).await["passwordChangeRequired"],
+        true
+    );
+}

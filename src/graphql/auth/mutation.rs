@@ -16,6 +16,8 @@ impl AuthMutation {
     /// Logs in with account and password (generic organizations). Pass `organization` when the
     /// account exists in several organizations; otherwise the most recently used one is chosen.
     /// Unknown accounts and wrong passwords give the same error; repeated failures are throttled.
+    /// The right one-time password past its expiry answers `PASSWORD_EXPIRED`: ask an
+    /// administrator for a new one.
     ///
     /// **Permissions**: public.
     async fn login(
@@ -76,7 +78,8 @@ impl AuthMutation {
     }
 
     /// Changes the caller's password. Other logins of the same person are logged out. This is
-    /// also how a member given a one-time password (`passwordChangeRequired`) chooses their own.
+    /// also how a member given a one-time password (`passwordChangeRequired`) chooses their own,
+    /// before it expires (`PASSWORD_EXPIRED` afterwards).
     ///
     /// **Permissions**: any authenticated member with a password, also while a password change
     /// is required.

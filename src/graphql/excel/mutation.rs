@@ -16,7 +16,7 @@ use crate::{
         change,
         guard::{PermissionGuard, access, principal},
         member::query::service_filter,
-        parse_ids, state,
+        one_time_lifetime, parse_ids, state,
     },
 };
 use async_graphql::{Context, ID, Object, Result};
@@ -195,7 +195,14 @@ impl ExcelMutation {
         let grants = Grants::of(principal(ctx)?);
         let public_url = state(ctx)?.settings.public_url();
         let upload = upload(ctx, &file, dry_run, &public_url)?;
-        let report = import::import(upload, &access, &grants, &change(ctx)?).await?;
+        let report = import::import(
+            upload,
+            &access,
+            &grants,
+            one_time_lifetime(ctx)?,
+            &change(ctx)?,
+        )
+        .await?;
         Ok(ImportReport {
             applied: report.applied,
             rows: report.rows as i32,
@@ -205,6 +212,7 @@ impl ExcelMutation {
                 .map(|(id, password)| ImportedMember {
                     member_id: ID(id.to_string()),
                     generated_password: password,
+                    password_expires_at: report.passwords_expire_at,
                 })
                 .collect(),
             problem_report: report.problem_report.map(Into::into),

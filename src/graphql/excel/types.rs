@@ -127,6 +127,9 @@ pub struct ImportedMember {
     pub member_id: async_graphql::ID,
     /// The generated one-time password.
     pub generated_password: String,
+    /// When it stops letting them in (`PASSWORD_EXPIRED`); null when one-time passwords do not
+    /// expire.
+    pub password_expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// What an import did, or would do.

@@ -9,7 +9,7 @@ use crate::{
     graphql::{
         change,
         guard::{PermissionGuard, access, principal},
-        parse_id, parse_ids, state,
+        one_time_lifetime, parse_id, parse_ids, state,
     },
     org::members::{self, MemberChanges, NewMember},
 };
@@ -75,8 +75,15 @@ impl MemberMutation {
             department_ids: parse_ids(&input.department_ids.unwrap_or_default(), "department")?,
             tags: tags(input.tags)?.unwrap_or_default(),
         };
-        let (member, generated_password) =
-            members::create(&state(ctx)?.db, &access, &grants, new, &change(ctx)?).await?;
+        let (member, generated_password) = members::create(
+            &state(ctx)?.db,
+            &access,
+            &grants,
+            new,
+            one_time_lifetime(ctx)?,
+            &change(ctx)?,
+        )
+        .await?;
         Ok(CreatedMember {
             member: Member::from(member),
             generated_password,
@@ -85,7 +92,8 @@ impl MemberMutation {
 
     /// Gives a local member a new one-time password, returned only here, and logs out their
     /// other logins. Until they choose their own with `changePassword`, every operation but
-    /// `me`, `changePassword` and `logout` answers `PASSWORD_CHANGE_REQUIRED`. Refused for your
+    /// `me`, `changePassword` and `logout` answers `PASSWORD_CHANGE_REQUIRED`; once it expires
+    /// (`member.passwordExpiresAt`), logging in with it answers `PASSWORD_EXPIRED`. Refused for your
     /// own account, for members who log in through DingTalk, WeCom or Teams, and for people who
     /// also belong to another organization.
     ///
@@ -96,8 +104,15 @@ impl MemberMutation {
         let access = access(ctx, Permission::ManageMembers)?;
         let grants = Grants::of(principal(ctx)?);
         let id = parse_id(&id, "member")?;
-        let (member, generated_password) =
-            members::reset_password(&state(ctx)?.db, &access, &grants, id, &change(ctx)?).await?;
+        let (member, generated_password) = members::reset_password(
+            &state(ctx)?.db,
+            &access,
+            &grants,
+            id,
+            one_time_lifetime(ctx)?,
+            &change(ctx)?,
+        )
+        .await?;
         Ok(PasswordReset {
             member: Member::from(member),
             generated_password,
@@ -118,13 +133,18 @@ impl MemberMutation {
         let access = access(ctx, Permission::ManageMembers)?;
         let grants = Grants::of(principal(ctx)?);
         let ids = parse_ids(&ids, "member")?;
-        Ok(
-            members::reset_passwords(&state(ctx)?.db, &access, &grants, &ids, &change(ctx)?)
-                .await?
-                .into_iter()
-                .map(Into::into)
-                .collect(),
+        Ok(members::reset_passwords(
+            &state(ctx)?.db,
+            &access,
+            &grants,
+            &ids,
+            one_time_lifetime(ctx)?,
+            &change(ctx)?,
         )
+        .await?
+        .into_iter()
+        .map(Into::into)
+        .collect())
     }
 
     /// Edits a member: nickname, name, contact details, user type, organization role, departments, tags.

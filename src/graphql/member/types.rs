@@ -122,7 +122,20 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<bool> {
-        Ok(loaders(ctx)?.password_change_required(self.0.id).await?)
+        Ok(loaders(ctx)?
+            .password_state(self.0.id)
+            .await?
+            .change_required)
+    }
+
+    /// When the member's one-time password stops letting them in: after it, logging in with it
+    /// answers `PASSWORD_EXPIRED` and they need a new one (`resetMemberPassword`). Null when they
+    /// hold no one-time password or it does not expire.
+    async fn password_expires_at(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(loaders(ctx)?.password_state(self.0.id).await?.expires_at)
     }
 
     /// The organization role.
@@ -335,6 +348,9 @@ pub struct PasswordResetOutcome {
     /// The one-time password to hand over, shown only here; null when refused. The member must
     /// replace it with `changePassword` before doing anything else.
     pub generated_password: Option<String>,
+    /// When that password stops letting them in (`PASSWORD_EXPIRED`); null when refused or when
+    /// one-time passwords do not expire.
+    pub password_expires_at: Option<DateTime<Utc>>,
 }
 
 impl From<crate::org::members::PasswordResetOutcome> for PasswordResetOutcome {
@@ -349,6 +365,7 @@ impl From<crate::org::members::PasswordResetOutcome> for PasswordResetOutcome {
             ok,
             message,
             generated_password: r.generated_password,
+            password_expires_at: r.password_expires_at,
         }
     }
 }
