@@ -92,6 +92,17 @@ pub struct MemberFilter {
     pub tag_value: Option<String>,
     /// Only these members.
     pub ids: Option<Vec<i64>>,
+    /// Holding a one-time password in any of these states.
+    pub one_time_passwords: Vec<OneTimePasswordState>,
+}
+
+/// Where a member's one-time password stands (people who chose their own hold none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OneTimePasswordState {
+    /// It still lets them in: they have yet to log in and choose their own.
+    Pending,
+    /// It expired unused: they need a new one (`resetMemberPassword`).
+    Expired,
 }
 
 impl MemberFilter {
@@ -429,6 +440,14 @@ pub fn filter_condition(
     if let Some(ids) = &filter.ids {
         cond = cond.add(member::Column::Id.is_in(ids.clone()));
     }
+    if !filter.one_time_passwords.is_empty() {
+        cond = cond.add(
+            member::Column::UserId.in_subquery(one_time_password_holders(
+                &filter.one_time_passwords,
+                Utc::now(),
+            )),
+        );
+    }
     if let Some(bound) = filter.bound {
         let sub = Query::select()
             .column(identity::Column::UserId)
@@ -468,6 +487,27 @@ pub fn filter_condition(
         cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
     }
     cond
+}
+
+/// The people holding a one-time password in any of `states` at `now`.
+fn one_time_password_holders(
+    states: &[OneTimePasswordState],
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::SelectStatement {
+    let expires = || Expr::col((user::Entity, user::Column::PasswordExpiresAt));
+    let mut held = Condition::any();
+    if states.contains(&OneTimePasswordState::Pending) {
+        held = held.add(expires().is_null()).add(expires().gt(now));
+    }
+    if states.contains(&OneTimePasswordState::Expired) {
+        held = held.add(expires().lte(now));
+    }
+    Query::select()
+        .column((user::Entity, user::Column::Id))
+        .from(user::Entity)
+        .and_where(Expr::col((user::Entity, user::Column::PasswordChangeRequired)).eq(true))
+        .cond_where(held)
+        .to_owned()
 }
 
 /// Whether a department filter covers more than one department: a sub-tree.

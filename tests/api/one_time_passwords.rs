@@ -556,8 +556,8 @@ fn time(at: &Value) -> chrono::DateTime<chrono::Utc> {
         .with_timezone(&chrono::Utc)
 }
 
-/// Moves the one-time password expiry of member `id`'s person to `at`, as if time had passed.
-async fn expire(app: &TestApp, id: &str, at: chrono::DateTime<chrono::Utc>) {
+/// Sets the one-time password expiry of member `id`'s person to `at`, as if time had passed.
+async fn set_expiry(app: &TestApp, id: &str, at: Option<chrono::DateTime<chrono::Utc>>) {
     use sea_orm::{ActiveValue::Set, EntityTrait};
     let member = entity::member::Entity::find_by_id(id.parse::<i64>().expect("id"))
         .one(&app.state.db)
@@ -566,7 +566,7 @@ async fn expire(app: &TestApp, id: &str, at: chrono::DateTime<chrono::Utc>) {
         .expect("member");
     entity::user::Entity::update(entity::user::ActiveModel {
         id: Set(member.user_id),
-        password_expires_at: Set(Some(at)),
+        password_expires_at: Set(at),
         ..Default::default()
     })
     .exec(&app.state.db)
@@ -610,7 +610,8 @@ async fn one_time_passwords_expire() {
 
     // Logged in before it expired, but not changed in time.
     let pending = token(&app.login("late", &one_time).await);
-    expire(&app, &id, chrono::Utc::now() - chrono::Duration::minutes(1)).await;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    set_expiry(&app, &id, Some(past)).await;
     let refused = app
         .gql(
             LOGIN,
@@ -713,5 +714,87 @@ async fn a_lifetime_of_zero_keeps_one_time_passwords_until_used() {
     assert_eq!(
         app.login("whenever", fresh).await["passwordChangeRequired"],
         true
+    );
+}
+
+#[tokio::test]
+async fn members_are_found_by_the_state_of_their_one_time_password() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let mut ids = std::collections::HashMap::new();
+    for account in ["fresh", "stale", "timeless"] {
+        let created = admin_ok(
+            &app,
+            &admin,
+            "mutation($a: String!) { createMember(input: { account: $a }) { member { id } } }",
+            json!({ "a": account }),
+        )
+        .await;
+        let id = created["createMember"]["member"]["id"]
+            .as_str()
+            .expect("id");
+        ids.insert(account, id.to_string());
+    }
+    create_member(&app, &admin, "settled", "VIEWER", None).await;
+    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
+    set_expiry(&app, &ids["stale"], Some(past)).await;
+    set_expiry(&app, &ids["timeless"], None).await;
+    let found = |filter: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let page = admin_ok(
+                app,
+                admin,
+                "query($f: MemberFilter) { members(first: 10, filter: $f, orderBy: { field: ACCOUNT }) { totalCount edges { node { account } } } }",
+                json!({ "f": filter }),
+            )
+            .await;
+            let accounts: Vec<String> = page["members"]["edges"]
+                .as_array()
+                .expect("edges")
+                .iter()
+                .map(|e| e["node"]["account"].as_str().expect("account").to_string())
+                .collect();
+            assert_eq!(page["members"]["totalCount"], accounts.len(), "{page}");
+            accounts
+        }
+    };
+    assert_eq!(
+        found(json!({ "oneTimePasswords": ["PENDING"] })).await,
+        ["fresh", "timeless"]
+    );
+    assert_eq!(
+        found(json!({ "oneTimePasswords": ["EXPIRED"] })).await,
+        ["stale"]
+    );
+    assert_eq!(
+        found(json!({ "oneTimePasswords": ["PENDING", "EXPIRED"] })).await,
+        ["fresh", "stale", "timeless"]
+    );
+    assert_eq!(
+        found(json!({ "oneTimePasswords": ["PENDING", "EXPIRED"], "keyword": "ESS" })).await,
+        ["timeless"],
+        "with the other filters"
+    );
+    assert_eq!(found(json!({ "oneTimePasswords": [] })).await.len(), 5);
+
+    // The expired get new passwords, and are pending again.
+    let reset = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resetMemberPasswords(ids: $ids) { ok } }",
+        json!({ "ids": [ids["stale"]] }),
+    )
+    .await;
+    assert_eq!(reset["resetMemberPasswords"][0]["ok"], true, "{reset}");
+    assert!(
+        found(json!({ "oneTimePasswords": ["EXPIRED"] }))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        found(json!({ "oneTimePasswords": ["PENDING"] })).await,
+        ["fresh", "stale", "timeless"]
     );
 }

@@ -28,6 +28,20 @@ pub struct MemberFilter {
     pub tag_name: Option<String>,
     /// …with this value (members tagged `$ALL_MEMBERS$` match any value).
     pub tag_value: Option<String>,
+    /// Holding a one-time password in any of these states: for instance the members of an
+    /// import who have not logged in yet, or those whose password expired unused.
+    pub one_time_passwords: Option<Vec<OneTimePasswordState>>,
+}
+
+/// Where a member's one-time password stands (people who chose their own hold none).
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::org::members::OneTimePasswordState")]
+pub enum OneTimePasswordState {
+    /// It still lets them in: they have yet to log in and choose their own.
+    Pending,
+    /// It expired unused (`passwordExpiresAt` has passed): they need a new one
+    /// (`resetMemberPasswords`).
+    Expired,
 }
 
 /// Columns `members` sorts by.

@@ -70,6 +70,12 @@ pub fn service_filter(filter: MemberFilter) -> crate::error::Result<members::Mem
             .map(|n| n.trim().trim_start_matches("tag_").to_string()),
         tag_value: filter.tag_value,
         ids: None,
+        one_time_passwords: filter
+            .one_time_passwords
+            .unwrap_or_default()
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     })
 }
 
