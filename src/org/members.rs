@@ -505,7 +505,12 @@ fn one_time_password_holders(
     Query::select()
         .column((user::Entity, user::Column::Id))
         .from(user::Entity)
-        .and_where(Expr::col((user::Entity, user::Column::PasswordChangeRequired)).eq(true))
+        // The bare column, as the partial index `ix_user_one_time_password` says it, so that
+        // both databases see the index applies (a bound `= true` does not show them that).
+        .and_where(Expr::col((
+            user::Entity,
+            user::Column::PasswordChangeRequired,
+        )))
         .cond_where(held)
         .to_owned()
 }

@@ -135,7 +135,7 @@ async fn administrator_holds_the_organization_administrator_role() {
 }
 
 /// Every migration rolls back and applies again on the database of the suite, and the newest four
-/// do what they say: the password expiry exists only after the newest, the password flag only
+/// do what they say: the password expiry and its index exist only after the newest, the password flag only
 /// after the one before, the path pattern index on PostgreSQL only after the third newest, the
 /// case-sensitive nickname sort index only before the fourth newest.
 #[tokio::test]
@@ -171,13 +171,16 @@ async fn migrations_roll_back_and_apply_again() {
     const FLAG: &str = "password_change_required";
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
     const SORT: &str = "ix_member_organization_id_nickname_id";
+    const ONE_TIME: &str = "ix_user_one_time_password";
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
+    assert!(has_index(ONE_TIME).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
+    assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
@@ -196,6 +199,7 @@ async fn migrations_roll_back_and_apply_again() {
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
+    assert!(has_index(ONE_TIME).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     assert!(
