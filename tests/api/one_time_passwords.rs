@@ -47,6 +47,19 @@ fn token(payload: &Value) -> String {
     payload["accessToken"].as_str().expect("token").to_string()
 }
 
+/// Logs `account` in with its one-time password and chooses `my-own-password-1` instead.
+async fn choose_own_password(app: &TestApp, account: &str, one_time: &str) {
+    let pending = token(&app.login(account, one_time).await);
+    let changed = app
+        .gql(
+            CHANGE,
+            json!({ "c": one_time, "n": "my-own-password-1" }),
+            Some(&pending),
+        )
+        .await;
+    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+}
+
 #[tokio::test]
 async fn a_generated_password_must_be_changed_before_anything_else() {
     let app = TestApp::spawn().await;
@@ -178,15 +191,7 @@ async fn administrators_see_who_has_yet_to_choose_a_password() {
     let one_time = pending["createMember"]["generatedPassword"]
         .as_str()
         .expect("generated");
-    let token = token(&app.login("pending", one_time).await);
-    let changed = app
-        .gql(
-            CHANGE,
-            json!({ "c": one_time, "n": "my-own-password-1" }),
-            Some(&token),
-        )
-        .await;
-    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+    choose_own_password(&app, "pending", one_time).await;
     assert!(flags().await.iter().all(|(_, required)| !required));
 }
 
@@ -669,15 +674,7 @@ async fn one_time_passwords_expire() {
         "{outcome}"
     );
     let fresh = outcome["generatedPassword"].as_str().expect("generated");
-    let pending = token(&app.login("late", fresh).await);
-    let changed = app
-        .gql(
-            CHANGE,
-            json!({ "c": fresh, "n": "my-own-password-1" }),
-            Some(&pending),
-        )
-        .await;
-    assert_eq!(changed["data"]["changePassword"], true, "{changed}");
+    choose_own_password(&app, "late", fresh).await;
     let data = admin_ok(&app, &admin, EXPIRY, json!({ "id": id })).await;
     assert_eq!(
         data["member"],
