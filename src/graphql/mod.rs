@@ -71,7 +71,21 @@ pub fn one_time_lifetime(
     ))
 }
 
-/// Parses a list of ids.
+/// The most ids one list argument may hold: as many as the rows of a batch-update workbook. A
+/// batch action checks and writes each member it names in one transaction, and a request body
+/// has room for a hundred thousand ids.
+pub const MAX_IDS: usize = crate::excel::columns::MAX_ROWS;
+
+/// Parses a list of ids, at most [`MAX_IDS`] of them.
 pub fn parse_ids(ids: &[async_graphql::ID], what: &'static str) -> crate::error::Result<Vec<i64>> {
+    if ids.len() > MAX_IDS {
+        return Err(crate::error::Error::Validation {
+            field: None,
+            message: format!(
+                "a list holds at most {MAX_IDS} {what} ids and this one has {}; split it into several calls",
+                ids.len()
+            ),
+        });
+    }
     ids.iter().map(|id| parse_id(id, what)).collect()
 }

@@ -476,6 +476,22 @@ async fn disable_activate_remove_resign() {
     let out = body["data"]["disableMembers"].as_array().expect("outcomes");
     assert_eq!(out[0]["ok"], true);
     assert_eq!(out[1]["ok"], false);
+    // A list longer than a batch-update workbook is refused whole.
+    let mut many: Vec<Value> = (100_000..105_000).map(|n| json!(n.to_string())).collect();
+    many.push(json!(d));
+    let body = app
+        .gql(
+            "mutation($ids: [ID!]!) { activateMembers(ids: $ids) { ok } }",
+            json!({ "ids": many }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&body), "VALIDATION", "{body}");
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("at most 5000 member ids") && message.contains("5001"),
+        "{message}"
+    );
     assert!(
         out[1]["message"]
             .as_str()
