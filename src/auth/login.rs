@@ -95,17 +95,6 @@ pub async fn password_login(
         return Err(bad_credentials());
     };
     app.throttle.succeeded(&attempt);
-    let expires_at = people
-        .get(&member.user_id)
-        .and_then(|p| p.password_expires_at);
-    if let Err(expired) = password::check_not_expired(expires_at, Utc::now()) {
-        tracing::info!(
-            account,
-            member = member.id,
-            "expired one-time password refused"
-        );
-        return Err(expired);
-    }
 
     match member.status {
         MemberStatus::Active => {}
@@ -119,6 +108,18 @@ pub async fn password_login(
                 "this member has left the organization".into(),
             ));
         }
+    }
+    // After the status: a disabled member is told so, whatever their password.
+    let expires_at = people
+        .get(&member.user_id)
+        .and_then(|p| p.password_expires_at);
+    if let Err(expired) = password::check_not_expired(expires_at, Utc::now()) {
+        tracing::info!(
+            account,
+            member = member.id,
+            "expired one-time password refused"
+        );
+        return Err(expired);
     }
     tracing::info!(
         account,

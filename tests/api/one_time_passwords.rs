@@ -630,6 +630,26 @@ async fn one_time_passwords_expire() {
         message.contains("expired on") && message.contains("administrator"),
         "{message}"
     );
+    // A disabled member is told that first: a new password would not let them in.
+    let toggle = |mutation: &'static str| {
+        let (app, admin, id) = (&app, &admin, &id);
+        async move {
+            let query = format!("mutation($ids: [ID!]!) {{ {mutation}(ids: $ids) {{ ok }} }}");
+            let done = admin_ok(app, admin, &query, json!({ "ids": [id] })).await;
+            assert_eq!(done[mutation][0]["ok"], true, "{done}");
+        }
+    };
+    toggle("disableMembers").await;
+    assert_unauthenticated(
+        &app.gql(
+            LOGIN,
+            json!({ "account": "late", "password": one_time }),
+            None,
+        )
+        .await,
+        "disabled",
+    );
+    toggle("activateMembers").await;
     // A wrong password learns nothing of the expiry.
     assert_unauthenticated(
         &app.gql(
