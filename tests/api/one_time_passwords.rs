@@ -47,16 +47,20 @@ fn token(payload: &Value) -> String {
     payload["accessToken"].as_str().expect("token").to_string()
 }
 
+/// `changePassword` from `current` to `my-own-password-1`, with the access token `token`.
+async fn change_to_own(app: &TestApp, token: &str, current: &str) -> Value {
+    app.gql(
+        CHANGE,
+        json!({ "c": current, "n": "my-own-password-1" }),
+        Some(token),
+    )
+    .await
+}
+
 /// Logs `account` in with its one-time password and chooses `my-own-password-1` instead.
 async fn choose_own_password(app: &TestApp, account: &str, one_time: &str) {
     let pending = token(&app.login(account, one_time).await);
-    let changed = app
-        .gql(
-            CHANGE,
-            json!({ "c": one_time, "n": "my-own-password-1" }),
-            Some(&pending),
-        )
-        .await;
+    let changed = change_to_own(app, &pending, one_time).await;
     assert_eq!(changed["data"]["changePassword"], true, "{changed}");
 }
 
@@ -116,13 +120,7 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
         .await;
     assert_eq!(error_code(&same), "VALIDATION", "{same}");
 
-    let changed = app
-        .gql(
-            CHANGE,
-            json!({ "c": one_time, "n": "my-own-password-1" }),
-            Some(&pending),
-        )
-        .await;
+    let changed = change_to_own(&app, &pending, &one_time).await;
     assert_eq!(changed["data"]["changePassword"], true, "{changed}");
     // The same access token works at once, for everything the role allows.
     let body = app
@@ -661,13 +659,7 @@ async fn one_time_passwords_expire() {
         "the account or password is incorrect",
     );
     // Nor does the session it opened let it become a lasting password.
-    let change = app
-        .gql(
-            CHANGE,
-            json!({ "c": one_time, "n": "my-own-password-1" }),
-            Some(&pending),
-        )
-        .await;
+    let change = change_to_own(&app, &pending, &one_time).await;
     assert_eq!(error_code(&change), "PASSWORD_EXPIRED", "{change}");
     assert_unauthenticated(
         &app.gql(
