@@ -16,9 +16,10 @@ pub struct AuthPayload {
     pub refresh_token: String,
     /// The member logged in.
     pub member: Member,
-    /// The password used is a one-time password Roster generated: every operation but `me`,
-    /// `changePassword` and `logout` answers `PASSWORD_CHANGE_REQUIRED` until the member chooses
-    /// their own with `changePassword`.
+    /// The password used is a one-time password (generated, or given by an administrator):
+    /// every operation but `me`, `changePassword` and `logout` answers
+    /// `PASSWORD_CHANGE_REQUIRED` until the member chooses their own with `changePassword`,
+    /// which they must do before it expires (`me { member { passwordExpiresAt } }`).
     pub password_change_required: bool,
 }
 

@@ -107,7 +107,8 @@ pub struct CreateMemberInput {
     pub password: Option<String>,
     /// Whether the member must replace the first password with their own at the first login
     /// (`PASSWORD_CHANGE_REQUIRED` until they do). Default true: you know the password you give.
-    /// A generated password is always one-time, so `false` needs `password`.
+    /// A generated password is always one-time, so `false` needs `password`. A one-time
+    /// password also expires unused (`Member.passwordExpiresAt`).
     pub password_change_required: Option<bool>,
     /// User type (default viewer).
     pub user_type: Option<UserType>,
