@@ -30,20 +30,8 @@ async fn login_then_me() {
 #[tokio::test]
 async fn unknown_account_and_wrong_password_look_the_same() {
     let app = TestApp::spawn().await;
-    let wrong = app
-        .gql(
-            LOGIN,
-            json!({ "account": "admin", "password": "not-the-password" }),
-            None,
-        )
-        .await;
-    let unknown = app
-        .gql(
-            LOGIN,
-            json!({ "account": "nobody", "password": "not-the-password" }),
-            None,
-        )
-        .await;
+    let wrong = app.try_login("admin", "not-the-password").await;
+    let unknown = app.try_login("nobody", "not-the-password").await;
     assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
     assert_eq!(error_code(&unknown), "UNAUTHENTICATED");
     assert_eq!(
@@ -74,13 +62,7 @@ async fn repeated_failures_are_throttled_per_account() {
             "UNAUTHENTICATED"
         );
     }
-    let body = app
-        .gql(
-            LOGIN,
-            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
-            None,
-        )
-        .await;
+    let body = app.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(
         error_code(&body),
         "RATE_LIMITED",
@@ -132,13 +114,7 @@ async fn repeated_failures_are_throttled_per_address() {
             "UNAUTHENTICATED"
         );
     }
-    let body = app
-        .gql(
-            LOGIN,
-            json!({ "account": "admin", "password": ADMIN_PASSWORD }),
-            None,
-        )
-        .await;
+    let body = app.try_login("admin", ADMIN_PASSWORD).await;
     assert_eq!(error_code(&body), "RATE_LIMITED");
     assert!(
         body["errors"][0]["message"]
@@ -288,14 +264,7 @@ async fn change_password() {
         .await;
     assert_eq!(body["data"]["changePassword"], true, "{body}");
     assert_eq!(
-        error_code(
-            &app.gql(
-                LOGIN,
-                json!({ "account": "admin", "password": ADMIN_PASSWORD }),
-                None
-            )
-            .await
-        ),
+        error_code(&app.try_login("admin", ADMIN_PASSWORD).await),
         "UNAUTHENTICATED"
     );
     app.login("admin", "new-password-2").await;
@@ -340,13 +309,7 @@ async fn account_in_two_organizations() {
         .collect();
     assert_eq!(names, vec!["Default", "Second"]);
 
-    let body = app
-        .gql(
-            LOGIN,
-            json!({ "account": "dana", "password": "dana-password" }),
-            None,
-        )
-        .await;
+    let body = app.try_login("dana", "dana-password").await;
     assert!(
         body["errors"].is_null(),
         "without an organization the most recent one is used: {body}"
@@ -505,12 +468,6 @@ async fn concurrent_guesses_get_no_more_tries_than_the_limits() {
 
 /// The error code of a password login (`<no error>` when it lets the caller in).
 async fn login_code(app: &TestApp, account: &str, password: &str) -> String {
-    let body = app
-        .gql(
-            LOGIN,
-            json!({ "account": account, "password": password }),
-            None,
-        )
-        .await;
+    let body = app.try_login(account, password).await;
     error_code(&body).to_string()
 }

@@ -5,7 +5,6 @@
 use crate::common::{
     TestApp,
     actors::{PASSWORD, admin_ok, create_member, role_ids},
-    app::LOGIN,
     assert_unauthenticated, error_code, fixtures,
 };
 use roster::authz::roles::BuiltinRole;
@@ -134,12 +133,7 @@ async fn a_generated_password_must_be_changed_before_anything_else() {
     assert_eq!(body["data"]["me"]["passwordChangeRequired"], false);
     // The one-time password is spent.
     assert_unauthenticated(
-        &app.gql(
-            LOGIN,
-            json!({ "account": "newcomer", "password": one_time }),
-            None,
-        )
-        .await,
+        &app.try_login("newcomer", &one_time).await,
         "the account or password is incorrect",
     );
     let again = app.login("newcomer", "my-own-password-1").await;
@@ -289,12 +283,7 @@ async fn an_administrator_resets_a_members_password() {
 
     // The old password no longer works.
     assert_unauthenticated(
-        &app.gql(
-            LOGIN,
-            json!({ "account": "forgetful", "password": PASSWORD }),
-            None,
-        )
-        .await,
+        &app.try_login("forgetful", PASSWORD).await,
         "the account or password is incorrect",
     );
     assert_unauthenticated(
@@ -493,12 +482,7 @@ async fn passwords_are_reset_in_batch_with_an_outcome_for_each_member() {
         let one_time = o["generatedPassword"].as_str().expect("generated");
         assert_eq!(one_time.len(), 20);
         assert_unauthenticated(
-            &app.gql(
-                LOGIN,
-                json!({ "account": account, "password": PASSWORD }),
-                None,
-            )
-            .await,
+            &app.try_login(account, PASSWORD).await,
             "the account or password is incorrect",
         );
         let payload = app.login(account, one_time).await;
@@ -615,13 +599,7 @@ async fn one_time_passwords_expire() {
     let pending = token(&app.login("late", &one_time).await);
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
     set_expiry(&app, &id, Some(past)).await;
-    let refused = app
-        .gql(
-            LOGIN,
-            json!({ "account": "late", "password": one_time }),
-            None,
-        )
-        .await;
+    let refused = app.try_login("late", &one_time).await;
     assert_eq!(error_code(&refused), "PASSWORD_EXPIRED", "{refused}");
     let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
     assert!(
@@ -638,36 +616,18 @@ async fn one_time_passwords_expire() {
         }
     };
     toggle("disableMembers").await;
-    assert_unauthenticated(
-        &app.gql(
-            LOGIN,
-            json!({ "account": "late", "password": one_time }),
-            None,
-        )
-        .await,
-        "disabled",
-    );
+    assert_unauthenticated(&app.try_login("late", &one_time).await, "disabled");
     toggle("activateMembers").await;
     // A wrong password learns nothing of the expiry.
     assert_unauthenticated(
-        &app.gql(
-            LOGIN,
-            json!({ "account": "late", "password": "not-the-password" }),
-            None,
-        )
-        .await,
+        &app.try_login("late", "not-the-password").await,
         "the account or password is incorrect",
     );
     // Nor does the session it opened let it become a lasting password.
     let change = change_to_own(&app, &pending, &one_time).await;
     assert_eq!(error_code(&change), "PASSWORD_EXPIRED", "{change}");
     assert_unauthenticated(
-        &app.gql(
-            LOGIN,
-            json!({ "account": "late", "password": "my-own-password-1" }),
-            None,
-        )
-        .await,
+        &app.try_login("late", "my-own-password-1").await,
         "the account or password is incorrect",
     );
 

@@ -203,15 +203,19 @@ impl TestApp {
         (status, body)
     }
 
+    /// Sends the `login` mutation and returns the whole response, refused or not.
+    pub async fn try_login(&self, account: &str, password: &str) -> Value {
+        self.gql(
+            LOGIN,
+            json!({ "account": account, "password": password }),
+            None,
+        )
+        .await
+    }
+
     /// Logs in and returns the `login` payload (panics on failure).
     pub async fn login(&self, account: &str, password: &str) -> Value {
-        let body = self
-            .gql(
-                LOGIN,
-                json!({ "account": account, "password": password }),
-                None,
-            )
-            .await;
+        let body = self.try_login(account, password).await;
         assert!(body["errors"].is_null(), "login failed: {body}");
         body["data"]["login"].clone()
     }
