@@ -1967,7 +1967,8 @@ async fn apply_password_resets(
     lifetime: OneTimeLifetime,
     cx: &Change,
 ) -> Result<(Vec<String>, Option<DateTime<Utc>>)> {
-    let expires_at = lifetime.expires_at(Utc::now());
+    let now = Utc::now();
+    let expires_at = lifetime.expires_at(now);
     if targets.is_empty() {
         return Ok((Vec::new(), expires_at));
     }
@@ -1983,7 +1984,7 @@ async fn apply_password_resets(
             password_hash: Set(Some(hash)),
             password_change_required: Set(true),
             password_expires_at: Set(expires_at),
-            updated_at: Set(Utc::now()),
+            updated_at: Set(now),
             ..Default::default()
         })
         .exec(&txn)
