@@ -62,6 +62,21 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(db, None).await
 }
 
+/// Keeps SQLite's planner statistics (`sqlite_stat1`) current; PostgreSQL's autovacuum does this
+/// on its own. `PRAGMA optimize=0x10002` analyzes each table that has an index without
+/// statistics, or that has grown or shrunk tenfold since it was last analyzed, with SQLite's
+/// bounded analysis (a fraction of a second even on a large database); otherwise it only
+/// compares sizes. Without statistics SQLite guesses, and guesses wrong where a partial index
+/// holds the few rows a filter wants (`ix_member_flagged`): it walks the sort index over the
+/// whole organization instead.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend};
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+    }
+    Ok(())
+}
+
 /// Checks that the database answers.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.ping().await

@@ -121,8 +121,28 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets,
-    /// refresh tokens and downloads every ten minutes.
+    /// refresh tokens and downloads every ten minutes, and keeps SQLite's planner statistics
+    /// current (checked every minute; [`prepare`] checked them at the start).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let _statistics = {
+            let db = self.state.db.clone();
+            AbortOnDrop(tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    let started = std::time::Instant::now();
+                    match db::refresh_statistics(&db).await {
+                        Ok(()) => {
+                            tracing::trace!(elapsed = ?started.elapsed(), "planner statistics checked")
+                        }
+                        Err(e) => {
+                            tracing::warn!(error = %error::error_chain(&e), "refreshing the planner statistics failed")
+                        }
+                    }
+                }
+            }))
+        };
         let db = self.state.db.clone();
         let janitor = tokio::spawn(async move {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
@@ -227,6 +247,9 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
     db::migrate(&db)
         .await
         .context("applying database migrations")?;
+    db::refresh_statistics(&db)
+        .await
+        .context("refreshing SQLite's planner statistics")?;
     let (secrets, created) =
         SecretBox::from_settings(&settings).context("loading the master key")?;
     if let Some(path) = created {
