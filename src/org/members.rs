@@ -94,6 +94,10 @@ pub struct MemberFilter {
     pub ids: Option<Vec<i64>>,
     /// Holding a one-time password in any of these states.
     pub one_time_passwords: Vec<OneTimePasswordState>,
+    /// Renamed by the provider since the last review (true) or not (false).
+    pub name_changed: Option<bool>,
+    /// Gone from the provider (true) or not (false).
+    pub to_be_deleted: Option<bool>,
 }
 
 /// Where a member's one-time password stands (people who chose their own hold none).
@@ -448,6 +452,18 @@ pub fn filter_condition(
             )),
         );
     }
+    for (flag, column) in [
+        (filter.name_changed, member::Column::NameChanged),
+        (filter.to_be_deleted, member::Column::ToBeDeleted),
+    ] {
+        match flag {
+            Some(true) => {
+                cond = cond.add(member::Column::Id.in_subquery(flagged(organization_id, column)))
+            }
+            Some(false) => cond = cond.add(column.eq(false)),
+            None => {}
+        }
+    }
     if let Some(bound) = filter.bound {
         let sub = Query::select()
             .column(identity::Column::UserId)
@@ -487,6 +503,21 @@ pub fn filter_condition(
         cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
     }
     cond
+}
+
+/// The members of an organization carrying a sync flag (`column`): read from the partial index
+/// `ix_member_flagged`, which holds only them, by naming the bare column as the index does.
+/// Asked of the page itself, SQLite's planner prefers an index over two equalities (status,
+/// user type) or the sort index to the partial one, and walks the whole organization; asked
+/// apart, the few flagged ids are read first and the page fetched by id.
+fn flagged(organization_id: i64, column: member::Column) -> sea_orm::sea_query::SelectStatement {
+    let flagged = sea_orm::sea_query::Alias::new("flagged");
+    Query::select()
+        .column((flagged.clone(), member::Column::Id))
+        .from_as(member::Entity, flagged.clone())
+        .and_where(Expr::col((flagged.clone(), member::Column::OrganizationId)).eq(organization_id))
+        .and_where(Expr::col((flagged, column)))
+        .to_owned()
 }
 
 /// The people holding a one-time password in any of `states` at `now`.
@@ -2147,7 +2178,8 @@ pub async fn in_organization<C: ConnectionTrait>(
         .collect()
 }
 
-fn unique(ids: &[i64]) -> Vec<i64> {
+/// `ids` each once, in the order first given.
+pub(crate) fn unique(ids: &[i64]) -> Vec<i64> {
     let mut seen = HashSet::new();
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
@@ -2394,6 +2426,48 @@ mod tests {
         assert!(!with(|f| f.keyword = Some("  ".into())));
         assert!(!with(|f| f.department_id = Some(1)));
         assert!(!with(|f| f.user_types = vec![UserType::Analyst]));
+    }
+
+    #[test]
+    fn sync_flags_are_matched_as_the_flagged_index_says() {
+        let sql = |backend: DbBackend, name_changed, to_be_deleted| {
+            let filter = MemberFilter {
+                name_changed,
+                to_be_deleted,
+                ..Default::default()
+            };
+            member::Entity::find()
+                .filter(filter_condition(backend, 7, &filter, None))
+                .build(backend)
+                .to_string()
+                .split_once(" WHERE ")
+                .map(|(_, condition)| condition.to_string())
+                .unwrap_or_default()
+        };
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            // Flagged: ids read apart, naming the bare column, a term of the partial index's
+            // `name_changed OR to_be_deleted`, so that both databases see the index holds every
+            // match.
+            let flagged = |column: &str| {
+                format!(
+                    r#""member"."id" IN (SELECT "flagged"."id" FROM "member" AS "flagged" WHERE "flagged"."organization_id" = 7 AND "flagged"."{column}")"#
+                )
+            };
+            let renamed = sql(backend, Some(true), None);
+            assert!(renamed.ends_with(&flagged("name_changed")), "{renamed}");
+            let gone = sql(backend, None, Some(true));
+            assert!(gone.ends_with(&flagged("to_be_deleted")), "{gone}");
+            let unflagged = sql(backend, Some(false), Some(false));
+            assert!(
+                unflagged.contains(r#""member"."name_changed" = FALSE"#)
+                    && unflagged.contains(r#""member"."to_be_deleted" = FALSE"#),
+                "{unflagged}"
+            );
+            assert_eq!(
+                sql(backend, None, None),
+                r#""member"."organization_id" = 7"#
+            );
+        }
     }
 
     #[test]

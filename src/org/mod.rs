@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod connections;
 pub mod departments;
 pub mod directory;
+pub mod flags;
 pub mod members;
 pub mod organizations;
 pub mod roles;

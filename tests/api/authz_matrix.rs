@@ -1,6 +1,7 @@
 //! Authorization as a table: every query and mutation of the organization API × every actor.
 //! Expected outcomes: OK, REFUSED (a batch that answered "not applied" for each member),
-//! FORBIDDEN, NOT_FOUND (another organization's object), UNAUTHENTICATED, or
+//! FORBIDDEN, NOT_FOUND (another organization's object), VALIDATION (a list naming another
+//! organization's members, refused whole), UNAUTHENTICATED, or
 //! PASSWORD_CHANGE_REQUIRED for a member who has yet to replace a one-time password (who may
 //! only ask `me`).
 
@@ -230,6 +231,20 @@ fn ops() -> Vec<Op> {
             query: "mutation($ids: [ID!]!) { removeMembers(ids: $ids) { ok message } }",
             vars: |a, _| json!({ "ids": [a.members["target_remove"]] }),
             allowed: Allowed::Only(&["org_admin"], "REFUSED"),
+            other: "",
+        },
+        Op {
+            name: "flaggedDepartments",
+            query: "{ flaggedDepartments { id path } }",
+            vars: none,
+            allowed: Allowed::Only(VIEWERS, "OK"),
+            other: "",
+        },
+        Op {
+            name: "acknowledgeRenames",
+            query: "mutation($m: [ID!], $d: [ID!]) { acknowledgeRenames(memberIds: $m, departmentIds: $d) { members { id } departments { id } } }",
+            vars: |a, _| json!({ "m": [a.members["standard"]], "d": [a.department_id] }),
+            allowed: Allowed::Only(&["org_admin"], "VALIDATION"),
             other: "",
         },
         Op {

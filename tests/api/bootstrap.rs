@@ -134,10 +134,11 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest four
-/// do what they say: the password expiry and its index exist only after the newest, the password flag only
-/// after the one before, the path pattern index on PostgreSQL only after the third newest, the
-/// case-sensitive nickname sort index only before the fourth newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest five
+/// do what they say: the flagged members' index exists only after the newest, the password expiry
+/// and its index only after the one before, the password flag only after the third newest, the
+/// path pattern index on PostgreSQL only after the fourth newest, the case-sensitive nickname
+/// sort index only before the fifth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -172,27 +173,36 @@ async fn migrations_roll_back_and_apply_again() {
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
     const SORT: &str = "ix_member_organization_id_nickname_id";
     const ONE_TIME: &str = "ix_user_one_time_password";
+    const FLAGGED: &str = "ix_member_flagged";
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
-    assert!(has_index(ONE_TIME).await);
+    assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(
+        !has_index(FLAGGED).await,
+        "rolling back drops the flagged index"
+    );
+    assert!(has_index(ONE_TIME).await, "and only it");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the one before rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the one before rolls back");
+        .expect("the third newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await

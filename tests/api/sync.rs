@@ -646,6 +646,220 @@ async fn a_deeper_tree_is_written_level_by_level_with_its_paths() {
     );
 }
 
+/// The members a filter finds: `(name, nameChanged, toBeDeleted)` and the total count.
+async fn flagged_members(app: &TestApp, admin: &str, filter: Value) -> (Vec<Value>, u64) {
+    let page = admin_ok(
+        app,
+        admin,
+        "query($f: MemberFilter) { members(first: 100, filter: $f) { totalCount nodes { id name nameChanged toBeDeleted status } } }",
+        json!({ "f": filter }),
+    )
+    .await["members"]
+        .clone();
+    (
+        page["nodes"].as_array().expect("members").clone(),
+        page["totalCount"].as_u64().expect("total count"),
+    )
+}
+
+#[tokio::test]
+async fn flagged_members_are_found_and_renames_acknowledged() {
+    let (app, sandbox, admin) = setup(6, 1).await;
+    let conn = dingtalk_connection(&app, &admin, &sandbox).await;
+    assert_eq!(sync(&app, &admin, &conn).await["status"], "SUCCEEDED");
+    let people: Vec<Value> = contacts(&app, &admin, &conn, false)
+        .await
+        .iter()
+        .map(|c| c["id"].clone())
+        .collect();
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($i: AddMembersFromDirectoryInput!) { addMembersFromDirectory(input: $i) { run { added } } }",
+        json!({ "i": { "connectionId": conn, "contactIds": people, "userType": "ANALYST" } }),
+    )
+    .await;
+    let (everyone, total) = flagged_members(&app, &admin, json!({})).await;
+    assert_eq!(total, 7, "six people and the administrator: {everyone:?}");
+    let (none, count) = flagged_members(&app, &admin, json!({ "nameChanged": true })).await;
+    assert_eq!(
+        (none.len(), count),
+        (0, 0),
+        "nobody is flagged yet: {none:?}"
+    );
+
+    // The provider renames one person and a department, and another person leaves.
+    edit(
+        &sandbox,
+        json!([
+            { "op": "rename_person", "userid": "000000", "name": "Renamed Person" },
+            { "op": "remove_person", "userid": "000002" },
+            { "op": "rename_department", "id": 100, "name": "Team Zero" }
+        ]),
+    )
+    .await;
+    assert_eq!(sync(&app, &admin, &conn).await["status"], "SUCCEEDED");
+    let (renamed, count) = flagged_members(&app, &admin, json!({ "nameChanged": true })).await;
+    assert_eq!(count, 1, "{renamed:?}");
+    assert_eq!(renamed[0]["name"], "Renamed Person");
+    assert_eq!(renamed[0]["toBeDeleted"], false);
+    let renamed_id = renamed[0]["id"].clone();
+    let (gone, count) = flagged_members(&app, &admin, json!({ "toBeDeleted": true })).await;
+    assert_eq!(count, 1, "{gone:?}");
+    assert_eq!(gone[0]["nameChanged"], false);
+    let gone_id = gone[0]["id"].clone();
+    let (staying, count) = flagged_members(&app, &admin, json!({ "toBeDeleted": false })).await;
+    assert_eq!(count, 6, "{staying:?}");
+    assert!(staying.iter().all(|m| m["id"] != gone_id), "{staying:?}");
+    let (both, count) = flagged_members(
+        &app,
+        &admin,
+        json!({ "nameChanged": true, "toBeDeleted": true }),
+    )
+    .await;
+    assert_eq!(count, 0, "every given filter must match: {both:?}");
+    // Combined with the other filters: the departed person is still active until resigned.
+    let active_gone = json!({ "toBeDeleted": true, "statuses": ["ACTIVE"] });
+    assert_eq!(
+        flagged_members(&app, &admin, active_gone.clone()).await.1,
+        1
+    );
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resignMembers(ids: $ids) { ok } }",
+        json!({ "ids": [gone_id] }),
+    )
+    .await;
+    assert_eq!(flagged_members(&app, &admin, active_gone).await.1, 0);
+    let resigned_gone = json!({ "toBeDeleted": true, "statuses": ["RESIGNED"] });
+    assert_eq!(flagged_members(&app, &admin, resigned_gone).await.1, 1);
+
+    // Acknowledging needs something to acknowledge, and only what is of this organization: a
+    // stranger in the list refuses the whole of it.
+    let flagged = admin_ok(
+        &app,
+        &admin,
+        "{ flaggedDepartments { id name path nameChanged toBeDeleted } }",
+        json!({}),
+    )
+    .await["flaggedDepartments"]
+        .clone();
+    assert_eq!(flagged.as_array().map(Vec::len), Some(1), "{flagged}");
+    let team_zero = flagged[0].clone();
+    assert_eq!(
+        (
+            &team_zero["path"],
+            &team_zero["nameChanged"],
+            &team_zero["toBeDeleted"]
+        ),
+        (
+            &json!("/Headquarters/Team Zero"),
+            &json!(true),
+            &json!(false)
+        )
+    );
+    const ACKNOWLEDGE: &str = "mutation($m: [ID!], $d: [ID!]) { acknowledgeRenames(memberIds: $m, departmentIds: $d) { members { id nameChanged } departments { id name nameChanged } } }";
+    let empty = app.gql(ACKNOWLEDGE, json!({}), Some(&admin)).await;
+    assert_eq!(error_code(&empty), "VALIDATION", "{empty}");
+    let stranger = app
+        .gql(
+            ACKNOWLEDGE,
+            json!({ "m": [renamed_id], "d": [team_zero["id"], "999999"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&stranger), "VALIDATION", "{stranger}");
+    assert_eq!(
+        stranger["errors"][0]["extensions"]["field"],
+        "departmentIds"
+    );
+    assert!(
+        stranger.to_string().contains("999999"),
+        "the message names it: {stranger}"
+    );
+    assert_eq!(
+        flagged_members(&app, &admin, json!({ "nameChanged": true }))
+            .await
+            .1,
+        1,
+        "nothing changed"
+    );
+
+    // Acknowledged: the flags are gone, members not flagged are left as they were, and each
+    // acknowledgement is in the audit trail.
+    let done = admin_ok(
+        &app,
+        &admin,
+        ACKNOWLEDGE,
+        json!({ "m": [renamed_id, staying[0]["id"]], "d": [team_zero["id"]] }),
+    )
+    .await["acknowledgeRenames"]
+        .clone();
+    assert_eq!(
+        done,
+        json!({
+            "members": [
+                { "id": renamed_id, "nameChanged": false },
+                { "id": staying[0]["id"], "nameChanged": false }
+            ],
+            "departments": [{ "id": team_zero["id"], "name": "Team Zero", "nameChanged": false }]
+        })
+    );
+    assert_eq!(
+        flagged_members(&app, &admin, json!({ "nameChanged": true }))
+            .await
+            .1,
+        0
+    );
+    let team_zero = tree(&app, &admin)
+        .await
+        .into_iter()
+        .find(|d| d["name"] == "Team Zero")
+        .expect("renamed department");
+    assert_eq!(team_zero["nameChanged"], false);
+    let flagged = admin_ok(&app, &admin, "{ flaggedDepartments { id } }", json!({})).await;
+    assert_eq!(flagged["flaggedDepartments"], json!([]));
+    let audit = admin_ok(
+        &app,
+        &admin,
+        "{ auditEvents(first: 20) { edges { node { action targetId } } } }",
+        json!({}),
+    )
+    .await
+    .to_string();
+    assert!(
+        audit.contains(&format!(
+            "{{\"action\":\"member.acknowledge_rename\",\"targetId\":{renamed_id}}}"
+        )),
+        "{audit}"
+    );
+    assert!(audit.contains("department.acknowledge_rename"), "{audit}");
+    assert_eq!(
+        audit.matches("acknowledge_rename").count(),
+        2,
+        "only those that were flagged: {audit}"
+    );
+
+    // An unchanged re-sync leaves them acknowledged; a new rename flags again.
+    assert_eq!(sync(&app, &admin, &conn).await["status"], "SUCCEEDED");
+    assert_eq!(
+        flagged_members(&app, &admin, json!({ "nameChanged": true }))
+            .await
+            .1,
+        0
+    );
+    edit(
+        &sandbox,
+        json!([{ "op": "rename_person", "userid": "000000", "name": "Renamed Twice" }]),
+    )
+    .await;
+    assert_eq!(sync(&app, &admin, &conn).await["status"], "SUCCEEDED");
+    let (again, _) = flagged_members(&app, &admin, json!({ "nameChanged": true })).await;
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0]["name"], "Renamed Twice");
+}
+
 #[tokio::test]
 async fn people_granted_one_by_one_are_synced_with_the_departments() {
     // 000000 and 000002 work in Team 0 (100), 000001 in Team 1 (101).

@@ -8,7 +8,7 @@ use crate::{
         member::Member,
         parse_id, state,
     },
-    org::{departments, members},
+    org::{departments, flags, members},
 };
 use async_graphql::{Context, ID, Object, Result};
 
@@ -36,6 +36,21 @@ impl DepartmentQuery {
             departments::get(db, access.org_id(), parent).await?;
         }
         Ok(departments::children(db, access.org_id(), parent)
+            .await?
+            .into_iter()
+            .map(Department::new)
+            .collect())
+    }
+
+    /// The departments a sync flagged: renamed by the provider since the last review
+    /// (`nameChanged`; `acknowledgeRenames` clears it) or gone from it (`toBeDeleted`; see
+    /// `updateStructure`), by name, with their paths.
+    ///
+    /// **Permissions**: `org.members.view`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ViewMembers)")]
+    async fn flagged_departments(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
+        let access = access(ctx, Permission::ViewMembers)?;
+        Ok(flags::flagged_departments(&state(ctx)?.db, access.org_id())
             .await?
             .into_iter()
             .map(Department::new)

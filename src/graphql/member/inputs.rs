@@ -31,6 +31,12 @@ pub struct MemberFilter {
     /// Holding a one-time password in any of these states: for instance the members of an
     /// import who have not logged in yet, or those whose password expired unused.
     pub one_time_passwords: Option<Vec<OneTimePasswordState>>,
+    /// Flagged `nameChanged` by a sync (true): the provider renamed them since the last review
+    /// (`acknowledgeRenames` clears the flag). False: not flagged.
+    pub name_changed: Option<bool>,
+    /// Flagged `toBeDeleted` by a sync (true): they are gone from the provider, to be resigned
+    /// or removed. False: not flagged.
+    pub to_be_deleted: Option<bool>,
 }
 
 /// Where a member's one-time password stands (people who chose their own hold none).

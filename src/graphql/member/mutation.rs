@@ -6,12 +6,16 @@ use super::{
 };
 use crate::{
     authz::{Grants, Permission},
+    graphql::department::types::Department,
     graphql::{
         change,
         guard::{PermissionGuard, access, principal},
         one_time_lifetime, parse_id, parse_ids, state,
     },
-    org::members::{self, MemberChanges, NewMember},
+    org::{
+        flags,
+        members::{self, MemberChanges, NewMember},
+    },
 };
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 
@@ -26,6 +30,16 @@ pub struct CreatedMember {
     pub member: Member,
     /// The one-time password to hand over; null when one was given.
     pub generated_password: Option<String>,
+}
+
+/// What `acknowledgeRenames` left: the members and departments named, their `nameChanged`
+/// cleared.
+#[derive(SimpleObject)]
+pub struct RenamesAcknowledged {
+    /// The members, in the order named.
+    pub members: Vec<Member>,
+    /// The departments, in the order named.
+    pub departments: Vec<Department>,
 }
 
 /// A member's new one-time password.
@@ -257,5 +271,33 @@ impl MemberMutation {
                 .map(Into::into)
                 .collect(),
         )
+    }
+
+    /// Marks renames by the provider as seen: clears `nameChanged` on these members and
+    /// departments (find them with `members(filter: { nameChanged: true })` and
+    /// `flaggedDepartments`). Each id must be of this organization, or nothing changes (VALIDATION); those not
+    /// flagged stay as they are. A later rename by the provider flags them again.
+    ///
+    /// **Permissions**: `org.members.manage`.
+    #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
+    async fn acknowledge_renames(
+        &self,
+        ctx: &Context<'_>,
+        member_ids: Option<Vec<ID>>,
+        department_ids: Option<Vec<ID>>,
+    ) -> Result<RenamesAcknowledged> {
+        let access = access(ctx, Permission::ManageMembers)?;
+        let done = flags::acknowledge_renames(
+            &state(ctx)?.db,
+            &access,
+            &parse_ids(&member_ids.unwrap_or_default(), "member")?,
+            &parse_ids(&department_ids.unwrap_or_default(), "department")?,
+            &change(ctx)?,
+        )
+        .await?;
+        Ok(RenamesAcknowledged {
+            members: done.members.into_iter().map(Member::from).collect(),
+            departments: done.departments.into_iter().map(Department::new).collect(),
+        })
     }
 }

@@ -76,6 +76,8 @@ pub fn service_filter(filter: MemberFilter) -> crate::error::Result<members::Mem
             .into_iter()
             .map(Into::into)
             .collect(),
+        name_changed: filter.name_changed,
+        to_be_deleted: filter.to_be_deleted,
     })
 }
 
