@@ -90,12 +90,13 @@ impl Department {
         .collect())
     }
 
-    /// Synced from a provider: renamed there since the last review.
+    /// Synced from a provider: renamed there since the last review (`acknowledgeRenames` marks
+    /// the rename as seen).
     async fn name_changed(&self) -> bool {
         self.model.name_changed
     }
 
-    /// Synced from a provider: gone there, awaiting deletion.
+    /// Synced from a provider: gone there, awaiting deletion (`updateStructure`).
     async fn to_be_deleted(&self) -> bool {
         self.model.to_be_deleted
     }

@@ -106,12 +106,13 @@ impl Member {
         self.0.last_login_at
     }
 
-    /// The provider renamed this person since the last review.
+    /// The provider renamed this person since the last review (`acknowledgeRenames` marks the
+    /// rename as seen; filter `nameChanged`).
     async fn name_changed(&self) -> bool {
         self.0.name_changed
     }
 
-    /// This person is gone from the provider and awaits deletion.
+    /// This person is gone from the provider: resign or remove them (filter `toBeDeleted`).
     async fn to_be_deleted(&self) -> bool {
         self.0.to_be_deleted
     }
