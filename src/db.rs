@@ -65,16 +65,44 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Keeps SQLite's planner statistics (`sqlite_stat1`) current; PostgreSQL's autovacuum does this
 /// on its own. `PRAGMA optimize=0x10002` analyzes each table that has an index without
 /// statistics, or that has grown or shrunk tenfold since it was last analyzed, with SQLite's
-/// bounded analysis (a fraction of a second even on a large database); otherwise it only
-/// compares sizes. Without statistics SQLite guesses, and guesses wrong where a partial index
-/// holds the few rows a filter wants (`ix_member_flagged`): it walks the sort index over the
-/// whole organization instead.
-pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::{ConnectionTrait, DbBackend};
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+/// bounded analysis (a fraction of a second even on a large database); asked first in its
+/// debugging form (bit `0x1`), it only lists those tables, so that nothing is written when there
+/// are none. Without statistics SQLite guesses, and guesses wrong where an index holds the few
+/// rows a filter wants (`ix_member_flagged`, a department's links): it walks the sort index
+/// over the whole organization instead. Returns whether anything was analyzed.
+pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(false);
     }
-    Ok(())
+    let due = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA optimize=0x10003",
+        ))
+        .await?;
+    if due.is_empty() {
+        return Ok(false);
+    }
+    db.execute_unprepared("PRAGMA optimize=0x10002").await?;
+    reload_statistics(db).await?;
+    Ok(true)
+}
+
+/// Makes every pooled SQLite connection plan with the statistics in `sqlite_stat1` now. A
+/// connection reads them only with the schema, when it opens or after the schema changes;
+/// `ANALYZE` loads them into the connection that ran it alone, and the pool's other connections
+/// would go on planning with what they read when they opened (none at all on a new database).
+/// A view created and dropped again changes the schema, so that each connection reads it,
+/// statistics included, before its next statement; nothing of it stays.
+pub async fn reload_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
+    use sea_orm::ConnectionTrait;
+    let txn = begin_write(db).await?;
+    txn.execute_unprepared("CREATE VIEW roster_statistics_reload AS SELECT 1")
+        .await?;
+    txn.execute_unprepared("DROP VIEW roster_statistics_reload")
+        .await?;
+    txn.commit().await
 }
 
 /// Checks that the database answers.
@@ -142,4 +170,102 @@ pub async fn begin_planned_per_value(
     })
     .await?;
     Ok(Some(txn))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+    use std::sync::atomic::AtomicUsize;
+
+    /// The plan SQLite chooses for `sql` on this connection, after a statement that notices a
+    /// changed schema (`EXPLAIN` does not look), prepared afresh (sqlx keeps each connection's
+    /// statements by their text, and a kept `EXPLAIN` would show the old plan).
+    async fn plan(db: &DatabaseConnection, sql: &str) -> String {
+        static FRESH: AtomicUsize = AtomicUsize::new(0);
+        db.execute_unprepared("SELECT count(*) FROM sqlite_schema")
+            .await
+            .expect("a read");
+        let n = FRESH.fetch_add(1, Ordering::Relaxed);
+        db.query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            format!("EXPLAIN QUERY PLAN {sql} -- {n}"),
+        ))
+        .await
+        .expect("a plan")
+        .iter()
+        .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+        .collect::<Vec<_>>()
+        .join("; ")
+    }
+
+    #[tokio::test]
+    async fn statistics_reach_every_connection_once_refreshed() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("statistics.db").display()
+        );
+        // Two pools of one connection each: two pooled connections, told apart.
+        let open = || async {
+            let mut options = ConnectOptions::new(url.clone());
+            options.max_connections(1).sqlx_logging(false);
+            Database::connect(options).await.expect("open")
+        };
+        let maintainer = open().await;
+        let rows = |n: u32| {
+            format!(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < {n}) \
+                 INSERT INTO m (org, nick, flagged) SELECT 1, printf('n%07d', n + (SELECT count(*) FROM m)), n % 1000 = 0 FROM g"
+            )
+        };
+        for sql in [
+            "CREATE TABLE m (id INTEGER PRIMARY KEY, org INTEGER NOT NULL, nick TEXT NOT NULL, flagged INTEGER NOT NULL)",
+            "CREATE UNIQUE INDEX ux_m_nick ON m (org, nick)",
+            "CREATE INDEX ix_m_flagged ON m (org) WHERE flagged",
+            // Statistics exist already, of another table: analyzing `m` changes no schema.
+            "CREATE TABLE k (x INTEGER NOT NULL)",
+            "CREATE INDEX ix_k ON k (x)",
+            "INSERT INTO k (x) VALUES (1)",
+            "ANALYZE k",
+            &rows(5_000),
+        ] {
+            maintainer.execute_unprepared(sql).await.expect("setup");
+        }
+        let other = open().await;
+        const PAGE: &str = "SELECT * FROM m WHERE org = 1 AND flagged ORDER BY nick LIMIT 51";
+        // Without statistics the sort index is walked over every row.
+        let planned = plan(&other, PAGE).await;
+        assert!(planned.contains("ux_m_nick"), "{planned}");
+
+        // ANALYZE informs the connection that ran it, and no other.
+        maintainer
+            .execute_unprepared("PRAGMA optimize=0x10002")
+            .await
+            .expect("analyzed");
+        assert!(plan(&maintainer, PAGE).await.contains("ix_m_flagged"));
+        assert!(plan(&other, PAGE).await.contains("ux_m_nick"));
+        // Reloaded, the other connection plans with them too: the five flagged rows, a sort.
+        reload_statistics(&maintainer).await.expect("reloaded");
+        let planned = plan(&other, PAGE).await;
+        assert!(planned.contains("ix_m_flagged"), "{planned}");
+
+        // A refresh analyzes only what is due: nothing now, the table once it grew tenfold.
+        assert!(!refresh_statistics(&maintainer).await.expect("checked"));
+        maintainer
+            .execute_unprepared(&rows(50_000))
+            .await
+            .expect("grown");
+        assert!(refresh_statistics(&maintainer).await.expect("refreshed"));
+        assert!(!refresh_statistics(&maintainer).await.expect("checked"));
+        // The schema is as it was.
+        let views = other
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT name FROM sqlite_schema WHERE type = 'view'",
+            ))
+            .await
+            .expect("views");
+        assert!(views.is_empty());
+    }
 }

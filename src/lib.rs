@@ -133,9 +133,10 @@ impl Application {
                     every.tick().await;
                     let started = std::time::Instant::now();
                     match db::refresh_statistics(&db).await {
-                        Ok(()) => {
-                            tracing::trace!(elapsed = ?started.elapsed(), "planner statistics checked")
+                        Ok(true) => {
+                            tracing::debug!(elapsed = ?started.elapsed(), "planner statistics refreshed")
                         }
+                        Ok(false) => {}
                         Err(e) => {
                             tracing::warn!(error = %error::error_chain(&e), "refreshing the planner statistics failed")
                         }

@@ -198,6 +198,12 @@ pub async fn seed(db: &DatabaseConnection, members: u64, departments: u64) -> an
         "ANALYZE"
     })
     .await?;
+    // On SQLite every pooled connection plans with them from its next statement, as after the
+    // server's own refresh (`roster::db::refresh_statistics`); otherwise only the connection
+    // that ran ANALYZE would.
+    if backend == DbBackend::Sqlite {
+        roster::db::reload_statistics(db).await?;
+    }
     Ok(())
 }
 
