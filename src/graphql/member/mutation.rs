@@ -6,9 +6,9 @@ use super::{
 };
 use crate::{
     authz::{Grants, Permission},
-    graphql::department::types::Department,
     graphql::{
         change,
+        department::types::Department,
         guard::{PermissionGuard, access, principal},
         one_time_lifetime, parse_id, parse_ids, state,
     },
@@ -275,8 +275,9 @@ impl MemberMutation {
 
     /// Marks renames by the provider as seen: clears `nameChanged` on these members and
     /// departments (find them with `members(filter: { nameChanged: true })` and
-    /// `flaggedDepartments`). Each id must be of this organization, or nothing changes (VALIDATION); those not
-    /// flagged stay as they are. A later rename by the provider flags them again.
+    /// `flaggedDepartments`). Each id must be of this organization, or nothing changes
+    /// (VALIDATION); those not flagged stay as they are. A later rename by the provider flags
+    /// them again.
     ///
     /// **Permissions**: `org.members.manage`.
     #[graphql(guard = "PermissionGuard::org(Permission::ManageMembers)")]
