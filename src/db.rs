@@ -94,9 +94,13 @@ pub async fn refresh_statistics(db: &DatabaseConnection) -> Result<bool, DbErr> 
 /// `ANALYZE` loads them into the connection that ran it alone, and the pool's other connections
 /// would go on planning with what they read when they opened (none at all on a new database).
 /// A view created and dropped again changes the schema, so that each connection reads it,
-/// statistics included, before its next statement; nothing of it stays.
+/// statistics included, before its next statement; nothing of it stays. PostgreSQL shares its
+/// statistics among connections: nothing to do there.
 pub async fn reload_statistics(db: &DatabaseConnection) -> Result<(), DbErr> {
-    use sea_orm::ConnectionTrait;
+    use sea_orm::{ConnectionTrait, DbBackend};
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
+    }
     let txn = begin_write(db).await?;
     txn.execute_unprepared("CREATE VIEW roster_statistics_reload AS SELECT 1")
         .await?;

@@ -129,16 +129,24 @@ impl Application {
             AbortOnDrop(tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
                 every.tick().await;
+                // A failed refresh may have analyzed without telling the other connections (the
+                // write lock held past the busy timeout): tell them at the next tick.
+                let mut reload_owed = false;
                 loop {
                     every.tick().await;
                     let started = std::time::Instant::now();
-                    match db::refresh_statistics(&db).await {
+                    let refreshed = match db::refresh_statistics(&db).await {
+                        Ok(false) if reload_owed => db::reload_statistics(&db).await.map(|()| true),
+                        other => other,
+                    };
+                    reload_owed = refreshed.is_err();
+                    match refreshed {
                         Ok(true) => {
                             tracing::debug!(elapsed = ?started.elapsed(), "planner statistics refreshed")
                         }
                         Ok(false) => {}
                         Err(e) => {
-                            tracing::warn!(error = %error::error_chain(&e), "refreshing the planner statistics failed")
+                            tracing::warn!(error = %error::error_chain(&e), "refreshing the planner statistics failed; trying again in a minute")
                         }
                     }
                 }
