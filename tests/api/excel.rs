@@ -10,7 +10,7 @@ use calamine::{Data, Reader, Xlsx};
 use serde_json::{Value, json};
 use std::io::Cursor;
 
-const EXPORT: &str =
+pub(crate) const EXPORT: &str =
     "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url fileName expiresAt } }";
 const TEMPLATE: &str = "mutation($k: MemberTemplateKind!, $p: Boolean) { memberTemplate(kind: $k, prefilled: $p) { url fileName } }";
 const BATCH: &str = "mutation($file: Upload!, $dry: Boolean) { batchUpdateMembers(file: $file, dryRun: $dry) { applied rows changedMemberIds problems { row column message } problemReport { url fileName } } }";
@@ -30,7 +30,7 @@ fn sheets(bytes: &[u8]) -> Vec<(String, Vec<Vec<Data>>)> {
         .collect()
 }
 
-fn members_sheet(bytes: &[u8]) -> Vec<Vec<Data>> {
+pub(crate) fn members_sheet(bytes: &[u8]) -> Vec<Vec<Data>> {
     let all = sheets(bytes);
     assert_eq!(all[0].0, "Members");
     all[0].1.clone()
@@ -69,11 +69,11 @@ fn workbook(rows: &[Vec<String>]) -> Vec<u8> {
     wb.save_to_buffer().expect("save")
 }
 
-fn as_text(rows: &[Vec<Data>]) -> Vec<Vec<String>> {
+pub(crate) fn as_text(rows: &[Vec<Data>]) -> Vec<Vec<String>> {
     rows.iter().map(|r| r.iter().map(text).collect()).collect()
 }
 
-async fn download(app: &TestApp, link: &Value) -> Vec<u8> {
+pub(crate) async fn download(app: &TestApp, link: &Value) -> Vec<u8> {
     let (status, bytes) = app.fetch(link["url"].as_str().expect("url")).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     bytes

@@ -734,6 +734,24 @@ async fn flagged_members_are_found_and_renames_acknowledged() {
     assert_eq!(flagged_members(&app, &admin, active_gone).await.1, 0);
     let resigned_gone = json!({ "toBeDeleted": true, "statuses": ["RESIGNED"] });
     assert_eq!(flagged_members(&app, &admin, resigned_gone).await.1, 1);
+    // An export takes the same filter: the record of who left.
+    let link = admin_ok(
+        &app,
+        &admin,
+        crate::excel::EXPORT,
+        json!({ "i": { "filter": { "toBeDeleted": true } } }),
+    )
+    .await["exportMembers"]
+        .clone();
+    let sheet = crate::excel::as_text(&crate::excel::members_sheet(
+        &crate::excel::download(&app, &link).await,
+    ));
+    let id = sheet[0]
+        .iter()
+        .position(|h| h == "User ID")
+        .expect("a User ID column");
+    let ids: Vec<&str> = sheet[1..].iter().map(|row| row[id].as_str()).collect();
+    assert_eq!(ids, [gone_id.as_str().unwrap_or_default()], "{sheet:?}");
 
     // Acknowledging needs something to acknowledge, and only what is of this organization: a
     // stranger in the list refuses the whole of it.
