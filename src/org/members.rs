@@ -2171,7 +2171,10 @@ pub async fn in_organization<C: ConnectionTrait>(
             found.remove(id).ok_or_else(|| {
                 Error::validation(
                     "memberIds",
-                    "one of the members does not exist in this organization",
+                    format!(
+                        "member {id} does not exist in this organization; \
+                         reload the member list and pick again"
+                    ),
                 )
             })
         })

@@ -796,6 +796,20 @@ async fn flagged_members_are_found_and_renames_acknowledged() {
         stranger.to_string().contains("999999"),
         "the message names it: {stranger}"
     );
+    let stranger = app
+        .gql(
+            ACKNOWLEDGE,
+            json!({ "m": [renamed_id, "999998"] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(stranger["errors"][0]["extensions"]["field"], "memberIds");
+    assert!(
+        stranger
+            .to_string()
+            .contains("member 999998 does not exist"),
+        "{stranger}"
+    );
     assert_eq!(
         flagged_members(&app, &admin, json!({ "nameChanged": true }))
             .await
