@@ -15,7 +15,6 @@ use sea_orm::{
     QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
-use std::collections::HashMap;
 
 /// The members and departments named by [`acknowledge_renames`], as they are afterwards.
 #[derive(Debug)]
@@ -145,26 +144,23 @@ async fn departments_in_organization<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let ids = members::unique(ids);
-    let mut found: HashMap<i64, department::Model> = department::Entity::find()
+    let rows = department::Entity::find()
         .filter(department::Column::OrganizationId.eq(org))
-        .filter(department::Column::Id.is_in(ids.clone()))
+        .filter(department::Column::Id.is_in(members::unique(ids)))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|d| (d.id, d))
-        .collect();
-    ids.iter()
-        .map(|id| {
-            found.remove(id).ok_or_else(|| {
-                Error::validation(
-                    "departmentIds",
-                    format!(
-                        "department {id} does not exist in this organization; \
-                         reload the department tree and pick again"
-                    ),
-                )
-            })
-        })
-        .collect()
+        .await?;
+    members::in_order(
+        ids,
+        rows,
+        |d| d.id,
+        |id| {
+            Error::validation(
+                "departmentIds",
+                format!(
+                    "department {id} does not exist in this organization; \
+                     reload the department tree and pick again"
+                ),
+            )
+        },
+    )
 }

@@ -2157,34 +2157,47 @@ pub async fn in_organization<C: ConnectionTrait>(
     org: i64,
     ids: &[i64],
 ) -> Result<Vec<member::Model>> {
-    let ids = unique(ids);
-    let mut found: std::collections::HashMap<i64, member::Model> = member::Entity::find()
+    let rows = member::Entity::find()
         .filter(member::Column::OrganizationId.eq(org))
-        .filter(member::Column::Id.is_in(ids.clone()))
+        .filter(member::Column::Id.is_in(unique(ids)))
         .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.id, m))
-        .collect();
-    ids.iter()
-        .map(|id| {
-            found.remove(id).ok_or_else(|| {
-                Error::validation(
-                    "memberIds",
-                    format!(
-                        "member {id} does not exist in this organization; \
-                         reload the member list and pick again"
-                    ),
-                )
-            })
-        })
-        .collect()
+        .await?;
+    in_order(
+        ids,
+        rows,
+        |m| m.id,
+        |id| {
+            Error::validation(
+                "memberIds",
+                format!(
+                    "member {id} does not exist in this organization; \
+                     reload the member list and pick again"
+                ),
+            )
+        },
+    )
 }
 
 /// `ids` each once, in the order first given.
 pub(crate) fn unique(ids: &[i64]) -> Vec<i64> {
     let mut seen = HashSet::new();
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+/// The rows a batch names by id (`rows`, read for those ids), each once and in the order of
+/// `ids`; the first id without a row gets the error `missing` makes.
+pub(crate) fn in_order<T>(
+    ids: &[i64],
+    rows: Vec<T>,
+    id_of: impl Fn(&T) -> i64,
+    missing: impl Fn(i64) -> Error,
+) -> Result<Vec<T>> {
+    let mut found: std::collections::HashMap<i64, T> =
+        rows.into_iter().map(|row| (id_of(&row), row)).collect();
+    unique(ids)
+        .into_iter()
+        .map(|id| found.remove(&id).ok_or_else(|| missing(id)))
+        .collect()
 }
 
 /// Group workspaces (not personal ones) a member belongs to, and those they own.
@@ -2471,6 +2484,16 @@ mod tests {
                 r#""member"."organization_id" = 7"#
             );
         }
+    }
+
+    #[test]
+    fn batches_keep_their_order_once_each_and_name_the_stranger() {
+        let missing = |id| Error::validation("ids", format!("no {id}"));
+        let rows = vec![(3, "c"), (1, "a"), (2, "b")];
+        let found = in_order(&[2, 3, 2, 1], rows.clone(), |r| r.0, missing).expect("all found");
+        assert_eq!(found, [(2, "b"), (3, "c"), (1, "a")]);
+        let refused = in_order(&[1, 9, 8], rows, |r| r.0, missing).expect_err("9 is missing");
+        assert!(refused.to_string().contains("no 9"), "{refused}");
     }
 
     #[test]
