@@ -122,10 +122,12 @@ impl Application {
 
     /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets,
     /// refresh tokens and downloads every ten minutes, and keeps SQLite's planner statistics
-    /// current (checked every minute; [`prepare`] checked them at the start).
+    /// current (checked every minute and after large additions, [`AppState::tables_grew`];
+    /// [`prepare`] checked them at the start).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _statistics = {
             let db = self.state.db.clone();
+            let due = self.state.statistics_due.clone();
             AbortOnDrop(tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_secs(60));
                 every.tick().await;
@@ -133,7 +135,10 @@ impl Application {
                 // write lock held past the busy timeout): tell them at the next tick.
                 let mut reload_owed = false;
                 loop {
-                    every.tick().await;
+                    tokio::select! {
+                        _ = every.tick() => {}
+                        () = due.notified() => {}
+                    }
                     let started = std::time::Instant::now();
                     let refreshed = match db::refresh_statistics(&db).await {
                         Ok(false) if reload_owed => db::reload_statistics(&db).await.map(|()| true),
@@ -290,6 +295,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         sync: sync::SyncHub::default(),
         statements,
         sub_tree_sizes: Arc::default(),
+        statistics_due: Arc::default(),
     })
 }
 

@@ -34,4 +34,16 @@ pub struct AppState {
     pub statements: crate::db::StatementCounter,
     /// Which department sub-trees were lately found large (a member page's plan choice).
     pub sub_tree_sizes: Arc<crate::org::members::SubTreeSizes>,
+    /// Wakes the planner-statistics task before its minute is up (see [`AppState::tables_grew`]).
+    pub statistics_due: Arc<tokio::sync::Notify>,
+}
+
+impl AppState {
+    /// Says that many rows were just added (an import, a sync, people added from the directory),
+    /// so that SQLite's planner statistics are checked now rather than within the minute: a new
+    /// organization's tables were analyzed nearly empty, and until they are analyzed again its
+    /// pages are planned as if they still were.
+    pub fn tables_grew(&self) {
+        self.statistics_due.notify_one();
+    }
 }

@@ -352,7 +352,12 @@ async fn execute(app: &AppState, conn: connection::Model, run: sync_run::Model, 
     drop(renewer);
     let mut last = report(&run, Phase::Succeeded, &progress);
     match outcome {
-        Ok(counts) => last.counts = counts,
+        Ok(counts) => {
+            if counts.added > 0 {
+                app.tables_grew();
+            }
+            last.counts = counts;
+        }
         Err(e) => {
             let message = e.to_string();
             tracing::warn!(run = run.id, connection = conn.id, error = %error_chain(&e), "sync run failed");

@@ -203,6 +203,9 @@ impl ExcelMutation {
             &change(ctx)?,
         )
         .await?;
+        if report.applied && !report.passwords.is_empty() {
+            state(ctx)?.tables_grew();
+        }
         Ok(ImportReport {
             applied: report.applied,
             rows: report.rows as i32,

@@ -483,6 +483,9 @@ impl SyncMutation {
             &change(ctx)?,
         )
         .await?;
+        if !added.added.is_empty() {
+            state(ctx)?.tables_grew();
+        }
         Ok(AddMembersFromDirectoryReport {
             run: SyncRun(added.run),
             added: added.added.into_iter().map(Member::from).collect(),
