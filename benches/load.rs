@@ -388,13 +388,22 @@ impl Runner<'_> {
         let ids: Vec<String> = (0..FILES * ROWS_PER_FILE)
             .map(|i| (1_000 + i).to_string())
             .collect();
-        let body = json!({ "query": "mutation($ids: [ID!]) { exportMembers(input: { memberIds: $ids }) { url } }", "variables": { "ids": ids } });
-        let answer = graphql(client, base, self.token, &body.to_string()).await?;
-        let link = answer["data"]["exportMembers"]["url"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("export failed: {answer}"))?;
-        let rows = read_rows(&client.get(link).send().await?.bytes().await?)?;
-        let mut header = rows[0].clone();
+        // A list of ids holds at most `MAX_IDS`: one export per share, their rows joined.
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for share in ids.chunks(roster::graphql::MAX_IDS) {
+            let body = json!({ "query": "mutation($ids: [ID!]) { exportMembers(input: { memberIds: $ids }) { url } }", "variables": { "ids": share } });
+            let answer = graphql(client, base, self.token, &body.to_string()).await?;
+            let link = answer["data"]["exportMembers"]["url"]
+                .as_str()
+                .ok_or_else(|| anyhow::anyhow!("export failed: {answer}"))?;
+            let sheet = read_rows(&client.get(link).send().await?.bytes().await?)?;
+            let skip = if rows.is_empty() { 0 } else { 1 };
+            rows.extend(sheet.into_iter().skip(skip));
+        }
+        let mut header = rows
+            .first()
+            .cloned()
+            .ok_or_else(|| anyhow::anyhow!("the export is empty"))?;
         let position = |name: &str| {
             header
                 .iter()

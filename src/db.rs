@@ -1,4 +1,7 @@
-//! Database connection: SQLite (WAL, foreign keys on, busy timeout) or PostgreSQL, and migrations.
+//! Database connection: SQLite (WAL, foreign keys on, Roster's busy handler) or PostgreSQL, and
+//! migrations.
+
+pub mod busy;
 
 use crate::config::Settings;
 use migration::{Migrator, MigratorTrait};
@@ -50,8 +53,12 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
             opts.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(Duration::from_secs(10))
+                .busy_timeout(busy::LIMIT)
                 .row_buffer_size(ROW_BUFFER)
+        });
+        // Replaces the busy handler `busy_timeout` installed, on each connection as it opens.
+        options.map_sqlx_sqlite_pool_opts(|pool| {
+            pool.after_connect(|conn, _| Box::pin(async move { busy::install(conn).await }))
         });
     }
     Database::connect(options).await
@@ -115,7 +122,7 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 /// Starts a transaction that will write. On SQLite it takes the write lock at once (`BEGIN
-/// IMMEDIATE`), so that two writers queue on the busy timeout instead of one of them failing
+/// IMMEDIATE`), so that two writers queue in the busy handler instead of one of them failing
 /// with "database is locked" when its read turns into a write; PostgreSQL begins as usual.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
     use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
@@ -201,6 +208,53 @@ mod tests {
         .map(|row| row.try_get::<String>("", "detail").expect("detail"))
         .collect::<Vec<_>>()
         .join("; ")
+    }
+
+    #[tokio::test]
+    async fn a_writer_waits_for_the_lock_in_roster_s_busy_handler() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let settings = Settings {
+            database_url: format!("sqlite://{}?mode=rwc", dir.path().join("busy.db").display()),
+            ..Settings::default()
+        };
+        let db = connect(&settings).await.expect("open");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER NOT NULL)")
+            .await
+            .expect("table");
+        let holder = begin_write(&db).await.expect("the write lock");
+        holder
+            .execute_unprepared("INSERT INTO t (n) VALUES (1)")
+            .await
+            .expect("first write");
+        let before = busy::waits();
+        // A second pooled connection asks for the lock while the first holds it.
+        let waiter = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let txn = begin_write(&db).await?;
+                txn.execute_unprepared("INSERT INTO t (n) VALUES (2)")
+                    .await?;
+                txn.commit().await
+            }
+        });
+        // Without Roster's handler on the pool, SQLite's own would wait and nothing would count.
+        tokio::time::timeout(busy::LIMIT, async {
+            while busy::waits() == before {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        })
+        .await
+        .expect("the second writer waited in Roster's busy handler");
+        holder.commit().await.expect("first commit");
+        waiter.await.expect("joined").expect("second write");
+        let rows = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT n FROM t ORDER BY n",
+            ))
+            .await
+            .expect("rows");
+        assert_eq!(rows.len(), 2);
     }
 
     #[tokio::test]

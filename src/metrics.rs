@@ -289,6 +289,13 @@ impl Metrics {
             let _ = writeln!(out, "# TYPE {name} gauge");
             let _ = writeln!(out, "{name} {value}");
         }
+        let name = "roster_sqlite_busy_waits_total";
+        let _ = writeln!(
+            out,
+            "# HELP {name} Times a SQLite writer found the write lock taken by another connection and waited (always 0 on PostgreSQL); a steady rise means writers queue, and PostgreSQL would serve them side by side."
+        );
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {}", crate::db::busy::waits());
         out
     }
 }
@@ -344,6 +351,7 @@ mod tests {
         );
         assert!(text.contains("roster_outbox_depth 7\n"));
         assert!(text.contains("roster_sync_runs_running 1\n"));
+        assert!(text.contains("# TYPE roster_sqlite_busy_waits_total counter\n"));
     }
 
     #[test]
