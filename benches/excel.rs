@@ -26,13 +26,21 @@ use std::{
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    let (url, cleanup) = database().await?;
+    // The database goes whether the run succeeds or not.
+    let outcome = bench(url).await;
+    cleanup().await;
+    outcome
+}
+
+/// The run, on the database at `url`.
+async fn bench(url: String) -> anyhow::Result<()> {
     let members = env_number("ROSTER_BENCH_MEMBERS", 100_000);
     let runs = env_number("ROSTER_BENCH_RUNS", 3);
     roster::telemetry::init(&roster::config::LogSettings {
         filter: "warn,roster::excel=info".into(),
         format: roster::config::LogFormat::Text,
     });
-    let (url, cleanup) = database().await?;
     let backend = if url.starts_with("sqlite") {
         "SQLite"
     } else {
@@ -254,7 +262,6 @@ async fn main() -> anyhow::Result<()> {
         imported.1,
         imported.0.as_secs_f64()
     );
-    cleanup().await;
     Ok(())
 }
 

@@ -42,13 +42,21 @@ const BOUNDARY: &str = "roster-load-boundary-7f3a";
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let (url, cleanup) = database().await?;
+    // The database goes whether the run succeeds or not.
+    let outcome = bench(url).await;
+    cleanup().await;
+    outcome
+}
+
+/// The run, on the database at `url`.
+async fn bench(url: String) -> anyhow::Result<()> {
     let seconds = env_number("ROSTER_LOAD_SECONDS", 10);
     let members = env_number("ROSTER_BENCH_MEMBERS", 100_000);
     let logins = env_number("ROSTER_LOAD_LOGINS", 6_000) as usize;
     Command::new("wrk").arg("--version").output().map_err(|_| {
         anyhow::anyhow!("wrk is not installed: `apt-get install wrk` (Debian) and run again")
     })?;
-    let (url, cleanup) = database().await?;
     let backend = if url.starts_with("sqlite") {
         "SQLite"
     } else {
@@ -181,7 +189,6 @@ async fn main() -> anyhow::Result<()> {
 
     drop(server);
     drop(db);
-    cleanup().await;
     let _ = std::fs::remove_dir_all(&work);
     if failures_total > 0 {
         anyhow::bail!("{failures_total} batch uploads failed");

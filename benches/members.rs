@@ -28,10 +28,18 @@ struct Scenario {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    let (url, cleanup) = database().await?;
+    // The database goes whether the run succeeds or not.
+    let outcome = bench(url).await;
+    cleanup().await;
+    outcome
+}
+
+/// The run, on the database at `url`.
+async fn bench(url: String) -> anyhow::Result<()> {
     let members = env_number("ROSTER_BENCH_MEMBERS", 100_000);
     let departments = env_number("ROSTER_BENCH_DEPARTMENTS", 5_000);
     let seconds = env_number("ROSTER_BENCH_SECONDS", 5);
-    let (url, cleanup) = database().await?;
     println!(
         "database: {}",
         if url.starts_with("sqlite") {
@@ -185,7 +193,6 @@ async fn main() -> anyhow::Result<()> {
         peak_rss_mb()
     );
     drop(db);
-    cleanup().await;
     Ok(())
 }
 

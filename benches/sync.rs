@@ -65,6 +65,15 @@ fn start_sandbox(
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
+    let (url, cleanup) = database().await?;
+    // The database goes whether the run succeeds or not.
+    let outcome = bench(url).await;
+    cleanup().await;
+    outcome
+}
+
+/// The run, on the database at `url`.
+async fn bench(url: String) -> anyhow::Result<()> {
     let people = env_number("ROSTER_BENCH_MEMBERS", 100_000) as usize;
     let departments = env_number("ROSTER_BENCH_DEPARTMENTS", 5_000) as usize;
     if std::env::var_os("ROSTER_BENCH_SANDBOX").is_some() {
@@ -88,7 +97,6 @@ async fn main() -> anyhow::Result<()> {
             Ok::<(), anyhow::Error>(())
         }
     };
-    let (url, cleanup) = database().await?;
     println!(
         "database: {}",
         if url.starts_with("sqlite") {
@@ -275,6 +283,5 @@ async fn main() -> anyhow::Result<()> {
         latencies[latencies.len() / 2].as_secs_f64() * 1e3,
         latencies[latencies.len() - 1].as_secs_f64() * 1e3,
     );
-    cleanup().await;
     Ok(())
 }
