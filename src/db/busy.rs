@@ -6,7 +6,8 @@
 //! sleeps 1, 2, 5, 10, 15, 20, 25, 25, 25, 50, 50 and then 100 ms between attempts. A writer that
 //! lost a few rounds therefore sleeps 25–100 ms at a time while the lock, held for about a
 //! millisecond by each login or small edit, passes among the others: with 16 concurrent logins
-//! on SQLite, the slowest one in a hundred took 0.6 s (BENCHMARKS.md, load harness).
+//! on SQLite, the slowest one in a hundred took 0.4–1 s (BENCHMARKS.md, load harness; under
+//! 0.1 s with this handler).
 //!
 //! Roster's handler tries again after 0.1, 0.2, 0.4 and 0.8 ms and then every millisecond, until
 //! about as long as `busy_timeout` allowed has passed; then SQLite answers "database is locked"
