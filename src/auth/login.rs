@@ -151,21 +151,6 @@ pub async fn issue_tokens(
     member: member::Model,
     family: Option<String>,
 ) -> Result<Tokens> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let tokens = issue_tokens_in(app, &txn, member, family).await?;
-    txn.commit().await?;
-    Ok(tokens)
-}
-
-/// [`issue_tokens`] inside the caller's write transaction, which is to commit them together with
-/// whatever let the member in (a redeemed ticket, a consumed refresh token): one write instead
-/// of two, and nothing used up unless the tokens are issued too.
-pub(crate) async fn issue_tokens_in(
-    app: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
-    member: member::Model,
-    family: Option<String>,
-) -> Result<Tokens> {
     let subject = Subject {
         member_id: member.id,
         organization_id: member.organization_id,
@@ -174,8 +159,9 @@ pub(crate) async fn issue_tokens_in(
     };
     let (access_token, _) = app.tokens.issue(&app.keys, &subject)?;
     let is_login = family.is_none();
+    let txn = crate::db::begin_write(&app.db).await?;
     let issued = refresh::issue(
-        txn,
+        &txn,
         member.id,
         member.organization_id,
         family,
@@ -186,7 +172,7 @@ pub(crate) async fn issue_tokens_in(
         .select_only()
         .column(user::Column::PasswordChangeRequired)
         .into_tuple::<bool>()
-        .one(txn)
+        .one(&txn)
         .await?
         .unwrap_or(false);
     let member = if is_login {
@@ -194,7 +180,7 @@ pub(crate) async fn issue_tokens_in(
         member::Entity::update_many()
             .col_expr(member::Column::LastLoginAt, Expr::value(now))
             .filter(member::Column::Id.eq(member.id))
-            .exec(txn)
+            .exec(&txn)
             .await?;
         member::Model {
             last_login_at: Some(now),
@@ -203,6 +189,7 @@ pub(crate) async fn issue_tokens_in(
     } else {
         member
     };
+    txn.commit().await?;
     Ok(Tokens {
         access_token,
         expires_in: app.tokens.ttl_secs(),
@@ -215,36 +202,33 @@ pub(crate) async fn issue_tokens_in(
 /// Exchanges a refresh token for new tokens; the old refresh token stops working.
 pub async fn refresh_tokens(app: &AppState, refresh_token: &str) -> Result<Tokens> {
     let txn = crate::db::begin_write(&app.db).await?;
-    let outcome = rotate(app, &txn, refresh_token.trim()).await;
-    if matches!(outcome, Ok(_) | Err(Error::Unauthenticated(_))) {
-        // A refusal may have revoked tokens (a used token presented again, a member no longer
-        // active), and that must stay.
-        txn.commit().await?;
-    }
-    // On any other failure the transaction is dropped, rolled back: the token still works.
-    outcome
-}
-
-/// The refresh token consumed and its successor issued, in one write transaction.
-async fn rotate(
-    app: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
-    refresh_token: &str,
-) -> Result<Tokens> {
-    let row = refresh::consume(txn, refresh_token).await?;
-    let member = member::Entity::find_by_id(row.member_id).one(txn).await?;
+    let row = refresh::consume(&txn, refresh_token.trim()).await;
+    let row = match row {
+        Ok(row) => {
+            txn.commit().await?;
+            row
+        }
+        Err(e) => {
+            // Reuse detection revoked the family inside the transaction: keep that.
+            txn.commit().await?;
+            return Err(e);
+        }
+    };
+    let member = member::Entity::find_by_id(row.member_id)
+        .one(&app.db)
+        .await?;
     let Some(member) = member.filter(|m| m.organization_id == row.organization_id) else {
         return Err(Error::Unauthenticated(
             "this member no longer exists; log in again".into(),
         ));
     };
     if member.status != MemberStatus::Active {
-        refresh::revoke_member(txn, member.id).await?;
+        refresh::revoke_member(&app.db, member.id).await?;
         return Err(Error::Unauthenticated(
             "this member is no longer active; ask an organization administrator".into(),
         ));
     }
-    issue_tokens_in(app, txn, member, Some(row.family)).await
+    issue_tokens(app, member, Some(row.family)).await
 }
 
 /// Revokes the refresh token's family (this device), or every token of the member when `everywhere`.

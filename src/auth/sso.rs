@@ -593,29 +593,16 @@ pub(crate) async fn add_member<C: ConnectionTrait>(
     Ok(created)
 }
 
-/// Step 3: trades a login ticket (once, within 60 seconds) for tokens. The ticket is used up in
-/// the transaction that issues the tokens: if issuing fails, the ticket still works.
+/// Step 3: trades a login ticket (once, within 60 seconds) for tokens.
 pub async fn redeem(app: &AppState, ticket: &str) -> Result<login::Tokens> {
-    let txn = crate::db::begin_write(&app.db).await?;
-    let tokens = redeem_in(app, &txn, ticket.trim()).await?;
-    txn.commit().await?;
-    Ok(tokens)
-}
-
-/// [`redeem`] inside its write transaction.
-async fn redeem_in(
-    app: &AppState,
-    txn: &sea_orm::DatabaseTransaction,
-    ticket: &str,
-) -> Result<login::Tokens> {
     let now = Utc::now();
-    let hash = token_hash(ticket);
+    let hash = token_hash(ticket.trim());
     let used = login_ticket::Entity::update_many()
         .col_expr(login_ticket::Column::ConsumedAt, Expr::value(now))
         .filter(login_ticket::Column::TicketHash.eq(hash.as_str()))
         .filter(login_ticket::Column::ConsumedAt.is_null())
         .filter(login_ticket::Column::ExpiresAt.gt(now))
-        .exec(txn)
+        .exec(&app.db)
         .await?;
     if used.rows_affected != 1 {
         return Err(Error::Unauthenticated(
@@ -623,22 +610,21 @@ async fn redeem_in(
         ));
     }
     let row = login_ticket::Entity::find_by_id(hash)
-        .one(txn)
+        .one(&app.db)
         .await?
         .ok_or(Error::NotFound("login ticket"))?;
     let member = member::Entity::find_by_id(row.member_id)
-        .one(txn)
+        .one(&app.db)
         .await?
         .filter(|m| m.status == MemberStatus::Active && m.organization_id == row.organization_id)
         .ok_or_else(|| Error::Unauthenticated("this member can no longer log in".into()))?;
-    let tokens = login::issue_tokens_in(app, txn, member, None).await?;
     tracing::info!(
-        ticket = %log_ref(ticket),
-        member = tokens.member.id,
-        organization = tokens.member.organization_id,
+        ticket = %log_ref(ticket.trim()),
+        member = member.id,
+        organization = member.organization_id,
         "login ticket redeemed"
     );
-    Ok(tokens)
+    login::issue_tokens(app, member, None).await
 }
 
 #[cfg(test)]
