@@ -50,16 +50,43 @@ pub async fn acknowledge_renames(
     let mut members = members::in_organization(&txn, org, member_ids).await?;
     let mut departments = departments_in_organization(&txn, org, department_ids).await?;
     let now = Utc::now();
-    let renamed_members: Vec<i64> = members
-        .iter()
-        .filter(|m| m.name_changed)
-        .map(|m| m.id)
-        .collect();
-    let renamed_departments: Vec<i64> = departments
-        .iter()
-        .filter(|d| d.name_changed)
-        .map(|d| d.id)
-        .collect();
+    // One audit event for each that carried the flag, under the name it has now.
+    let mut events = Vec::new();
+    let mut renamed_members = Vec::new();
+    for m in members.iter_mut().filter(|m| m.name_changed) {
+        let summary = json!({ "name": m.name });
+        events.push(
+            cx.record(
+                &txn,
+                access,
+                "member.acknowledge_rename",
+                "member",
+                m.id,
+                summary,
+            )
+            .await?,
+        );
+        renamed_members.push(m.id);
+        m.name_changed = false;
+        m.updated_at = now;
+    }
+    let mut renamed_departments = Vec::new();
+    for d in departments.iter_mut().filter(|d| d.name_changed) {
+        let summary = json!({ "name": d.name });
+        events.push(
+            cx.record(
+                &txn,
+                access,
+                "department.acknowledge_rename",
+                "department",
+                d.id,
+                summary,
+            )
+            .await?,
+        );
+        renamed_departments.push(d.id);
+        d.name_changed = false;
+    }
     if !renamed_members.is_empty() {
         member::Entity::update_many()
             .col_expr(member::Column::NameChanged, Expr::value(false))
@@ -75,36 +102,6 @@ pub async fn acknowledge_renames(
             .exec(&txn)
             .await?;
     }
-    // One audit event for each that carried the flag, under the name it has now.
-    let seen: Vec<(&'static str, &'static str, i64, String)> = members
-        .iter()
-        .filter(|m| m.name_changed)
-        .map(|m| ("member.acknowledge_rename", "member", m.id, m.name.clone()))
-        .chain(departments.iter().filter(|d| d.name_changed).map(|d| {
-            (
-                "department.acknowledge_rename",
-                "department",
-                d.id,
-                d.name.clone(),
-            )
-        }))
-        .collect();
-    let mut events = Vec::with_capacity(seen.len());
-    for (action, target_type, id, name) in seen {
-        let summary = json!({ "name": name });
-        events.push(
-            cx.record(&txn, access, action, target_type, id, summary)
-                .await?,
-        );
-    }
-    for m in members.iter_mut().filter(|m| m.name_changed) {
-        m.name_changed = false;
-        m.updated_at = now;
-    }
-    for d in &mut departments {
-        d.name_changed = false;
-    }
-
     txn.commit().await?;
     cx.published(events);
     Ok(Acknowledged {
