@@ -584,3 +584,63 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
         "the statement count does not grow with the page ({few} for 6 rows, {many} for 50)"
     );
 }
+
+#[tokio::test]
+async fn a_page_that_holds_every_match_is_counted_without_a_statement() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for i in 0..3 {
+        create_member(&app, &admin, &format!("counted{i}"), "ANALYST", None).await;
+    }
+    let run = |args: &'static str, fields: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let query = format!(
+                "{{ members({args}, filter: {{ keyword: \"counted\" }}) {{ {fields} nodes {{ id }} pageInfo {{ hasNextPage endCursor }} }} }}"
+            );
+            // The fewest of three runs: the server's background tasks (push delivery, sync
+            // scheduling, planner statistics) may run a statement in one run's window.
+            let mut fewest = u64::MAX;
+            let mut body = Value::Null;
+            for _ in 0..3 {
+                let before = app.state.statements.load(Ordering::SeqCst);
+                body = app.gql(&query, json!({}), Some(&admin)).await;
+                assert!(body["errors"].is_null(), "{body}");
+                fewest = fewest.min(app.state.statements.load(Ordering::SeqCst) - before);
+            }
+            (body["data"]["members"].clone(), fewest)
+        }
+    };
+    // All three fit on the page: the count is the page's length.
+    let (_, plain) = run("first: 10", "").await;
+    let (whole, counted) = run("first: 10", "totalCount").await;
+    assert_eq!(whole["totalCount"], 3, "{whole}");
+    assert_eq!(
+        counted, plain,
+        "counting a page that holds every match ran a statement"
+    );
+    let (whole, counted) = run("last: 10", "totalCount").await;
+    assert_eq!(whole["totalCount"], 3, "{whole}");
+    assert_eq!(counted, plain, "the same, read backwards");
+    // Matches beyond the page are counted in the database.
+    let (_, plain) = run("first: 2", "").await;
+    let (first, counted) = run("first: 2", "totalCount").await;
+    assert_eq!(first["totalCount"], 3, "{first}");
+    assert_eq!(first["pageInfo"]["hasNextPage"], true, "{first}");
+    assert!(
+        counted > plain,
+        "a partial page must be counted: {counted} statements"
+    );
+    // And so are matches before it, though the page itself is the last.
+    let after = first["pageInfo"]["endCursor"].as_str().expect("cursor");
+    let query = format!(
+        "{{ members(first: 2, after: \"{after}\", filter: {{ keyword: \"counted\" }}) {{ totalCount nodes {{ id }} pageInfo {{ hasNextPage }} }} }}"
+    );
+    let body = app.gql(&query, json!({}), Some(&admin)).await;
+    assert_eq!(body["data"]["members"]["totalCount"], 3, "{body}");
+    assert_eq!(
+        body["data"]["members"]["nodes"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(body["data"]["members"]["pageInfo"]["hasNextPage"], false);
+}
