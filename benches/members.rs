@@ -14,11 +14,23 @@ use common::{database, env_number, peak_rss_mb, seed};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
-const PAGE: &str = "query($f: MemberFilter, $o: MemberOrder, $after: String) {
-  members(filter: $f, orderBy: $o, first: 50, after: $after) {
+/// A members page of 50 rows with what an admin list shows; `$count` is `totalCount` or nothing.
+macro_rules! page {
+    ($count:literal) => {
+        concat!(
+            "query($f: MemberFilter, $o: MemberOrder, $after: String) {
+  members(filter: $f, orderBy: $o, first: 50, after: $after) { ",
+            $count,
+            "
     edges { cursor node { id account nickname userType status joinedAt lastLoginAt
       role { name } departments { path } tags { name values } workspaces { name } } }
-    pageInfo { hasNextPage endCursor } } }";
+    pageInfo { hasNextPage endCursor } } }"
+        )
+    };
+}
+const PAGE: &str = page!("");
+/// The same page with the count of all matches, as a list view's first page asks for it.
+const COUNTED_PAGE: &str = page!("totalCount");
 
 struct Scenario {
     name: &'static str,
@@ -136,6 +148,16 @@ async fn bench(url: String) -> anyhow::Result<()> {
             vars: json!({ "f": { "keyword": "明华" } }),
         },
         Scenario {
+            name: "first page, with totalCount",
+            query: COUNTED_PAGE,
+            vars: json!({}),
+        },
+        Scenario {
+            name: "keyword (account fragment), with totalCount",
+            query: COUNTED_PAGE,
+            vars: json!({ "f": { "keyword": "user04217" } }),
+        },
+        Scenario {
             name: "searchDirectory",
             query: "query($k: String!) { searchDirectory(keyword: $k) { departments { path } members { account departments { path } } } }",
             vars: json!({ "k": "Dept 42" }),
@@ -155,9 +177,11 @@ async fn bench(url: String) -> anyhow::Result<()> {
             .as_array()
             .map(Vec::len)
             .or_else(|| {
-                body["data"]["searchDirectory"]["members"]
-                    .as_array()
-                    .map(Vec::len)
+                let found = &body["data"]["searchDirectory"];
+                let len = |list: &Value| list.as_array().map_or(0, Vec::len);
+                found
+                    .is_object()
+                    .then(|| len(&found["departments"]) + len(&found["members"]))
             })
             .unwrap_or(0);
         let mut single = Vec::new();
