@@ -1,7 +1,7 @@
 //! Per-request DataLoaders. Each is built for one organization (the caller's), so cached results
 //! can never cross organizations, and batches the lookups of one response into a few queries.
 
-use crate::org::departments::display_paths;
+use crate::org::departments::{self, display_paths};
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     department, department_member, member, member_tag, role, user, workspace, workspace_member,
@@ -63,6 +63,15 @@ pub struct WorkspacesOf(pub i64);
 /// A member by id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberId(pub i64);
+/// The sub-departments of a department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ChildrenOf(pub i64);
+/// The number of direct members of a department.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MemberCountOf(pub i64);
+/// The display path (`/Sales/North`) of a department, by its path of ids (`/3/17/`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DisplayPathOf(pub String);
 /// The state of a member's person's password, by member id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PasswordStateOf(pub i64);
@@ -110,7 +119,7 @@ impl Loader<DepartmentsOf> for OrgLoader {
         };
         let paths = display_paths(&self.db, self.organization_id, &deps)
             .await
-            .map_err(|e| Arc::new(DbErr::Custom(e.to_string())))?;
+            .map_err(service_error)?;
         let deps: HashMap<i64, department::Model> = deps.into_iter().map(|d| (d.id, d)).collect();
         let mut out: HashMap<DepartmentsOf, Vec<DepartmentWithPath>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
@@ -227,6 +236,69 @@ impl Loader<MemberId> for OrgLoader {
             .into_iter()
             .map(|m| (MemberId(m.id), m))
             .collect())
+    }
+}
+
+/// A service error as the loaders' error type.
+fn service_error(e: crate::error::Error) -> Arc<DbErr> {
+    Arc::new(DbErr::Custom(e.to_string()))
+}
+
+impl Loader<ChildrenOf> for OrgLoader {
+    type Value = Vec<department::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[ChildrenOf],
+    ) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
+        let parents: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(
+            departments::children_of(&self.db, self.organization_id, &parents)
+                .await
+                .map_err(service_error)?
+                .into_iter()
+                .map(|(parent, children)| (ChildrenOf(parent), children))
+                .collect(),
+        )
+    }
+}
+
+impl Loader<MemberCountOf> for OrgLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[MemberCountOf],
+    ) -> Result<HashMap<MemberCountOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(departments::member_counts(&self.db, &ids)
+            .await
+            .map_err(service_error)?
+            .into_iter()
+            .map(|(id, n)| (MemberCountOf(id), n))
+            .collect())
+    }
+}
+
+impl Loader<DisplayPathOf> for OrgLoader {
+    type Value = String;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[DisplayPathOf],
+    ) -> Result<HashMap<DisplayPathOf, Self::Value>, Self::Error> {
+        let id_paths: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        Ok(
+            departments::display_paths_of(&self.db, self.organization_id, &id_paths)
+                .await
+                .map_err(service_error)?
+                .into_iter()
+                .map(|(id_path, path)| (DisplayPathOf(id_path), path))
+                .collect(),
+        )
     }
 }
 

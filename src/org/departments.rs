@@ -47,6 +47,30 @@ pub async fn children<C: ConnectionTrait>(
         .await?)
 }
 
+/// The children of each of several departments, in display order (one query).
+pub async fn children_of<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    parents: &[i64],
+) -> Result<HashMap<i64, Vec<department::Model>>> {
+    let mut out: HashMap<i64, Vec<department::Model>> =
+        parents.iter().map(|&id| (id, Vec::new())).collect();
+    let rows = department::Entity::find()
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::ParentId.is_in(parents.iter().copied()))
+        .order_by_asc(department::Column::SortOrder)
+        .order_by_asc(department::Column::Name)
+        .order_by_asc(department::Column::Id)
+        .all(db)
+        .await?;
+    for row in rows {
+        if let Some(parent) = row.parent_id {
+            out.entry(parent).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
 /// The ids along a path such as `/3/17/`.
 pub fn path_ids(path: &str) -> Vec<i64> {
     path.split('/').filter_map(|p| p.parse().ok()).collect()
@@ -81,14 +105,45 @@ pub async fn display_paths<C: ConnectionTrait>(
     }
     Ok(departments
         .iter()
-        .map(|d| {
-            let path: String = path_ids(&d.path)
-                .iter()
-                .map(|id| format!("/{}", names.get(id).map(String::as_str).unwrap_or("?")))
-                .collect();
-            (d.id, path)
-        })
+        .map(|d| (d.id, display_path(&d.path, &names)))
         .collect())
+}
+
+/// Display paths (`/Sales/North`) for paths of ids (`/3/17/`), loading the names on them in one
+/// query.
+pub async fn display_paths_of<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    id_paths: &[String],
+) -> Result<HashMap<String, String>> {
+    let ids: HashSet<i64> = id_paths.iter().flat_map(|p| path_ids(p)).collect();
+    let names: HashMap<i64, String> = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        department::Entity::find()
+            .select_only()
+            .column(department::Column::Id)
+            .column(department::Column::Name)
+            .filter(department::Column::OrganizationId.eq(org))
+            .filter(department::Column::Id.is_in(ids))
+            .into_tuple::<(i64, String)>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    Ok(id_paths
+        .iter()
+        .map(|p| (p.clone(), display_path(p, &names)))
+        .collect())
+}
+
+/// `/3/17/` as `/Sales/North`, by the names of the ids on it (`?` for one not known).
+fn display_path(id_path: &str, names: &HashMap<i64, String>) -> String {
+    path_ids(id_path)
+        .iter()
+        .map(|id| format!("/{}", names.get(id).map(String::as_str).unwrap_or("?")))
+        .collect()
 }
 
 /// Every department of the organization with its display path (`/Sales/North`), computed from
@@ -687,12 +742,24 @@ pub async fn remove_members(
     Ok(dep)
 }
 
-/// Number of direct members of a department.
-pub async fn member_count<C: ConnectionTrait>(db: &C, id: i64) -> Result<u64> {
-    Ok(department_member::Entity::find()
-        .filter(department_member::Column::DepartmentId.eq(id))
-        .count(db)
-        .await?)
+/// The number of direct members of each of several departments (one query over the primary
+/// key, which starts with the department). The ids are of departments already read within the
+/// caller's organization.
+pub async fn member_counts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<HashMap<i64, u64>> {
+    let mut out: HashMap<i64, u64> = ids.iter().map(|&id| (id, 0)).collect();
+    let counted: Vec<(i64, i64)> = department_member::Entity::find()
+        .select_only()
+        .column(department_member::Column::DepartmentId)
+        .column_as(department_member::Column::MemberId.count(), "members")
+        .filter(department_member::Column::DepartmentId.is_in(ids.iter().copied()))
+        .group_by(department_member::Column::DepartmentId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, n) in counted {
+        out.insert(id, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// Departments whose name contains the keyword (case-insensitive), at most `limit`.
@@ -723,5 +790,18 @@ mod tests {
     fn path_ids_parse() {
         assert_eq!(path_ids("/3/17/"), vec![3, 17]);
         assert!(path_ids("/").is_empty());
+    }
+
+    #[test]
+    fn display_paths_name_every_id_on_the_path() {
+        let names = HashMap::from([(3, "Sales".to_string()), (17, "North".to_string())]);
+        assert_eq!(display_path("/3/17/", &names), "/Sales/North");
+        assert_eq!(display_path("/3/", &names), "/Sales");
+        assert_eq!(
+            display_path("/3/99/", &names),
+            "/Sales/?",
+            "a name not found shows as ?"
+        );
+        assert_eq!(display_path("/", &names), "");
     }
 }

@@ -20,6 +20,21 @@ async fn dep(app: &TestApp, token: &str, name: &str, parent: Option<&Value>) -> 
         .clone()
 }
 
+/// Runs a query three times; answers its data and the fewest statements a run took. The server's
+/// background tasks (push delivery, sync scheduling, planner statistics) may run a statement in
+/// one run's window.
+async fn fewest_statements(app: &TestApp, token: &str, query: &str) -> (Value, u64) {
+    let mut fewest = u64::MAX;
+    let mut body = Value::Null;
+    for _ in 0..3 {
+        let before = app.state.statements.load(Ordering::SeqCst);
+        body = app.gql(query, json!({}), Some(token)).await;
+        assert!(body["errors"].is_null(), "{body}");
+        fewest = fewest.min(app.state.statements.load(Ordering::SeqCst) - before);
+    }
+    (body["data"].clone(), fewest)
+}
+
 async fn path(app: &TestApp, token: &str, id: &Value) -> String {
     admin_ok(
         app,
@@ -598,17 +613,8 @@ async fn a_page_that_holds_every_match_is_counted_without_a_statement() {
             let query = format!(
                 "{{ members({args}, filter: {{ keyword: \"counted\" }}) {{ {fields} nodes {{ id }} pageInfo {{ hasNextPage endCursor }} }} }}"
             );
-            // The fewest of three runs: the server's background tasks (push delivery, sync
-            // scheduling, planner statistics) may run a statement in one run's window.
-            let mut fewest = u64::MAX;
-            let mut body = Value::Null;
-            for _ in 0..3 {
-                let before = app.state.statements.load(Ordering::SeqCst);
-                body = app.gql(&query, json!({}), Some(&admin)).await;
-                assert!(body["errors"].is_null(), "{body}");
-                fewest = fewest.min(app.state.statements.load(Ordering::SeqCst) - before);
-            }
-            (body["data"]["members"].clone(), fewest)
+            let (data, fewest) = fewest_statements(app, &admin, &query).await;
+            (data["members"].clone(), fewest)
         }
     };
     // All three fit on the page: the count is the page's length.
@@ -643,4 +649,74 @@ async fn a_page_that_holds_every_match_is_counted_without_a_statement() {
         Some(1)
     );
     assert_eq!(body["data"]["members"]["pageInfo"]["hasNextPage"], false);
+}
+
+#[tokio::test]
+async fn a_department_tree_costs_the_same_statements_however_wide() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let query = "{ departments { id name path memberCount children { id name path memberCount children { id name path memberCount children { id } } } } }";
+    // `wide` top-level departments, each with `wide` sub-departments, each with `wide` more.
+    let grow = |prefix: &'static str, wide: usize| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let mut leaves = Vec::new();
+            for i in 0..wide {
+                let top = dep(app, &admin, &format!("{prefix}{i}"), None).await;
+                for j in 0..wide {
+                    let mid = dep(app, &admin, &format!("{prefix}{i}m{j}"), Some(&top)).await;
+                    for k in 0..wide {
+                        let name = format!("{prefix}{i}m{j}g{k}");
+                        leaves.push(dep(app, &admin, &name, Some(&mid)).await);
+                    }
+                }
+            }
+            leaves
+        }
+    };
+    let leaves = grow("a", 2).await;
+    let placed = create_member(&app, &admin, "placed", "ANALYST", None).await;
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+        json!({ "d": leaves[5], "m": [placed] }),
+    )
+    .await;
+    let (small, few) = fewest_statements(&app, &admin, query).await;
+    grow("b", 3).await;
+    let (large, many) = fewest_statements(&app, &admin, query).await;
+    assert_eq!(
+        many, few,
+        "14 departments took {few} statements, 53 took {many}: one per department somewhere"
+    );
+    assert!(many <= 12, "a three-level tree took {many} statements");
+
+    // The same answers as one department at a time would give.
+    for data in [&small, &large] {
+        let a1 = data["departments"]
+            .as_array()
+            .expect("departments")
+            .iter()
+            .find(|d| d["name"] == "a1")
+            .expect("a1");
+        assert_eq!(a1["path"], "/a1");
+        let names: Vec<&Value> = a1["children"]
+            .as_array()
+            .expect("children")
+            .iter()
+            .map(|c| &c["name"])
+            .collect();
+        assert_eq!(names, [&json!("a1m0"), &json!("a1m1")]);
+        let leaf = &a1["children"][0]["children"][1];
+        assert_eq!(leaf["path"], "/a1/a1m0/a1m0g1");
+        assert_eq!(leaf["memberCount"], 1, "{leaf}");
+        assert_eq!(a1["memberCount"], 0);
+        assert_eq!(leaf["children"], json!([]));
+    }
+    assert_eq!(
+        large["departments"].as_array().map(Vec::len),
+        Some(5),
+        "{large}"
+    );
 }

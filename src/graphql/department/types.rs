@@ -1,9 +1,6 @@
 //! The `Department` object.
 
-use crate::{
-    graphql::{loaders, member::Member, state},
-    org::departments,
-};
+use crate::graphql::{loaders, member::Member};
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use entity::department;
 
@@ -44,13 +41,12 @@ impl Department {
         if let Some(path) = &self.path {
             return Ok(path.clone());
         }
-        let paths = departments::display_paths(
-            &state(ctx)?.db,
-            self.model.organization_id,
-            std::slice::from_ref(&self.model),
-        )
-        .await?;
-        Ok(paths.get(&self.model.id).cloned().unwrap_or_default())
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::DisplayPathOf(self.model.path.clone()))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default())
     }
 
     /// Position among siblings.
@@ -74,20 +70,25 @@ impl Department {
 
     /// Direct members.
     async fn member_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(departments::member_count(&state(ctx)?.db, self.model.id).await?)
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::MemberCountOf(self.model.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default())
     }
 
     /// Sub-departments, in order.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
-        Ok(departments::children(
-            &state(ctx)?.db,
-            self.model.organization_id,
-            Some(self.model.id),
-        )
-        .await?
-        .into_iter()
-        .map(Department::new)
-        .collect())
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::ChildrenOf(self.model.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(Department::new)
+            .collect())
     }
 
     /// Synced from a provider: renamed there since the last review (`acknowledgeRenames` marks
