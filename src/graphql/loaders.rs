@@ -1,7 +1,10 @@
 //! Per-request DataLoaders. Each is built for one organization (the caller's), so cached results
 //! can never cross organizations, and batches the lookups of one response into a few queries.
 
-use crate::org::departments::{self, display_paths};
+use crate::org::{
+    departments::{self, display_paths},
+    workspaces,
+};
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
     department, department_member, member, member_tag, role, user, workspace, workspace_member,
@@ -72,6 +75,12 @@ pub struct MemberCountOf(pub i64);
 /// The display path (`/Sales/North`) of a department, by its path of ids (`/3/17/`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct DisplayPathOf(pub String);
+/// The memberships of a workspace, by member id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct MembershipsOf(pub i64);
+/// The number of members of a workspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct WorkspaceMemberCountOf(pub i64);
 /// The state of a member's person's password, by member id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PasswordStateOf(pub i64);
@@ -299,6 +308,44 @@ impl Loader<DisplayPathOf> for OrgLoader {
                 .map(|(id_path, path)| (DisplayPathOf(id_path), path))
                 .collect(),
         )
+    }
+}
+
+impl Loader<MembershipsOf> for OrgLoader {
+    type Value = Vec<workspace_member::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[MembershipsOf],
+    ) -> Result<HashMap<MembershipsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(
+            workspaces::memberships_of(&self.db, self.organization_id, &ids)
+                .await
+                .map_err(service_error)?
+                .into_iter()
+                .map(|(id, rows)| (MembershipsOf(id), rows))
+                .collect(),
+        )
+    }
+}
+
+impl Loader<WorkspaceMemberCountOf> for OrgLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[WorkspaceMemberCountOf],
+    ) -> Result<HashMap<WorkspaceMemberCountOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(workspaces::member_counts(&self.db, &ids)
+            .await
+            .map_err(service_error)?
+            .into_iter()
+            .map(|(id, n)| (WorkspaceMemberCountOf(id), n))
+            .collect())
     }
 }
 

@@ -13,8 +13,8 @@ use crate::{
 use chrono::Utc;
 use entity::{enums::*, member, role, role_permission, workspace, workspace_member};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, sea_query::ExprTrait,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::ExprTrait,
 };
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
@@ -458,26 +458,48 @@ pub async fn transfer(
     Ok(updated)
 }
 
-/// The members of a workspace with their roles.
-pub async fn memberships<C: ConnectionTrait>(
+/// The members of each of several workspaces with their roles, by member id (one query).
+pub async fn memberships_of<C: ConnectionTrait>(
     db: &C,
     org: i64,
-    workspace_id: i64,
-) -> Result<Vec<workspace_member::Model>> {
-    Ok(workspace_member::Entity::find()
+    workspace_ids: &[i64],
+) -> Result<HashMap<i64, Vec<workspace_member::Model>>> {
+    let mut out: HashMap<i64, Vec<workspace_member::Model>> =
+        workspace_ids.iter().map(|&id| (id, Vec::new())).collect();
+    let rows = workspace_member::Entity::find()
         .filter(workspace_member::Column::OrganizationId.eq(org))
-        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
+        .filter(workspace_member::Column::WorkspaceId.is_in(workspace_ids.iter().copied()))
+        .order_by_asc(workspace_member::Column::WorkspaceId)
         .order_by_asc(workspace_member::Column::MemberId)
         .all(db)
-        .await?)
+        .await?;
+    for row in rows {
+        out.entry(row.workspace_id).or_default().push(row);
+    }
+    Ok(out)
 }
 
-/// Number of members of a workspace.
-pub async fn member_count<C: ConnectionTrait>(db: &C, workspace_id: i64) -> Result<u64> {
-    Ok(workspace_member::Entity::find()
-        .filter(workspace_member::Column::WorkspaceId.eq(workspace_id))
-        .count(db)
-        .await?)
+/// The number of members of each of several workspaces (one query over the primary key, which
+/// starts with the workspace). The ids are of workspaces already read within the caller's
+/// organization.
+pub async fn member_counts<C: ConnectionTrait>(
+    db: &C,
+    workspace_ids: &[i64],
+) -> Result<HashMap<i64, u64>> {
+    let mut out: HashMap<i64, u64> = workspace_ids.iter().map(|&id| (id, 0)).collect();
+    let counted: Vec<(i64, i64)> = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::WorkspaceId)
+        .column_as(workspace_member::Column::MemberId.count(), "members")
+        .filter(workspace_member::Column::WorkspaceId.is_in(workspace_ids.iter().copied()))
+        .group_by(workspace_member::Column::WorkspaceId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, n) in counted {
+        out.insert(id, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// The caller's memberships with their role permissions, for `me`.

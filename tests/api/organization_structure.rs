@@ -35,6 +35,23 @@ async fn fewest_statements(app: &TestApp, token: &str, query: &str) -> (Value, u
     (body["data"].clone(), fewest)
 }
 
+/// The id of a built-in workspace role, such as `workspace_viewer`.
+async fn workspace_role(app: &TestApp, token: &str, key: &str) -> Value {
+    admin_ok(
+        app,
+        token,
+        "{ roles(scope: WORKSPACE) { id builtinKey } }",
+        json!({}),
+    )
+    .await["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["builtinKey"] == key)
+        .expect("a built-in workspace role")["id"]
+        .clone()
+}
+
 async fn path(app: &TestApp, token: &str, id: &Value) -> String {
     admin_ok(
         app,
@@ -538,19 +555,7 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
     )
     .await["createWorkspace"]["id"]
         .clone();
-    let viewer_role = admin_ok(
-        &app,
-        &admin,
-        "{ roles(scope: WORKSPACE) { id builtinKey } }",
-        json!({}),
-    )
-    .await["roles"]
-        .as_array()
-        .expect("roles")
-        .iter()
-        .find(|r| r["builtinKey"] == "workspace_viewer")
-        .expect("viewer")["id"]
-        .clone();
+    let viewer_role = workspace_role(&app, &admin, "workspace_viewer").await;
     let query = "{ members(first: 50) { totalCount edges { cursor node { id nickname role { name } departments { path } tags { name values } workspaces { name role { name } } } } pageInfo { hasNextPage } } }";
     let count = |n: usize| {
         let app = &app;
@@ -719,4 +724,72 @@ async fn a_department_tree_costs_the_same_statements_however_wide() {
         Some(5),
         "{large}"
     );
+}
+
+#[tokio::test]
+async fn workspaces_with_their_members_cost_the_same_statements_however_many() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let analyst = workspace_role(&app, &admin, "workspace_analyst").await;
+    let query = "{ workspaces { name memberCount owner { account } members { member { account } role { name } } } }";
+    // `n` workspaces with `n` members each.
+    let grow = |prefix: &'static str, n: usize| {
+        let (app, admin, analyst) = (&app, admin.clone(), analyst.clone());
+        async move {
+            for w in 0..n {
+                let mut ids = Vec::new();
+                for m in 0..n {
+                    let account = format!("{prefix}{w}m{m}");
+                    ids.push(create_member(app, &admin, &account, "ANALYST", None).await);
+                }
+                let id = admin_ok(
+                    app,
+                    &admin,
+                    "mutation($n: String!) { createWorkspace(name: $n) { id } }",
+                    json!({ "n": format!("{prefix}{w}") }),
+                )
+                .await["createWorkspace"]["id"]
+                    .clone();
+                admin_ok(
+                    app,
+                    &admin,
+                    "mutation($w: ID!, $m: [ID!]!, $r: ID!) { addWorkspaceMembers(id: $w, memberIds: $m, roleId: $r) { id } }",
+                    json!({ "w": id, "m": ids, "r": analyst }),
+                )
+                .await;
+            }
+        }
+    };
+    grow("a", 2).await;
+    let (small, few) = fewest_statements(&app, &admin, query).await;
+    grow("b", 5).await;
+    let (large, many) = fewest_statements(&app, &admin, query).await;
+    assert_eq!(
+        many, few,
+        "{few} statements with 2 workspaces of 2 members, {many} with 5 more of 5"
+    );
+    for data in [&small, &large] {
+        let a1 = data["workspaces"]
+            .as_array()
+            .expect("workspaces")
+            .iter()
+            .find(|w| w["name"] == "a1")
+            .expect("a1")
+            .clone();
+        assert_eq!(a1["owner"]["account"], "admin", "{a1}");
+        let members: Vec<(&Value, &Value)> = a1["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| (&m["member"]["account"], &m["role"]["name"]))
+            .collect();
+        assert_eq!(a1["memberCount"], members.len(), "{a1}");
+        for account in ["a1m0", "a1m1"] {
+            assert!(
+                members.iter().any(|(a, _)| *a == account),
+                "{account} missing from {a1}"
+            );
+        }
+        assert!(members.iter().all(|(_, role)| role.is_string()), "{a1}");
+    }
 }

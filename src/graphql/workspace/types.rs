@@ -1,6 +1,6 @@
 //! The `Workspace` object.
 
-use crate::graphql::{loaders, member::Member, role::Role, state};
+use crate::graphql::{loaders, member::Member, role::Role};
 use async_graphql::{Context, Enum, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::workspace;
@@ -64,34 +64,38 @@ impl Workspace {
 
     /// Number of members.
     async fn member_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(crate::org::workspaces::member_count(&state(ctx)?.db, self.0.id).await?)
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::WorkspaceMemberCountOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default())
     }
 
     /// The members with their workspace roles.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceMembership>> {
-        let loaders = loaders::loaders(ctx)?;
-        let rows =
-            crate::org::workspaces::memberships(&state(ctx)?.db, self.0.organization_id, self.0.id)
-                .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let member = loaders
-                .org
-                .load_one(loaders::MemberId(row.member_id))
-                .await
-                .map_err(loaders::loader_error)?;
-            let role = loaders
-                .org
-                .load_one(loaders::RoleId(row.role_id))
-                .await
-                .map_err(loaders::loader_error)?;
-            if let (Some(member), Some(role)) = (member, role) {
-                out.push(WorkspaceMembership {
+        let loaders = &loaders::loaders(ctx)?.org;
+        let rows = loaders
+            .load_one(loaders::MembershipsOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default();
+        // Every member and role of the workspace in one batch each, not one per membership.
+        let (mut members, roles) = tokio::try_join!(
+            loaders.load_many(rows.iter().map(|r| loaders::MemberId(r.member_id))),
+            loaders.load_many(rows.iter().map(|r| loaders::RoleId(r.role_id))),
+        )
+        .map_err(loaders::loader_error)?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| {
+                let member = members.remove(&loaders::MemberId(row.member_id))?;
+                let role = roles.get(&loaders::RoleId(row.role_id))?.clone();
+                Some(WorkspaceMembership {
                     member: Member::from(member),
                     role: Role(role),
-                });
-            }
-        }
-        Ok(out)
+                })
+            })
+            .collect())
     }
 }
