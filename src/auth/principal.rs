@@ -11,7 +11,7 @@ use entity::{
     member, role_permission, user,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QuerySelect};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// An authenticated member, as far as this request is concerned.
 #[derive(Debug, Clone)]
@@ -90,6 +90,29 @@ pub async fn role_permissions<C: ConnectionTrait>(
         .all(db)
         .await?;
     Ok(permissions_of(&keys))
+}
+
+/// The permissions of each of several roles (one query).
+pub async fn permissions_of_roles<C: ConnectionTrait>(
+    db: &C,
+    role_ids: &[i64],
+) -> Result<HashMap<i64, BTreeSet<Permission>>> {
+    let rows: Vec<(i64, String)> = role_permission::Entity::find()
+        .select_only()
+        .column(role_permission::Column::RoleId)
+        .column(role_permission::Column::Permission)
+        .filter(role_permission::Column::RoleId.is_in(role_ids.iter().copied()))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut keys: HashMap<i64, Vec<String>> = role_ids.iter().map(|&id| (id, Vec::new())).collect();
+    for (role, key) in rows {
+        keys.entry(role).or_default().push(key);
+    }
+    Ok(keys
+        .into_iter()
+        .map(|(role, keys)| (role, permissions_of(&keys)))
+        .collect())
 }
 
 /// The permissions named by stored keys (keys this build does not know are ignored).

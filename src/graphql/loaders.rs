@@ -1,18 +1,26 @@
 //! Per-request DataLoaders. Each is built for one organization (the caller's), so cached results
 //! can never cross organizations, and batches the lookups of one response into a few queries.
 
-use crate::org::{
-    departments::{self, display_paths},
-    workspaces,
+use crate::{
+    auth::principal::permissions_of_roles,
+    authz::Permission,
+    org::{
+        departments::{self, display_paths},
+        directory, roles, workspaces,
+    },
 };
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
-    department, department_member, member, member_tag, role, user, workspace, workspace_member,
+    department, department_member, directory_role, member, member_tag, role, user, workspace,
+    workspace_member,
 };
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect,
 };
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::{BTreeSet, HashMap},
+    sync::Arc,
+};
 
 /// A department with its display path.
 #[derive(Debug, Clone)]
@@ -81,6 +89,18 @@ pub struct MembershipsOf(pub i64);
 /// The number of members of a workspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct WorkspaceMemberCountOf(pub i64);
+/// The positions of a role group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PositionsOf(pub i64);
+/// The member ids holding a position (directory role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HoldersOf(pub i64);
+/// The permissions a role grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PermissionsOf(pub i64);
+/// How many of the organization's members or workspace memberships hold a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct HolderCountOf(pub i64);
 /// The state of a member's person's password, by member id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PasswordStateOf(pub i64);
@@ -345,6 +365,80 @@ impl Loader<WorkspaceMemberCountOf> for OrgLoader {
             .map_err(service_error)?
             .into_iter()
             .map(|(id, n)| (WorkspaceMemberCountOf(id), n))
+            .collect())
+    }
+}
+
+impl Loader<PositionsOf> for OrgLoader {
+    type Value = Vec<directory_role::Model>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PositionsOf],
+    ) -> Result<HashMap<PositionsOf, Self::Value>, Self::Error> {
+        let groups: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(
+            directory::roles_of_groups(&self.db, self.organization_id, &groups)
+                .await
+                .map_err(service_error)?
+                .into_iter()
+                .map(|(group, roles)| (PositionsOf(group), roles))
+                .collect(),
+        )
+    }
+}
+
+impl Loader<HoldersOf> for OrgLoader {
+    type Value = Vec<i64>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[HoldersOf],
+    ) -> Result<HashMap<HoldersOf, Self::Value>, Self::Error> {
+        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(directory::holders_of(&self.db, &roles)
+            .await
+            .map_err(service_error)?
+            .into_iter()
+            .map(|(role, members)| (HoldersOf(role), members))
+            .collect())
+    }
+}
+
+impl Loader<PermissionsOf> for OrgLoader {
+    type Value = BTreeSet<Permission>;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[PermissionsOf],
+    ) -> Result<HashMap<PermissionsOf, Self::Value>, Self::Error> {
+        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(permissions_of_roles(&self.db, &roles)
+            .await
+            .map_err(service_error)?
+            .into_iter()
+            .map(|(role, permissions)| (PermissionsOf(role), permissions))
+            .collect())
+    }
+}
+
+impl Loader<HolderCountOf> for OrgLoader {
+    type Value = u64;
+    type Error = Arc<DbErr>;
+
+    async fn load(
+        &self,
+        keys: &[HolderCountOf],
+    ) -> Result<HashMap<HolderCountOf, Self::Value>, Self::Error> {
+        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        Ok(roles::holder_counts(&self.db, self.organization_id, &roles)
+            .await
+            .map_err(service_error)?
+            .into_iter()
+            .map(|(role, n)| (HolderCountOf(role), n))
             .collect())
     }
 }

@@ -10,9 +10,10 @@ use chrono::Utc;
 use entity::{directory_role, directory_role_member, role_group};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
 };
 use serde_json::json;
+use std::collections::HashMap;
 
 /// The organization's role groups by name.
 pub async fn groups<C: ConnectionTrait>(db: &C, org: i64) -> Result<Vec<role_group::Model>> {
@@ -39,16 +40,47 @@ pub async fn roles_of_group<C: ConnectionTrait>(
         .await?)
 }
 
-/// The member ids holding a directory role.
-pub async fn holders<C: ConnectionTrait>(db: &C, role: i64) -> Result<Vec<i64>> {
-    Ok(directory_role_member::Entity::find()
-        .filter(directory_role_member::Column::DirectoryRoleId.eq(role))
-        .order_by_asc(directory_role_member::Column::MemberId)
+/// The positions of each of several role groups, by name (one query).
+pub async fn roles_of_groups<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    groups: &[i64],
+) -> Result<HashMap<i64, Vec<directory_role::Model>>> {
+    let mut out: HashMap<i64, Vec<directory_role::Model>> =
+        groups.iter().map(|&id| (id, Vec::new())).collect();
+    let rows = directory_role::Entity::find()
+        .filter(directory_role::Column::OrganizationId.eq(org))
+        .filter(directory_role::Column::RoleGroupId.is_in(groups.iter().copied()))
+        .order_by_asc(directory_role::Column::Name)
+        .order_by_asc(directory_role::Column::Id)
         .all(db)
-        .await?
-        .into_iter()
-        .map(|r| r.member_id)
-        .collect())
+        .await?;
+    for row in rows {
+        out.entry(row.role_group_id).or_default().push(row);
+    }
+    Ok(out)
+}
+
+/// The member ids holding each of several directory roles (one query). The ids are of positions
+/// already read within the caller's organization.
+pub async fn holders_of<C: ConnectionTrait>(
+    db: &C,
+    roles: &[i64],
+) -> Result<HashMap<i64, Vec<i64>>> {
+    let mut out: HashMap<i64, Vec<i64>> = roles.iter().map(|&id| (id, Vec::new())).collect();
+    let rows: Vec<(i64, i64)> = directory_role_member::Entity::find()
+        .select_only()
+        .column(directory_role_member::Column::DirectoryRoleId)
+        .column(directory_role_member::Column::MemberId)
+        .filter(directory_role_member::Column::DirectoryRoleId.is_in(roles.iter().copied()))
+        .order_by_asc(directory_role_member::Column::MemberId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (role, member) in rows {
+        out.entry(role).or_default().push(member);
+    }
+    Ok(out)
 }
 
 async fn group<C: ConnectionTrait>(db: &C, org: i64, id: i64) -> Result<role_group::Model> {

@@ -11,11 +11,11 @@ use entity::{enums::RoleScope, member, role, role_permission, workspace_member};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder,
+    QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// The roles visible in an organization: built-in first, then custom, optionally of one scope.
 pub async fn list<C: ConnectionTrait>(
@@ -231,22 +231,59 @@ pub async fn update(
     Ok(updated)
 }
 
-/// How many members and workspace memberships hold a role.
-pub async fn holders<C: ConnectionTrait>(db: &C, role: &role::Model) -> Result<u64> {
+/// How many members (organization roles) or workspace memberships (workspace roles) of the
+/// organization hold a role. Built-in roles are shared by every organization: only this one's
+/// holders count.
+pub async fn holders<C: ConnectionTrait>(db: &C, org: i64, role: &role::Model) -> Result<u64> {
     Ok(match role.scope {
         RoleScope::Organization => {
             member::Entity::find()
+                .filter(member::Column::OrganizationId.eq(org))
                 .filter(member::Column::RoleId.eq(role.id))
                 .count(db)
                 .await?
         }
         RoleScope::Workspace => {
             workspace_member::Entity::find()
+                .filter(workspace_member::Column::OrganizationId.eq(org))
                 .filter(workspace_member::Column::RoleId.eq(role.id))
                 .count(db)
                 .await?
         }
     })
+}
+
+/// [`holders`] of each of several roles of either scope (two queries).
+pub async fn holder_counts<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    roles: &[i64],
+) -> Result<HashMap<i64, u64>> {
+    let mut out: HashMap<i64, u64> = roles.iter().map(|&id| (id, 0)).collect();
+    let members: Vec<(i64, i64)> = member::Entity::find()
+        .select_only()
+        .column(member::Column::RoleId)
+        .column_as(member::Column::Id.count(), "holders")
+        .filter(member::Column::OrganizationId.eq(org))
+        .filter(member::Column::RoleId.is_in(roles.iter().copied()))
+        .group_by(member::Column::RoleId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let memberships: Vec<(i64, i64)> = workspace_member::Entity::find()
+        .select_only()
+        .column(workspace_member::Column::RoleId)
+        .column_as(workspace_member::Column::MemberId.count(), "holders")
+        .filter(workspace_member::Column::OrganizationId.eq(org))
+        .filter(workspace_member::Column::RoleId.is_in(roles.iter().copied()))
+        .group_by(workspace_member::Column::RoleId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (role, n) in members.into_iter().chain(memberships) {
+        *out.entry(role).or_default() += u64::try_from(n).unwrap_or_default();
+    }
+    Ok(out)
 }
 
 /// Deletes a custom role; refused while assigned unless `replacement` (a role of the same scope)
@@ -261,7 +298,7 @@ pub async fn delete(
     cx: &Change,
 ) -> Result<()> {
     let role = custom(db, access.org_id(), id).await?;
-    let count = holders(db, &role).await?;
+    let count = holders(db, access.org_id(), &role).await?;
     let replacement = match replacement {
         Some(rid) => {
             let r = get(db, access.org_id(), rid).await?;

@@ -4,7 +4,7 @@
 use crate::common::{
     TestApp,
     actors::{PASSWORD, admin_ok, create_member, role_ids},
-    error_code,
+    error_code, fixtures,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
@@ -792,4 +792,168 @@ async fn workspaces_with_their_members_cost_the_same_statements_however_many() {
         }
         assert!(members.iter().all(|(_, role)| role.is_string()), "{a1}");
     }
+}
+
+#[tokio::test]
+async fn roles_count_their_holders_in_this_organization_only() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    // Another organization whose administrator holds the same built-in roles and owns a
+    // workspace (its owner holds the built-in workspace administrator role there).
+    let other = fixtures::organization(&app.state, "Elsewhere").await;
+    fixtures::account(
+        &app.state,
+        other,
+        "elsewhere_admin",
+        PASSWORD,
+        roster::authz::roles::BuiltinRole::OrgAdmin,
+    )
+    .await;
+    let elsewhere = app.login("elsewhere_admin", PASSWORD).await["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    admin_ok(
+        &app,
+        &elsewhere,
+        "mutation { createWorkspace(name: \"Theirs\") { id } }",
+        json!({}),
+    )
+    .await;
+    create_member(&app, &admin, "ours", "ANALYST", None).await;
+    let holders = |token: &str| {
+        let (app, token) = (&app, token.to_string());
+        async move {
+            let data = admin_ok(
+                app,
+                &token,
+                "{ roles { builtinKey holderCount permissions } }",
+                json!({}),
+            )
+            .await;
+            data["roles"]
+                .as_array()
+                .expect("roles")
+                .iter()
+                .map(|r| {
+                    (
+                        r["builtinKey"].as_str().unwrap_or("custom").to_string(),
+                        (r["holderCount"].clone(), r["permissions"].clone()),
+                    )
+                })
+                .collect::<std::collections::HashMap<_, _>>()
+        }
+    };
+    let ours = holders(&admin).await;
+    let theirs = holders(&elsewhere).await;
+    assert_eq!(ours["org_admin"].0, 1, "only our administrator: {ours:?}");
+    assert_eq!(
+        theirs["org_admin"].0, 1,
+        "only their administrator: {theirs:?}"
+    );
+    assert_eq!(ours["standard_user"].0, 1, "the member we added: {ours:?}");
+    assert_eq!(theirs["standard_user"].0, 0, "{theirs:?}");
+    assert_eq!(
+        ours["workspace_admin"].0, 0,
+        "their workspace is theirs: {ours:?}"
+    );
+    assert_eq!(theirs["workspace_admin"].0, 1, "{theirs:?}");
+    // Each role lists its own permissions.
+    assert_ne!(ours["org_admin"].1, ours["standard_user"].1);
+    assert!(
+        ours["org_admin"]
+            .1
+            .as_array()
+            .is_some_and(|p| p.contains(&json!("MANAGE_MEMBERS"))),
+        "{ours:?}"
+    );
+}
+
+#[tokio::test]
+async fn positions_and_roles_cost_the_same_statements_however_many() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let chart = "{ roleGroups { name roles { name members { account } } } }";
+    let roles = "{ roles { name holderCount permissions } }";
+    // `n` role groups of `n` positions, each held by `n` members; and `n` custom roles.
+    let grow = |prefix: &'static str, n: usize| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let mut holders = Vec::new();
+            for m in 0..n {
+                let account = format!("{prefix}h{m}");
+                holders.push(create_member(app, &admin, &account, "ANALYST", None).await);
+            }
+            for g in 0..n {
+                let group = admin_ok(
+                    app,
+                    &admin,
+                    "mutation($n: String!) { createRoleGroup(name: $n) { id } }",
+                    json!({ "n": format!("{prefix}{g}") }),
+                )
+                .await["createRoleGroup"]["id"]
+                    .clone();
+                for p in 0..n {
+                    let position = admin_ok(
+                        app,
+                        &admin,
+                        "mutation($g: ID!, $n: String!) { createDirectoryRole(roleGroupId: $g, name: $n) { id } }",
+                        json!({ "g": group, "n": format!("{prefix}{g}p{p}") }),
+                    )
+                    .await["createDirectoryRole"]["id"]
+                        .clone();
+                    admin_ok(
+                        app,
+                        &admin,
+                        "mutation($p: ID!, $m: [ID!]!) { addDirectoryRoleMembers(id: $p, memberIds: $m) { id } }",
+                        json!({ "p": position, "m": holders }),
+                    )
+                    .await;
+                }
+                admin_ok(
+                    app,
+                    &admin,
+                    "mutation($n: String!) { createRole(scope: ORGANIZATION, name: $n, permissions: [VIEW_MEMBERS]) { id } }",
+                    json!({ "n": format!("{prefix}role{g}") }),
+                )
+                .await;
+            }
+        }
+    };
+    grow("a", 2).await;
+    let (small_chart, few_chart) = fewest_statements(&app, &admin, chart).await;
+    let (_, few_roles) = fewest_statements(&app, &admin, roles).await;
+    grow("b", 4).await;
+    let (large_chart, many_chart) = fewest_statements(&app, &admin, chart).await;
+    let (large_roles, many_roles) = fewest_statements(&app, &admin, roles).await;
+    assert_eq!(
+        many_chart, few_chart,
+        "role groups: {few_chart} statements for 2 × 2 positions, {many_chart} with 4 × 4 more"
+    );
+    assert_eq!(
+        many_roles, few_roles,
+        "roles: {few_roles} statements with 2 custom roles, {many_roles} with 4 more"
+    );
+    for data in [&small_chart, &large_chart] {
+        let a1 = data["roleGroups"]
+            .as_array()
+            .expect("role groups")
+            .iter()
+            .find(|g| g["name"] == "a1")
+            .expect("a1");
+        assert_eq!(a1["roles"][1]["name"], "a1p1", "{a1}");
+        assert_eq!(
+            a1["roles"][1]["members"],
+            json!([{ "account": "ah0" }, { "account": "ah1" }]),
+            "{a1}"
+        );
+    }
+    let b3 = large_roles["roles"]
+        .as_array()
+        .expect("roles")
+        .iter()
+        .find(|r| r["name"] == "brole3")
+        .expect("brole3");
+    assert_eq!(b3["holderCount"], 0, "{b3}");
+    assert_eq!(b3["permissions"], json!(["VIEW_MEMBERS"]), "{b3}");
 }

@@ -31,13 +31,15 @@ impl RoleGroup {
 
     /// Its positions.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<DirectoryRole>> {
-        Ok(
-            directory::roles_of_group(&state(ctx)?.db, self.0.organization_id, self.0.id)
-                .await?
-                .into_iter()
-                .map(DirectoryRole)
-                .collect(),
-        )
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::PositionsOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(DirectoryRole)
+            .collect())
     }
 }
 
@@ -63,8 +65,13 @@ impl DirectoryRole {
 
     /// The members holding it.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
-        let ids = directory::holders(&state(ctx)?.db, self.0.id).await?;
         let loaders = loaders::loaders(ctx)?;
+        let ids = loaders
+            .org
+            .load_one(loaders::HoldersOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default();
         let found = loaders
             .org
             .load_many(ids.iter().map(|&id| loaders::MemberId(id)))

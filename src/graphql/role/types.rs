@@ -2,7 +2,7 @@
 
 use crate::{
     authz::{Permission, catalog::PermissionScope},
-    graphql::{enums::RoleScope, state},
+    graphql::{enums::RoleScope, loaders},
 };
 use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use entity::role;
@@ -46,17 +46,25 @@ impl Role {
 
     /// The permissions granted.
     async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
-        Ok(
-            crate::auth::principal::role_permissions(&state(ctx)?.db, self.0.id)
-                .await?
-                .into_iter()
-                .collect(),
-        )
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::PermissionsOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default()
+            .into_iter()
+            .collect())
     }
 
-    /// How many members (organization roles) or workspace memberships (workspace roles) hold it.
+    /// How many members (organization roles) or workspace memberships (workspace roles) of this
+    /// organization hold it.
     async fn holder_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(crate::org::roles::holders(&state(ctx)?.db, &self.0).await?)
+        Ok(loaders::loaders(ctx)?
+            .org
+            .load_one(loaders::HolderCountOf(self.0.id))
+            .await
+            .map_err(loaders::loader_error)?
+            .unwrap_or_default())
     }
 }
 
