@@ -635,10 +635,73 @@ impl Loaders {
     }
 }
 
-/// The request's loaders, or INTERNAL when the request carries none (it is not authenticated).
-pub fn loaders<'a>(ctx: &async_graphql::Context<'a>) -> crate::error::Result<&'a Loaders> {
-    ctx.data::<Loaders>()
-        .map_err(|_| crate::error::Error::Unauthenticated("authentication required".into()))
+/// The loaders of a request, one set per organization whose objects it answers with: the
+/// caller's, and that of the member an authenticating mutation (`login`, `register`,
+/// `switchOrganization`, …) answers with, which an anonymous request has no caller's for.
+/// Cloned into each operation of a batch, which share it.
+#[derive(Clone)]
+pub struct LoaderPool {
+    db: DatabaseConnection,
+    caller: Option<i64>,
+    by_org: Arc<std::sync::Mutex<HashMap<i64, Loaders>>>,
+}
+
+impl LoaderPool {
+    /// The pool of a request; `caller` is the authenticated caller's organization.
+    pub fn new(db: DatabaseConnection, caller: Option<i64>) -> Self {
+        Self {
+            db,
+            caller,
+            by_org: Arc::default(),
+        }
+    }
+
+    /// The loaders of an organization, made on first use.
+    fn of(&self, organization_id: i64) -> Loaders {
+        // A panic elsewhere while holding the lock leaves the map intact: keep using it.
+        let mut by_org = self.by_org.lock().unwrap_or_else(|e| e.into_inner());
+        by_org
+            .entry(organization_id)
+            .or_insert_with(|| Loaders::new(self.db.clone(), organization_id))
+            .clone()
+    }
+
+    /// The organization this request answers about: the caller's, or else the one organization
+    /// whose objects it has answered with so far.
+    fn subject(&self) -> Option<i64> {
+        self.caller.or_else(|| {
+            let by_org = self.by_org.lock().unwrap_or_else(|e| e.into_inner());
+            let mut orgs = by_org.keys();
+            match (orgs.next(), orgs.next()) {
+                (Some(&org), None) => Some(org),
+                _ => None,
+            }
+        })
+    }
+}
+
+/// The loaders of the organization the request answers about (see [`LoaderPool`]):
+/// UNAUTHENTICATED in an anonymous request that has answered with no organization's objects.
+pub fn loaders(ctx: &async_graphql::Context<'_>) -> crate::error::Result<Loaders> {
+    let pool = pool(ctx)?;
+    pool.subject()
+        .map(|org| pool.of(org))
+        .ok_or_else(|| crate::error::Error::Unauthenticated("authentication required".into()))
+}
+
+/// The loaders of an object's own organization. Objects are read within the caller's
+/// organization, except the member an authenticating mutation answers with, whose departments,
+/// role and workspaces are then read within its own.
+pub fn loaders_of(
+    ctx: &async_graphql::Context<'_>,
+    organization_id: i64,
+) -> crate::error::Result<Loaders> {
+    Ok(pool(ctx)?.of(organization_id))
+}
+
+fn pool<'a>(ctx: &async_graphql::Context<'a>) -> crate::error::Result<&'a LoaderPool> {
+    ctx.data::<LoaderPool>()
+        .map_err(|_| crate::error::Error::internal("the request carries no loaders"))
 }
 
 /// Converts a loader error.

@@ -7,7 +7,7 @@ use super::client::client_ip;
 use crate::{
     auth::{AuthState, principal::authenticate},
     error::ErrorCode,
-    graphql::{RequestInfo, RosterSchema, documents::DocumentCache, loaders::Loaders},
+    graphql::{RequestInfo, RosterSchema, documents::DocumentCache, loaders::LoaderPool},
     state::AppState,
 };
 use actix_web::{
@@ -236,14 +236,14 @@ pub async fn handle(
     let info = RequestInfo {
         client_ip: client_ip(&req, app.settings.trust_forwarded_for),
     };
-    let loaders = match &auth {
-        AuthState::Authenticated(p) => Some(Loaders::new(app.db.clone(), p.organization_id)),
+    let caller = match &auth {
+        AuthState::Authenticated(p) => Some(p.organization_id),
         _ => None,
     };
-    let mut batch = batch.data(auth).data(info);
-    if let Some(loaders) = loaders {
-        batch = batch.data(loaders);
-    }
+    let mut batch = batch
+        .data(LoaderPool::new(app.db.clone(), caller))
+        .data(auth)
+        .data(info);
     let started = std::time::Instant::now();
     let operations: Vec<Option<String>> = batch
         .iter_mut()
@@ -386,9 +386,11 @@ pub async fn subscriptions(
                 return Err(async_graphql::Error::new(why.clone()));
             }
             let mut data = Data::default();
-            if let AuthState::Authenticated(p) = &auth {
-                data.insert(Loaders::new(state.db.clone(), p.organization_id));
-            }
+            let caller = match &auth {
+                AuthState::Authenticated(p) => Some(p.organization_id),
+                _ => None,
+            };
+            data.insert(LoaderPool::new(state.db.clone(), caller));
             data.insert(auth);
             Ok(data)
         })

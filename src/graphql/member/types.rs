@@ -2,7 +2,7 @@
 
 use crate::graphql::{
     enums::{AccountType, MemberStatus, UserType},
-    loaders::{PageRelated, PageSelection, loaders},
+    loaders::{PageRelated, PageSelection, loaders, loaders_of},
 };
 use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
@@ -123,7 +123,7 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<bool> {
-        Ok(loaders(ctx)?
+        Ok(loaders_of(ctx, self.0.organization_id)?
             .password_state(self.0.id)
             .await?
             .change_required)
@@ -136,7 +136,10 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<DateTime<Utc>>> {
-        Ok(loaders(ctx)?.password_state(self.0.id).await?.expires_at)
+        Ok(loaders_of(ctx, self.0.organization_id)?
+            .password_state(self.0.id)
+            .await?
+            .expires_at)
     }
 
     /// The organization role.
@@ -144,7 +147,7 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
-        Ok(loaders(ctx)?
+        Ok(loaders_of(ctx, self.0.organization_id)?
             .role(self.1.as_deref(), self.0.role_id)
             .await?
             .map(crate::graphql::role::Role))
@@ -155,7 +158,7 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberDepartment>> {
-        let list = loaders(ctx)?
+        let list = loaders_of(ctx, self.0.organization_id)?
             .departments(self.1.as_deref(), self.0.id)
             .await?;
         Ok(list
@@ -173,7 +176,9 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberTag>> {
-        let rows = loaders(ctx)?.tags(self.1.as_deref(), self.0.id).await?;
+        let rows = loaders_of(ctx, self.0.organization_id)?
+            .tags(self.1.as_deref(), self.0.id)
+            .await?;
         let mut tags: Vec<MemberTag> = Vec::new();
         for (name, value) in rows {
             match tags.last_mut() {
@@ -192,7 +197,7 @@ impl Member {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Vec<MemberWorkspace>> {
-        Ok(loaders(ctx)?
+        Ok(loaders_of(ctx, self.0.organization_id)?
             .workspaces(self.1.as_deref(), self.0.id)
             .await?
             .into_iter()
@@ -246,7 +251,7 @@ impl MemberWorkspace {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
-        Ok(loaders(ctx)?
+        Ok(loaders_of(ctx, self.workspace.organization_id)?
             .role(None, self.role_id)
             .await?
             .map(crate::graphql::role::Role))
