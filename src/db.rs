@@ -14,6 +14,35 @@ use std::{
     time::Duration,
 };
 
+/// How many rows of `query` hold each of `ids` in the column `group`, in one grouped statement;
+/// an id no row holds counts 0.
+pub async fn counts_by<E, C>(
+    db: &C,
+    query: sea_orm::Select<E>,
+    group: E::Column,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, u64>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter, QuerySelect};
+    let mut out: std::collections::HashMap<i64, u64> = ids.iter().map(|&id| (id, 0)).collect();
+    let counted: Vec<(i64, i64)> = query
+        .select_only()
+        .column(group)
+        .column_as(group.count(), "rows")
+        .filter(group.is_in(ids.iter().copied()))
+        .group_by(group)
+        .into_tuple()
+        .all(db)
+        .await?;
+    for (id, n) in counted {
+        out.insert(id, u64::try_from(n).unwrap_or_default());
+    }
+    Ok(out)
+}
+
 /// Counts the SQL statements a pool has run (tests bound the statements of one request with it).
 pub type StatementCounter = Arc<AtomicU64>;
 

@@ -273,175 +273,51 @@ fn service_error(e: crate::error::Error) -> Arc<DbErr> {
     Arc::new(DbErr::Custom(e.to_string()))
 }
 
-impl Loader<ChildrenOf> for OrgLoader {
-    type Value = Vec<department::Model>;
-    type Error = Arc<DbErr>;
+/// A loader whose batch is one service call: it takes the values inside the keys (`ids`) and
+/// answers a map by them, which becomes the map by key.
+macro_rules! service_loader {
+    ($key:ident => $value:ty, |$loader:ident, $ids:ident| $call:expr) => {
+        impl Loader<$key> for OrgLoader {
+            type Value = $value;
+            type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[ChildrenOf],
-    ) -> Result<HashMap<ChildrenOf, Self::Value>, Self::Error> {
-        let parents: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(
-            departments::children_of(&self.db, self.organization_id, &parents)
-                .await
-                .map_err(service_error)?
-                .into_iter()
-                .map(|(parent, children)| (ChildrenOf(parent), children))
-                .collect(),
-        )
-    }
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                let $loader = self;
+                let $ids: Vec<_> = keys.iter().map(|key| key.0.clone()).collect();
+                Ok($call
+                    .await
+                    .map_err(service_error)?
+                    .into_iter()
+                    .map(|(inner, value)| ($key(inner), value))
+                    .collect())
+            }
+        }
+    };
 }
 
-impl Loader<MemberCountOf> for OrgLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[MemberCountOf],
-    ) -> Result<HashMap<MemberCountOf, Self::Value>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(departments::member_counts(&self.db, &ids)
-            .await
-            .map_err(service_error)?
-            .into_iter()
-            .map(|(id, n)| (MemberCountOf(id), n))
-            .collect())
-    }
-}
-
-impl Loader<DisplayPathOf> for OrgLoader {
-    type Value = String;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[DisplayPathOf],
-    ) -> Result<HashMap<DisplayPathOf, Self::Value>, Self::Error> {
-        let id_paths: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-        Ok(
-            departments::display_paths_of(&self.db, self.organization_id, &id_paths)
-                .await
-                .map_err(service_error)?
-                .into_iter()
-                .map(|(id_path, path)| (DisplayPathOf(id_path), path))
-                .collect(),
-        )
-    }
-}
-
-impl Loader<MembershipsOf> for OrgLoader {
-    type Value = Vec<workspace_member::Model>;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[MembershipsOf],
-    ) -> Result<HashMap<MembershipsOf, Self::Value>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(
-            workspaces::memberships_of(&self.db, self.organization_id, &ids)
-                .await
-                .map_err(service_error)?
-                .into_iter()
-                .map(|(id, rows)| (MembershipsOf(id), rows))
-                .collect(),
-        )
-    }
-}
-
-impl Loader<WorkspaceMemberCountOf> for OrgLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[WorkspaceMemberCountOf],
-    ) -> Result<HashMap<WorkspaceMemberCountOf, Self::Value>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(workspaces::member_counts(&self.db, &ids)
-            .await
-            .map_err(service_error)?
-            .into_iter()
-            .map(|(id, n)| (WorkspaceMemberCountOf(id), n))
-            .collect())
-    }
-}
-
-impl Loader<PositionsOf> for OrgLoader {
-    type Value = Vec<directory_role::Model>;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[PositionsOf],
-    ) -> Result<HashMap<PositionsOf, Self::Value>, Self::Error> {
-        let groups: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(
-            directory::roles_of_groups(&self.db, self.organization_id, &groups)
-                .await
-                .map_err(service_error)?
-                .into_iter()
-                .map(|(group, roles)| (PositionsOf(group), roles))
-                .collect(),
-        )
-    }
-}
-
-impl Loader<HoldersOf> for OrgLoader {
-    type Value = Vec<i64>;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[HoldersOf],
-    ) -> Result<HashMap<HoldersOf, Self::Value>, Self::Error> {
-        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(directory::holders_of(&self.db, &roles)
-            .await
-            .map_err(service_error)?
-            .into_iter()
-            .map(|(role, members)| (HoldersOf(role), members))
-            .collect())
-    }
-}
-
-impl Loader<PermissionsOf> for OrgLoader {
-    type Value = BTreeSet<Permission>;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[PermissionsOf],
-    ) -> Result<HashMap<PermissionsOf, Self::Value>, Self::Error> {
-        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(permissions_of_roles(&self.db, &roles)
-            .await
-            .map_err(service_error)?
-            .into_iter()
-            .map(|(role, permissions)| (PermissionsOf(role), permissions))
-            .collect())
-    }
-}
-
-impl Loader<HolderCountOf> for OrgLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[HolderCountOf],
-    ) -> Result<HashMap<HolderCountOf, Self::Value>, Self::Error> {
-        let roles: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        Ok(roles::holder_counts(&self.db, self.organization_id, &roles)
-            .await
-            .map_err(service_error)?
-            .into_iter()
-            .map(|(role, n)| (HolderCountOf(role), n))
-            .collect())
-    }
-}
+service_loader!(ChildrenOf => Vec<department::Model>, |l, ids| {
+    departments::children_of(&l.db, l.organization_id, &ids)
+});
+service_loader!(MemberCountOf => u64, |l, ids| departments::member_counts(&l.db, &ids));
+service_loader!(DisplayPathOf => String, |l, ids| {
+    departments::display_paths_of(&l.db, l.organization_id, &ids)
+});
+service_loader!(MembershipsOf => Vec<workspace_member::Model>, |l, ids| {
+    workspaces::memberships_of(&l.db, l.organization_id, &ids)
+});
+service_loader!(WorkspaceMemberCountOf => u64, |l, ids| {
+    workspaces::member_counts(&l.db, &ids)
+});
+service_loader!(PositionsOf => Vec<directory_role::Model>, |l, ids| {
+    directory::roles_of_groups(&l.db, l.organization_id, &ids)
+});
+service_loader!(HoldersOf => Vec<i64>, |l, ids| directory::holders_of(&l.db, &ids));
+service_loader!(PermissionsOf => BTreeSet<Permission>, |l, ids| {
+    permissions_of_roles(&l.db, &ids)
+});
+service_loader!(HolderCountOf => u64, |l, ids| {
+    roles::holder_counts(&l.db, l.organization_id, &ids)
+});
 
 impl Loader<PasswordStateOf> for OrgLoader {
     type Value = PasswordState;
@@ -528,6 +404,25 @@ where
 }
 
 impl Loaders {
+    /// What one key loads, or the value's default when nothing is found (no children, no
+    /// members, a count of 0).
+    pub async fn load_or_default<K>(
+        &self,
+        key: K,
+    ) -> crate::error::Result<<OrgLoader as Loader<K>>::Value>
+    where
+        K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+        OrgLoader: Loader<K, Error = Arc<DbErr>>,
+        <OrgLoader as Loader<K>>::Value: Default,
+    {
+        Ok(self
+            .org
+            .load_one(key)
+            .await
+            .map_err(loader_error)?
+            .unwrap_or_default())
+    }
+
     /// Reads what `selection` asks for of these members, all kinds at once.
     pub async fn page(
         &self,

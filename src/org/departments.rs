@@ -746,20 +746,13 @@ pub async fn remove_members(
 /// key, which starts with the department). The ids are of departments already read within the
 /// caller's organization.
 pub async fn member_counts<C: ConnectionTrait>(db: &C, ids: &[i64]) -> Result<HashMap<i64, u64>> {
-    let mut out: HashMap<i64, u64> = ids.iter().map(|&id| (id, 0)).collect();
-    let counted: Vec<(i64, i64)> = department_member::Entity::find()
-        .select_only()
-        .column(department_member::Column::DepartmentId)
-        .column_as(department_member::Column::MemberId.count(), "members")
-        .filter(department_member::Column::DepartmentId.is_in(ids.iter().copied()))
-        .group_by(department_member::Column::DepartmentId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, n) in counted {
-        out.insert(id, u64::try_from(n).unwrap_or_default());
-    }
-    Ok(out)
+    Ok(crate::db::counts_by(
+        db,
+        department_member::Entity::find(),
+        department_member::Column::DepartmentId,
+        ids,
+    )
+    .await?)
 }
 
 /// Departments whose name contains the keyword (case-insensitive), at most `limit`.

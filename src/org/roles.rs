@@ -11,7 +11,7 @@ use entity::{enums::RoleScope, member, role, role_permission, workspace_member};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect,
+    QueryOrder,
     sea_query::{Expr, ExprTrait},
 };
 use serde_json::json;
@@ -259,29 +259,22 @@ pub async fn holder_counts<C: ConnectionTrait>(
     org: i64,
     roles: &[i64],
 ) -> Result<HashMap<i64, u64>> {
-    let mut out: HashMap<i64, u64> = roles.iter().map(|&id| (id, 0)).collect();
-    let members: Vec<(i64, i64)> = member::Entity::find()
-        .select_only()
-        .column(member::Column::RoleId)
-        .column_as(member::Column::Id.count(), "holders")
-        .filter(member::Column::OrganizationId.eq(org))
-        .filter(member::Column::RoleId.is_in(roles.iter().copied()))
-        .group_by(member::Column::RoleId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let memberships: Vec<(i64, i64)> = workspace_member::Entity::find()
-        .select_only()
-        .column(workspace_member::Column::RoleId)
-        .column_as(workspace_member::Column::MemberId.count(), "holders")
-        .filter(workspace_member::Column::OrganizationId.eq(org))
-        .filter(workspace_member::Column::RoleId.is_in(roles.iter().copied()))
-        .group_by(workspace_member::Column::RoleId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (role, n) in members.into_iter().chain(memberships) {
-        *out.entry(role).or_default() += u64::try_from(n).unwrap_or_default();
+    let mut out = crate::db::counts_by(
+        db,
+        member::Entity::find().filter(member::Column::OrganizationId.eq(org)),
+        member::Column::RoleId,
+        roles,
+    )
+    .await?;
+    let memberships = crate::db::counts_by(
+        db,
+        workspace_member::Entity::find().filter(workspace_member::Column::OrganizationId.eq(org)),
+        workspace_member::Column::RoleId,
+        roles,
+    )
+    .await?;
+    for (role, n) in memberships {
+        *out.entry(role).or_default() += n;
     }
     Ok(out)
 }

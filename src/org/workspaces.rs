@@ -486,20 +486,13 @@ pub async fn member_counts<C: ConnectionTrait>(
     db: &C,
     workspace_ids: &[i64],
 ) -> Result<HashMap<i64, u64>> {
-    let mut out: HashMap<i64, u64> = workspace_ids.iter().map(|&id| (id, 0)).collect();
-    let counted: Vec<(i64, i64)> = workspace_member::Entity::find()
-        .select_only()
-        .column(workspace_member::Column::WorkspaceId)
-        .column_as(workspace_member::Column::MemberId.count(), "members")
-        .filter(workspace_member::Column::WorkspaceId.is_in(workspace_ids.iter().copied()))
-        .group_by(workspace_member::Column::WorkspaceId)
-        .into_tuple()
-        .all(db)
-        .await?;
-    for (id, n) in counted {
-        out.insert(id, u64::try_from(n).unwrap_or_default());
-    }
-    Ok(out)
+    Ok(crate::db::counts_by(
+        db,
+        workspace_member::Entity::find(),
+        workspace_member::Column::WorkspaceId,
+        workspace_ids,
+    )
+    .await?)
 }
 
 /// The caller's memberships with their role permissions, for `me`.

@@ -42,11 +42,8 @@ impl Department {
             return Ok(path.clone());
         }
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::DisplayPathOf(self.model.path.clone()))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default())
+            .load_or_default(loaders::DisplayPathOf(self.model.path.clone()))
+            .await?)
     }
 
     /// Position among siblings.
@@ -71,21 +68,15 @@ impl Department {
     /// Direct members.
     async fn member_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::MemberCountOf(self.model.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default())
+            .load_or_default(loaders::MemberCountOf(self.model.id))
+            .await?)
     }
 
     /// Sub-departments, in order.
     async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Department>> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::ChildrenOf(self.model.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default()
+            .load_or_default(loaders::ChildrenOf(self.model.id))
+            .await?
             .into_iter()
             .map(Department::new)
             .collect())

@@ -32,11 +32,8 @@ impl RoleGroup {
     /// Its positions.
     async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<DirectoryRole>> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::PositionsOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default()
+            .load_or_default(loaders::PositionsOf(self.0.id))
+            .await?
             .into_iter()
             .map(DirectoryRole)
             .collect())
@@ -67,11 +64,8 @@ impl DirectoryRole {
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
         let loaders = loaders::loaders(ctx)?;
         let ids = loaders
-            .org
-            .load_one(loaders::HoldersOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default();
+            .load_or_default(loaders::HoldersOf(self.0.id))
+            .await?;
         let found = loaders
             .org
             .load_many(ids.iter().map(|&id| loaders::MemberId(id)))

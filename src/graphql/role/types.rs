@@ -47,11 +47,8 @@ impl Role {
     /// The permissions granted.
     async fn permissions(&self, ctx: &Context<'_>) -> Result<Vec<Permission>> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::PermissionsOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default()
+            .load_or_default(loaders::PermissionsOf(self.0.id))
+            .await?
             .into_iter()
             .collect())
     }
@@ -60,11 +57,8 @@ impl Role {
     /// organization hold it.
     async fn holder_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::HolderCountOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default())
+            .load_or_default(loaders::HolderCountOf(self.0.id))
+            .await?)
     }
 }
 

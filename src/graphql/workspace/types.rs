@@ -65,25 +65,24 @@ impl Workspace {
     /// Number of members.
     async fn member_count(&self, ctx: &Context<'_>) -> Result<u64> {
         Ok(loaders::loaders(ctx)?
-            .org
-            .load_one(loaders::WorkspaceMemberCountOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default())
+            .load_or_default(loaders::WorkspaceMemberCountOf(self.0.id))
+            .await?)
     }
 
     /// The members with their workspace roles.
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<WorkspaceMembership>> {
-        let loaders = &loaders::loaders(ctx)?.org;
+        let loaders = loaders::loaders(ctx)?;
         let rows = loaders
-            .load_one(loaders::MembershipsOf(self.0.id))
-            .await
-            .map_err(loaders::loader_error)?
-            .unwrap_or_default();
+            .load_or_default(loaders::MembershipsOf(self.0.id))
+            .await?;
         // Every member and role of the workspace in one batch each, not one per membership.
         let (mut members, roles) = tokio::try_join!(
-            loaders.load_many(rows.iter().map(|r| loaders::MemberId(r.member_id))),
-            loaders.load_many(rows.iter().map(|r| loaders::RoleId(r.role_id))),
+            loaders
+                .org
+                .load_many(rows.iter().map(|r| loaders::MemberId(r.member_id))),
+            loaders
+                .org
+                .load_many(rows.iter().map(|r| loaders::RoleId(r.role_id))),
         )
         .map_err(loaders::loader_error)?;
         Ok(rows
