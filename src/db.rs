@@ -43,6 +43,34 @@ where
     Ok(out)
 }
 
+/// The rows of `query` whose column `group` holds one of `ids`, by that id (`key` reads it from
+/// a row), in the query's order; an id no row holds maps to an empty list. One statement.
+pub async fn rows_by<E, C>(
+    db: &C,
+    query: sea_orm::Select<E>,
+    group: E::Column,
+    ids: &[i64],
+    key: impl Fn(&E::Model) -> Option<i64>,
+) -> Result<std::collections::HashMap<i64, Vec<E::Model>>, DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ConnectionTrait,
+{
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let mut out: std::collections::HashMap<i64, Vec<E::Model>> =
+        ids.iter().map(|&id| (id, Vec::new())).collect();
+    for row in query
+        .filter(group.is_in(ids.iter().copied()))
+        .all(db)
+        .await?
+    {
+        if let Some(id) = key(&row) {
+            out.entry(id).or_default().push(row);
+        }
+    }
+    Ok(out)
+}
+
 /// Counts the SQL statements a pool has run (tests bound the statements of one request with it).
 pub type StatementCounter = Arc<AtomicU64>;
 

@@ -53,22 +53,13 @@ pub async fn children_of<C: ConnectionTrait>(
     org: i64,
     parents: &[i64],
 ) -> Result<HashMap<i64, Vec<department::Model>>> {
-    let mut out: HashMap<i64, Vec<department::Model>> =
-        parents.iter().map(|&id| (id, Vec::new())).collect();
-    let rows = department::Entity::find()
+    let query = department::Entity::find()
         .filter(department::Column::OrganizationId.eq(org))
-        .filter(department::Column::ParentId.is_in(parents.iter().copied()))
         .order_by_asc(department::Column::SortOrder)
         .order_by_asc(department::Column::Name)
-        .order_by_asc(department::Column::Id)
-        .all(db)
-        .await?;
-    for row in rows {
-        if let Some(parent) = row.parent_id {
-            out.entry(parent).or_default().push(row);
-        }
-    }
-    Ok(out)
+        .order_by_asc(department::Column::Id);
+    let by = |d: &department::Model| d.parent_id;
+    Ok(crate::db::rows_by(db, query, department::Column::ParentId, parents, by).await?)
 }
 
 /// The ids along a path such as `/3/17/`.

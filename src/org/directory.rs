@@ -46,19 +46,12 @@ pub async fn roles_of_groups<C: ConnectionTrait>(
     org: i64,
     groups: &[i64],
 ) -> Result<HashMap<i64, Vec<directory_role::Model>>> {
-    let mut out: HashMap<i64, Vec<directory_role::Model>> =
-        groups.iter().map(|&id| (id, Vec::new())).collect();
-    let rows = directory_role::Entity::find()
+    let query = directory_role::Entity::find()
         .filter(directory_role::Column::OrganizationId.eq(org))
-        .filter(directory_role::Column::RoleGroupId.is_in(groups.iter().copied()))
         .order_by_asc(directory_role::Column::Name)
-        .order_by_asc(directory_role::Column::Id)
-        .all(db)
-        .await?;
-    for row in rows {
-        out.entry(row.role_group_id).or_default().push(row);
-    }
-    Ok(out)
+        .order_by_asc(directory_role::Column::Id);
+    let by = |r: &directory_role::Model| Some(r.role_group_id);
+    Ok(crate::db::rows_by(db, query, directory_role::Column::RoleGroupId, groups, by).await?)
 }
 
 /// The member ids holding each of several directory roles (one query). The ids are of positions

@@ -464,19 +464,12 @@ pub async fn memberships_of<C: ConnectionTrait>(
     org: i64,
     workspace_ids: &[i64],
 ) -> Result<HashMap<i64, Vec<workspace_member::Model>>> {
-    let mut out: HashMap<i64, Vec<workspace_member::Model>> =
-        workspace_ids.iter().map(|&id| (id, Vec::new())).collect();
-    let rows = workspace_member::Entity::find()
+    let query = workspace_member::Entity::find()
         .filter(workspace_member::Column::OrganizationId.eq(org))
-        .filter(workspace_member::Column::WorkspaceId.is_in(workspace_ids.iter().copied()))
-        .order_by_asc(workspace_member::Column::WorkspaceId)
-        .order_by_asc(workspace_member::Column::MemberId)
-        .all(db)
-        .await?;
-    for row in rows {
-        out.entry(row.workspace_id).or_default().push(row);
-    }
-    Ok(out)
+        .order_by_asc(workspace_member::Column::MemberId);
+    let by = |m: &workspace_member::Model| Some(m.workspace_id);
+    let column = workspace_member::Column::WorkspaceId;
+    Ok(crate::db::rows_by(db, query, column, workspace_ids, by).await?)
 }
 
 /// The number of members of each of several workspaces (one query over the primary key, which
