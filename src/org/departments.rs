@@ -81,19 +81,7 @@ pub async fn display_paths<C: ConnectionTrait>(
         .flat_map(|d| path_ids(&d.path))
         .filter(|id| !names.contains_key(id))
         .collect();
-    if !missing.is_empty() {
-        names.extend(
-            department::Entity::find()
-                .select_only()
-                .column(department::Column::Id)
-                .column(department::Column::Name)
-                .filter(department::Column::OrganizationId.eq(org))
-                .filter(department::Column::Id.is_in(missing))
-                .into_tuple::<(i64, String)>()
-                .all(db)
-                .await?,
-        );
-    }
+    names.extend(names_of(db, org, missing).await?);
     Ok(departments
         .iter()
         .map(|d| (d.id, display_path(&d.path, &names)))
@@ -108,24 +96,32 @@ pub async fn display_paths_of<C: ConnectionTrait>(
     id_paths: &[String],
 ) -> Result<HashMap<String, String>> {
     let ids: HashSet<i64> = id_paths.iter().flat_map(|p| path_ids(p)).collect();
-    let names: HashMap<i64, String> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        department::Entity::find()
-            .select_only()
-            .column(department::Column::Id)
-            .column(department::Column::Name)
-            .filter(department::Column::OrganizationId.eq(org))
-            .filter(department::Column::Id.is_in(ids))
-            .into_tuple::<(i64, String)>()
-            .all(db)
-            .await?
-            .into_iter()
-            .collect()
-    };
+    let names = names_of(db, org, ids).await?;
     Ok(id_paths
         .iter()
         .map(|p| (p.clone(), display_path(p, &names)))
+        .collect())
+}
+
+/// The names of departments by id (no statement for no ids).
+async fn names_of<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    ids: HashSet<i64>,
+) -> Result<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(department::Entity::find()
+        .select_only()
+        .column(department::Column::Id)
+        .column(department::Column::Name)
+        .filter(department::Column::OrganizationId.eq(org))
+        .filter(department::Column::Id.is_in(ids))
+        .into_tuple::<(i64, String)>()
+        .all(db)
+        .await?
+        .into_iter()
         .collect())
 }
 
