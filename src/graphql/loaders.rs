@@ -1,5 +1,6 @@
-//! Per-request DataLoaders. Each is built for one organization (the caller's), so cached results
-//! can never cross organizations, and batches the lookups of one response into a few queries.
+//! Per-request DataLoaders. Each set is built for one organization (the caller's, or that of the
+//! member an authenticating mutation answers with; see [`LoaderPool`]), so what it reads can never
+//! cross organizations, and batches the lookups of one response into a few queries.
 
 use crate::{
     auth::principal::permissions_of_roles,
@@ -37,7 +38,7 @@ pub struct OrgLoader {
     organization_id: i64,
 }
 
-/// The loaders of one request (shared by the operations of a batch, which have the same caller).
+/// The loaders of one organization within a request (shared by the operations of a batch).
 #[derive(Clone)]
 pub struct Loaders {
     /// The loader, wrapped for batching and caching.
@@ -45,7 +46,7 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Loaders for the caller's organization.
+    /// Loaders for one organization.
     pub fn new(db: DatabaseConnection, organization_id: i64) -> Self {
         Self {
             org: Arc::new(DataLoader::new(
