@@ -493,28 +493,45 @@ pub async fn permissions_of<C: ConnectionTrait>(
     db: &C,
     member_id: i64,
 ) -> Result<Vec<(workspace::Model, role::Model, Vec<Permission>)>> {
+    // Four statements however many workspaces: the memberships, then their workspaces, roles
+    // and the roles' permissions, each by id.
     let memberships = workspace_member::Entity::find()
         .filter(workspace_member::Column::MemberId.eq(member_id))
+        .order_by_asc(workspace_member::Column::WorkspaceId)
         .all(db)
         .await?;
-    let mut out = Vec::new();
-    for m in memberships {
-        let Some(ws) = workspace::Entity::find_by_id(m.workspace_id)
-            .one(db)
-            .await?
-        else {
-            continue;
-        };
-        let Some(role) = role::Entity::find_by_id(m.role_id).one(db).await? else {
-            continue;
-        };
-        let perms = crate::auth::principal::role_permissions(db, role.id)
-            .await?
-            .into_iter()
-            .collect();
-        out.push((ws, role, perms));
+    if memberships.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(out)
+    let mut workspaces: HashMap<i64, workspace::Model> = workspace::Entity::find()
+        .filter(workspace::Column::Id.is_in(memberships.iter().map(|m| m.workspace_id)))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|w| (w.id, w))
+        .collect();
+    let role_ids: HashSet<i64> = memberships.iter().map(|m| m.role_id).collect();
+    let roles: HashMap<i64, role::Model> = role::Entity::find()
+        .filter(role::Column::Id.is_in(role_ids.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r))
+        .collect();
+    let role_ids: Vec<i64> = role_ids.into_iter().collect();
+    let permissions = crate::auth::principal::permissions_of_roles(db, &role_ids).await?;
+    Ok(memberships
+        .into_iter()
+        .filter_map(|m| {
+            let ws = workspaces.remove(&m.workspace_id)?;
+            let role = roles.get(&m.role_id)?.clone();
+            let perms = permissions
+                .get(&m.role_id)
+                .map(|p| p.iter().copied().collect())
+                .unwrap_or_default();
+            Some((ws, role, perms))
+        })
+        .collect())
 }
 
 /// Whether a member exists (used by loaders that resolve owners).

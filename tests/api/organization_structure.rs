@@ -954,3 +954,56 @@ async fn positions_and_roles_cost_the_same_statements_however_many() {
     assert_eq!(b3["holderCount"], 0, "{b3}");
     assert_eq!(b3["permissions"], json!(["VIEW_MEMBERS"]), "{b3}");
 }
+
+#[tokio::test]
+async fn me_costs_the_same_statements_however_many_workspaces() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let query = "{ me { workspaces { workspace { name } role { builtinKey } permissions } } }";
+    let create = |from: usize, to: usize| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            for i in from..to {
+                admin_ok(
+                    app,
+                    &admin,
+                    "mutation($n: String!) { createWorkspace(name: $n) { id } }",
+                    json!({ "n": format!("w{i}") }),
+                )
+                .await;
+            }
+        }
+    };
+    create(0, 2).await;
+    let (small, few) = fewest_statements(&app, &admin, query).await;
+    create(2, 8).await;
+    let (large, many) = fewest_statements(&app, &admin, query).await;
+    assert!(
+        many <= few + 2,
+        "me: {few} statements in 2 workspaces, {many} in 8"
+    );
+    for (data, n) in [(&small, 2), (&large, 8)] {
+        let mine = data["me"]["workspaces"].as_array().expect("workspaces");
+        let created: Vec<&Value> = mine
+            .iter()
+            .filter(|w| {
+                w["workspace"]["name"]
+                    .as_str()
+                    .is_some_and(|n| n.starts_with('w'))
+            })
+            .collect();
+        assert_eq!(created.len(), n, "{data}");
+        for w in created {
+            assert_eq!(
+                w["role"]["builtinKey"], "workspace_admin",
+                "the creator owns it: {w}"
+            );
+            assert!(
+                w["permissions"]
+                    .as_array()
+                    .is_some_and(|p| p.contains(&json!("WORKSPACE_MANAGE"))),
+                "{w}"
+            );
+        }
+    }
+}
