@@ -57,18 +57,29 @@ where
     C: sea_orm::ConnectionTrait,
 {
     use sea_orm::{ColumnTrait, QueryFilter};
-    let mut out: std::collections::HashMap<i64, Vec<E::Model>> =
-        ids.iter().map(|&id| (id, Vec::new())).collect();
-    for row in query
+    let rows = query
         .filter(group.is_in(ids.iter().copied()))
         .all(db)
-        .await?
-    {
-        if let Some(id) = key(&row) {
-            out.entry(id).or_default().push(row);
-        }
+        .await?;
+    Ok(grouped(
+        ids,
+        rows.into_iter()
+            .filter_map(|row| key(&row).map(|id| (id, row))),
+    ))
+}
+
+/// `pairs` grouped by their first value, in their order; an id of `ids` no pair names maps to an
+/// empty list.
+pub fn grouped<V>(
+    ids: &[i64],
+    pairs: impl IntoIterator<Item = (i64, V)>,
+) -> std::collections::HashMap<i64, Vec<V>> {
+    let mut out: std::collections::HashMap<i64, Vec<V>> =
+        ids.iter().map(|&id| (id, Vec::new())).collect();
+    for (id, value) in pairs {
+        out.entry(id).or_default().push(value);
     }
-    Ok(out)
+    out
 }
 
 /// Counts the SQL statements a pool has run (tests bound the statements of one request with it).
@@ -245,6 +256,15 @@ mod tests {
     use super::*;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn grouped_keeps_the_order_and_every_id() {
+        let by = grouped(&[1, 2, 3], [(2, "b"), (1, "a"), (2, "c"), (9, "z")]);
+        assert_eq!(by[&1], ["a"]);
+        assert_eq!(by[&2], ["b", "c"], "in the order of the pairs");
+        assert!(by[&3].is_empty(), "an id no pair names has an empty list");
+        assert_eq!(by[&9], ["z"]);
+    }
 
     /// The plan SQLite chooses for `sql` on this connection, after a statement that notices a
     /// changed schema (`EXPLAIN` does not look), prepared afresh (sqlx keeps each connection's

@@ -105,11 +105,7 @@ pub async fn permissions_of_roles<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let mut keys: HashMap<i64, Vec<String>> = role_ids.iter().map(|&id| (id, Vec::new())).collect();
-    for (role, key) in rows {
-        keys.entry(role).or_default().push(key);
-    }
-    Ok(keys
+    Ok(crate::db::grouped(role_ids, rows)
         .into_iter()
         .map(|(role, keys)| (role, permissions_of(&keys)))
         .collect())

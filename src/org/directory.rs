@@ -60,7 +60,6 @@ pub async fn holders_of<C: ConnectionTrait>(
     db: &C,
     roles: &[i64],
 ) -> Result<HashMap<i64, Vec<i64>>> {
-    let mut out: HashMap<i64, Vec<i64>> = roles.iter().map(|&id| (id, Vec::new())).collect();
     let rows: Vec<(i64, i64)> = directory_role_member::Entity::find()
         .select_only()
         .column(directory_role_member::Column::DirectoryRoleId)
@@ -70,10 +69,7 @@ pub async fn holders_of<C: ConnectionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    for (role, member) in rows {
-        out.entry(role).or_default().push(member);
-    }
-    Ok(out)
+    Ok(crate::db::grouped(roles, rows))
 }
 
 async fn group<C: ConnectionTrait>(db: &C, org: i64, id: i64) -> Result<role_group::Model> {
