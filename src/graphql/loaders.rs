@@ -43,6 +43,7 @@ pub struct OrgLoader {
 pub struct Loaders {
     /// The loader, wrapped for batching and caching.
     pub org: Arc<DataLoader<OrgLoader>>,
+    organization_id: i64,
 }
 
 impl Loaders {
@@ -56,6 +57,7 @@ impl Loaders {
                 },
                 tokio::spawn,
             )),
+            organization_id,
         }
     }
 }
@@ -538,38 +540,46 @@ impl Loaders {
 #[derive(Clone)]
 pub struct LoaderPool {
     db: DatabaseConnection,
-    caller: Option<i64>,
-    by_org: Arc<std::sync::Mutex<HashMap<i64, Loaders>>>,
+    /// The caller's, read without a lock: nearly every object is of the caller's organization.
+    caller: Option<Loaders>,
+    others: Arc<std::sync::Mutex<HashMap<i64, Loaders>>>,
 }
 
 impl LoaderPool {
     /// The pool of a request; `caller` is the authenticated caller's organization.
     pub fn new(db: DatabaseConnection, caller: Option<i64>) -> Self {
         Self {
+            caller: caller.map(|org| Loaders::new(db.clone(), org)),
             db,
-            caller,
-            by_org: Arc::default(),
+            others: Arc::default(),
         }
     }
 
     /// The loaders of an organization, made on first use.
     fn of(&self, organization_id: i64) -> Loaders {
+        if let Some(caller) = self
+            .caller
+            .as_ref()
+            .filter(|c| c.organization_id == organization_id)
+        {
+            return caller.clone();
+        }
         // A panic elsewhere while holding the lock leaves the map intact: keep using it.
-        let mut by_org = self.by_org.lock().unwrap_or_else(|e| e.into_inner());
-        by_org
+        let mut others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+        others
             .entry(organization_id)
             .or_insert_with(|| Loaders::new(self.db.clone(), organization_id))
             .clone()
     }
 
-    /// The organization this request answers about: the caller's, or else the one organization
-    /// whose objects it has answered with so far.
-    fn subject(&self) -> Option<i64> {
-        self.caller.or_else(|| {
-            let by_org = self.by_org.lock().unwrap_or_else(|e| e.into_inner());
-            let mut orgs = by_org.keys();
-            match (orgs.next(), orgs.next()) {
-                (Some(&org), None) => Some(org),
+    /// The loaders of the organization this request answers about: the caller's, or else those
+    /// of the one organization whose objects it has answered with so far.
+    fn subject(&self) -> Option<Loaders> {
+        self.caller.clone().or_else(|| {
+            let others = self.others.lock().unwrap_or_else(|e| e.into_inner());
+            let mut each = others.values();
+            match (each.next(), each.next()) {
+                (Some(only), None) => Some(only.clone()),
                 _ => None,
             }
         })
@@ -579,9 +589,8 @@ impl LoaderPool {
 /// The loaders of the organization the request answers about (see [`LoaderPool`]):
 /// UNAUTHENTICATED in an anonymous request that has answered with no organization's objects.
 pub fn loaders(ctx: &async_graphql::Context<'_>) -> crate::error::Result<Loaders> {
-    let pool = pool(ctx)?;
-    pool.subject()
-        .map(|org| pool.of(org))
+    pool(ctx)?
+        .subject()
         .ok_or_else(|| crate::error::Error::Unauthenticated("authentication required".into()))
 }
 
