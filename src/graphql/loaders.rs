@@ -6,9 +6,11 @@ use crate::{
     auth::principal::permissions_of_roles,
     authz::Permission,
     org::{
+        agents,
         departments::{self, display_paths},
         directory, roles, workspaces,
     },
+    push::outbox::{self, Backlog},
 };
 use async_graphql::dataloader::{DataLoader, Loader};
 use entity::{
@@ -104,6 +106,12 @@ pub struct PermissionsOf(pub i64);
 /// How many of the organization's members or workspace memberships hold a role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct HolderCountOf(pub i64);
+/// The seats in use of an agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SeatsUsedOf(pub i64);
+/// What a connection has left to push (its outbox items waiting and refused).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BacklogOf(pub i64);
 /// The state of a member's person's password, by member id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct PasswordStateOf(pub i64);
@@ -321,6 +329,8 @@ service_loader!(PermissionsOf => BTreeSet<Permission>, |l, ids| {
 service_loader!(HolderCountOf => u64, |l, ids| {
     roles::holder_counts(&l.db, l.organization_id, &ids)
 });
+service_loader!(SeatsUsedOf => u64, |l, ids| agents::seats_used_of(&l.db, &ids));
+service_loader!(BacklogOf => Backlog, |l, ids| outbox::backlogs_of(&l.db, &ids));
 
 impl Loader<PasswordStateOf> for OrgLoader {
     type Value = PasswordState;

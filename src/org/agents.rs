@@ -25,6 +25,20 @@ pub async fn list<C: ConnectionTrait>(db: &C, org: i64) -> Result<Vec<agent::Mod
         .await?)
 }
 
+/// Seats in use of each of `agent_ids` (0 for an agent nobody holds a seat of), in one statement.
+pub async fn seats_used_of<C: ConnectionTrait>(
+    db: &C,
+    agent_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, u64>> {
+    Ok(crate::db::counts_by(
+        db,
+        agent_seat::Entity::find(),
+        agent_seat::Column::AgentId,
+        agent_ids,
+    )
+    .await?)
+}
+
 /// Seats in use of an agent.
 pub async fn seats_used<C: ConnectionTrait>(db: &C, agent_id: i64) -> Result<u64> {
     Ok(agent_seat::Entity::find()

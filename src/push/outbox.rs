@@ -17,6 +17,7 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::{Value, json};
+use std::collections::HashMap;
 
 /// One local change to push.
 #[derive(Debug, Clone)]
@@ -171,6 +172,49 @@ pub async fn list(
         .offset(offset)
         .all(db)
         .await?)
+}
+
+/// What a connection has left to deliver: the items waiting and the items the provider refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Waiting to be pushed.
+    pub pending: u64,
+    /// Refused by the provider, waiting for a retry or a discard.
+    pub failed: u64,
+}
+
+/// The backlog of each of `connection_ids` (empty for a connection with nothing left), in one
+/// statement.
+pub async fn backlogs_of<C: ConnectionTrait>(
+    db: &C,
+    connection_ids: &[i64],
+) -> Result<HashMap<i64, Backlog>> {
+    let counted: Vec<(i64, OutboxStatus, i64)> = outbox_item::Entity::find()
+        .select_only()
+        .column(outbox_item::Column::ConnectionId)
+        .column(outbox_item::Column::Status)
+        .column_as(outbox_item::Column::Id.count(), "items")
+        .filter(outbox_item::Column::ConnectionId.is_in(connection_ids.iter().copied()))
+        .filter(outbox_item::Column::Status.is_in([OutboxStatus::Pending, OutboxStatus::Failed]))
+        .group_by(outbox_item::Column::ConnectionId)
+        .group_by(outbox_item::Column::Status)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let mut out: HashMap<i64, Backlog> = connection_ids
+        .iter()
+        .map(|&id| (id, Backlog::default()))
+        .collect();
+    for (id, status, items) in counted {
+        let items = u64::try_from(items).unwrap_or_default();
+        let backlog = out.entry(id).or_default();
+        match status {
+            OutboxStatus::Pending => backlog.pending = items,
+            OutboxStatus::Failed => backlog.failed = items,
+            _ => {}
+        }
+    }
+    Ok(out)
 }
 
 /// How many items of a connection are in a state.

@@ -1007,3 +1007,56 @@ async fn me_costs_the_same_statements_however_many_workspaces() {
         }
     }
 }
+
+#[tokio::test]
+async fn agents_count_their_seats_in_the_same_statements_however_many() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let query = "{ agents { name seatQuota seatsUsed } }";
+    let mut holders = Vec::new();
+    for i in 0..4 {
+        holders.push(create_member(&app, &admin, &format!("seat{i}"), "DEVELOPER", None).await);
+    }
+    // Agent `a<i>` gets `i % 4` seats, so the counts differ from agent to agent.
+    let create = |from: usize, to: usize| {
+        let (app, admin, holders) = (&app, admin.clone(), holders.clone());
+        async move {
+            for i in from..to {
+                let agent = admin_ok(
+                    app,
+                    &admin,
+                    "mutation($n: String!) { createAgent(name: $n, seatQuota: 5) { id } }",
+                    json!({ "n": format!("a{i}") }),
+                )
+                .await["createAgent"]["id"]
+                    .clone();
+                admin_ok(
+                    app,
+                    &admin,
+                    "mutation($a: ID!, $m: [ID!]!) { assignAgentSeats(id: $a, memberIds: $m) { seatsUsed } }",
+                    json!({ "a": agent, "m": holders[..i % 4] }),
+                )
+                .await;
+            }
+        }
+    };
+    create(0, 2).await;
+    let (small, few) = fewest_statements(&app, &admin, query).await;
+    create(2, 8).await;
+    let (large, many) = fewest_statements(&app, &admin, query).await;
+    assert!(
+        many <= few + 2,
+        "agents: {few} statements for 2 agents, {many} for 8"
+    );
+    for (data, n) in [(&small, 2), (&large, 8)] {
+        let agents = data["agents"].as_array().expect("agents");
+        assert_eq!(agents.len(), n, "{data}");
+        for agent in agents {
+            let i: usize = agent["name"].as_str().expect("name")[1..]
+                .parse()
+                .expect("a<i>");
+            assert_eq!(agent["seatsUsed"], i % 4, "{agent}");
+            assert_eq!(agent["seatQuota"], 5, "{agent}");
+        }
+    }
+}

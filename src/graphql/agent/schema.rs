@@ -5,7 +5,7 @@ use crate::{
     graphql::{
         change,
         guard::{PermissionGuard, access, principal},
-        parse_id, parse_ids, state,
+        loaders, parse_id, parse_ids, state,
     },
     org::agents,
 };
@@ -34,7 +34,9 @@ impl Agent {
 
     /// Seats assigned.
     async fn seats_used(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(agents::seats_used(&state(ctx)?.db, self.0.id).await?)
+        Ok(loaders::loaders(ctx)?
+            .load_or_default(loaders::SeatsUsedOf(self.0.id))
+            .await?)
     }
 }
 

@@ -78,6 +78,18 @@ impl From<AutoAddPolicy> for enums::AutoAddPolicy {
 /// A provider application bound to the organization.
 pub struct Connection(pub connection::Model);
 
+impl Connection {
+    /// What it has left to push, read for every connection of the response at once.
+    async fn backlog(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<crate::push::outbox::Backlog> {
+        Ok(crate::graphql::loaders::loaders(ctx)?
+            .load_or_default(crate::graphql::loaders::BacklogOf(self.0.id))
+            .await?)
+    }
+}
+
 #[Object]
 impl Connection {
     /// Connection id.
@@ -140,22 +152,12 @@ impl Connection {
 
     /// Local changes waiting to be pushed (`outboxItems` lists them).
     async fn outbox_pending(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Ok(crate::push::outbox::count(
-            &crate::graphql::state(ctx)?.db,
-            self.0.id,
-            entity::enums::OutboxStatus::Pending,
-        )
-        .await?)
+        Ok(self.backlog(ctx).await?.pending)
     }
 
     /// Local changes the provider refused; retry or discard them (`outboxItems`).
     async fn outbox_failed(&self, ctx: &Context<'_>) -> async_graphql::Result<u64> {
-        Ok(crate::push::outbox::count(
-            &crate::graphql::state(ctx)?.db,
-            self.0.id,
-            entity::enums::OutboxStatus::Failed,
-        )
-        .await?)
+        Ok(self.backlog(ctx).await?.failed)
     }
 
     /// The user type of people the `AUTO` policy admits.
