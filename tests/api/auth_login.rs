@@ -1,6 +1,8 @@
 //! Password login, refresh, logout, password change and throttling.
 
-use crate::common::{ADMIN_PASSWORD, TestApp, app::LOGIN, error_code, fixtures};
+use crate::common::{
+    ADMIN_PASSWORD, TestApp, actors::create_member, app::LOGIN, error_code, fixtures,
+};
 use roster::authz::roles::BuiltinRole;
 use serde_json::json;
 
@@ -538,8 +540,23 @@ async fn the_member_a_login_answers_with_shows_its_role_departments_and_workspac
         "{member}"
     );
 
+    // A second administrator here, so that a count of them tells the two organizations apart.
+    let roles = ok(
+        admin.clone(),
+        "{ roles(scope: ORGANIZATION) { id builtinKey } }",
+        json!({}),
+    )
+    .await;
+    let org_admin = roles["roles"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["builtinKey"] == "org_admin"))
+        .and_then(|r| r["id"].as_str())
+        .expect("the org_admin role")
+        .to_string();
+    create_member(&app, &admin, "second", "DEVELOPER", Some(&org_admin)).await;
+
     // Switching: the member answered with is the one of the other organization, with its
-    // departments there, though the caller's token is of the first.
+    // departments and role there, though the caller's token is of the first.
     let branch = ok(
         admin.clone(),
         "mutation { createOrganization(name: \"Branch\") { id } }",
@@ -547,8 +564,13 @@ async fn the_member_a_login_answers_with_shows_its_role_departments_and_workspac
     )
     .await["createOrganization"]["id"]
         .clone();
-    let switch = "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken member { id departments { path } } } }";
+    let switch = "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken member { id departments { path } role { builtinKey holderCount } } } }";
     let there = ok(admin.clone(), switch, json!({ "o": branch })).await;
+    assert_eq!(
+        there["switchOrganization"]["member"]["role"],
+        json!({ "builtinKey": "org_admin", "holderCount": 1 }),
+        "the new organization has one administrator, the first has two: {there}"
+    );
     let branch_token = there["switchOrganization"]["accessToken"]
         .as_str()
         .expect("token")

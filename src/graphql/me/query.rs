@@ -28,14 +28,14 @@ impl MeQuery {
         Ok(Me {
             member: Member::from(member),
             organization: Organization(organization),
-            role: Role(role),
+            role: Role::from(role),
             permissions: principal.permissions.iter().copied().collect(),
             workspaces: workspaces::permissions_of(db, principal.member_id)
                 .await?
                 .into_iter()
                 .map(|(workspace, role, permissions)| MyWorkspace {
                     workspace: Workspace(workspace),
-                    role: Role(role),
+                    role: Role::from(role),
                     permissions,
                 })
                 .collect(),

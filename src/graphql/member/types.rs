@@ -150,7 +150,7 @@ impl Member {
         Ok(loaders_of(ctx, self.0.organization_id)?
             .role(self.1.as_deref(), self.0.role_id)
             .await?
-            .map(crate::graphql::role::Role))
+            .map(|role| crate::graphql::role::Role::held_in(role, self.0.organization_id)))
     }
 
     /// The departments, with their paths.
@@ -251,10 +251,11 @@ impl MemberWorkspace {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<crate::graphql::role::Role>> {
-        Ok(loaders_of(ctx, self.workspace.organization_id)?
+        let org = self.workspace.organization_id;
+        Ok(loaders_of(ctx, org)?
             .role(None, self.role_id)
             .await?
-            .map(crate::graphql::role::Role))
+            .map(|role| crate::graphql::role::Role::held_in(role, org)))
     }
 }
 

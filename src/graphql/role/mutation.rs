@@ -33,7 +33,7 @@ impl RoleMutation {
     ) -> Result<Role> {
         let access = access(ctx, Permission::ManagePermissions)?;
         let app = state(ctx)?;
-        Ok(Role(
+        Ok(Role::from(
             roles::create(
                 &app.db,
                 &access,
@@ -62,7 +62,7 @@ impl RoleMutation {
         let access = access(ctx, Permission::ManagePermissions)?;
         let app = state(ctx)?;
         let id = parse_id(&id, "role")?;
-        Ok(Role(
+        Ok(Role::from(
             roles::update(
                 &app.db,
                 &access,

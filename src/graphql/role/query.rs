@@ -27,7 +27,7 @@ impl RoleQuery {
         Ok(roles::list(&state(ctx)?.db, org, scope.map(Into::into))
             .await?
             .into_iter()
-            .map(Role)
+            .map(Role::from)
             .collect())
     }
 
@@ -37,7 +37,7 @@ impl RoleQuery {
     #[graphql(guard = "PermissionGuard::authenticated()")]
     async fn role(&self, ctx: &Context<'_>, id: ID) -> Result<Role> {
         let org = principal(ctx)?.organization_id;
-        Ok(Role(
+        Ok(Role::from(
             roles::get(&state(ctx)?.db, org, parse_id(&id, "role")?).await?,
         ))
     }

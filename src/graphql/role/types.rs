@@ -8,7 +8,26 @@ use async_graphql::{Context, ID, Object, Result, SimpleObject};
 use entity::role;
 
 /// An access role: built-in or custom, of organization or workspace scope.
-pub struct Role(pub role::Model);
+pub struct Role(
+    pub role::Model,
+    /// The organization it is shown in, when that is not the caller's: a built-in role is one
+    /// row for every organization, and its holders are counted within this one.
+    Option<i64>,
+);
+
+impl From<role::Model> for Role {
+    fn from(model: role::Model) -> Self {
+        Self(model, None)
+    }
+}
+
+impl Role {
+    /// The role as held in organization `organization_id` (a member's role, shown beside the
+    /// member, who may belong to another organization than the caller's old one).
+    pub fn held_in(model: role::Model, organization_id: i64) -> Self {
+        Self(model, Some(organization_id))
+    }
+}
 
 #[Object]
 impl Role {
@@ -56,7 +75,11 @@ impl Role {
     /// How many members (organization roles) or workspace memberships (workspace roles) of this
     /// organization hold it.
     async fn holder_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        Ok(loaders::loaders(ctx)?
+        let loaders = match self.1.or(self.0.organization_id) {
+            Some(organization_id) => loaders::loaders_of(ctx, organization_id)?,
+            None => loaders::loaders(ctx)?,
+        };
+        Ok(loaders
             .load_or_default(loaders::HolderCountOf(self.0.id))
             .await?)
     }

@@ -92,7 +92,7 @@ impl Workspace {
                 let role = roles.get(&loaders::RoleId(row.role_id))?.clone();
                 Some(WorkspaceMembership {
                     member: Member::from(member),
-                    role: Role(role),
+                    role: Role::from(role),
                 })
             })
             .collect())
