@@ -35,6 +35,27 @@ async fn fewest_statements(app: &TestApp, token: &str, query: &str) -> (Value, u
     (body["data"].clone(), fewest)
 }
 
+/// The data of `query` before and after `grow` adds to what it lists, checking that the fewest
+/// statements of three runs did not grow with the list: at most two more, for a loader batch cut
+/// in two on a starved machine. `what` names the lists for the failure message. Answers the two
+/// data and the statements of the larger one.
+async fn statements_do_not_grow(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    what: &str,
+    grow: impl std::future::Future<Output = ()>,
+) -> (Value, Value, u64) {
+    let (small, few) = fewest_statements(app, token, query).await;
+    grow.await;
+    let (large, many) = fewest_statements(app, token, query).await;
+    assert!(
+        many <= few + 2,
+        "{what}: {few} statements, then {many}: one per object somewhere"
+    );
+    (small, large, many)
+}
+
 /// The id of a built-in workspace role, such as `workspace_viewer`.
 async fn workspace_role(app: &TestApp, token: &str, key: &str) -> Value {
     admin_ok(
@@ -684,14 +705,11 @@ async fn a_department_tree_costs_the_same_statements_however_wide() {
         json!({ "d": leaves[5], "m": [placed] }),
     )
     .await;
-    let (small, few) = fewest_statements(&app, &admin, query).await;
-    grow("b", 3).await;
-    let (large, many) = fewest_statements(&app, &admin, query).await;
-    // Slack for a loader batch cut in two on a starved machine (see the members page above).
-    assert!(
-        many <= few + 2,
-        "14 departments took {few} statements, 53 took {many}: one per department somewhere"
-    );
+    let (small, large, many) =
+        statements_do_not_grow(&app, &admin, query, "14 departments, then 53", async {
+            grow("b", 3).await;
+        })
+        .await;
     assert!(many <= 12, "a three-level tree took {many} statements");
 
     // The same answers as one department at a time would give.
@@ -758,13 +776,14 @@ async fn workspaces_with_their_members_cost_the_same_statements_however_many() {
         }
     };
     grow("a", 2).await;
-    let (small, few) = fewest_statements(&app, &admin, query).await;
-    grow("b", 5).await;
-    let (large, many) = fewest_statements(&app, &admin, query).await;
-    assert!(
-        many <= few + 2,
-        "{few} statements with 2 workspaces of 2 members, {many} with 5 more of 5"
-    );
+    let (small, large, _) = statements_do_not_grow(
+        &app,
+        &admin,
+        query,
+        "2 workspaces of 2 members, then 5 more of 5",
+        grow("b", 5),
+    )
+    .await;
     for data in [&small, &large] {
         let a1 = data["workspaces"]
             .as_array()
@@ -975,13 +994,14 @@ async fn me_costs_the_same_statements_however_many_workspaces() {
         }
     };
     create(0, 2).await;
-    let (small, few) = fewest_statements(&app, &admin, query).await;
-    create(2, 8).await;
-    let (large, many) = fewest_statements(&app, &admin, query).await;
-    assert!(
-        many <= few + 2,
-        "me: {few} statements in 2 workspaces, {many} in 8"
-    );
+    let (small, large, _) = statements_do_not_grow(
+        &app,
+        &admin,
+        query,
+        "me in 2 workspaces, then in 8",
+        create(2, 8),
+    )
+    .await;
     for (data, n) in [(&small, 2), (&large, 8)] {
         let mine = data["me"]["workspaces"].as_array().expect("workspaces");
         let created: Vec<&Value> = mine
@@ -1041,13 +1061,8 @@ async fn agents_count_their_seats_in_the_same_statements_however_many() {
         }
     };
     create(0, 2).await;
-    let (small, few) = fewest_statements(&app, &admin, query).await;
-    create(2, 8).await;
-    let (large, many) = fewest_statements(&app, &admin, query).await;
-    assert!(
-        many <= few + 2,
-        "agents: {few} statements for 2 agents, {many} for 8"
-    );
+    let (small, large, _) =
+        statements_do_not_grow(&app, &admin, query, "2 agents, then 8", create(2, 8)).await;
     for (data, n) in [(&small, 2), (&large, 8)] {
         let agents = data["agents"].as_array().expect("agents");
         assert_eq!(agents.len(), n, "{data}");
