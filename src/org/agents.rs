@@ -10,8 +10,8 @@ use crate::{
 use chrono::Utc;
 use entity::{agent, agent_seat, enums::*};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, sea_query::Expr,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -41,10 +41,11 @@ pub async fn seats_used_of<C: ConnectionTrait>(
 
 /// Seats in use of an agent.
 pub async fn seats_used<C: ConnectionTrait>(db: &C, agent_id: i64) -> Result<u64> {
-    Ok(agent_seat::Entity::find()
-        .filter(agent_seat::Column::AgentId.eq(agent_id))
-        .count(db)
-        .await?)
+    Ok(seats_used_of(db, &[agent_id])
+        .await?
+        .get(&agent_id)
+        .copied()
+        .unwrap_or_default())
 }
 
 async fn get<C: ConnectionTrait>(db: &C, org: i64, id: i64) -> Result<agent::Model> {

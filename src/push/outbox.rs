@@ -217,17 +217,12 @@ pub async fn backlogs_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// How many items of a connection are in a state.
-pub async fn count<C: ConnectionTrait>(
-    db: &C,
-    connection_id: i64,
-    status: OutboxStatus,
-) -> Result<u64> {
-    Ok(outbox_item::Entity::find()
-        .filter(outbox_item::Column::ConnectionId.eq(connection_id))
-        .filter(outbox_item::Column::Status.eq(status))
-        .count(db)
-        .await?)
+/// The backlog of one connection.
+pub async fn backlog_of<C: ConnectionTrait>(db: &C, connection_id: i64) -> Result<Backlog> {
+    Ok(backlogs_of(db, &[connection_id])
+        .await?
+        .remove(&connection_id)
+        .unwrap_or_default())
 }
 
 async fn item(db: &DatabaseConnection, access: &OrgAccess, id: i64) -> Result<outbox_item::Model> {

@@ -118,12 +118,17 @@ async fn launch_unless_started_since(
         ));
     }
     if conn.push_enabled {
-        let waiting =
-            crate::push::outbox::count(&app.db, conn.id, entity::enums::OutboxStatus::Pending)
-                .await?;
+        let waiting = crate::push::outbox::backlog_of(&app.db, conn.id)
+            .await?
+            .pending;
         if waiting > 0 {
+            let (changes, them, they) = if waiting == 1 {
+                ("change is", "it", "it is")
+            } else {
+                ("changes are", "them", "they are")
+            };
             return Err(Error::Conflict(format!(
-                "{waiting} local changes are still on their way to DingTalk; a full sync now would undo them here. Sync once they are delivered (see outboxItems)"
+                "{waiting} local {changes} still on the way to DingTalk; a full sync now would undo {them} here. Sync once {they} delivered (see outboxItems)"
             )));
         }
     }

@@ -274,7 +274,7 @@ async fn each_kind_of_change_arrives_in_dingtalk_with_its_parent_and_ids() {
 
 #[tokio::test]
 async fn outages_lost_answers_and_restarts_neither_lose_nor_duplicate() {
-    let (app, sandbox, admin, _conn) = pushing(6, 1).await;
+    let (app, sandbox, admin, conn) = pushing(6, 1).await;
     let hq = department_id(&tree(&app, &admin).await, "Headquarters");
 
     // DingTalk is down: the change waits at the head of the queue with the reason.
@@ -302,6 +302,32 @@ async fn outages_lost_answers_and_restarts_neither_lose_nor_duplicate() {
             .unwrap_or_default()
             .contains("DingTalk"),
         "{waiting:?}"
+    );
+    // A full sync now would undo the waiting change here: it is refused until delivery.
+    let refused = app
+        .gql(
+            "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
+            json!({ "c": conn }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(error_code(&refused), "CONFLICT", "{refused}");
+    assert!(
+        refused
+            .to_string()
+            .contains("1 local change is still on the way to DingTalk"),
+        "{refused}"
+    );
+    let backlog = admin_ok(
+        &app,
+        &admin,
+        "{ connections { id outboxPending outboxFailed } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        backlog["connections"],
+        json!([{ "id": conn, "outboxPending": 1, "outboxFailed": 0 }])
     );
     let all = settled(&app, &admin).await;
     assert_eq!(all[0]["status"], "DELIVERED", "{all:?}");
