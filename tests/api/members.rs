@@ -874,6 +874,65 @@ async fn seat_limit_registration_and_switching() {
     assert_eq!(error_code(&body), "VALIDATION");
 }
 
+/// `totalCount` of the whole organization, read with a one-row page so that it is counted.
+async fn whole_count(app: &TestApp, token: &str) -> Value {
+    admin_ok(
+        app,
+        token,
+        "{ members(first: 1) { totalCount } }",
+        json!({}),
+    )
+    .await["members"]["totalCount"]
+        .clone()
+}
+
+#[tokio::test]
+async fn the_whole_organization_is_counted_alone_and_beside_another() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    for account in ["c1", "c2", "c3"] {
+        create_member(&app, &admin, account, "DEVELOPER", None).await;
+    }
+    let everyone = admin_ok(
+        &app,
+        &admin,
+        "{ members(first: 100) { edges { node { id } } } }",
+        json!({}),
+    )
+    .await["members"]["edges"]
+        .as_array()
+        .expect("edges")
+        .len();
+    assert_eq!(everyone, 4, "the administrator and three members");
+    // The only organization with members.
+    assert_eq!(whole_count(&app, &admin).await, json!(everyone));
+
+    // Beside a second organization with members of its own, each counts only its own.
+    let branch = admin_ok(
+        &app,
+        &admin,
+        "mutation { createOrganization(name: \"Branch\") { id } }",
+        json!({}),
+    )
+    .await["createOrganization"]["id"]
+        .clone();
+    let branch_token = admin_ok(
+        &app,
+        &admin,
+        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+        json!({ "o": branch }),
+    )
+    .await["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    for account in ["b1", "b2"] {
+        create_member(&app, &branch_token, account, "ANALYST", None).await;
+    }
+    assert_eq!(whole_count(&app, &branch_token).await, json!(3));
+    assert_eq!(whole_count(&app, &admin).await, json!(everyone));
+}
+
 /// Runs one statement of fixture SQL against the test database.
 async fn exec(app: &TestApp, sql: &str) {
     use sea_orm::ConnectionTrait;
