@@ -3,7 +3,7 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member, role_ids},
+    actors::{PASSWORD, admin_ok, create_member, role_ids, switch_to},
     error_code,
 };
 use serde_json::{Value, json};
@@ -916,16 +916,7 @@ async fn the_whole_organization_is_counted_alone_and_beside_another() {
     )
     .await["createOrganization"]["id"]
         .clone();
-    let branch_token = admin_ok(
-        &app,
-        &admin,
-        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
-        json!({ "o": branch }),
-    )
-    .await["switchOrganization"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let branch_token = switch_to(&app, &admin, &branch).await;
     for account in ["b1", "b2"] {
         create_member(&app, &branch_token, account, "ANALYST", None).await;
     }

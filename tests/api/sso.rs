@@ -1,7 +1,11 @@
 //! QR login end to end through the sandbox (DingTalk and WeCom): connection management, the
 //! authorize → phone → callback → ticket → tokens flow, replays, allow-list and admission policy.
 
-use crate::common::{TestApp, actors::admin_ok, error_code};
+use crate::common::{
+    TestApp,
+    actors::{admin_ok, switch_to},
+    error_code,
+};
 use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};
 
@@ -605,17 +609,7 @@ async fn one_person_in_two_dingtalk_enterprises_is_one_user() {
     )
     .await["createOrganization"]["id"]
         .clone();
-    let switched = admin_ok(
-        &app,
-        &admin,
-        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
-        json!({ "o": org_b }),
-    )
-    .await;
-    let admin_b = switched["switchOrganization"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let admin_b = switch_to(&app, &admin, &org_b).await;
     admin_ok(
         &app,
         &admin_b,
@@ -847,17 +841,7 @@ async fn provider_organizations_are_created_with_their_connection_and_slow_provi
     );
 
     // A provider slower than the configured timeout is reported, not waited for forever.
-    let switched = admin_ok(
-        &app,
-        &admin,
-        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
-        json!({ "o": org }),
-    )
-    .await;
-    let token = switched["switchOrganization"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let token = switch_to(&app, &admin, &json!(org)).await;
     let connection =
         admin_ok(&app, &token, "{ connections { id } }", json!({})).await["connections"][0]["id"]
             .clone();

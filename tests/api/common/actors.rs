@@ -71,6 +71,20 @@ pub async fn admin_ok(app: &TestApp, token: &str, query: &str, vars: Value) -> V
     body["data"].clone()
 }
 
+/// Switches the caller of `token` into the organization `org` and returns the new access token.
+pub async fn switch_to(app: &TestApp, token: &str, org: &Value) -> String {
+    admin_ok(
+        app,
+        token,
+        "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
+        json!({ "o": org }),
+    )
+    .await["switchOrganization"]["accessToken"]
+        .as_str()
+        .expect("an access token")
+        .to_string()
+}
+
 /// Creates a member through the API with [`PASSWORD`], to keep, and returns its id.
 pub async fn create_member(
     app: &TestApp,
