@@ -1,7 +1,10 @@
 //! Password login, refresh, logout, password change and throttling.
 
 use crate::common::{
-    ADMIN_PASSWORD, TestApp, actors::create_member, app::LOGIN, error_code, fixtures,
+    ADMIN_PASSWORD, TestApp,
+    actors::{create_member, create_organization},
+    app::LOGIN,
+    error_code, fixtures,
 };
 use roster::authz::roles::BuiltinRole;
 use serde_json::json;
@@ -557,13 +560,7 @@ async fn the_member_a_login_answers_with_shows_its_role_departments_and_workspac
 
     // Switching: the member answered with is the one of the other organization, with its
     // departments and role there, though the caller's token is of the first.
-    let branch = ok(
-        admin.clone(),
-        "mutation { createOrganization(name: \"Branch\") { id } }",
-        json!({}),
-    )
-    .await["createOrganization"]["id"]
-        .clone();
+    let branch = create_organization(&app, &admin, "Branch").await;
     let switch = "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken member { id departments { path } role { builtinKey holderCount } } } }";
     let there = ok(admin.clone(), switch, json!({ "o": branch })).await;
     assert_eq!(

@@ -3,7 +3,7 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member, role_ids, switch_to},
+    actors::{PASSWORD, admin_ok, create_member, create_organization, role_ids, switch_to},
     error_code,
 };
 use serde_json::{Value, json};
@@ -908,14 +908,7 @@ async fn the_whole_organization_is_counted_alone_and_beside_another() {
     assert_eq!(whole_count(&app, &admin).await, json!(everyone));
 
     // Beside a second organization with members of its own, each counts only its own.
-    let branch = admin_ok(
-        &app,
-        &admin,
-        "mutation { createOrganization(name: \"Branch\") { id } }",
-        json!({}),
-    )
-    .await["createOrganization"]["id"]
-        .clone();
+    let branch = create_organization(&app, &admin, "Branch").await;
     let branch_token = switch_to(&app, &admin, &branch).await;
     for account in ["b1", "b2"] {
         create_member(&app, &branch_token, account, "ANALYST", None).await;

@@ -3,7 +3,7 @@
 
 use crate::common::{
     TestApp,
-    actors::{admin_ok, switch_to},
+    actors::{admin_ok, create_organization, switch_to},
     error_code,
 };
 use sandbox::{Sandbox, company::Company};
@@ -601,14 +601,7 @@ async fn one_person_in_two_dingtalk_enterprises_is_one_user() {
     let (app, sandbox, admin, main_connection) = setup().await;
     let branch = sandbox.state.company().branch.clone();
     // The branch enterprise belongs to a second organization.
-    let org_b = admin_ok(
-        &app,
-        &admin,
-        "mutation { createOrganization(name: \"Branch\") { id } }",
-        json!({}),
-    )
-    .await["createOrganization"]["id"]
-        .clone();
+    let org_b = create_organization(&app, &admin, "Branch").await;
     let admin_b = switch_to(&app, &admin, &org_b).await;
     admin_ok(
         &app,

@@ -71,6 +71,18 @@ pub async fn admin_ok(app: &TestApp, token: &str, query: &str, vars: Value) -> V
     body["data"].clone()
 }
 
+/// Creates a generic organization named `name` and returns its id.
+pub async fn create_organization(app: &TestApp, token: &str, name: &str) -> Value {
+    admin_ok(
+        app,
+        token,
+        "mutation($n: String!) { createOrganization(name: $n) { id } }",
+        json!({ "n": name }),
+    )
+    .await["createOrganization"]["id"]
+        .clone()
+}
+
 /// Switches the caller of `token` into the organization `org` and returns the new access token.
 pub async fn switch_to(app: &TestApp, token: &str, org: &Value) -> String {
     admin_ok(
