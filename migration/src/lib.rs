@@ -23,6 +23,7 @@ mod m20261205_000016_department_path_pattern_index;
 mod m20261205_000017_user_password_change_required;
 mod m20261205_000018_user_password_expires_at;
 mod m20261205_000019_member_flagged_index;
+mod m20261206_000020_member_tally;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -50,6 +51,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000017_user_password_change_required::Migration),
             Box::new(m20261205_000018_user_password_expires_at::Migration),
             Box::new(m20261205_000019_member_flagged_index::Migration),
+            Box::new(m20261206_000020_member_tally::Migration),
         ]
     }
 }

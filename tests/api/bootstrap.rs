@@ -134,11 +134,11 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest five
-/// do what they say: the flagged members' index exists only after the newest, the password expiry
-/// and its index only after the one before, the password flag only after the third newest, the
-/// path pattern index on PostgreSQL only after the fourth newest, the case-sensitive nickname
-/// sort index only before the fifth newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest six
+/// do what they say: the member tally exists only after the newest, the flagged members' index
+/// only after the one before, the password expiry and its index only after the third newest, the
+/// password flag only after the fourth newest, the path pattern index on PostgreSQL only after the
+/// fifth newest, the case-sensitive nickname sort index only before the sixth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -168,6 +168,11 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
+    let has_tally = || async {
+        db.execute_unprepared("SELECT members FROM member_tally")
+            .await
+            .is_ok()
+    };
     const EXPIRY: &str = "password_expires_at";
     const FLAG: &str = "password_change_required";
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
@@ -178,9 +183,15 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
+    assert!(has_tally().await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(!has_tally().await, "rolling back drops the member tally");
+    assert!(has_index(FLAGGED).await, "and only it");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the one before rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -188,26 +199,27 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the one before rolls back");
+        .expect("the third newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert!(has_tally().await);
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await);
     assert_eq!(has_index(PATTERN).await, postgres);

@@ -886,35 +886,143 @@ async fn whole_count(app: &TestApp, token: &str) -> Value {
         .clone()
 }
 
+/// An organization's unfiltered `totalCount` (read from the member tally) equals its members
+/// counted one by one, in the database and through the API.
+async fn assert_whole_count(app: &TestApp, token: &str, org: i64, expected: i64, what: &str) {
+    let counted = scalar(
+        app,
+        &format!("SELECT count(*) FROM member WHERE organization_id = {org}"),
+    )
+    .await;
+    assert_eq!(counted, expected, "{what}: the members in the database");
+    assert_eq!(whole_count(app, token).await, json!(expected), "{what}");
+}
+
+/// The whole-organization count follows every way members come and go, whoever writes them: one
+/// by one through the API, hundreds per statement, removed, deleted, moved to another
+/// organization; it stays exact when many statements' changes are folded together (PostgreSQL
+/// appends one tally row per statement), also while other connections write, and when the tally
+/// is rebuilt from the members.
 #[tokio::test]
-async fn the_whole_organization_is_counted_alone_and_beside_another() {
+async fn the_whole_organization_count_follows_every_change_to_its_members() {
+    use migration::{Migrator, MigratorTrait};
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    let mut ids = Vec::new();
     for account in ["c1", "c2", "c3"] {
-        create_member(&app, &admin, account, "DEVELOPER", None).await;
+        ids.push(create_member(&app, &admin, account, "DEVELOPER", None).await);
     }
-    let everyone = admin_ok(
-        &app,
-        &admin,
-        "{ members(first: 100) { edges { node { id } } } }",
-        json!({}),
-    )
-    .await["members"]["edges"]
-        .as_array()
-        .expect("edges")
-        .len();
-    assert_eq!(everyone, 4, "the administrator and three members");
-    // The only organization with members.
-    assert_eq!(whole_count(&app, &admin).await, json!(everyone));
+    assert_whole_count(&app, &admin, org, 4, "the administrator and three added").await;
 
-    // Beside a second organization with members of its own, each counts only its own.
+    let bulk: Vec<Fixture> = (0..1_200)
+        .map(|i| {
+            (
+                10_000 + i,
+                format!("bulk{i}"),
+                format!("Bulk{i}"),
+                1 + i % 9,
+            )
+        })
+        .collect();
+    insert_members(&app, org, role, &bulk, &[]).await;
+    assert_whole_count(&app, &admin, org, 1_204, "500 per statement").await;
+
+    let body = app
+        .gql(
+            "mutation($ids: [ID!]!) { removeMembers(ids: $ids) { ok message } }",
+            json!({ "ids": [ids[0]] }),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["removeMembers"][0]["ok"],
+        json!(true),
+        "{body}"
+    );
+    exec(&app, "DELETE FROM member WHERE id BETWEEN 10000 AND 10099").await;
+    assert_whole_count(&app, &admin, org, 1_103, "one removed, a hundred deleted").await;
+
+    // The administrator's organization and a second one, each counting only its own.
     let branch = create_organization(&app, &admin, "Branch").await;
     let branch_token = switch_to(&app, &admin, &branch).await;
-    for account in ["b1", "b2"] {
-        create_member(&app, &branch_token, account, "ANALYST", None).await;
+    let branch_id: i64 = branch.as_str().and_then(|id| id.parse().ok()).expect("id");
+    assert_whole_count(
+        &app,
+        &branch_token,
+        branch_id,
+        1,
+        "the new organization's creator",
+    )
+    .await;
+    exec(
+        &app,
+        &format!(
+            "UPDATE member SET organization_id = {branch_id} WHERE id BETWEEN 10100 AND 10149"
+        ),
+    )
+    .await;
+    assert_whole_count(&app, &admin, org, 1_053, "fifty moved away").await;
+    assert_whole_count(&app, &branch_token, branch_id, 51, "fifty moved in").await;
+
+    for i in 0..70 {
+        let one = (20_000 + i, format!("one{i}"), format!("One{i}"), 1);
+        insert_members(&app, org, role, &[one], &[]).await;
     }
-    assert_eq!(whole_count(&app, &branch_token).await, json!(3));
-    assert_eq!(whole_count(&app, &admin).await, json!(everyone));
+    assert_whole_count(&app, &admin, org, 1_123, "seventy statements").await;
+    assert_eq!(
+        scalar(
+            &app,
+            &format!("SELECT count(*) FROM member_tally WHERE organization_id = {org}")
+        )
+        .await,
+        1,
+        "a read folds the statements' rows into one"
+    );
+    assert_whole_count(&app, &admin, org, 1_123, "folded").await;
+
+    // Writers in four connections while a reader folds: nothing is lost or counted twice.
+    let writer = |w: i64| {
+        let app = &app;
+        async move {
+            for i in 0..25 {
+                let id = 30_000 + w * 100 + i;
+                let one = (id, format!("w{id}"), format!("W{id}"), 1);
+                insert_members(app, org, role, &[one], &[]).await;
+            }
+        }
+    };
+    let reader = async {
+        for _ in 0..40 {
+            whole_count(&app, &admin).await;
+        }
+    };
+    tokio::join!(futures_util::future::join_all((0..4).map(writer)), reader);
+    assert_whole_count(&app, &admin, org, 1_223, "written beside reads").await;
+
+    // Rebuilt from the members: the newest migrations rolled back down to the tally's and applied.
+    let position = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261206_000020_member_tally")
+        .expect("the tally migration");
+    let newer = u32::try_from(Migrator::migrations().len() - position).expect("a few");
+    Migrator::down(&app.state.db, Some(newer))
+        .await
+        .expect("roll back");
+    Migrator::up(&app.state.db, None).await.expect("apply");
+    assert_whole_count(&app, &admin, org, 1_223, "rebuilt").await;
+    assert_whole_count(&app, &branch_token, branch_id, 51, "rebuilt").await;
+}
+
+/// The one number a statement of fixture SQL answers.
+async fn scalar(app: &TestApp, sql: &str) -> i64 {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    db.query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+        .unwrap_or_else(|| panic!("no number: {sql}"))
 }
 
 /// Runs one statement of fixture SQL against the test database.
