@@ -1063,7 +1063,7 @@ pub async fn count(
         return Ok(page.rows.len() as u64);
     }
     if filter.is_empty() {
-        return tally(db, access.org_id()).await;
+        return tally(db, access.org_id(), None).await;
     }
     let query = member::Entity::find().filter(filter_condition(
         db.get_database_backend(),
@@ -1084,21 +1084,33 @@ pub async fn count(
 /// How many rows of an organization's `member_tally` [`tally`] reads before it folds them into one.
 const TALLY_ROWS_FOLDED: i64 = 64;
 
-/// How many members an organization has: the sum of its rows in `member_tally`, which triggers on
-/// `member` keep exact in every snapshot (migration `m20261206_000020_member_tally`). A lookup of
-/// 0.02–0.05 ms instead of counting 100,000 index entries (3.4–15 ms, BENCHMARKS.md).
+/// How many members an organization has, less those matching `less` (counted in the same
+/// statement, so from the same snapshot): the sum of its rows in `member_tally`, which triggers
+/// on `member` keep exact in every snapshot (migration `m20261206_000020_member_tally`). A lookup
+/// instead of counting 100,000 index entries (3.4–15 ms, BENCHMARKS.md).
 ///
 /// On SQLite an organization has one row. On PostgreSQL every statement that adds or removes
 /// members appends one, so that writers never wait for each other; past [`TALLY_ROWS_FOLDED`]
 /// rows they are folded into their sum, in one statement that neither changes the sum any
 /// snapshot sees nor touches rows appended meanwhile.
-async fn tally<C: ConnectionTrait>(db: &C, organization_id: i64) -> Result<u64> {
+async fn tally<C: ConnectionTrait>(
+    db: &C,
+    organization_id: i64,
+    less: Option<Condition>,
+) -> Result<u64> {
     let backend = db.get_database_backend();
+    let mut members = Expr::cust("CAST(coalesce(sum(members), 0) AS BIGINT)");
+    if let Some(less) = less {
+        let matching = member::Entity::find()
+            .select_only()
+            .expr(Expr::cust("count(*)"))
+            .filter(member::Column::OrganizationId.eq(organization_id))
+            .filter(less)
+            .into_query();
+        members = members.sub(Expr::from(matching));
+    }
     let read = Query::select()
-        .expr_as(
-            Expr::cust("CAST(coalesce(sum(members), 0) AS BIGINT)"),
-            "members",
-        )
+        .expr_as(members, "members")
         .expr_as(Expr::cust("count(*)"), "tally_rows")
         .from("member_tally")
         .and_where(Expr::col("organization_id").eq(organization_id))
@@ -1367,13 +1379,12 @@ async fn check_departments<C: ConnectionTrait>(db: &C, org: i64, ids: &[i64]) ->
     Ok(())
 }
 
-/// Counts the seats in use (members who have not resigned).
+/// Counts the seats in use: the organization's members less the resigned ones, who are counted
+/// through the `(organization_id, status, …)` index (usually few) while the others come from the
+/// member tally.
 pub async fn seats_in_use<C: ConnectionTrait>(db: &C, org: i64) -> Result<u64> {
-    Ok(member::Entity::find()
-        .filter(member::Column::OrganizationId.eq(org))
-        .filter(member::Column::Status.ne(MemberStatus::Resigned))
-        .count(db)
-        .await?)
+    let resigned = Condition::all().add(member::Column::Status.eq(MemberStatus::Resigned));
+    tally(db, org, Some(resigned)).await
 }
 
 /// Refuses when adding `adding` members would pass the organization's seat limit. Call it inside

@@ -758,6 +758,36 @@ async fn seat_limit_registration_and_switching() {
         "CONFLICT",
         "registration respects the limit"
     );
+    // A resigned member holds no seat.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation { updateOrganization(seatLimit: 3) { id } }",
+        json!({}),
+    )
+    .await;
+    let spare = create_member(&app, &admin, "spare", "DEVELOPER", None).await;
+    let resign = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resignMembers(ids: $ids) { ok message } }",
+        json!({ "ids": [spare] }),
+    )
+    .await;
+    assert_eq!(resign["resignMembers"][0]["ok"], json!(true), "{resign}");
+    create_member(&app, &admin, "third", "DEVELOPER", None).await;
+    let body = app
+        .gql(
+            "mutation { createMember(input: { account: \"fourth\" }) { member { id } } }",
+            json!({}),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(
+        error_code(&body),
+        "CONFLICT",
+        "the freed seat is taken again"
+    );
     let body = app
         .gql(
             "mutation { updateOrganization(seatLimit: 1) { id } }",
