@@ -1063,7 +1063,11 @@ pub async fn count(
         return Ok(page.rows.len() as u64);
     }
     if filter.is_empty() {
-        return tally(db, access.org_id(), None).await;
+        let tally = tally(db, access.org_id(), None).await?;
+        if tally.rows > TALLY_ROWS_FOLDED {
+            fold_tally(db, access.org_id()).await;
+        }
+        return Ok(tally.members);
     }
     let query = member::Entity::find().filter(filter_condition(
         db.get_database_backend(),
@@ -1081,8 +1085,14 @@ pub async fn count(
     Ok(query.count(db).await?)
 }
 
-/// How many rows of an organization's `member_tally` [`tally`] reads before it folds them into one.
+/// How many rows of an organization's `member_tally` [`count`] reads before it folds them into one.
 const TALLY_ROWS_FOLDED: i64 = 64;
+
+/// An organization's member count from `member_tally`, and how many rows it was summed from.
+struct Tally {
+    members: u64,
+    rows: i64,
+}
 
 /// How many members an organization has, less those matching `less` (counted in the same
 /// statement, so from the same snapshot): the sum of its rows in `member_tally`, which triggers
@@ -1090,15 +1100,12 @@ const TALLY_ROWS_FOLDED: i64 = 64;
 /// instead of counting 100,000 index entries (3.4–15 ms, BENCHMARKS.md).
 ///
 /// On SQLite an organization has one row. On PostgreSQL every statement that adds or removes
-/// members appends one, so that writers never wait for each other; past [`TALLY_ROWS_FOLDED`]
-/// rows they are folded into their sum, in one statement that neither changes the sum any
-/// snapshot sees nor touches rows appended meanwhile.
+/// members appends one, so that writers never wait for each other; [`fold_tally`] sums them up.
 async fn tally<C: ConnectionTrait>(
     db: &C,
     organization_id: i64,
     less: Option<Condition>,
-) -> Result<u64> {
-    let backend = db.get_database_backend();
+) -> Result<Tally> {
     let mut members = Expr::cust("CAST(coalesce(sum(members), 0) AS BIGINT)");
     if let Some(less) = less {
         let matching = member::Entity::find()
@@ -1120,22 +1127,40 @@ async fn tally<C: ConnectionTrait>(
         .await?
         .ok_or_else(|| Error::internal("summing an organization's member tally returned no row"))?;
     let members: i64 = row.try_get("", "members")?;
-    let rows: i64 = row.try_get("", "tally_rows")?;
-    if rows > TALLY_ROWS_FOLDED && backend == DbBackend::Postgres {
-        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+    Ok(Tally {
+        members: u64::try_from(members).map_err(|_| {
+            Error::internal(format!(
+                "organization {organization_id} has a negative member tally ({members})"
+            ))
+        })?,
+        rows: row.try_get("", "tally_rows")?,
+    })
+}
+
+/// Folds an organization's `member_tally` rows into one holding their sum (PostgreSQL, where
+/// they pile up), in one statement: no snapshot sees another sum, and rows appended meanwhile
+/// stay. It only tidies, so a failure (two folds deadlocking, say) is logged, not returned.
+async fn fold_tally(db: &DatabaseConnection, organization_id: i64) {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return;
+    }
+    let folded = db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
             backend,
             "WITH folded AS (DELETE FROM member_tally WHERE organization_id = $1 RETURNING members) \
              INSERT INTO member_tally (organization_id, members) \
              SELECT $1, sum(members) FROM folded HAVING count(*) > 0",
             [organization_id.into()],
         ))
-        .await?;
+        .await;
+    if let Err(e) = folded {
+        tracing::warn!(
+            organization = organization_id,
+            error = %crate::error::error_chain(&e),
+            "folding the member tally failed; the next count tries again"
+        );
     }
-    u64::try_from(members).map_err(|_| {
-        Error::internal(format!(
-            "organization {organization_id} has a negative member tally ({members})"
-        ))
-    })
 }
 
 /// What a filter's department covers: its sub-tree by id when that is small, by path otherwise.
@@ -1381,10 +1406,10 @@ async fn check_departments<C: ConnectionTrait>(db: &C, org: i64, ids: &[i64]) ->
 
 /// Counts the seats in use: the organization's members less the resigned ones, who are counted
 /// through the `(organization_id, status, …)` index (usually few) while the others come from the
-/// member tally.
+/// member tally. It never folds the tally: it runs inside the transaction that adds members.
 pub async fn seats_in_use<C: ConnectionTrait>(db: &C, org: i64) -> Result<u64> {
     let resigned = Condition::all().add(member::Column::Status.eq(MemberStatus::Resigned));
-    tally(db, org, Some(resigned)).await
+    Ok(tally(db, org, Some(resigned)).await?.members)
 }
 
 /// Refuses when adding `adding` members would pass the organization's seat limit. Call it inside
