@@ -930,7 +930,7 @@ async fn assert_whole_count(app: &TestApp, token: &str, org: i64, expected: i64,
 
 /// The whole-organization count follows every way members come and go, whoever writes them: one
 /// by one through the API, hundreds per statement, removed, deleted, moved to another
-/// organization; it stays exact when many statements' changes are folded together (PostgreSQL
+/// organization, upserted; it stays exact when many statements' changes are folded together (PostgreSQL
 /// appends one tally row per statement), also while other connections write, and when the tally
 /// is rebuilt from the members.
 #[tokio::test]
@@ -995,11 +995,33 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
     assert_whole_count(&app, &admin, org, 1_053, "fifty moved away").await;
     assert_whole_count(&app, &branch_token, branch_id, 51, "fifty moved in").await;
 
+    // An upsert (as sync and import write): two members updated, three added, one statement.
+    let now = "2026-01-01T00:00:00+00:00";
+    exec(&app, &format!(
+        "INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES \
+         (40000, 'u0', NULL, NULL, '{now}', '{now}'), (40001, 'u1', NULL, NULL, '{now}', '{now}'), \
+         (40002, 'u2', NULL, NULL, '{now}', '{now}')"
+    ))
+    .await;
+    let rows: Vec<String> = [10_150, 10_151, 40_000, 40_001, 40_002]
+        .iter()
+        .map(|id| format!(
+            "({id}, {org}, {id}, 'up{id}', 'Up{id}', 'up{id}', 'developer', {role}, 'active', NULL, NULL, 'local', '{now}', NULL, false, false, '{now}')"
+        ))
+        .collect();
+    exec(&app, &format!(
+        "INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) \
+         VALUES {} ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname",
+        rows.join(",")
+    ))
+    .await;
+    assert_whole_count(&app, &admin, org, 1_056, "an upsert adding three").await;
+
     for i in 0..70 {
         let one = (20_000 + i, format!("one{i}"), format!("One{i}"), 1);
         insert_members(&app, org, role, &[one], &[]).await;
     }
-    assert_whole_count(&app, &admin, org, 1_123, "seventy statements").await;
+    assert_whole_count(&app, &admin, org, 1_126, "seventy statements").await;
     assert_eq!(
         scalar(
             &app,
@@ -1009,7 +1031,7 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
         1,
         "a read folds the statements' rows into one"
     );
-    assert_whole_count(&app, &admin, org, 1_123, "folded").await;
+    assert_whole_count(&app, &admin, org, 1_126, "folded").await;
 
     // Writers in four connections while a reader folds: nothing is lost or counted twice.
     let writer = |w: i64| {
@@ -1028,7 +1050,7 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
         }
     };
     tokio::join!(futures_util::future::join_all((0..4).map(writer)), reader);
-    assert_whole_count(&app, &admin, org, 1_223, "written beside reads").await;
+    assert_whole_count(&app, &admin, org, 1_226, "written beside reads").await;
 
     // Rebuilt from the members: the newest migrations rolled back down to the tally's and applied.
     let position = Migrator::migrations()
@@ -1040,7 +1062,7 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
         .await
         .expect("roll back");
     Migrator::up(&app.state.db, None).await.expect("apply");
-    assert_whole_count(&app, &admin, org, 1_223, "rebuilt").await;
+    assert_whole_count(&app, &admin, org, 1_226, "rebuilt").await;
     assert_whole_count(&app, &branch_token, branch_id, 51, "rebuilt").await;
 }
 
