@@ -1062,8 +1062,8 @@ pub async fn count(
         // Nothing before the page and nothing after it: the page holds every match.
         return Ok(page.rows.len() as u64);
     }
-    if filter.is_empty() {
-        let tally = tally(db, access.org_id(), None).await?;
+    if let Some(less) = counted_from_tally(filter) {
+        let tally = tally(db, access.org_id(), less).await?;
         if tally.rows > TALLY_ROWS_FOLDED {
             fold_tally(db, access.org_id()).await;
         }
@@ -1083,6 +1083,28 @@ pub async fn count(
         return Ok(count);
     }
     Ok(query.count(db).await?)
+}
+
+/// Whether [`count`] answers `filter` from the member tally, and then which members to take off
+/// it: none without a filter; the members in the other statuses when the filter keeps only some
+/// statuses, active among them. Most members are active, so the others are few, and they are
+/// counted through the `(organization_id, status, …)` index. (Were most of them not, this costs
+/// what counting them directly would.)
+fn counted_from_tally(filter: &MemberFilter) -> Option<Option<Condition>> {
+    if filter.is_empty() {
+        return Some(None);
+    }
+    let mut rest = filter.clone();
+    rest.statuses.clear();
+    if !rest.is_empty() || !filter.statuses.contains(&MemberStatus::Active) {
+        return None;
+    }
+    let others: Vec<MemberStatus> = <MemberStatus as sea_orm::Iterable>::iter()
+        .filter(|status| !filter.statuses.contains(status))
+        .collect();
+    Some(Some(
+        Condition::all().add(member::Column::Status.is_in(others)),
+    ))
 }
 
 /// How many rows of an organization's `member_tally` [`count`] reads before it folds them into one.
@@ -2549,6 +2571,41 @@ pub async fn resign(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_everyone_or_statuses_with_active_are_counted_from_the_tally() {
+        let statuses = |statuses: Vec<MemberStatus>| MemberFilter {
+            statuses,
+            ..MemberFilter::default()
+        };
+        let taken_off = |filter: &MemberFilter| {
+            counted_from_tally(filter).map(|less| {
+                less.map(|condition| {
+                    member::Entity::find()
+                        .filter(condition)
+                        .build(DbBackend::Sqlite)
+                        .to_string()
+                })
+            })
+        };
+        assert_eq!(taken_off(&MemberFilter::default()), Some(None));
+        let active = taken_off(&statuses(vec![MemberStatus::Active]))
+            .flatten()
+            .expect("the others are taken off");
+        assert!(active.contains("IN ('disabled', 'resigned')"), "{active}");
+        let two = taken_off(&statuses(vec![
+            MemberStatus::Resigned,
+            MemberStatus::Active,
+        ]))
+        .flatten()
+        .expect("the other is taken off");
+        assert!(two.contains("IN ('disabled')"), "{two}");
+        // Without active, the few are counted directly; so is any other filter.
+        assert_eq!(taken_off(&statuses(vec![MemberStatus::Disabled])), None);
+        let mut keyword = statuses(vec![MemberStatus::Active]);
+        keyword.keyword = Some("ann".into());
+        assert_eq!(taken_off(&keyword), None);
+    }
 
     #[test]
     fn a_filter_is_empty_only_without_any_condition() {

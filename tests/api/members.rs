@@ -930,7 +930,8 @@ async fn assert_whole_count(app: &TestApp, token: &str, org: i64, expected: i64,
 
 /// The whole-organization count follows every way members come and go, whoever writes them: one
 /// by one through the API, hundreds per statement, removed, deleted, moved to another
-/// organization, upserted; it stays exact when many statements' changes are folded together (PostgreSQL
+/// organization, upserted; so do status filters with active among them (the tally less the other
+/// statuses); it stays exact when many statements' changes are folded together (PostgreSQL
 /// appends one tally row per statement), also while other connections write, and when the tally
 /// is rebuilt from the members.
 #[tokio::test]
@@ -972,6 +973,61 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
     );
     exec(&app, "DELETE FROM member WHERE id BETWEEN 10000 AND 10099").await;
     assert_whole_count(&app, &admin, org, 1_103, "one removed, a hundred deleted").await;
+
+    // Status filters with active among them are the tally less the other statuses.
+    for (mutation, id) in [("disableMembers", &ids[1]), ("resignMembers", &ids[2])] {
+        let body = admin_ok(
+            &app,
+            &admin,
+            &format!("mutation($ids: [ID!]!) {{ {mutation}(ids: $ids) {{ ok }} }}"),
+            json!({ "ids": [id] }),
+        )
+        .await;
+        assert_eq!(body[mutation][0]["ok"], json!(true), "{body}");
+    }
+    exec(
+        &app,
+        "UPDATE member SET status = 'disabled' WHERE id BETWEEN 10200 AND 10209",
+    )
+    .await;
+    exec(
+        &app,
+        "UPDATE member SET status = 'resigned' WHERE id BETWEEN 10210 AND 10214",
+    )
+    .await;
+    for statuses in [
+        &["ACTIVE"][..],
+        &["ACTIVE", "DISABLED"],
+        &["RESIGNED", "ACTIVE"],
+        &["ACTIVE", "DISABLED", "RESIGNED"],
+        &["DISABLED"],
+        &["RESIGNED"],
+    ] {
+        let listed: Vec<String> = statuses
+            .iter()
+            .map(|s| format!("'{}'", s.to_lowercase()))
+            .collect();
+        let counted = scalar(
+            &app,
+            &format!(
+                "SELECT count(*) FROM member WHERE organization_id = {org} AND status IN ({})",
+                listed.join(",")
+            ),
+        )
+        .await;
+        let body = admin_ok(
+            &app,
+            &admin,
+            "query($s: [MemberStatus!]) { members(first: 1, filter: { statuses: $s }) { totalCount } }",
+            json!({ "s": statuses }),
+        )
+        .await;
+        assert_eq!(
+            body["members"]["totalCount"],
+            json!(counted),
+            "{statuses:?}"
+        );
+    }
 
     // The administrator's organization and a second one, each counting only its own.
     let branch = create_organization(&app, &admin, "Branch").await;
