@@ -1088,8 +1088,8 @@ pub async fn count(
 /// Whether [`count`] answers `filter` from the member tally, and then which members to take off
 /// it: none without a filter; the members in the other statuses when the filter keeps only some
 /// statuses, active among them. Most members are active, so the others are few, and they are
-/// counted through the `(organization_id, status, …)` index. (Were most of them not, this costs
-/// what counting them directly would.)
+/// counted through the `(organization_id, status, …)` index. (Were most members not active,
+/// this would cost at most what counting the whole organization did before the tally.)
 fn counted_from_tally(filter: &MemberFilter) -> Option<Option<Condition>> {
     if filter.is_empty() {
         return Some(None);
