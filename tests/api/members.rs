@@ -848,25 +848,8 @@ async fn seat_limit_registration_and_switching() {
     );
 
     // A second organization, then switching between them.
-    let created = admin_ok(
-        &app,
-        &admin,
-        "mutation { createOrganization(name: \"Branch\") { id name kind } }",
-        json!({}),
-    )
-    .await;
-    let branch = created["createOrganization"]["id"].clone();
-    let body = app
-        .gql(
-            "mutation($o: ID!) { switchOrganization(organizationId: $o) { accessToken } }",
-            json!({ "o": branch }),
-            Some(&admin),
-        )
-        .await;
-    let branch_token = body["data"]["switchOrganization"]["accessToken"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let branch = create_organization(&app, &admin, "Branch").await;
+    let branch_token = switch_to(&app, &admin, &branch).await;
     let me = admin_ok(
         &app,
         &branch_token,
@@ -1052,24 +1035,20 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
     assert_whole_count(&app, &branch_token, branch_id, 51, "fifty moved in").await;
 
     // An upsert (as sync and import write): two members updated, three added, one statement.
-    let now = "2026-01-01T00:00:00+00:00";
-    exec(&app, &format!(
-        "INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES \
-         (40000, 'u0', NULL, NULL, '{now}', '{now}'), (40001, 'u1', NULL, NULL, '{now}', '{now}'), \
-         (40002, 'u2', NULL, NULL, '{now}', '{now}')"
-    ))
-    .await;
-    let rows: Vec<String> = [10_150, 10_151, 40_000, 40_001, 40_002]
-        .iter()
-        .map(|id| format!(
-            "({id}, {org}, {id}, 'up{id}', 'Up{id}', 'up{id}', 'developer', {role}, 'active', NULL, NULL, 'local', '{now}', NULL, false, false, '{now}')"
-        ))
+    let fixture = |id: i64| (id, format!("up{id}"), format!("Up{id}"), 1);
+    let added: Vec<Fixture> = (40_000..40_003).map(fixture).collect();
+    exec(&app, &format!("{INSERT_USERS} {}", user_values(&added))).await;
+    let upserted: Vec<Fixture> = [10_150, 10_151, 40_000, 40_001, 40_002]
+        .into_iter()
+        .map(fixture)
         .collect();
-    exec(&app, &format!(
-        "INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) \
-         VALUES {} ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname",
-        rows.join(",")
-    ))
+    exec(
+        &app,
+        &format!(
+            "{INSERT_MEMBERS} {} ON CONFLICT (id) DO UPDATE SET nickname = excluded.nickname",
+            member_values(org, role, &upserted)
+        ),
+    )
     .await;
     assert_whole_count(&app, &admin, org, 1_056, "an upsert adding three").await;
 
@@ -1186,6 +1165,36 @@ async fn admin_org_and_role(app: &TestApp) -> (i64, i64) {
 /// A member row of the fixtures: id, account, nickname, month joined (1–9).
 type Fixture = (i64, String, String, i64);
 
+/// The start of a statement inserting fixture users, for [`user_values`].
+const INSERT_USERS: &str =
+    "INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES";
+
+/// The start of a statement inserting fixture members, for [`member_values`].
+const INSERT_MEMBERS: &str = "INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES";
+
+/// When fixture rows were written.
+const FIXTURE_NOW: &str = "2026-01-01T00:00:00+00:00";
+
+/// The users of fixture members (same id, named after the account), as `VALUES` rows.
+fn user_values(rows: &[Fixture]) -> String {
+    let now = FIXTURE_NOW;
+    rows.iter()
+        .map(|(id, account, ..)| format!("({id}, '{account}', NULL, NULL, '{now}', '{now}')"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Fixture members of `org`, active developers holding `role`, as `VALUES` rows.
+fn member_values(org: i64, role: i64, rows: &[Fixture]) -> String {
+    let now = FIXTURE_NOW;
+    rows.iter()
+        .map(|(id, account, nick, month)| format!(
+            "({id}, {org}, {id}, '{account}', '{nick}', '{account}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{month}-01T08:00:00+00:00', NULL, false, false, '{now}')"
+        ))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Inserts fixture members (with their users) and department links straight into the database,
 /// 500 rows per statement.
 async fn insert_members(
@@ -1195,20 +1204,13 @@ async fn insert_members(
     rows: &[Fixture],
     links: &[(i64, i64)],
 ) {
-    let now = "2026-01-01T00:00:00+00:00";
     for chunk in rows.chunks(500) {
-        let users: Vec<String> = chunk
-            .iter()
-            .map(|(id, account, ..)| format!("({id}, '{account}', NULL, NULL, '{now}', '{now}')"))
-            .collect();
-        let members: Vec<String> = chunk
-            .iter()
-            .map(|(id, account, nick, month)| format!(
-                "({id}, {org}, {id}, '{account}', '{nick}', '{account}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{month}-01T08:00:00+00:00', NULL, false, false, '{now}')"
-            ))
-            .collect();
-        exec(app, &format!("INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES {}", users.join(","))).await;
-        exec(app, &format!("INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES {}", members.join(","))).await;
+        exec(app, &format!("{INSERT_USERS} {}", user_values(chunk))).await;
+        exec(
+            app,
+            &format!("{INSERT_MEMBERS} {}", member_values(org, role, chunk)),
+        )
+        .await;
     }
     for chunk in links.chunks(500) {
         let links: Vec<String> = chunk
@@ -1264,7 +1266,7 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (org, role) = admin_org_and_role(&app).await;
-    let now = "2026-01-01T00:00:00+00:00";
+    let now = FIXTURE_NOW;
     // Two trees: 9001 (sparse) with child 9002, and 9003 (dense) with child 9004.
     exec(&app, &format!(
         "INSERT INTO department (id, organization_id, parent_id, name, path, sort_order, name_changed, to_be_deleted, created_at) VALUES \
