@@ -32,6 +32,7 @@ pub mod role;
 pub mod role_group;
 pub mod role_permission;
 pub mod signing_key;
+pub mod sub_tree_member;
 pub mod sync_run;
 pub mod user;
 pub mod workspace;

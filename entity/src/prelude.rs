@@ -25,6 +25,7 @@ pub use crate::role::Entity as Role;
 pub use crate::role_group::Entity as RoleGroup;
 pub use crate::role_permission::Entity as RolePermission;
 pub use crate::signing_key::Entity as SigningKey;
+pub use crate::sub_tree_member::Entity as SubTreeMember;
 pub use crate::sync_run::Entity as SyncRun;
 pub use crate::user::Entity as User;
 pub use crate::workspace::Entity as Workspace;

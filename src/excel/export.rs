@@ -346,18 +346,18 @@ fn selection_condition(
     selection: &Selection,
     cx: &OrgContext,
 ) -> Result<sea_orm::Condition> {
-    use entity::{department, department_member, member};
+    use crate::org::members::DepartmentScope;
+    use entity::{department_member, member, sub_tree_member};
     use sea_orm::{
-        ColumnTrait, Condition,
+        ColumnTrait,
         sea_query::{Expr, ExprTrait, Query},
     };
     let department = match selection.filter.department_id {
-        Some(id) => Some(crate::org::members::DepartmentScope::Under(
-            cx.departments
-                .get(&id)
-                .map(|(_, path)| path.clone())
-                .ok_or(Error::NotFound("department"))?,
-        )),
+        Some(id) if cx.departments.contains_key(&id) => {
+            // A department without any below covers itself either way.
+            Some(DepartmentScope::of(&selection.filter, id, true))
+        }
+        Some(_) => return Err(Error::NotFound("department")),
         None => None,
     };
     let mut condition = crate::org::members::filter_condition(
@@ -367,34 +367,28 @@ fn selection_condition(
         department.as_ref(),
     );
     if !selection.department_ids.is_empty() {
-        let mut any = Condition::any();
-        for id in &selection.department_ids {
-            let (_, path) = cx
-                .departments
-                .get(id)
-                .ok_or(Error::NotFound("department"))?;
-            any = any.add(if selection.include_sub_departments {
-                Expr::col((department::Entity, department::Column::Path)).like(format!("{path}%"))
-            } else {
-                Expr::col((department::Entity, department::Column::Id)).eq(*id)
-            });
+        if !selection
+            .department_ids
+            .iter()
+            .all(|id| cx.departments.contains_key(id))
+        {
+            return Err(Error::NotFound("department"));
         }
-        let sub = Query::select()
-            .column((
-                department_member::Entity,
-                department_member::Column::MemberId,
-            ))
-            .from(department_member::Entity)
-            .inner_join(
-                department::Entity,
-                Expr::col((department::Entity, department::Column::Id)).equals((
-                    department_member::Entity,
-                    department_member::Column::DepartmentId,
-                )),
-            )
-            .and_where(Expr::col((department::Entity, department::Column::OrganizationId)).eq(org))
-            .cond_where(any)
-            .to_owned();
+        let ids = selection.department_ids.iter().copied();
+        // The departments are the organization's (checked above), and so are their members.
+        let sub = if selection.include_sub_departments {
+            Query::select()
+                .column(sub_tree_member::Column::MemberId)
+                .from(sub_tree_member::Entity)
+                .and_where(Expr::col(sub_tree_member::Column::DepartmentId).is_in(ids))
+                .to_owned()
+        } else {
+            Query::select()
+                .column(department_member::Column::MemberId)
+                .from(department_member::Entity)
+                .and_where(Expr::col(department_member::Column::DepartmentId).is_in(ids))
+                .to_owned()
+        };
         condition = condition.add(member::Column::Id.in_subquery(sub));
     }
     Ok(condition)

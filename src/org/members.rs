@@ -18,7 +18,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use entity::{
     department, department_member, directory_role_member, enums::*, identity, member, member_tag,
-    organization, role, user, workspace, workspace_member,
+    organization, role, sub_tree_member, user, workspace, workspace_member,
 };
 use sea_orm::{
     ActiveValue::Set,
@@ -362,17 +362,25 @@ fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
 }
 
 /// The departments a department filter of the member list covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DepartmentScope {
-    /// The sub-tree under this stored path (`/3/17/`), matched by prefix.
-    Under(String),
-    /// These departments by id: a sub-tree small enough to name, which the database probes
-    /// directly instead of joining `department` for every member it looks at.
-    Ids(Vec<i64>),
+    /// This department alone (its members in `department_member`).
+    One(i64),
+    /// This department and every department below it (their members in `sub_tree_member`,
+    /// kept by triggers, migration `m20261206_000021_sub_tree_member`).
+    Tree(i64),
 }
 
-/// Sub-trees of at most this many departments are named by id in the member queries.
-const SCOPE_IDS: usize = 1_000;
+impl DepartmentScope {
+    /// What a filter's department covers, given whether it has departments below it.
+    pub fn of(filter: &MemberFilter, department_id: i64, has_children: bool) -> Self {
+        if filter.include_sub_departments && has_children {
+            Self::Tree(department_id)
+        } else {
+            Self::One(department_id)
+        }
+    }
+}
 
 /// How many rows in sort order a sub-tree page looks among before it reads the whole sub-tree.
 const SUB_TREE_WINDOW: u64 = 4_096;
@@ -401,57 +409,27 @@ fn held_in_window(
         .to_owned()
 }
 
-/// The ids of the members a filter's department (with its sub-tree, if asked) holds, as a
-/// subquery; `None` without a department filter.
+/// The ids of the members a filter's department holds, as a subquery: `scope`, or without it
+/// the department alone; `None` without a department filter.
 fn department_subquery(
-    organization_id: i64,
     filter: &MemberFilter,
-    department: Option<&DepartmentScope>,
+    scope: Option<&DepartmentScope>,
 ) -> Option<sea_orm::sea_query::SelectStatement> {
-    let department_id = filter.department_id?;
-    let mut sub = Query::select();
-    sub.column((
-        department_member::Entity,
-        department_member::Column::MemberId,
-    ))
-    .from(department_member::Entity);
-    match (filter.include_sub_departments, department) {
-        (true, Some(DepartmentScope::Under(path))) => {
-            sub.inner_join(
-                department::Entity,
-                Expr::col((department::Entity, department::Column::Id)).equals((
-                    department_member::Entity,
-                    department_member::Column::DepartmentId,
-                )),
-            )
-            .and_where(
-                Expr::col((department::Entity, department::Column::OrganizationId))
-                    .eq(organization_id),
-            )
-            .and_where(
-                Expr::col((department::Entity, department::Column::Path)).like(format!("{path}%")),
-            );
-        }
-        (true, Some(DepartmentScope::Ids(ids))) => {
-            sub.and_where(
-                Expr::col((
-                    department_member::Entity,
-                    department_member::Column::DepartmentId,
-                ))
-                .is_in(ids.iter().copied()),
-            );
-        }
-        _ => {
-            sub.and_where(
-                Expr::col((
-                    department_member::Entity,
-                    department_member::Column::DepartmentId,
-                ))
-                .eq(department_id),
-            );
-        }
-    }
-    Some(sub.to_owned())
+    let scope = scope
+        .copied()
+        .or(filter.department_id.map(DepartmentScope::One))?;
+    Some(match scope {
+        DepartmentScope::One(id) => Query::select()
+            .column(department_member::Column::MemberId)
+            .from(department_member::Entity)
+            .and_where(Expr::col(department_member::Column::DepartmentId).eq(id))
+            .to_owned(),
+        DepartmentScope::Tree(id) => Query::select()
+            .column(sub_tree_member::Column::MemberId)
+            .from(sub_tree_member::Entity)
+            .and_where(Expr::col(sub_tree_member::Column::DepartmentId).eq(id))
+            .to_owned(),
+    })
 }
 
 /// The WHERE condition of a filter within one organization.
@@ -511,7 +489,7 @@ pub fn filter_condition(
             member::Column::UserId.not_in_subquery(sub)
         });
     }
-    if let Some(sub) = department_subquery(organization_id, filter, department) {
+    if let Some(sub) = department_subquery(filter, department) {
         cond = cond.add(member::Column::Id.in_subquery(sub));
     }
     if let Some(workspace_id) = filter.workspace_id {
@@ -582,15 +560,6 @@ fn one_time_password_holders(
         .to_owned()
 }
 
-/// Whether a department filter covers more than one department: a sub-tree.
-fn spans_departments(filter: &MemberFilter, scope: &DepartmentScope) -> bool {
-    filter.include_sub_departments
-        && match scope {
-            DepartmentScope::Under(_) => true,
-            DepartmentScope::Ids(ids) => ids.len() > 1,
-        }
-}
-
 /// The WHERE condition of a page: [`filter_condition`], or, with `hashed` (the department's
 /// [`department_subquery`], chosen by [`sub_tree_is_large`]), its members probed by hash.
 fn page_condition(
@@ -618,11 +587,13 @@ fn page_condition(
 /// for one of several organizations, which keeps the plain form). At most [`HASHED_COUNT`] of
 /// its members are counted, so beyond 200 times that many members the plain form stays.
 ///
-/// PostgreSQL finds a sub-tree's page by walking the sort index and probing each member's
-/// departments by index, or, for a small sub-tree, by reading its members and sorting them.
-/// Probing a hash of the sub-tree's members instead halves the walk (1.5 against 3.4 ms for a
-/// sub-tree of 2 % of 100,000 members), and its planner misjudges sub-trees of 0.5–1 %
-/// (7.6–8.1 ms against 2.0–3.3 ms). But it has no estimate for the hashed form and would walk
+/// In any order but the nickname's (which reads the sub-tree in order, [`in_sub_tree_order`]),
+/// PostgreSQL finds a sub-tree's page by walking the sort index and probing each member against
+/// the sub-tree's members by index, or, for a small sub-tree, by reading its members and sorting
+/// them. Probing a hash of the sub-tree's members instead halves the walk (1.5 against 3.4 ms for
+/// a sub-tree of 2 % of 100,000 members, measured when the sub-tree was listed through its
+/// departments' links), and its planner misjudges sub-trees of 0.5–1 % (7.6–8.1 ms against
+/// 2.0–3.3 ms). But it has no estimate for the hashed form and would walk
 /// the whole organization for a small sub-tree, so the choice is made here.
 async fn sub_tree_is_large<C: ConnectionTrait>(
     db: &C,
@@ -793,6 +764,16 @@ fn plans_per_value(filter: &MemberFilter) -> bool {
     keyword || sub_tree
 }
 
+/// Whether a page is read in [`in_sub_tree_order`] when its department has departments below
+/// it: a sub-tree in nickname order, without a keyword (a keyword page looks for its matches in
+/// the keyword's own way).
+fn read_in_sub_tree_order(filter: &MemberFilter, field: SortField) -> bool {
+    field == SortField::Nickname
+        && filter.department_id.is_some()
+        && filter.include_sub_departments
+        && filter.trimmed_keyword().is_none()
+}
+
 /// One page of the organization's members.
 ///
 /// **Permissions**: `org.members.view`, proven by `access`.
@@ -805,7 +786,9 @@ pub async fn list(
     descending: bool,
     page: &PageRequest,
 ) -> Result<MemberPage> {
+    // A page in sub-tree order has one good plan whatever the sub-tree's size.
     if plans_per_value(filter)
+        && !read_in_sub_tree_order(filter, field)
         && let Some(txn) = crate::db::begin_planned_per_value(db, PlannedRead::Page).await?
     {
         let read = read_page(&txn, sizes, access, filter, field, descending, page).await?;
@@ -831,13 +814,15 @@ async fn read_page<C: ConnectionTrait>(
     let ascending = descending == backward;
     let order = if ascending { Order::Asc } else { Order::Desc };
     let backend = db.get_database_backend();
-    let hashed = match (&scope, backend) {
-        (Some(scope), DbBackend::Postgres) if spans_departments(filter, scope) => {
-            match (
-                filter.department_id,
-                department_subquery(access.org_id(), filter, Some(scope)),
-            ) {
-                (Some(department), Some(held))
+    let sub_tree = match scope {
+        Some(DepartmentScope::Tree(department)) => Some(department),
+        _ => None,
+    };
+    let ordered_sub_tree = sub_tree.filter(|_| read_in_sub_tree_order(filter, field));
+    let hashed = match (sub_tree, backend, ordered_sub_tree) {
+        (Some(department), DbBackend::Postgres, None) => {
+            match department_subquery(filter, scope.as_ref()) {
+                Some(held)
                     if sub_tree_is_large_kept(db, sizes, (access.org_id(), department), &held)
                         .await? =>
                 {
@@ -876,7 +861,12 @@ async fn read_page<C: ConnectionTrait>(
         page.after.as_ref()
     };
     let wanted = page.limit + 1;
-    let mut rows = if field == SortField::LastLoginAt {
+    let mut rows = if let Some(department) = ordered_sub_tree {
+        let mut rest = filter.clone();
+        rest.department_id = None;
+        let condition = filter_condition(backend, access.org_id(), &rest, None);
+        in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
+    } else if field == SortField::LastLoginAt {
         by_last_login(db, query, keyword, cursor, order, backward, wanted).await?
     } else {
         let keyset = cursor
@@ -887,7 +877,7 @@ async fn read_page<C: ConnectionTrait>(
         // index, then the sub-tree's members among them) finds it at once when the sub-tree
         // is not tiny. When the window holds less than a page, the plain query decides.
         let window = match (&scope, backend) {
-            (Some(DepartmentScope::Ids(ids)), DbBackend::Sqlite) if ids.len() > 1 => {
+            (Some(DepartmentScope::Tree(_)), DbBackend::Sqlite) => {
                 let mut rest = filter.clone();
                 rest.department_id = None;
                 let mut window = member::Entity::find()
@@ -897,7 +887,7 @@ async fn read_page<C: ConnectionTrait>(
                 if let Some(keyset) = keyset.clone() {
                     window = window.filter(keyset);
                 }
-                department_subquery(access.org_id(), filter, scope.as_ref()).map(|held| {
+                department_subquery(filter, scope.as_ref()).map(|held| {
                     held_in_window(
                         field
                             .order(window, &order)
@@ -960,6 +950,51 @@ async fn read_page<C: ConnectionTrait>(
             department: scope,
         })
     }
+}
+
+/// Up to `wanted` members of `department`'s sub-tree matching `condition`, in nickname order
+/// from the cursor on: one range of `sub_tree_member`'s index `(department_id, lower_nickname,
+/// member_id)` read in order, each member fetched by id and tested, until enough match. A
+/// sub-tree of 2,000 of 100,000 members no longer walks the organization's nickname index for
+/// them (BENCHMARKS.md).
+async fn in_sub_tree_order<C: ConnectionTrait>(
+    db: &C,
+    department: i64,
+    condition: Condition,
+    cursor: Option<&Cursor>,
+    order: Order,
+    wanted: usize,
+) -> Result<Vec<member::Model>> {
+    let sorted = Expr::col((
+        sub_tree_member::Entity,
+        sub_tree_member::Column::LowerNickname,
+    ));
+    let mut query = member::Entity::find().filter(condition).filter(
+        Expr::col((
+            sub_tree_member::Entity,
+            sub_tree_member::Column::DepartmentId,
+        ))
+        .eq(department),
+    );
+    if let Some(value) = cursor.and_then(|c| sql_value(&c.value)) {
+        // Nicknames are unique in an organization, in any letter case: no ties to break.
+        let at = SortField::Nickname.sorted(Expr::val(value));
+        query = query.filter(if order == Order::Asc {
+            sorted.clone().gt(at)
+        } else {
+            sorted.clone().lt(at)
+        });
+    }
+    QueryTrait::query(&mut query).inner_join(
+        sub_tree_member::Entity,
+        Expr::col((sub_tree_member::Entity, sub_tree_member::Column::MemberId))
+            .equals((member::Entity, member::Column::Id)),
+    );
+    Ok(query
+        .order_by(sorted, order)
+        .limit(wanted as u64)
+        .all(db)
+        .await?)
 }
 
 /// Up to `wanted` rows in last-login order from the cursor on. Members who never logged in come
@@ -1185,7 +1220,8 @@ async fn fold_tally(db: &DatabaseConnection, organization_id: i64) {
     }
 }
 
-/// What a filter's department covers: its sub-tree by id when that is small, by path otherwise.
+/// What a filter's department covers, in one statement: the department (NOT_FOUND unless it is
+/// the organization's) and whether any department lies below it.
 async fn department_scope<C: ConnectionTrait>(
     db: &C,
     org: i64,
@@ -1194,50 +1230,23 @@ async fn department_scope<C: ConnectionTrait>(
     let Some(id) = filter.department_id else {
         return Ok(None);
     };
-    let dep = department::Entity::find_by_id(id)
-        .filter(department::Column::OrganizationId.eq(org))
-        .one(db)
-        .await?
-        .ok_or(Error::NotFound("department"))?;
-    if !filter.include_sub_departments {
-        return Ok(Some(DepartmentScope::Ids(vec![dep.id])));
-    }
-    let mut under = department::Entity::find()
+    let child = sea_orm::sea_query::Alias::new("child");
+    let children = Query::select()
+        .expr(Expr::val(1))
+        .from_as(department::Entity, child.clone())
+        .and_where(Expr::col((child.clone(), department::Column::OrganizationId)).eq(org))
+        .and_where(Expr::col((child, department::Column::ParentId)).eq(id))
+        .to_owned();
+    let found: Option<(i64, bool)> = department::Entity::find_by_id(id)
         .select_only()
         .column(department::Column::Id)
+        .expr(Expr::exists(children))
         .filter(department::Column::OrganizationId.eq(org))
-        .filter(department::Column::Path.like(format!("{}%", dep.path)));
-    if let Some(end) =
-        prefix_end(&dep.path).filter(|_| db.get_database_backend() == DbBackend::Sqlite)
-    {
-        // SQLite's LIKE ignores case and so cannot use the path index; the byte range can.
-        under = under
-            .filter(department::Column::Path.gte(dep.path.as_str()))
-            .filter(department::Column::Path.lt(end));
-    }
-    let ids: Vec<i64> = under
-        .limit(SCOPE_IDS as u64 + 1)
         .into_tuple()
-        .all(db)
+        .one(db)
         .await?;
-    Ok(Some(if ids.len() > SCOPE_IDS {
-        DepartmentScope::Under(dep.path)
-    } else {
-        DepartmentScope::Ids(ids)
-    }))
-}
-
-/// The first string after every string that starts with `prefix`, byte-wise (`/3/` → `/30`);
-/// `None` when there is none to name.
-fn prefix_end(prefix: &str) -> Option<String> {
-    let mut bytes = prefix.as_bytes().to_vec();
-    while let Some(last) = bytes.pop() {
-        if last < 0x7f {
-            bytes.push(last + 1);
-            return String::from_utf8(bytes).ok();
-        }
-    }
-    None
+    let (id, has_children) = found.ok_or(Error::NotFound("department"))?;
+    Ok(Some(DepartmentScope::of(filter, id, has_children)))
 }
 
 /// One tag with its values, as set on a member.
@@ -2750,11 +2759,27 @@ mod tests {
             include_sub_departments: true,
             ..MemberFilter::default()
         };
-        let scope = DepartmentScope::Ids(vec![1, 2]);
-        assert!(spans_departments(&filter, &scope));
-        assert!(!spans_departments(&filter, &DepartmentScope::Ids(vec![1])));
+        // A department with departments below it covers its sub-tree, unless asked not to.
+        assert_eq!(
+            DepartmentScope::of(&filter, 1, true),
+            DepartmentScope::Tree(1)
+        );
+        assert_eq!(
+            DepartmentScope::of(&filter, 1, false),
+            DepartmentScope::One(1)
+        );
+        let alone = MemberFilter {
+            include_sub_departments: false,
+            ..filter.clone()
+        };
+        assert_eq!(
+            DepartmentScope::of(&alone, 1, true),
+            DepartmentScope::One(1)
+        );
+
+        let scope = DepartmentScope::Tree(1);
         let sql = |hashed: bool| {
-            let held = department_subquery(7, &filter, Some(&scope)).filter(|_| hashed);
+            let held = department_subquery(&filter, Some(&scope)).filter(|_| hashed);
             let condition =
                 page_condition(DbBackend::Postgres, 7, &filter, Some(&scope), held.as_ref());
             member::Entity::find()
@@ -2762,7 +2787,7 @@ mod tests {
                 .build(DbBackend::Postgres)
                 .to_string()
         };
-        let held = r#""member"."id" IN (SELECT "department_member"."member_id" FROM "department_member" WHERE "department_member"."department_id" IN (1, 2))"#;
+        let held = r#""member"."id" IN (SELECT "member_id" FROM "sub_tree_member" WHERE "department_id" = 1)"#;
         let hashed = sql(true);
         assert!(hashed.contains(&format!("({held}) IS TRUE")), "{hashed}");
         let plain = sql(false);
@@ -2770,24 +2795,41 @@ mod tests {
             plain.contains(held) && !plain.contains("IS TRUE"),
             "{plain}"
         );
-        // A sub-tree too large to name by id is matched by path, hashed the same way.
-        let under = DepartmentScope::Under("/1/".into());
-        assert!(spans_departments(&filter, &under));
-        let held = department_subquery(7, &filter, Some(&under));
-        let by_path = member::Entity::find()
-            .filter(page_condition(
-                DbBackend::Postgres,
-                7,
-                &filter,
-                Some(&under),
-                held.as_ref(),
-            ))
-            .build(DbBackend::Postgres)
-            .to_string();
-        assert!(
-            by_path.contains(r#""department"."path" LIKE '/1/%')) IS TRUE"#),
-            "{by_path}"
-        );
+        // One department's members are its links; without a scope, the filter's department.
+        let one = r#""member"."id" IN (SELECT "member_id" FROM "department_member" WHERE "department_id" = 1)"#;
+        for scope in [Some(DepartmentScope::One(1)), None] {
+            let sql = member::Entity::find()
+                .filter(filter_condition(
+                    DbBackend::Postgres,
+                    7,
+                    &filter,
+                    scope.as_ref(),
+                ))
+                .build(DbBackend::Postgres)
+                .to_string();
+            assert!(sql.contains(one), "{sql}");
+        }
+    }
+
+    #[test]
+    fn sub_tree_pages_read_the_sub_tree_s_nickname_index() {
+        let filter = MemberFilter {
+            department_id: Some(1),
+            include_sub_departments: true,
+            ..MemberFilter::default()
+        };
+        assert!(read_in_sub_tree_order(&filter, SortField::Nickname));
+        assert!(!read_in_sub_tree_order(&filter, SortField::Account));
+        let keyword = MemberFilter {
+            keyword: Some("ann".into()),
+            ..filter.clone()
+        };
+        assert!(!read_in_sub_tree_order(&keyword, SortField::Nickname));
+        let alone = MemberFilter {
+            include_sub_departments: false,
+            ..filter
+        };
+        assert!(!read_in_sub_tree_order(&alone, SortField::Nickname));
     }
 
     #[test]
@@ -2821,21 +2863,6 @@ mod tests {
             ),
             "{status}"
         );
-    }
-
-    #[test]
-    fn prefix_ends_bound_every_path_below() {
-        assert_eq!(prefix_end("/3/").as_deref(), Some("/30"));
-        assert_eq!(prefix_end("/12/40/").as_deref(), Some("/12/400"));
-        let end = prefix_end("/3/").unwrap_or_default();
-        let range = "/3/"..end.as_str();
-        for below in ["/3/", "/3/17/", "/3/9/12/"] {
-            assert!(range.contains(&below), "{below}");
-        }
-        for outside in ["/30/", "/4/", "/2/9/"] {
-            assert!(!range.contains(&outside), "{outside}");
-        }
-        assert_eq!(prefix_end(""), None);
     }
 
     #[test]

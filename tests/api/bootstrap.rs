@@ -134,11 +134,12 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest six
-/// do what they say: the member tally exists only after the newest, the flagged members' index
-/// only after the one before, the password expiry and its index only after the third newest, the
-/// password flag only after the fourth newest, the path pattern index on PostgreSQL only after the
-/// fifth newest, the case-sensitive nickname sort index only before the sixth newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest seven
+/// do what they say: the sub-tree members exist only after the newest, the member tally only after
+/// the second newest, the flagged members' index only after the third, the password expiry and
+/// its index only after the fourth newest, the password flag only after the fifth newest, the path
+/// pattern index on PostgreSQL only after the sixth newest, the case-sensitive nickname sort index
+/// only before the seventh newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -173,6 +174,11 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
+    let has_sub_trees = || async {
+        db.execute_unprepared("SELECT links FROM sub_tree_member")
+            .await
+            .is_ok()
+    };
     const EXPIRY: &str = "password_expires_at";
     const FLAG: &str = "password_change_required";
     const PATTERN: &str = "ix_department_organization_id_path_pattern";
@@ -183,15 +189,23 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
-    assert!(has_tally().await);
+    assert!(has_tally().await && has_sub_trees().await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(
+        !has_sub_trees().await,
+        "rolling back drops the sub-tree members"
+    );
+    assert!(has_tally().await, "and only them");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the one before rolls back");
+        .expect("the third newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -199,27 +213,27 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
-    assert!(has_tally().await);
+    assert!(has_tally().await && has_sub_trees().await);
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await);
     assert_eq!(has_index(PATTERN).await, postgres);

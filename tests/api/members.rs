@@ -1469,3 +1469,460 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
         );
     }
 }
+
+/// Every row of a statement of fixture SQL whose columns are all numbers or all text.
+async fn table<T: sea_orm::TryGetable>(app: &TestApp, sql: &str, columns: usize) -> Vec<Vec<T>> {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+        .iter()
+        .map(|row| {
+            (0..columns)
+                .map(|i| {
+                    row.try_get_by_index(i)
+                        .unwrap_or_else(|e| panic!("{e}: {sql}"))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// A department's sub-tree as `sub_tree_member` holds it and as the links, the departments'
+/// paths and the members' nicknames say it must be: (department, member) → (lower-case
+/// nickname, links), for every department.
+type SubTrees = std::collections::BTreeMap<(i64, i64), (String, i64)>;
+
+async fn sub_trees(app: &TestApp) -> (SubTrees, SubTrees) {
+    let texts = |sql| table::<String>(app, sql, 2);
+    let paths: std::collections::HashMap<i64, String> =
+        texts("SELECT CAST(id AS TEXT), path FROM department")
+            .await
+            .into_iter()
+            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
+            .collect();
+    let nicknames: std::collections::HashMap<i64, String> =
+        texts("SELECT CAST(id AS TEXT), nickname FROM member")
+            .await
+            .into_iter()
+            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
+            .collect();
+    let mut expected = SubTrees::new();
+    for link in table::<i64>(
+        app,
+        "SELECT department_id, member_id FROM department_member",
+        2,
+    )
+    .await
+    {
+        let (department, member) = (link[0], link[1]);
+        for above in paths[&department]
+            .split('/')
+            .filter_map(|id| id.parse().ok())
+        {
+            expected
+                .entry((above, member))
+                .or_insert_with(|| (nicknames[&member].to_lowercase(), 0))
+                .1 += 1;
+        }
+    }
+    let kept = texts("SELECT CAST(department_id AS TEXT) || ' ' || CAST(member_id AS TEXT) || ' ' || CAST(links AS TEXT), lower_nickname FROM sub_tree_member")
+        .await
+        .into_iter()
+        .map(|r| {
+            let ids: Vec<i64> = r[0].split(' ').map(|n| n.parse().expect("a number")).collect();
+            ((ids[0], ids[1]), (r[1].clone(), ids[2]))
+        })
+        .collect();
+    (kept, expected)
+}
+
+/// `sub_tree_member` is exactly what the tree says, and each of `departments`' member pages
+/// (itself and the departments below it, by nickname both ways, two rows a page, forward and
+/// backward) lists exactly its sub-tree's members.
+async fn assert_sub_trees(app: &TestApp, token: &str, departments: &[&Value], what: &str) {
+    let (kept, expected) = sub_trees(app).await;
+    assert_eq!(kept, expected, "{what}: sub_tree_member against the tree");
+    let accounts: std::collections::HashMap<i64, String> =
+        table::<String>(app, "SELECT CAST(id AS TEXT), account FROM member", 2)
+            .await
+            .into_iter()
+            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
+            .collect();
+    for department in departments {
+        let id: i64 = department
+            .as_str()
+            .and_then(|d| d.parse().ok())
+            .expect("an id");
+        let mut members: Vec<(&String, &String)> = expected
+            .iter()
+            .filter(|((d, _), _)| *d == id)
+            .map(|((_, m), (nickname, _))| (nickname, &accounts[m]))
+            .collect();
+        members.sort();
+        let mut ascending: Vec<String> = members.into_iter().map(|(_, a)| a.clone()).collect();
+        for direction in ["ASC", "DESC"] {
+            if direction == "DESC" {
+                ascending.reverse();
+            }
+            let vars = json!({ "f": { "departmentId": department }, "o": { "field": "NICKNAME", "direction": direction } });
+            let what = format!("{what}: department {id} {direction}");
+            let counted = app
+                .gql(PAGED, json!({ "f": vars["f"], "first": 1 }), Some(token))
+                .await;
+            assert_eq!(
+                counted["data"]["members"]["totalCount"],
+                json!(ascending.len()),
+                "{what}: {counted}"
+            );
+            let forward = read_forward(app, token, PAGED, vars.clone(), 2).await;
+            assert_eq!(forward, ascending, "{what} forward");
+            let backward = read_backward(app, token, PAGED, vars, 2).await;
+            assert_eq!(backward, ascending, "{what} backward");
+        }
+    }
+}
+
+/// `sub_tree_member`, the index of sub-tree pages, follows every change to the tree and its
+/// members, whoever makes it: links added and removed through the API and in 600-row statements,
+/// renames, moves, merges, a deletion with transfer, resignation, removal; and it is rebuilt when
+/// its migration is rolled back and applied again.
+#[tokio::test]
+async fn sub_tree_members_follow_every_change_to_the_tree() {
+    use migration::{Migrator, MigratorTrait};
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let department = |name: &'static str, parent: Option<Value>| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            admin_ok(
+                app,
+                admin,
+                "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id } }",
+                json!({ "n": name, "p": parent }),
+            )
+            .await["createDepartment"]["id"]
+                .clone()
+        }
+    };
+    let sales = department("Sales", None).await;
+    let north = department("North", Some(sales.clone())).await;
+    let city = department("City", Some(north.clone())).await;
+    let support = department("Support", None).await;
+    let mut members = Vec::new();
+    for account in ["mia", "Noah", "olga", "Pete", "quinn", "Ruth"] {
+        members.push(create_member(&app, &admin, account, "ANALYST", None).await);
+    }
+    let link = |d: &Value, m: &[&String], add: bool| {
+        let (app, admin) = (&app, &admin);
+        let mutation = if add {
+            "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }"
+        } else {
+            "mutation($d: ID!, $m: [ID!]!) { removeDepartmentMembers(id: $d, memberIds: $m) { id } }"
+        };
+        let vars = json!({ "d": d, "m": m });
+        async move { admin_ok(app, admin, mutation, vars).await }
+    };
+    let m = &members;
+    link(&city, &[&m[0], &m[1]], true).await;
+    link(&north, &[&m[1], &m[2]], true).await;
+    link(&sales, &[&m[3]], true).await;
+    link(&support, &[&m[4]], true).await;
+    let all = [&sales, &north, &city, &support];
+    assert_sub_trees(&app, &admin, &all, "linked").await;
+    let (kept, _) = sub_trees(&app).await;
+    let id = |v: &Value| -> i64 { v.as_str().and_then(|s| s.parse().ok()).expect("an id") };
+    let noah = m[1].parse::<i64>().expect("an id");
+    assert_eq!(
+        kept[&(id(&sales), noah)],
+        ("noah".to_string(), 2),
+        "a member of two departments under Sales is one row with two links"
+    );
+
+    // A rename reorders: Olga becomes "Aaron", first in every sub-tree she is in.
+    admin_ok(
+        &app,
+        &admin,
+        UPDATE,
+        json!({ "id": m[2], "i": { "nickname": "Aaron" } }),
+    )
+    .await;
+    assert_sub_trees(&app, &admin, &all, "renamed").await;
+
+    // North (with City) moves under Support: their members leave Sales' sub-tree.
+    let mv = "mutation($id: ID!, $p: ID) { moveDepartment(id: $id, parentId: $p) { id } }";
+    admin_ok(&app, &admin, mv, json!({ "id": north, "p": support })).await;
+    assert_sub_trees(&app, &admin, &all, "moved").await;
+
+    // Noah leaves City but stays in North: one link fewer, the same sub-trees above.
+    link(&city, &[&m[1]], false).await;
+    assert_sub_trees(&app, &admin, &all, "unlinked").await;
+
+    // North merges into Sales: its members and City move there, North disappears.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($s: ID!, $t: ID!) { mergeDepartments(sourceId: $s, targetId: $t) { id } }",
+        json!({ "s": north, "t": sales }),
+    )
+    .await;
+    let all = [&sales, &city, &support];
+    assert_sub_trees(&app, &admin, &all, "merged").await;
+
+    // City is deleted, its members transferred to Support.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($id: ID!, $t: ID) { deleteDepartment(id: $id, transferTo: $t) }",
+        json!({ "id": city, "t": support }),
+    )
+    .await;
+    let all = [&sales, &support];
+    assert_sub_trees(&app, &admin, &all, "deleted with transfer").await;
+
+    // Mia resigns (out of every department); Ruth, in none, is removed; Pete is removed.
+    let resigned = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { resignMembers(ids: $ids) { ok } }",
+        json!({ "ids": [m[0]] }),
+    )
+    .await;
+    assert_eq!(resigned["resignMembers"], json!([{ "ok": true }]));
+    let removed = admin_ok(
+        &app,
+        &admin,
+        "mutation($ids: [ID!]!) { removeMembers(ids: $ids) { ok } }",
+        json!({ "ids": [m[3], m[5]] }),
+    )
+    .await;
+    assert_eq!(
+        removed["removeMembers"],
+        json!([{ "ok": true }, { "ok": true }])
+    );
+    assert_sub_trees(&app, &admin, &all, "resigned and removed").await;
+
+    // 600 members linked to a new department under Sales in one statement, then 300 of them
+    // unlinked in one, as an import or a sync writes them.
+    let (org, role) = admin_org_and_role(&app).await;
+    let east = department("East", Some(sales.clone())).await;
+    let rows: Vec<Fixture> = (0..600)
+        .map(|i| {
+            (
+                50_000 + i,
+                format!("bulk{i:03}"),
+                format!("Bulk{:03}", (i * 7) % 600),
+                1,
+            )
+        })
+        .collect();
+    let links: Vec<(i64, i64)> = rows.iter().map(|r| (id(&east), r.0)).collect();
+    insert_members(&app, org, role, &rows, &[]).await;
+    let values: Vec<String> = links
+        .iter()
+        .map(|(d, m)| format!("({d}, {m}, {org})"))
+        .collect();
+    exec(
+        &app,
+        &format!(
+            "INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}",
+            values.join(",")
+        ),
+    )
+    .await;
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(kept, expected, "600 links in one statement");
+    exec(
+        &app,
+        &format!(
+            "DELETE FROM department_member WHERE department_id = {} AND member_id % 2 = 0",
+            id(&east)
+        ),
+    )
+    .await;
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(kept, expected, "300 unlinked in one statement");
+    assert_eq!(
+        kept.keys().filter(|(d, _)| *d == id(&sales)).count(),
+        300 + 2,
+        "Sales holds East's 300 and its own two"
+    );
+    assert_sub_trees(&app, &admin, &[&sales], "bulk").await;
+
+    // Rebuilt from the links: the newest migrations rolled back down to this one's and applied.
+    let position = Migrator::migrations()
+        .iter()
+        .position(|m| m.name() == "m20261206_000021_sub_tree_member")
+        .expect("the sub-tree migration");
+    let newer = u32::try_from(Migrator::migrations().len() - position).expect("a few");
+    Migrator::down(&app.state.db, Some(newer))
+        .await
+        .expect("roll back");
+    Migrator::up(&app.state.db, None).await.expect("apply");
+    assert_sub_trees(&app, &admin, &[&sales, &support], "rebuilt").await;
+}
+
+/// Runs `statements` in one transaction, pausing a moment before it commits, so that other
+/// connections' transactions overlap it.
+async fn slow_transaction(app: &TestApp, statements: &[String]) {
+    use sea_orm::ConnectionTrait;
+    // `BEGIN IMMEDIATE` on SQLite, as the server writes: two deferred transactions that both
+    // upgrade to writing would be refused instead of waiting.
+    let txn = roster::db::begin_write(&app.state.db)
+        .await
+        .expect("a transaction");
+    for sql in statements {
+        txn.execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(3)).await;
+    txn.commit().await.expect("commit");
+}
+
+/// Runs `first` in a transaction that stays open while `second` runs in another connection, and
+/// commits it 50 ms later.
+async fn overlapping(app: &TestApp, first: &[String], second: &str) {
+    use sea_orm::ConnectionTrait;
+    let txn = roster::db::begin_write(&app.state.db)
+        .await
+        .expect("a transaction");
+    for sql in first {
+        txn.execute_unprepared(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+    let commit = async {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        txn.commit().await.expect("commit");
+    };
+    tokio::join!(exec(app, second), commit);
+}
+
+/// Writers in overlapping transactions leave `sub_tree_member` exact: one moves a department back
+/// and forth between two parents (its path and its child's rewritten), two link members to the
+/// moving child and unlink them, one renames those members. First each race alone: on
+/// PostgreSQL, without the triggers' share locks, a link written while its department moves keeps
+/// the old path's departments, and a row added while its member is renamed keeps the old
+/// nickname. (SQLite writes one transaction at a time.)
+#[tokio::test]
+async fn sub_tree_members_stay_exact_under_concurrent_writers() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    let now = FIXTURE_NOW;
+    exec(&app, &format!(
+        "INSERT INTO department (id, organization_id, parent_id, name, path, sort_order, name_changed, to_be_deleted, created_at) VALUES \
+         (7001, {org}, NULL, 'Left', '/7001/', 0, false, false, '{now}'), \
+         (7002, {org}, NULL, 'Right', '/7002/', 0, false, false, '{now}'), \
+         (7003, {org}, 7001, 'Mover', '/7001/7003/', 0, false, false, '{now}'), \
+         (7004, {org}, 7003, 'Child', '/7001/7003/7004/', 0, false, false, '{now}')"
+    )).await;
+    let rows: Vec<Fixture> = (0..40)
+        .map(|i| (60_000 + i, format!("race{i:02}"), format!("Race{i:02}"), 1))
+        .collect();
+    insert_members(&app, org, role, &rows, &[]).await;
+
+    // Each race in turn, the first writer's transaction still open when the second writes: a
+    // link added while its department moves, a link added while its member is renamed, a
+    // department moved while a member in it is renamed.
+    overlapping(
+        &app,
+        &[
+            "UPDATE department SET parent_id = 7002 WHERE id = 7003".into(),
+            "UPDATE department SET path = '/7002/' || substr(path, length('/7001/') + 1) WHERE path LIKE '/7001/7003/%'".into(),
+        ],
+        &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES (7004, 60000, {org})"),
+    )
+    .await;
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(kept, expected, "a link added while its department moved");
+    overlapping(
+        &app,
+        &["UPDATE member SET nickname = 'Renamed' WHERE id = 60001".into()],
+        &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES (7004, 60001, {org})"),
+    )
+    .await;
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(kept, expected, "a link added while its member was renamed");
+    overlapping(
+        &app,
+        &["UPDATE member SET nickname = 'Moved' WHERE id = 60000".into()],
+        "UPDATE department SET path = '/7001/' || substr(path, length('/7002/') + 1) WHERE path LIKE '/7002/7003/%'",
+    )
+    .await;
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(
+        kept, expected,
+        "a department moved while its member was renamed"
+    );
+    exec(
+        &app,
+        "UPDATE department SET parent_id = 7001 WHERE id = 7003",
+    )
+    .await;
+    exec(
+        &app,
+        "DELETE FROM department_member WHERE department_id = 7004",
+    )
+    .await;
+
+    let mover = async {
+        for i in 0..30 {
+            let (from, to) = if i % 2 == 0 {
+                (7001, 7002)
+            } else {
+                (7002, 7001)
+            };
+            slow_transaction(&app, &[
+                format!("UPDATE department SET parent_id = {to} WHERE id = 7003"),
+                format!("UPDATE department SET path = '/{to}/' || substr(path, length('/{from}/') + 1) WHERE path LIKE '/{from}/7003/%'"),
+            ])
+            .await;
+        }
+    };
+    let linker = |half: i64| {
+        let app = &app;
+        async move {
+            for round in 0..3 {
+                for i in (half..40).step_by(2) {
+                    let member = 60_000 + i;
+                    let sql = if round % 2 == 0 {
+                        format!(
+                            "INSERT INTO department_member (department_id, member_id, organization_id) VALUES (7004, {member}, {org})"
+                        )
+                    } else {
+                        format!(
+                            "DELETE FROM department_member WHERE department_id = 7004 AND member_id = {member}"
+                        )
+                    };
+                    slow_transaction(app, &[sql]).await;
+                }
+            }
+        }
+    };
+    let renamer = async {
+        for round in 0..3 {
+            for i in 0..40 {
+                slow_transaction(
+                    &app,
+                    &[format!(
+                        "UPDATE member SET nickname = 'Race{i:02}r{round}' WHERE id = {}",
+                        60_000 + i
+                    )],
+                )
+                .await;
+            }
+        }
+    };
+    tokio::join!(mover, linker(0), linker(1), renamer);
+    let (kept, expected) = sub_trees(&app).await;
+    assert_eq!(kept, expected, "after overlapping writers");
+    assert_eq!(
+        kept.keys().filter(|(d, _)| *d == 7004).count(),
+        40,
+        "every member ends linked to the child"
+    );
+    assert_sub_trees(&app, &admin, &[&json!("7001"), &json!("7002")], "raced").await;
+}
