@@ -372,6 +372,27 @@ pub enum DepartmentScope {
 }
 
 impl DepartmentScope {
+    /// A statement over the scope's rows, one per member (the department's links, or its
+    /// sub-tree's rows in `sub_tree_member`), selecting their `member_id` or, with `count`, how
+    /// many they are.
+    fn select(self, count: bool) -> sea_orm::sea_query::SelectStatement {
+        let mut select = Query::select();
+        match self {
+            Self::One(id) => select
+                .column(department_member::Column::MemberId)
+                .from(department_member::Entity)
+                .and_where(Expr::col(department_member::Column::DepartmentId).eq(id)),
+            Self::Tree(id) => select
+                .column(sub_tree_member::Column::MemberId)
+                .from(sub_tree_member::Entity)
+                .and_where(Expr::col(sub_tree_member::Column::DepartmentId).eq(id)),
+        };
+        if count {
+            select.clear_selects().expr(Expr::cust("count(*)"));
+        }
+        select
+    }
+
     /// What a filter's department covers, given whether it has departments below it.
     pub fn of(filter: &MemberFilter, department_id: i64, has_children: bool) -> Self {
         if filter.include_sub_departments && has_children {
@@ -418,18 +439,7 @@ fn department_subquery(
     let scope = scope
         .copied()
         .or(filter.department_id.map(DepartmentScope::One))?;
-    Some(match scope {
-        DepartmentScope::One(id) => Query::select()
-            .column(department_member::Column::MemberId)
-            .from(department_member::Entity)
-            .and_where(Expr::col(department_member::Column::DepartmentId).eq(id))
-            .to_owned(),
-        DepartmentScope::Tree(id) => Query::select()
-            .column(sub_tree_member::Column::MemberId)
-            .from(sub_tree_member::Entity)
-            .and_where(Expr::col(sub_tree_member::Column::DepartmentId).eq(id))
-            .to_owned(),
-    })
+    Some(scope.select(false))
 }
 
 /// The WHERE condition of a filter within one organization.
@@ -1097,6 +1107,9 @@ pub async fn count(
         // Nothing before the page and nothing after it: the page holds every match.
         return Ok(page.rows.len() as u64);
     }
+    if let Some(scope) = page.department.filter(|_| only_a_department(filter)) {
+        return department_count(db, scope).await;
+    }
     if let Some(less) = counted_from_tally(filter) {
         let tally = tally(db, access.org_id(), less).await?;
         if tally.rows > TALLY_ROWS_FOLDED {
@@ -1118,6 +1131,25 @@ pub async fn count(
         return Ok(count);
     }
     Ok(query.count(db).await?)
+}
+
+/// Whether a filter keeps a department's members (with its sub-tree or not) and nothing else.
+fn only_a_department(filter: &MemberFilter) -> bool {
+    let mut rest = filter.clone();
+    rest.department_id = None;
+    filter.department_id.is_some() && rest.is_empty()
+}
+
+/// How many members a department holds, or its sub-tree: its rows in `department_member` or
+/// `sub_tree_member`, counted from their primary keys without reading a member. A department's
+/// members are all its organization's, and a resigned member is in no department.
+async fn department_count(db: &DatabaseConnection, scope: DepartmentScope) -> Result<u64> {
+    let row = db
+        .query_one(&scope.select(true))
+        .await?
+        .ok_or_else(|| Error::internal("counting a department's members returned no row"))?;
+    let members: i64 = row.try_get_by_index(0)?;
+    u64::try_from(members).map_err(|_| Error::internal("a negative count of a department"))
 }
 
 /// Whether [`count`] answers `filter` from the member tally, and then which members to take off
@@ -2830,6 +2862,31 @@ mod tests {
             ..filter
         };
         assert!(!read_in_sub_tree_order(&alone, SortField::Nickname));
+        // Counted from the department's rows alone, with its sub-tree or not, nothing else.
+        assert!(only_a_department(&alone));
+        assert!(only_a_department(&MemberFilter {
+            include_sub_departments: true,
+            ..alone.clone()
+        }));
+        assert!(!only_a_department(&keyword));
+        assert!(!only_a_department(&MemberFilter::default()));
+        assert!(!only_a_department(&MemberFilter {
+            statuses: vec![MemberStatus::Active],
+            ..alone
+        }));
+        let count = |scope: DepartmentScope| {
+            scope
+                .select(true)
+                .to_string(sea_orm::sea_query::SqliteQueryBuilder)
+        };
+        assert_eq!(
+            count(DepartmentScope::Tree(3)),
+            r#"SELECT count(*) FROM "sub_tree_member" WHERE "department_id" = 3"#
+        );
+        assert_eq!(
+            count(DepartmentScope::One(3)),
+            r#"SELECT count(*) FROM "department_member" WHERE "department_id" = 3"#
+        );
     }
 
     #[test]
