@@ -154,6 +154,11 @@ async fn bench(url: String) -> anyhow::Result<()> {
             vars: json!({}),
         },
         Scenario {
+            name: "department with sub-departments, with totalCount",
+            query: COUNTED_PAGE,
+            vars: json!({ "f": { "departmentId": "1" } }),
+        },
+        Scenario {
             name: "keyword (account fragment), with totalCount",
             query: COUNTED_PAGE,
             vars: json!({ "f": { "keyword": "user04217" } }),
