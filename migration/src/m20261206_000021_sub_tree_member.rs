@@ -24,7 +24,8 @@
 //! path the move wrote) and, when adding, on the members (waiting for a rename, so it copies the
 //! new nickname). Links are counted with `ON CONFLICT … DO UPDATE` (rows taken in one order) and
 //! in-place updates, which take row locks, so two writers never lose each other's links. Link
-//! changes run once per statement, from its transition table.
+//! changes run once per statement, from its transition table (not at all for a statement that
+//! changed no link).
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
@@ -162,19 +163,19 @@ const POSTGRES_UP: &str = "CREATE TABLE sub_tree_member ( \
      CREATE FUNCTION sub_tree_member_linked() RETURNS trigger LANGUAGE plpgsql AS $$ \
        DECLARE d bigint[]; m bigint[]; BEGIN \
        SELECT array_agg(department_id), array_agg(member_id) INTO d, m FROM added; \
-       PERFORM sub_tree_member_change(d, m, 1); \
+       IF d IS NOT NULL THEN PERFORM sub_tree_member_change(d, m, 1); END IF; \
        RETURN NULL; END $$; \
      CREATE FUNCTION sub_tree_member_unlinked() RETURNS trigger LANGUAGE plpgsql AS $$ \
        DECLARE d bigint[]; m bigint[]; BEGIN \
        SELECT array_agg(department_id), array_agg(member_id) INTO d, m FROM removed; \
-       PERFORM sub_tree_member_change(d, m, -1); \
+       IF d IS NOT NULL THEN PERFORM sub_tree_member_change(d, m, -1); END IF; \
        RETURN NULL; END $$; \
      CREATE FUNCTION sub_tree_member_relinked() RETURNS trigger LANGUAGE plpgsql AS $$ \
        DECLARE d bigint[]; m bigint[]; BEGIN \
        SELECT array_agg(department_id), array_agg(member_id) INTO d, m FROM removed; \
-       PERFORM sub_tree_member_change(d, m, -1); \
+       IF d IS NOT NULL THEN PERFORM sub_tree_member_change(d, m, -1); END IF; \
        SELECT array_agg(department_id), array_agg(member_id) INTO d, m FROM added; \
-       PERFORM sub_tree_member_change(d, m, 1); \
+       IF d IS NOT NULL THEN PERFORM sub_tree_member_change(d, m, 1); END IF; \
        RETURN NULL; END $$; \
      CREATE FUNCTION sub_tree_member_moved() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
        PERFORM 1 FROM member m WHERE m.id IN \
