@@ -1,6 +1,7 @@
-//! Small builders shared by the migrations: foreign keys and indexes named after their columns.
+//! Small builders shared by the migrations: foreign keys and indexes named after their columns,
+//! and SQL written for each backend.
 
-use sea_orm_migration::prelude::*;
+use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 /// A foreign key from `table.column` to `parent.id`, deleting children with their parent.
 pub fn fk_cascade(
@@ -65,4 +66,24 @@ pub async fn index(
         stmt.unique();
     }
     manager.create_index(stmt).await
+}
+
+/// Runs the SQL written for this database's backend: `sqlite` or `postgres` (Roster runs on no
+/// other).
+pub async fn execute_for_backend(
+    manager: &SchemaManager<'_>,
+    sqlite: &str,
+    postgres: &str,
+) -> Result<(), DbErr> {
+    let sql = match manager.get_database_backend() {
+        DbBackend::Sqlite => sqlite,
+        DbBackend::Postgres => postgres,
+        other => {
+            return Err(DbErr::Migration(format!(
+                "Roster runs on SQLite and PostgreSQL, not {other:?}"
+            )));
+        }
+    };
+    manager.get_connection().execute_unprepared(sql).await?;
+    Ok(())
 }

@@ -17,7 +17,8 @@
 //! the members' own foreign keys (their role, the workspaces they own) refuse to let them go with
 //! one: they would be removed first, and counted down then.
 
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use crate::helpers::execute_for_backend;
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -85,30 +86,17 @@ const POSTGRES_DOWN: &str = "DROP TRIGGER IF EXISTS member_tally_insert ON membe
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let sql = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_UP,
-            DbBackend::Postgres => POSTGRES_UP,
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "Roster runs on SQLite and PostgreSQL, not {other:?}"
-                )));
-            }
-        };
         // Migrations run before the server serves, so no member is added between the triggers
         // and the backfill (it would be counted twice).
-        manager
-            .get_connection()
-            .execute_unprepared(&format!("{sql} {BACKFILL}"))
-            .await?;
-        Ok(())
+        execute_for_backend(
+            manager,
+            &format!("{SQLITE_UP} {BACKFILL}"),
+            &format!("{POSTGRES_UP} {BACKFILL}"),
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let sql = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_DOWN,
-            _ => POSTGRES_DOWN,
-        };
-        manager.get_connection().execute_unprepared(sql).await?;
-        Ok(())
+        execute_for_backend(manager, SQLITE_DOWN, POSTGRES_DOWN).await
     }
 }

@@ -27,7 +27,8 @@
 //! changes run once per statement, from its transition table (not at all for a statement that
 //! changed no link).
 
-use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
+use crate::helpers::execute_for_backend;
+use sea_orm_migration::prelude::*;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -43,6 +44,48 @@ macro_rules! sqlite_path_ids {
     };
 }
 
+/// SQLite: the statement that adds one link's rows (`$row`: the trigger's `new`), a link more
+/// at every department on the linked department's path.
+macro_rules! sqlite_link {
+    ($row:literal) => {
+        concat!(
+            "INSERT INTO sub_tree_member (department_id, member_id, lower_nickname, links) \
+               SELECT above.value, ",
+            $row,
+            ".member_id, lower(m.nickname), 1 \
+               FROM department d, ",
+            sqlite_path_ids!("d.path"),
+            " above, member m \
+               WHERE d.id = ",
+            $row,
+            ".department_id AND m.id = ",
+            $row,
+            ".member_id \
+               ON CONFLICT (department_id, member_id) DO UPDATE SET links = links + 1; "
+        )
+    };
+}
+
+/// SQLite: the statements that take one link's rows away (`$row`: the trigger's `old`), a link
+/// fewer at every department on the linked department's path, rows left with none deleted.
+macro_rules! sqlite_unlink {
+    ($row:literal) => {
+        concat!(
+            "UPDATE sub_tree_member SET links = links - 1 WHERE member_id = ",
+            $row,
+            ".member_id \
+               AND department_id IN (SELECT above.value FROM department d, ",
+            sqlite_path_ids!("d.path"),
+            " above WHERE d.id = ",
+            $row,
+            ".department_id); \
+             DELETE FROM sub_tree_member WHERE member_id = ",
+            $row,
+            ".member_id AND links <= 0; "
+        )
+    };
+}
+
 /// SQLite writes one transaction at a time: row triggers that count links up and down.
 const SQLITE_UP: &str = concat!(
     "CREATE TABLE sub_tree_member ( \
@@ -54,37 +97,17 @@ const SQLITE_UP: &str = concat!(
      CREATE INDEX ix_sub_tree_member_department_id_lower_nickname \
        ON sub_tree_member (department_id, lower_nickname, member_id); \
      CREATE INDEX ix_sub_tree_member_member_id ON sub_tree_member (member_id); \
-     CREATE TRIGGER sub_tree_member_link AFTER INSERT ON department_member BEGIN \
-       INSERT INTO sub_tree_member (department_id, member_id, lower_nickname, links) \
-         SELECT above.value, new.member_id, lower(m.nickname), 1 \
-         FROM department d, ",
-    sqlite_path_ids!("d.path"),
-    " above, member m \
-         WHERE d.id = new.department_id AND m.id = new.member_id \
-         ON CONFLICT (department_id, member_id) DO UPDATE SET links = links + 1; \
-     END; \
-     CREATE TRIGGER sub_tree_member_unlink AFTER DELETE ON department_member BEGIN \
-       UPDATE sub_tree_member SET links = links - 1 WHERE member_id = old.member_id \
-         AND department_id IN (SELECT above.value FROM department d, ",
-    sqlite_path_ids!("d.path"),
-    " above WHERE d.id = old.department_id); \
-       DELETE FROM sub_tree_member WHERE member_id = old.member_id AND links <= 0; \
-     END; \
+     CREATE TRIGGER sub_tree_member_link AFTER INSERT ON department_member BEGIN ",
+    sqlite_link!("new"),
+    "END; \
+     CREATE TRIGGER sub_tree_member_unlink AFTER DELETE ON department_member BEGIN ",
+    sqlite_unlink!("old"),
+    "END; \
      CREATE TRIGGER sub_tree_member_relink AFTER UPDATE OF department_id, member_id \
-       ON department_member BEGIN \
-       UPDATE sub_tree_member SET links = links - 1 WHERE member_id = old.member_id \
-         AND department_id IN (SELECT above.value FROM department d, ",
-    sqlite_path_ids!("d.path"),
-    " above WHERE d.id = old.department_id); \
-       DELETE FROM sub_tree_member WHERE member_id = old.member_id AND links <= 0; \
-       INSERT INTO sub_tree_member (department_id, member_id, lower_nickname, links) \
-         SELECT above.value, new.member_id, lower(m.nickname), 1 \
-         FROM department d, ",
-    sqlite_path_ids!("d.path"),
-    " above, member m \
-         WHERE d.id = new.department_id AND m.id = new.member_id \
-         ON CONFLICT (department_id, member_id) DO UPDATE SET links = links + 1; \
-     END; \
+       ON department_member BEGIN ",
+    sqlite_unlink!("old"),
+    sqlite_link!("new"),
+    "END; \
      CREATE TRIGGER sub_tree_member_move AFTER UPDATE OF path ON department \
        WHEN old.path IS NOT new.path BEGIN \
        INSERT INTO sub_tree_member (department_id, member_id, lower_nickname, links) \
@@ -254,27 +277,12 @@ const POSTGRES_DOWN: &str = "DROP TRIGGER IF EXISTS sub_tree_member_link ON depa
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let sql = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_UP,
-            DbBackend::Postgres => POSTGRES_UP,
-            other => {
-                return Err(DbErr::Migration(format!(
-                    "Roster runs on SQLite and PostgreSQL, not {other:?}"
-                )));
-            }
-        };
         // Migrations run before the server serves: no link changes between the triggers and
-        // the backfill at the end of `sql`.
-        manager.get_connection().execute_unprepared(sql).await?;
-        Ok(())
+        // the backfill at the end of each backend's SQL.
+        execute_for_backend(manager, SQLITE_UP, POSTGRES_UP).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let sql = match manager.get_database_backend() {
-            DbBackend::Sqlite => SQLITE_DOWN,
-            _ => POSTGRES_DOWN,
-        };
-        manager.get_connection().execute_unprepared(sql).await?;
-        Ok(())
+        execute_for_backend(manager, SQLITE_DOWN, POSTGRES_DOWN).await
     }
 }

@@ -347,11 +347,8 @@ fn selection_condition(
     cx: &OrgContext,
 ) -> Result<sea_orm::Condition> {
     use crate::org::members::DepartmentScope;
-    use entity::{department_member, member, sub_tree_member};
-    use sea_orm::{
-        ColumnTrait,
-        sea_query::{Expr, ExprTrait, Query},
-    };
+    use entity::member;
+    use sea_orm::{ColumnTrait, Condition};
     let department = match selection.filter.department_id {
         Some(id) if cx.departments.contains_key(&id) => {
             // A department without any below covers itself either way.
@@ -374,22 +371,18 @@ fn selection_condition(
         {
             return Err(Error::NotFound("department"));
         }
-        let ids = selection.department_ids.iter().copied();
-        // The departments are the organization's (checked above), and so are their members.
-        let sub = if selection.include_sub_departments {
-            Query::select()
-                .column(sub_tree_member::Column::MemberId)
-                .from(sub_tree_member::Entity)
-                .and_where(Expr::col(sub_tree_member::Column::DepartmentId).is_in(ids))
-                .to_owned()
-        } else {
-            Query::select()
-                .column(department_member::Column::MemberId)
-                .from(department_member::Entity)
-                .and_where(Expr::col(department_member::Column::DepartmentId).is_in(ids))
-                .to_owned()
-        };
-        condition = condition.add(member::Column::Id.in_subquery(sub));
+        // Members of any of them: the departments are the organization's (checked above), and
+        // so are their members.
+        let mut any = Condition::any();
+        for &id in &selection.department_ids {
+            let scope = if selection.include_sub_departments {
+                DepartmentScope::Tree(id)
+            } else {
+                DepartmentScope::One(id)
+            };
+            any = any.add(member::Column::Id.in_subquery(scope.select(false)));
+        }
+        condition = condition.add(any);
     }
     Ok(condition)
 }

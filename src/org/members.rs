@@ -375,7 +375,7 @@ impl DepartmentScope {
     /// A statement over the scope's rows, one per member (the department's links, or its
     /// sub-tree's rows in `sub_tree_member`), selecting their `member_id` or, with `count`, how
     /// many they are.
-    fn select(self, count: bool) -> sea_orm::sea_query::SelectStatement {
+    pub(crate) fn select(self, count: bool) -> sea_orm::sea_query::SelectStatement {
         let mut select = Query::select();
         match self {
             Self::One(id) => select

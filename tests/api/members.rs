@@ -3,7 +3,10 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member, create_organization, role_ids, switch_to},
+    actors::{
+        PASSWORD, admin_ok, create_department, create_member, create_organization, role_ids,
+        switch_to,
+    },
     error_code,
 };
 use serde_json::{Value, json};
@@ -1593,23 +1596,10 @@ async fn sub_tree_members_follow_every_change_to_the_tree() {
     use migration::{Migrator, MigratorTrait};
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let department = |name: &'static str, parent: Option<Value>| {
-        let (app, admin) = (&app, &admin);
-        async move {
-            admin_ok(
-                app,
-                admin,
-                "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id } }",
-                json!({ "n": name, "p": parent }),
-            )
-            .await["createDepartment"]["id"]
-                .clone()
-        }
-    };
-    let sales = department("Sales", None).await;
-    let north = department("North", Some(sales.clone())).await;
-    let city = department("City", Some(north.clone())).await;
-    let support = department("Support", None).await;
+    let sales = create_department(&app, &admin, "Sales", None).await;
+    let north = create_department(&app, &admin, "North", Some(&sales)).await;
+    let city = create_department(&app, &admin, "City", Some(&north)).await;
+    let support = create_department(&app, &admin, "Support", None).await;
     let mut members = Vec::new();
     for account in ["mia", "Noah", "olga", "Pete", "quinn", "Ruth"] {
         members.push(create_member(&app, &admin, account, "ANALYST", None).await);
@@ -1706,7 +1696,7 @@ async fn sub_tree_members_follow_every_change_to_the_tree() {
     // 600 members linked to a new department under Sales in one statement, then 300 of them
     // unlinked in one, as an import or a sync writes them.
     let (org, role) = admin_org_and_role(&app).await;
-    let east = department("East", Some(sales.clone())).await;
+    let east = create_department(&app, &admin, "East", Some(&sales)).await;
     let rows: Vec<Fixture> = (0..600)
         .map(|i| {
             (

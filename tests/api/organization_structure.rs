@@ -3,22 +3,11 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member, role_ids},
+    actors::{PASSWORD, admin_ok, create_department, create_member, role_ids},
     error_code, fixtures,
 };
 use serde_json::{Value, json};
 use std::sync::atomic::Ordering;
-
-async fn dep(app: &TestApp, token: &str, name: &str, parent: Option<&Value>) -> Value {
-    admin_ok(
-        app,
-        token,
-        "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id path } }",
-        json!({ "n": name, "p": parent }),
-    )
-    .await["createDepartment"]["id"]
-        .clone()
-}
 
 /// Runs a query three times; answers its data and the fewest statements a run took. The server's
 /// background tasks (push delivery, sync scheduling, planner statistics) may run a statement in
@@ -90,10 +79,10 @@ async fn path(app: &TestApp, token: &str, id: &Value) -> String {
 async fn department_tree_rules() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let sales = dep(&app, &admin, "Sales", None).await;
-    let north = dep(&app, &admin, "North", Some(&sales)).await;
-    let city = dep(&app, &admin, "City", Some(&north)).await;
-    let support = dep(&app, &admin, "Support", None).await;
+    let sales = create_department(&app, &admin, "Sales", None).await;
+    let north = create_department(&app, &admin, "North", Some(&sales)).await;
+    let city = create_department(&app, &admin, "City", Some(&north)).await;
+    let support = create_department(&app, &admin, "Support", None).await;
     assert_eq!(path(&app, &admin, &city).await, "/Sales/North/City");
 
     let body = app
@@ -566,8 +555,8 @@ async fn agent_seats_respect_quota_and_user_type() {
 async fn a_members_page_costs_a_bounded_number_of_statements() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
-    let d1 = dep(&app, &admin, "One", None).await;
-    let d2 = dep(&app, &admin, "Two", Some(&d1)).await;
+    let d1 = create_department(&app, &admin, "One", None).await;
+    let d2 = create_department(&app, &admin, "Two", Some(&d1)).await;
     let ws = admin_ok(
         &app,
         &admin,
@@ -684,12 +673,14 @@ async fn a_department_tree_costs_the_same_statements_however_wide() {
         async move {
             let mut leaves = Vec::new();
             for i in 0..wide {
-                let top = dep(app, &admin, &format!("{prefix}{i}"), None).await;
+                let top = create_department(app, &admin, &format!("{prefix}{i}"), None).await;
                 for j in 0..wide {
-                    let mid = dep(app, &admin, &format!("{prefix}{i}m{j}"), Some(&top)).await;
+                    let mid =
+                        create_department(app, &admin, &format!("{prefix}{i}m{j}"), Some(&top))
+                            .await;
                     for k in 0..wide {
                         let name = format!("{prefix}{i}m{j}g{k}");
-                        leaves.push(dep(app, &admin, &name, Some(&mid)).await);
+                        leaves.push(create_department(app, &admin, &name, Some(&mid)).await);
                     }
                 }
             }

@@ -83,6 +83,23 @@ pub async fn create_organization(app: &TestApp, token: &str, name: &str) -> Valu
         .clone()
 }
 
+/// Creates a department named `name` under `parent` (at the top without) and returns its id.
+pub async fn create_department(
+    app: &TestApp,
+    token: &str,
+    name: &str,
+    parent: Option<&Value>,
+) -> Value {
+    admin_ok(
+        app,
+        token,
+        "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id } }",
+        json!({ "n": name, "p": parent }),
+    )
+    .await["createDepartment"]["id"]
+        .clone()
+}
+
 /// Switches the caller of `token` into the organization `org` and returns the new access token.
 pub async fn switch_to(app: &TestApp, token: &str, org: &Value) -> String {
     admin_ok(
