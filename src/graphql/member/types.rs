@@ -317,9 +317,9 @@ impl MemberConnection {
 
     /// How many members match the filter (all pages). Free when this page holds them all,
     /// without a filter (the organization's count is kept up to date) and nearly so for statuses
-    /// that include ACTIVE; with any other filter the database counts them, which on a large
-    /// organization can cost more than the page: ask for it with the first page and keep it
-    /// while paging.
+    /// that include ACTIVE or for a department alone (with its sub-departments or not); with any
+    /// other filter the database counts them, which on a large organization can cost more than
+    /// the page: ask for it with the first page and keep it while paging.
     async fn total_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
         let db = &crate::graphql::state(ctx)?.db;
         Ok(crate::org::members::count(db, &self.access, &self.filter, &self.page).await?)
