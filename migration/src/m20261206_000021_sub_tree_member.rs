@@ -22,7 +22,8 @@
 //! On PostgreSQL, writers run side by side: a statement that adds or removes links first takes
 //! a share lock on the linked departments (waiting for a move of them to commit, so it reads the
 //! path the move wrote) and, when adding, on the members (waiting for a rename, so it copies the
-//! new nickname). Links are counted with `ON CONFLICT … DO UPDATE` (rows taken in one order) and
+//! new nickname); a move takes a share lock on the moved departments' members for the same
+//! reason. Links are counted with `ON CONFLICT … DO UPDATE` (rows taken in one order) and
 //! in-place updates, which take row locks, so two writers never lose each other's links. Link
 //! changes run once per statement, from its transition table (not at all for a statement that
 //! changed no link).
