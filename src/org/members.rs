@@ -570,6 +570,18 @@ fn one_time_password_holders(
         .to_owned()
 }
 
+/// [`filter_condition`] for everything the filter asks but its department, which the caller
+/// reads its own way.
+fn condition_but_department(
+    backend: DbBackend,
+    organization_id: i64,
+    filter: &MemberFilter,
+) -> Condition {
+    let mut rest = filter.clone();
+    rest.department_id = None;
+    filter_condition(backend, organization_id, &rest, None)
+}
+
 /// The WHERE condition of a page: [`filter_condition`], or, with `hashed` (the department's
 /// [`department_subquery`], chosen by [`sub_tree_is_large`]), its members probed by hash.
 fn page_condition(
@@ -582,11 +594,9 @@ fn page_condition(
     let Some(held) = hashed else {
         return filter_condition(backend, organization_id, filter, department);
     };
-    let mut rest = filter.clone();
-    rest.department_id = None;
     // `IS TRUE` keeps PostgreSQL from turning the `IN` into a join: it hashes the members once
     // and probes the hash for each row it walks.
-    filter_condition(backend, organization_id, &rest, None).add(Expr::cust_with_expr(
+    condition_but_department(backend, organization_id, filter).add(Expr::cust_with_expr(
         "($1) IS TRUE",
         member::Column::Id.in_subquery(held.clone()),
     ))
@@ -831,15 +841,10 @@ async fn read_page<C: ConnectionTrait>(
     let ordered_sub_tree = sub_tree.filter(|_| read_in_sub_tree_order(filter, field));
     let hashed = match (sub_tree, backend, ordered_sub_tree) {
         (Some(department), DbBackend::Postgres, None) => {
-            match department_subquery(filter, scope.as_ref()) {
-                Some(held)
-                    if sub_tree_is_large_kept(db, sizes, (access.org_id(), department), &held)
-                        .await? =>
-                {
-                    Some(held)
-                }
-                _ => None,
-            }
+            let held = DepartmentScope::Tree(department).select(false);
+            sub_tree_is_large_kept(db, sizes, (access.org_id(), department), &held)
+                .await?
+                .then_some(held)
         }
         _ => None,
     };
@@ -872,9 +877,7 @@ async fn read_page<C: ConnectionTrait>(
     };
     let wanted = page.limit + 1;
     let mut rows = if let Some(department) = ordered_sub_tree {
-        let mut rest = filter.clone();
-        rest.department_id = None;
-        let condition = filter_condition(backend, access.org_id(), &rest, None);
+        let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
         by_last_login(db, query, keyword, cursor, order, backward, wanted).await?
@@ -886,26 +889,22 @@ async fn read_page<C: ConnectionTrait>(
         // them all; looking for the page among the next rows in sort order first (the sort
         // index, then the sub-tree's members among them) finds it at once when the sub-tree
         // is not tiny. When the window holds less than a page, the plain query decides.
-        let window = match (&scope, backend) {
-            (Some(DepartmentScope::Tree(_)), DbBackend::Sqlite) => {
-                let mut rest = filter.clone();
-                rest.department_id = None;
+        let window = match (sub_tree, backend) {
+            (Some(department), DbBackend::Sqlite) => {
                 let mut window = member::Entity::find()
                     .select_only()
                     .column(member::Column::Id)
-                    .filter(filter_condition(backend, access.org_id(), &rest, None));
+                    .filter(condition_but_department(backend, access.org_id(), filter));
                 if let Some(keyset) = keyset.clone() {
                     window = window.filter(keyset);
                 }
-                department_subquery(filter, scope.as_ref()).map(|held| {
-                    held_in_window(
-                        field
-                            .order(window, &order)
-                            .limit(SUB_TREE_WINDOW)
-                            .into_query(),
-                        held,
-                    )
-                })
+                Some(held_in_window(
+                    field
+                        .order(window, &order)
+                        .limit(SUB_TREE_WINDOW)
+                        .into_query(),
+                    DepartmentScope::Tree(department).select(false),
+                ))
             }
             _ => None,
         };
