@@ -1473,23 +1473,30 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
     }
 }
 
-/// Every row of a statement of fixture SQL whose columns are all numbers or all text.
-async fn table<T: sea_orm::TryGetable>(app: &TestApp, sql: &str, columns: usize) -> Vec<Vec<T>> {
+/// Every row of a statement of fixture SQL, each as the columns `read` takes from it.
+async fn rows<T>(app: &TestApp, sql: &str, read: impl Fn(&Cells) -> T) -> Vec<T> {
     use sea_orm::{ConnectionTrait, Statement};
     let db = &app.state.db;
     db.query_all_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
         .unwrap_or_else(|e| panic!("{e}: {sql}"))
         .iter()
-        .map(|row| {
-            (0..columns)
-                .map(|i| {
-                    row.try_get_by_index(i)
-                        .unwrap_or_else(|e| panic!("{e}: {sql}"))
-                })
-                .collect()
-        })
+        .map(|row| read(&Cells { row, sql }))
         .collect()
+}
+
+/// One row of [`rows`], read by column index.
+struct Cells<'a> {
+    row: &'a sea_orm::QueryResult,
+    sql: &'a str,
+}
+
+impl Cells<'_> {
+    fn at<T: sea_orm::TryGetable>(&self, index: usize) -> T {
+        self.row
+            .try_get_by_index(index)
+            .unwrap_or_else(|e| panic!("column {index}: {e}: {}", self.sql))
+    }
 }
 
 /// A department's sub-tree as `sub_tree_member` holds it and as the links, the departments'
@@ -1498,28 +1505,25 @@ async fn table<T: sea_orm::TryGetable>(app: &TestApp, sql: &str, columns: usize)
 type SubTrees = std::collections::BTreeMap<(i64, i64), (String, i64)>;
 
 async fn sub_trees(app: &TestApp) -> (SubTrees, SubTrees) {
-    let texts = |sql| table::<String>(app, sql, 2);
+    let pairs = |r: &Cells| (r.at::<i64>(0), r.at::<String>(1));
     let paths: std::collections::HashMap<i64, String> =
-        texts("SELECT CAST(id AS TEXT), path FROM department")
+        rows(app, "SELECT id, path FROM department", pairs)
             .await
             .into_iter()
-            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
             .collect();
     let nicknames: std::collections::HashMap<i64, String> =
-        texts("SELECT CAST(id AS TEXT), nickname FROM member")
+        rows(app, "SELECT id, nickname FROM member", pairs)
             .await
             .into_iter()
-            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
             .collect();
-    let mut expected = SubTrees::new();
-    for link in table::<i64>(
+    let links = rows(
         app,
         "SELECT department_id, member_id FROM department_member",
-        2,
+        |r| (r.at::<i64>(0), r.at::<i64>(1)),
     )
-    .await
-    {
-        let (department, member) = (link[0], link[1]);
+    .await;
+    let mut expected = SubTrees::new();
+    for (department, member) in links {
         for above in paths[&department]
             .split('/')
             .filter_map(|id| id.parse().ok())
@@ -1530,14 +1534,14 @@ async fn sub_trees(app: &TestApp) -> (SubTrees, SubTrees) {
                 .1 += 1;
         }
     }
-    let kept = texts("SELECT CAST(department_id AS TEXT) || ' ' || CAST(member_id AS TEXT) || ' ' || CAST(links AS TEXT), lower_nickname FROM sub_tree_member")
-        .await
-        .into_iter()
-        .map(|r| {
-            let ids: Vec<i64> = r[0].split(' ').map(|n| n.parse().expect("a number")).collect();
-            ((ids[0], ids[1]), (r[1].clone(), ids[2]))
-        })
-        .collect();
+    let kept = rows(
+        app,
+        "SELECT department_id, member_id, lower_nickname, CAST(links AS BIGINT) FROM sub_tree_member",
+        |r| ((r.at(0), r.at(1)), (r.at(2), r.at(3))),
+    )
+    .await
+    .into_iter()
+    .collect();
     (kept, expected)
 }
 
@@ -1548,11 +1552,12 @@ async fn assert_sub_trees(app: &TestApp, token: &str, departments: &[&Value], wh
     let (kept, expected) = sub_trees(app).await;
     assert_eq!(kept, expected, "{what}: sub_tree_member against the tree");
     let accounts: std::collections::HashMap<i64, String> =
-        table::<String>(app, "SELECT CAST(id AS TEXT), account FROM member", 2)
-            .await
-            .into_iter()
-            .map(|r| (r[0].parse().expect("an id"), r[1].clone()))
-            .collect();
+        rows(app, "SELECT id, account FROM member", |r| {
+            (r.at(0), r.at(1))
+        })
+        .await
+        .into_iter()
+        .collect();
     for department in departments {
         let id: i64 = department
             .as_str()
