@@ -120,8 +120,8 @@ impl Application {
         &self.bootstrap
     }
 
-    /// Serves until the process is asked to stop; meanwhile purges expired login states, tickets,
-    /// refresh tokens and downloads every ten minutes, and keeps SQLite's planner statistics
+    /// Serves until the process is asked to stop; meanwhile runs [`housekeeping`] every ten
+    /// minutes, and keeps SQLite's planner statistics
     /// current (checked every minute and after large additions, [`AppState::tables_grew`];
     /// [`prepare`] checked them at the start).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
@@ -162,20 +162,7 @@ impl Application {
             let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
             loop {
                 every.tick().await;
-                let purged = match auth::purge_expired(&db).await {
-                    Ok(n) => excel::download::purge_expired(&db).await.map(|d| n + d),
-                    Err(e) => Err(e),
-                };
-                match purged {
-                    Ok(0) => {}
-                    Ok(n) => tracing::debug!(
-                        removed = n,
-                        "purged expired login states, tokens and downloads"
-                    ),
-                    Err(e) => {
-                        tracing::warn!(error = %error::error_chain(&e), "purging expired login states failed")
-                    }
-                }
+                housekeeping(&db).await;
             }
         });
         let scheduler = (self.state.settings.sync.interval_secs > 0).then(|| {
@@ -238,6 +225,33 @@ impl Application {
         }
         drop(graph);
         result
+    }
+}
+
+/// What the server tidies every ten minutes; each part's failure is logged, and the next round
+/// tries again: expired login states, tickets, refresh tokens and downloads are purged, and the
+/// member tallies that writers piled up are folded ([`org::members::fold_tallies`]).
+pub async fn housekeeping(db: &sea_orm::DatabaseConnection) {
+    let purged = match auth::purge_expired(db).await {
+        Ok(n) => excel::download::purge_expired(db).await.map(|d| n + d),
+        Err(e) => Err(e),
+    };
+    match purged {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(
+            removed = n,
+            "purged expired login states, tokens and downloads"
+        ),
+        Err(e) => {
+            tracing::warn!(error = %error::error_chain(&e), "purging expired login states failed")
+        }
+    }
+    match org::members::fold_tallies(db, None).await {
+        Ok(0) => {}
+        Ok(n) => tracing::debug!(organizations = n, "folded the member tallies"),
+        Err(e) => {
+            tracing::warn!(error = %error::error_chain(&e), "folding the member tallies failed")
+        }
     }
 }
 

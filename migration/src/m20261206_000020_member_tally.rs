@@ -11,7 +11,8 @@
 //!   deadlock with row locks taken in another order). So writers only append: each statement adds
 //!   one row per organization with the change it made (`+n` or `-n`), and nothing is ever
 //!   locked. The count is the sum of an organization's rows; a reader folds them into one when
-//!   they pile up (`members::count`).
+//!   they pile up (`members::count`), and the server's housekeeping folds every organization's
+//!   every ten minutes (`members::fold_tallies`).
 //!
 //! An organization's rows go with it (`ON DELETE CASCADE`). Roster deletes no organization, and
 //! the members' own foreign keys (their role, the workspaces they own) refuse to let them go with

@@ -1226,29 +1226,53 @@ async fn tally<C: ConnectionTrait>(
 }
 
 /// Folds an organization's `member_tally` rows into one holding their sum (PostgreSQL, where
-/// they pile up), in one statement: no snapshot sees another sum, and rows appended meanwhile
-/// stay. It only tidies, so a failure (two folds deadlocking, say) is logged, not returned.
+/// they pile up), once a count has summed more than [`TALLY_ROWS_FOLDED`] of them. It only
+/// tidies, so a failure (two folds deadlocking, say) is logged, not returned.
 async fn fold_tally(db: &DatabaseConnection, organization_id: i64) {
-    let backend = db.get_database_backend();
-    if backend != DbBackend::Postgres {
-        return;
-    }
-    let folded = db
-        .execute_raw(sea_orm::Statement::from_sql_and_values(
-            backend,
-            "WITH folded AS (DELETE FROM member_tally WHERE organization_id = $1 RETURNING members) \
-             INSERT INTO member_tally (organization_id, members) \
-             SELECT $1, sum(members) FROM folded HAVING count(*) > 0",
-            [organization_id.into()],
-        ))
-        .await;
-    if let Err(e) = folded {
+    if let Err(e) = fold_tallies(db, Some(organization_id)).await {
         tracing::warn!(
             organization = organization_id,
             error = %crate::error::error_chain(&e),
             "folding the member tally failed; the next count tries again"
         );
     }
+}
+
+/// Folds the `member_tally` rows of every organization holding more than one (or of
+/// `organization` alone) into one row holding their sum, and says how many organizations it
+/// folded. Only PostgreSQL appends a row per writing statement (SQLite keeps one per
+/// organization: nothing to do). Counts fold their organization's rows as they read them
+/// ([`count`]); the server's housekeeping folds the others every ten minutes, so that an
+/// organization written often but seldom counted does not pile them up for its seat checks.
+///
+/// One statement: no snapshot sees another sum, and rows appended meanwhile stay. Two folds at
+/// once delete each row once: the second skips the rows the first deleted, and sums only its own.
+pub async fn fold_tallies(db: &DatabaseConnection, organization: Option<i64>) -> Result<u64> {
+    let backend = db.get_database_backend();
+    if backend != DbBackend::Postgres {
+        return Ok(0);
+    }
+    let only = if organization.is_some() {
+        "WHERE organization_id = $1"
+    } else {
+        ""
+    };
+    let sql = format!(
+        "WITH piled AS (SELECT organization_id FROM member_tally {only} \
+           GROUP BY organization_id HAVING count(*) > 1), \
+         folded AS (DELETE FROM member_tally \
+           WHERE organization_id IN (SELECT organization_id FROM piled) \
+           RETURNING organization_id, members) \
+         INSERT INTO member_tally (organization_id, members) \
+         SELECT organization_id, sum(members) FROM folded GROUP BY organization_id"
+    );
+    let values: Vec<sea_orm::Value> = organization.into_iter().map(Into::into).collect();
+    let folded = db
+        .execute_raw(sea_orm::Statement::from_sql_and_values(
+            backend, sql, values,
+        ))
+        .await?;
+    Ok(folded.rows_affected())
 }
 
 /// What a filter's department covers, in one statement: the department (NOT_FOUND unless it is

@@ -918,8 +918,8 @@ async fn assert_whole_count(app: &TestApp, token: &str, org: i64, expected: i64,
 /// by one through the API, hundreds per statement, removed, deleted, moved to another
 /// organization, upserted; so do status filters with active among them (the tally less the other
 /// statuses); it stays exact when many statements' changes are folded together (PostgreSQL
-/// appends one tally row per statement), also while other connections write, and when the tally
-/// is rebuilt from the members.
+/// appends one tally row per statement), by a count, also while other connections write, or by
+/// the server's housekeeping, and when the tally is rebuilt from the members.
 #[tokio::test]
 async fn the_whole_organization_count_follows_every_change_to_its_members() {
     use migration::{Migrator, MigratorTrait};
@@ -1090,6 +1090,45 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
     tokio::join!(futures_util::future::join_all((0..4).map(writer)), reader);
     assert_whole_count(&app, &admin, org, 1_226, "written beside reads").await;
 
+    // Statements in both organizations, fewer than a count folds: the housekeeping folds them.
+    let tally_rows = |org: i64| {
+        let app = &app;
+        async move {
+            let sql = format!("SELECT count(*) FROM member_tally WHERE organization_id = {org}");
+            scalar(app, &sql).await
+        }
+    };
+    whole_count(&app, &admin).await;
+    whole_count(&app, &branch_token).await;
+    let before = (tally_rows(org).await, tally_rows(branch_id).await);
+    for i in 0..10 {
+        for (at, organization) in [(50_000, org), (60_000, branch_id)] {
+            let one = (at + i, format!("h{}", at + i), format!("H{}", at + i), 1);
+            insert_members(&app, organization, role, &[one], &[]).await;
+        }
+    }
+    let piled = (tally_rows(org).await, tally_rows(branch_id).await);
+    if app.state.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        assert_eq!(piled, (before.0 + 10, before.1 + 10), "a row per statement");
+    } else {
+        assert_eq!(piled, (1, 1), "SQLite keeps one row per organization");
+    }
+    roster::housekeeping(&app.state.db).await;
+    assert_eq!(
+        (tally_rows(org).await, tally_rows(branch_id).await),
+        (1, 1),
+        "folded by the housekeeping"
+    );
+    assert_whole_count(&app, &admin, org, 1_236, "folded by the housekeeping").await;
+    assert_whole_count(
+        &app,
+        &branch_token,
+        branch_id,
+        61,
+        "folded by the housekeeping",
+    )
+    .await;
+
     // Rebuilt from the members: the newest migrations rolled back down to the tally's and applied.
     let position = Migrator::migrations()
         .iter()
@@ -1100,8 +1139,8 @@ async fn the_whole_organization_count_follows_every_change_to_its_members() {
         .await
         .expect("roll back");
     Migrator::up(&app.state.db, None).await.expect("apply");
-    assert_whole_count(&app, &admin, org, 1_226, "rebuilt").await;
-    assert_whole_count(&app, &branch_token, branch_id, 51, "rebuilt").await;
+    assert_whole_count(&app, &admin, org, 1_236, "rebuilt").await;
+    assert_whole_count(&app, &branch_token, branch_id, 61, "rebuilt").await;
 }
 
 /// The one number a statement of fixture SQL answers.
