@@ -134,6 +134,11 @@ async fn bench(url: String) -> anyhow::Result<()> {
             vars: json!({ "f": { "departmentId": "1" } }),
         },
         Scenario {
+            name: "department with sub-departments, newest first",
+            query: PAGE,
+            vars: json!({ "f": { "departmentId": "1" }, "o": { "field": "JOINED_AT", "direction": "DESC" } }),
+        },
+        Scenario {
             name: "one leaf department",
             query: PAGE,
             vars: json!({ "f": { "departmentId": deep_department, "includeSubDepartments": false } }),
