@@ -1960,3 +1960,61 @@ async fn sub_tree_members_stay_exact_under_concurrent_writers() {
     );
     assert_sub_trees(&app, &admin, &[&json!("7001"), &json!("7002")], "raced").await;
 }
+
+/// A member list reads its members' departments and the departments above them side by side
+/// with their links (`sub_tree_member`, kept by triggers). When that read misses some, as when a
+/// link or a move is written between the two reads, the departments and the names on their paths
+/// are read by key instead: every department is listed with its whole path all the same.
+#[tokio::test]
+async fn members_departments_keep_their_paths_when_the_side_by_side_reads_disagree() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let sales = create_department(&app, &admin, "Sales", None).await;
+    let north = create_department(&app, &admin, "North", Some(&sales)).await;
+    let coast = create_department(&app, &admin, "Coast", Some(&north)).await;
+    let support = create_department(&app, &admin, "Support", None).await;
+    let member = create_member(&app, &admin, "pathed", "DEVELOPER", None).await;
+    for department in [&coast, &support] {
+        admin_ok(
+            &app,
+            &admin,
+            "mutation($d: ID!, $m: [ID!]!) { addDepartmentMembers(id: $d, memberIds: $m) { id } }",
+            json!({ "d": department, "m": [member] }),
+        )
+        .await;
+    }
+    let paths = || async {
+        let body = admin_ok(
+            &app,
+            &admin,
+            "query($k: String) { members(first: 10, filter: { keyword: $k }) { nodes { departments { path } } } }",
+            json!({ "k": "pathed" }),
+        )
+        .await;
+        body["members"]["nodes"][0]["departments"].clone()
+    };
+    let expected = json!([{ "path": "/Sales/North/Coast" }, { "path": "/Support" }]);
+    assert_eq!(paths().await, expected, "read side by side");
+
+    // The read beside the links misses the member's sub-tree rows in part, then altogether.
+    let id: i64 = member.parse().expect("a member id");
+    let coast_id: i64 = coast.as_str().and_then(|s| s.parse().ok()).expect("an id");
+    exec(
+        &app,
+        &format!(
+            "DELETE FROM sub_tree_member WHERE member_id = {id} AND department_id = {coast_id}"
+        ),
+    )
+    .await;
+    assert_eq!(paths().await, expected, "the department read by key");
+    exec(
+        &app,
+        &format!("DELETE FROM sub_tree_member WHERE member_id = {id}"),
+    )
+    .await;
+    assert_eq!(
+        paths().await,
+        expected,
+        "the names on the paths read by key"
+    );
+}
