@@ -133,44 +133,30 @@ impl Loader<DepartmentsOf> for OrgLoader {
         &self,
         keys: &[DepartmentsOf],
     ) -> Result<HashMap<DepartmentsOf, Self::Value>, Self::Error> {
-        // The memberships, and beside them the departments on the members' paths (theirs and
-        // every one above them): two statements at once instead of three in a row.
-        let members: Vec<i64> = keys.iter().map(|k| k.0).collect();
-        let links = department_member::Entity::find()
+        // The memberships, then their departments by primary key, then the names on their paths:
+        // three index look-ups. One join of the first two let PostgreSQL's generic plan hash the
+        // organization's every department (0.85 ms of a 50-member page at 5,000 departments).
+        let links: Vec<(i64, i64)> = department_member::Entity::find()
             .select_only()
             .column(department_member::Column::MemberId)
             .column(department_member::Column::DepartmentId)
             .filter(department_member::Column::OrganizationId.eq(self.organization_id))
-            .filter(department_member::Column::MemberId.is_in(members.iter().copied()))
-            .into_tuple::<(i64, i64)>()
-            .all(&self.db);
-        let on_paths = async {
-            departments::on_paths_of_members(&self.db, self.organization_id, &members)
-                .await
-                .map_err(service_error)
-        };
-        let (links, on_paths) =
-            futures_util::try_join!(async { links.await.map_err(Arc::new) }, on_paths)?;
-        let mut deps: HashMap<i64, department::Model> =
-            on_paths.into_iter().map(|d| (d.id, d)).collect();
-        // The two reads may see two moments: a department linked in between is read by id, and
-        // a name missing from a path (a department moved in between) by `display_paths`.
-        let mut absent: Vec<i64> = links
-            .iter()
-            .map(|&(_, department)| department)
-            .filter(|id| !deps.contains_key(id))
-            .collect();
-        if !absent.is_empty() {
-            absent.sort_unstable();
-            absent.dedup();
-            let read = department::Entity::find()
+            .filter(department_member::Column::MemberId.is_in(keys.iter().map(|k| k.0)))
+            .into_tuple()
+            .all(&self.db)
+            .await?;
+        let mut ids: Vec<i64> = links.iter().map(|&(_, department)| department).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let deps: Vec<department::Model> = if ids.is_empty() {
+            Vec::new()
+        } else {
+            department::Entity::find()
                 .filter(department::Column::OrganizationId.eq(self.organization_id))
-                .filter(department::Column::Id.is_in(absent))
+                .filter(department::Column::Id.is_in(ids))
                 .all(&self.db)
-                .await?;
-            deps.extend(read.into_iter().map(|d| (d.id, d)));
-        }
-        let deps: Vec<department::Model> = deps.into_values().collect();
+                .await?
+        };
         let paths = display_paths(&self.db, self.organization_id, &deps)
             .await
             .map_err(service_error)?;

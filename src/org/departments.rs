@@ -9,7 +9,7 @@ use crate::{
     push::outbox,
 };
 use chrono::Utc;
-use entity::{department, department_member, enums::OutboxObject, sub_tree_member};
+use entity::{department, department_member, enums::OutboxObject};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
@@ -65,44 +65,6 @@ pub async fn children_of<C: ConnectionTrait>(
 /// The ids along a path such as `/3/17/`.
 pub fn path_ids(path: &str) -> Vec<i64> {
     path.split('/').filter_map(|p| p.parse().ok()).collect()
-}
-
-/// The departments of these members and every department above them, in one statement: the
-/// departments whose sub-tree holds one of them (`sub_tree_member`). What a member list needs to
-/// show its members' departments with their paths, without reading the departments and then
-/// their ancestors' names one after the other (BENCHMARKS.md, "Members' departments and their
-/// paths in one statement").
-pub async fn on_paths_of_members<C: ConnectionTrait>(
-    db: &C,
-    org: i64,
-    members: &[i64],
-) -> Result<Vec<department::Model>> {
-    if members.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(department::Entity::find()
-        .filter(department::Column::OrganizationId.eq(org))
-        .filter(on_paths_condition(db.get_database_backend(), members))
-        .all(db)
-        .await?)
-}
-
-/// `department.id` among the departments whose sub-tree holds one of `members`. On PostgreSQL
-/// the ids become an array first (`= ANY(ARRAY(…))`): as a semi-join, its generic plan hashes
-/// every department of the organization (0.5 ms at 5,000) instead of reading the few by key.
-fn on_paths_condition(backend: sea_orm::DbBackend, members: &[i64]) -> Expr {
-    let holding = sea_orm::sea_query::Query::select()
-        .column(sub_tree_member::Column::DepartmentId)
-        .from(sub_tree_member::Entity)
-        .and_where(Expr::col(sub_tree_member::Column::MemberId).is_in(members.iter().copied()))
-        .to_owned();
-    let id = Expr::col((department::Entity, department::Column::Id));
-    match backend {
-        sea_orm::DbBackend::Postgres => {
-            Expr::cust_with_exprs("$1 = ANY(ARRAY $2)", [id, Expr::from(holding)])
-        }
-        _ => id.in_subquery(holding),
-    }
 }
 
 /// Display paths (`/Sales/North`) for departments, loading the names of their ancestors in one
@@ -803,31 +765,6 @@ pub async fn search<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn members_departments_on_their_paths_are_read_by_key() {
-        use sea_orm::{DbBackend, QueryTrait};
-        let sql = |backend: DbBackend| {
-            department::Entity::find()
-                .filter(on_paths_condition(backend, &[7, 8]))
-                .build(backend)
-                .to_string()
-        };
-        let postgres = sql(DbBackend::Postgres);
-        assert!(
-            postgres.contains(
-                r#""department"."id" = ANY(ARRAY (SELECT "department_id" FROM "sub_tree_member" WHERE "member_id" IN (7, 8)))"#
-            ),
-            "{postgres}"
-        );
-        let sqlite = sql(DbBackend::Sqlite);
-        assert!(
-            sqlite.contains(
-                r#""department"."id" IN (SELECT "department_id" FROM "sub_tree_member" WHERE "member_id" IN (7, 8))"#
-            ),
-            "{sqlite}"
-        );
-    }
 
     #[test]
     fn path_ids_parse() {
