@@ -110,6 +110,14 @@ pub enum OneTimePasswordState {
 }
 
 impl MemberFilter {
+    /// This filter less its department (for the callers that read the department their own way).
+    fn without_department(&self) -> Self {
+        Self {
+            department_id: None,
+            ..self.clone()
+        }
+    }
+
     /// Whether the filter keeps every member of the organization.
     pub fn is_empty(&self) -> bool {
         // Named field by field, so that a new filter cannot be forgotten here.
@@ -577,9 +585,7 @@ fn condition_but_department(
     organization_id: i64,
     filter: &MemberFilter,
 ) -> Condition {
-    let mut rest = filter.clone();
-    rest.department_id = None;
-    filter_condition(backend, organization_id, &rest, None)
+    filter_condition(backend, organization_id, &filter.without_department(), None)
 }
 
 /// The WHERE condition of a page: [`filter_condition`], or, with `hashed` (the department's
@@ -1134,9 +1140,7 @@ pub async fn count(
 
 /// Whether a filter keeps a department's members (with its sub-tree or not) and nothing else.
 fn only_a_department(filter: &MemberFilter) -> bool {
-    let mut rest = filter.clone();
-    rest.department_id = None;
-    filter.department_id.is_some() && rest.is_empty()
+    filter.department_id.is_some() && filter.without_department().is_empty()
 }
 
 /// How many members a department holds, or its sub-tree: its rows in `department_member` or

@@ -4,7 +4,11 @@
 //! on the item and can be retried; the echo events DingTalk sends back change nothing.
 
 use crate::{
-    common::{TestApp, actors::admin_ok, error_code, eventually},
+    common::{
+        TestApp,
+        actors::{self, admin_ok},
+        error_code, eventually,
+    },
     sync::{
         AES_KEY, TOKEN, dingtalk_connection, event_runs, faults, push_dingtalk, setup, sync, tree,
         until,
@@ -89,13 +93,8 @@ fn sandbox_departments(sandbox: &Sandbox, name: &str) -> Vec<(i64, Option<i64>)>
 }
 
 async fn create_department(app: &TestApp, admin: &str, name: &str, parent: &str) -> String {
-    admin_ok(
-        app,
-        admin,
-        "mutation($n: String!, $p: ID) { createDepartment(name: $n, parentId: $p) { id } }",
-        json!({ "n": name, "p": parent }),
-    )
-    .await["createDepartment"]["id"]
+    actors::create_department(app, admin, name, Some(&json!(parent)))
+        .await
         .as_str()
         .expect("id")
         .to_string()
