@@ -1,7 +1,8 @@
 //! Benchmark harness for spreadsheets: seeds an organization of 100,000 members in 5,000
 //! departments, starts the real server, and measures over HTTP
 //! - the export of every member with every column group (mutation + download of the file), with
-//!   the process's peak memory during it;
+//!   the process's peak memory during it, and the same members exported through their
+//!   departments (`departmentIds`: the top-level ones with their sub-departments);
 //! - a batch update of 5,000 rows that change nickname, user type and a tag (dry run, then applied
 //!   with a new file per run), the same file again (no change), and such files sorted by User Group
 //!   instead of User ID;
@@ -88,25 +89,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
     for _ in 0..runs {
         reset_peak_rss();
         let start = Instant::now();
-        let body: Value = client
-            .post(format!("{base}/graphql"))
-            .bearer_auth(&token)
-            .json(&json!({ "query": "mutation { exportMembers { url } }" }))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let link = body["data"]["exportMembers"]["url"]
-            .as_str()
-            .ok_or_else(|| anyhow::anyhow!("export failed: {body}"))?
-            .to_string();
-        // Written to a temporary file as it arrives, like a browser saving it, so that the peak
-        // is the server's and not the harness holding the file.
-        let mut response = client.get(link).send().await?.error_for_status()?;
-        let mut out = tempfile::tempfile()?;
-        while let Some(chunk) = response.chunk().await? {
-            out.write_all(&chunk)?;
-        }
+        let out = export(&client, &base, &token, json!(null)).await?;
         export_times.push(start.elapsed());
         peak = peak.max(peak_rss_mb());
         downloaded = Some(out);
@@ -122,6 +105,34 @@ async fn bench(url: String) -> anyhow::Result<()> {
         rows.len() - 1,
         file.len() as f64 / 1e6
     );
+
+    // A department export of every member: the top-level departments with their sub-departments.
+    let tops: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&json!({ "query": "{ departments { id } }" }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let tops: Vec<Value> = tops["data"]["departments"]
+        .as_array()
+        .ok_or_else(|| anyhow::anyhow!("no departments: {tops}"))?
+        .iter()
+        .map(|d| d["id"].clone())
+        .collect();
+    let by_departments = json!({ "departmentIds": tops, "includeSubDepartments": true });
+    let mut department_times = Vec::new();
+    let mut department_rows = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let mut out = export(&client, &base, &token, by_departments.clone()).await?;
+        department_times.push(start.elapsed());
+        let mut file = Vec::new();
+        out.rewind()?;
+        out.read_to_end(&mut file)?;
+        department_rows = read_rows(&file)?.len() - 1;
+    }
 
     // Batch update: 5,000 rows from the export, each changing nickname, user type and tag_region;
     // every run its own file (a new nickname suffix, the user type flipped back and forth).
@@ -225,6 +236,11 @@ async fn bench(url: String) -> anyhow::Result<()> {
         median(&mut export_times).as_secs_f64()
     );
     println!(
+        "| export {department_rows} members through the {} top-level departments with sub-departments, median of {runs} | {:.2} s |",
+        tops.len(),
+        median(&mut department_times).as_secs_f64()
+    );
+    println!(
         "| peak RSS of the process during the exports (before: {baseline} MB) | {peak} MB (+{} MB) |",
         peak.saturating_sub(baseline)
     );
@@ -263,6 +279,37 @@ async fn bench(url: String) -> anyhow::Result<()> {
         imported.0.as_secs_f64()
     );
     Ok(())
+}
+
+/// `exportMembers` with `input`, then the download, written to a temporary file as it arrives
+/// (like a browser saving it, so that a peak of memory is the server's, not the harness's).
+async fn export(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    input: Value,
+) -> anyhow::Result<std::fs::File> {
+    let body: Value = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({
+            "query": "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url } }",
+            "variables": { "i": input },
+        }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let link = body["data"]["exportMembers"]["url"]
+        .as_str()
+        .ok_or_else(|| anyhow::anyhow!("export failed: {body}"))?
+        .to_string();
+    let mut response = client.get(link).send().await?.error_for_status()?;
+    let mut out = tempfile::tempfile()?;
+    while let Some(chunk) = response.chunk().await? {
+        out.write_all(&chunk)?;
+    }
+    Ok(out)
 }
 
 fn median(samples: &mut [Duration]) -> Duration {

@@ -111,7 +111,7 @@ pub enum OneTimePasswordState {
 
 impl MemberFilter {
     /// This filter less its department (for the callers that read the department their own way).
-    fn without_department(&self) -> Self {
+    pub(crate) fn without_department(&self) -> Self {
         Self {
             department_id: None,
             ..self.clone()
@@ -384,16 +384,9 @@ impl DepartmentScope {
     /// sub-tree's rows in `sub_tree_member`), selecting their `member_id` or, with `count`, how
     /// many they are.
     pub(crate) fn select(self, count: bool) -> sea_orm::sea_query::SelectStatement {
-        let mut select = Query::select();
-        match self {
-            Self::One(id) => select
-                .column(department_member::Column::MemberId)
-                .from(department_member::Entity)
-                .and_where(Expr::col(department_member::Column::DepartmentId).eq(id)),
-            Self::Tree(id) => select
-                .column(sub_tree_member::Column::MemberId)
-                .from(sub_tree_member::Entity)
-                .and_where(Expr::col(sub_tree_member::Column::DepartmentId).eq(id)),
+        let mut select = match self {
+            Self::One(id) => department_rows(false, |department| department.eq(id)),
+            Self::Tree(id) => department_rows(true, |department| department.eq(id)),
         };
         if count {
             select.clear_selects().expr(Expr::cust("count(*)"));
@@ -409,6 +402,43 @@ impl DepartmentScope {
             Self::One(department_id)
         }
     }
+}
+
+/// The ids of the members of any of `departments` (with `sub_trees`, of any department in their
+/// sub-trees), in one subquery however many they are. A member of several of them may come more
+/// than once; `IN` does not mind.
+pub(crate) fn members_of_any(
+    departments: &[i64],
+    sub_trees: bool,
+) -> sea_orm::sea_query::SelectStatement {
+    department_rows(sub_trees, |department| {
+        department.is_in(departments.iter().copied())
+    })
+}
+
+/// `member_id` of the rows of `sub_tree_member` (with `sub_trees`) or of `department_member`
+/// whose department passes `departments`.
+fn department_rows(
+    sub_trees: bool,
+    departments: impl FnOnce(Expr) -> Expr,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select();
+    if sub_trees {
+        select
+            .column(sub_tree_member::Column::MemberId)
+            .from(sub_tree_member::Entity)
+            .and_where(departments(Expr::col(
+                sub_tree_member::Column::DepartmentId,
+            )));
+    } else {
+        select
+            .column(department_member::Column::MemberId)
+            .from(department_member::Entity)
+            .and_where(departments(Expr::col(
+                department_member::Column::DepartmentId,
+            )));
+    }
+    select
 }
 
 /// How many rows in sort order a sub-tree page looks among before it reads the whole sub-tree.

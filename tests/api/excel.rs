@@ -3,8 +3,9 @@
 
 use crate::common::{
     TestApp,
-    actors::{PASSWORD, admin_ok, create_member},
+    actors::{PASSWORD, admin_ok, create_department, create_member},
     assert_unauthenticated, error_code,
+    fixtures::{Fixture, admin_org_and_role, insert_members},
 };
 use calamine::{Data, Reader, Xlsx};
 use serde_json::{Value, json};
@@ -233,6 +234,58 @@ async fn export_reads_back_cell_by_cell() {
         3,
         "zhang and li"
     );
+
+    // Several departments: each member once, however many of them hold them; a sub-department's
+    // member only with `includeSubDepartments`.
+    admin_ok(
+        &app,
+        &admin,
+        "mutation($id: ID!, $d: [ID!]) { updateMember(id: $id, input: { departmentIds: $d }) { id } }",
+        json!({ "id": wang, "d": [id_of("/Sales/North")] }),
+    )
+    .await;
+    for (departments, sub_departments, expected) in [
+        (vec!["/Sales"], false, 2),
+        (vec!["/Sales"], true, 3),
+        (vec!["/Sales/North", "/Sales"], false, 3),
+        (vec!["/Sales", "/Sales/North"], true, 3),
+    ] {
+        let ids: Vec<_> = departments.iter().map(|path| id_of(path)).collect();
+        let link = admin_ok(
+            &app,
+            &admin,
+            EXPORT,
+            json!({ "i": { "departmentIds": ids, "includeSubDepartments": sub_departments } }),
+        )
+        .await["exportMembers"]
+            .clone();
+        let rows = as_text(&members_sheet(&download(&app, &link).await));
+        let mut members: Vec<_> = rows[1..].iter().map(|row| row[0].clone()).collect();
+        members.sort();
+        members.dedup();
+        assert_eq!(
+            (rows.len() - 1, members.len()),
+            (expected, expected),
+            "{departments:?}, sub-departments {sub_departments}: {rows:?}"
+        );
+        assert_eq!(
+            members.contains(&wang),
+            sub_departments || departments.contains(&"/Sales/North"),
+            "{departments:?}, sub-departments {sub_departments}"
+        );
+    }
+    // The list's department and chosen departments: members of both.
+    let link = admin_ok(
+        &app,
+        &admin,
+        EXPORT,
+        json!({ "i": { "filter": { "departmentId": id_of("/Sales/North") }, "departmentIds": [id_of("/Sales")], "includeSubDepartments": false } }),
+    )
+    .await["exportMembers"]
+        .clone();
+    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    assert_eq!(rows.len(), 2, "zhang alone: {rows:?}");
+    assert_eq!(rows[1][0], zhang);
     let missing = app
         .gql(
             EXPORT,
@@ -241,6 +294,51 @@ async fn export_reads_back_cell_by_cell() {
         )
         .await;
     assert_eq!(error_code(&missing), "NOT_FOUND");
+}
+
+/// A department export reads its members' ids once and pages through them (2,000 a page): every
+/// member once, in id order, across pages and past pages the rest of the filter empties.
+#[tokio::test]
+async fn department_exports_page_through_thousands_of_members() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    let department: i64 = create_department(&app, &admin, "Plant", None)
+        .await
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("a department id");
+    let fixtures: Vec<Fixture> = (100_000..104_500)
+        .map(|id| (id, format!("p{id}"), format!("P{id}"), 1))
+        .collect();
+    // Linked in descending order, so that the links' order is not the ids'.
+    let links: Vec<(i64, i64)> = fixtures.iter().rev().map(|f| (department, f.0)).collect();
+    insert_members(&app, org, role, &fixtures, &links).await;
+
+    let export = |input: Value| {
+        let (app, admin) = (&app, &admin);
+        async move {
+            let link =
+                admin_ok(app, admin, EXPORT, json!({ "i": input })).await["exportMembers"].clone();
+            let rows = as_text(&members_sheet(&download(app, &link).await));
+            rows[1..]
+                .iter()
+                .map(|row| row[0].parse::<i64>().expect("a member id"))
+                .collect::<Vec<_>>()
+        }
+    };
+    let everyone = export(json!({ "departmentIds": [department.to_string()] })).await;
+    assert_eq!(everyone, (100_000..104_500).collect::<Vec<_>>());
+    let filtered = export(json!({ "filter": { "departmentId": department.to_string() } })).await;
+    assert_eq!(filtered, everyone, "the list's department");
+    // The second run of 2,000 ids holds none of the chosen members.
+    let chosen = [100_005, 104_100, 104_499];
+    let some = export(json!({
+        "departmentIds": [department.to_string()],
+        "memberIds": chosen.map(|id| id.to_string()),
+    }))
+    .await;
+    assert_eq!(some, chosen);
 }
 
 #[tokio::test]

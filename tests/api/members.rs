@@ -8,6 +8,10 @@ use crate::common::{
         switch_to,
     },
     error_code,
+    fixtures::{
+        FIXTURE_NOW, Fixture, INSERT_MEMBERS, INSERT_USERS, admin_org_and_role, exec,
+        insert_members, member_values, user_values,
+    },
 };
 use serde_json::{Value, json};
 
@@ -1152,16 +1156,6 @@ async fn scalar(app: &TestApp, sql: &str) -> i64 {
         .unwrap_or_else(|| panic!("no number: {sql}"))
 }
 
-/// Runs one statement of fixture SQL against the test database.
-async fn exec(app: &TestApp, sql: &str) {
-    use sea_orm::ConnectionTrait;
-    app.state
-        .db
-        .execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{e}: {sql}"));
-}
-
 /// A member list with every paging argument, for [`assert_pages`].
 const PAGED: &str = "query($f: MemberFilter, $o: MemberOrder, $first: Int, $after: String, $last: Int, $before: String) {
     members(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
@@ -1182,83 +1176,6 @@ async fn assert_pages(app: &TestApp, token: &str, vars: Value, expected: &[Strin
     assert_eq!(forward, expected, "{what} forward");
     let backward = read_backward(app, token, PAGED, vars, 50).await;
     assert_eq!(backward, expected, "{what} backward");
-}
-
-/// The organization and role of the bootstrap administrator.
-async fn admin_org_and_role(app: &TestApp) -> (i64, i64) {
-    use sea_orm::{ConnectionTrait, Statement};
-    let db = &app.state.db;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT organization_id, role_id FROM member WHERE account = 'admin'",
-        ))
-        .await
-        .expect("query")
-        .expect("the administrator");
-    (
-        row.try_get_by_index(0).expect("org"),
-        row.try_get_by_index(1).expect("role"),
-    )
-}
-
-/// A member row of the fixtures: id, account, nickname, month joined (1–9).
-type Fixture = (i64, String, String, i64);
-
-/// The start of a statement inserting fixture users, for [`user_values`].
-const INSERT_USERS: &str =
-    "INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES";
-
-/// The start of a statement inserting fixture members, for [`member_values`].
-const INSERT_MEMBERS: &str = "INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES";
-
-/// When fixture rows were written.
-const FIXTURE_NOW: &str = "2026-01-01T00:00:00+00:00";
-
-/// The users of fixture members (same id, named after the account), as `VALUES` rows.
-fn user_values(rows: &[Fixture]) -> String {
-    let now = FIXTURE_NOW;
-    rows.iter()
-        .map(|(id, account, ..)| format!("({id}, '{account}', NULL, NULL, '{now}', '{now}')"))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Fixture members of `org`, active developers holding `role`, as `VALUES` rows.
-fn member_values(org: i64, role: i64, rows: &[Fixture]) -> String {
-    let now = FIXTURE_NOW;
-    rows.iter()
-        .map(|(id, account, nick, month)| format!(
-            "({id}, {org}, {id}, '{account}', '{nick}', '{account}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{month}-01T08:00:00+00:00', NULL, false, false, '{now}')"
-        ))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// Inserts fixture members (with their users) and department links straight into the database,
-/// 500 rows per statement.
-async fn insert_members(
-    app: &TestApp,
-    org: i64,
-    role: i64,
-    rows: &[Fixture],
-    links: &[(i64, i64)],
-) {
-    for chunk in rows.chunks(500) {
-        exec(app, &format!("{INSERT_USERS} {}", user_values(chunk))).await;
-        exec(
-            app,
-            &format!("{INSERT_MEMBERS} {}", member_values(org, role, chunk)),
-        )
-        .await;
-    }
-    for chunk in links.chunks(500) {
-        let links: Vec<String> = chunk
-            .iter()
-            .map(|(d, m)| format!("({d}, {m}, {org})"))
-            .collect();
-        exec(app, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await;
-    }
 }
 
 /// A sub-tree row of the fixtures: account, nickname, month joined, id.

@@ -1,5 +1,7 @@
-//! Test fixtures written straight to the database (member management arrives with its own API).
+//! Test fixtures written straight to the database: single rows through the entities, and members
+//! by the thousand through plain SQL.
 
+use crate::common::TestApp;
 use chrono::Utc;
 use entity::{
     enums::{AccountType, MemberStatus, OrgKind, UserType},
@@ -122,4 +124,91 @@ pub async fn set_account_type(state: &AppState, member_id: i64, account_type: Ac
     .exec(&state.db)
     .await
     .expect("update member");
+}
+
+/// Runs one statement of fixture SQL against the test database.
+pub async fn exec(app: &TestApp, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    app.state
+        .db
+        .execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+}
+
+/// The organization and role of the bootstrap administrator.
+pub async fn admin_org_and_role(app: &TestApp) -> (i64, i64) {
+    use sea_orm::{ConnectionTrait, Statement};
+    let db = &app.state.db;
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT organization_id, role_id FROM member WHERE account = 'admin'",
+        ))
+        .await
+        .expect("query")
+        .expect("the administrator");
+    (
+        row.try_get_by_index(0).expect("org"),
+        row.try_get_by_index(1).expect("role"),
+    )
+}
+
+/// A member row of the fixtures: id, account, nickname, month joined (1–9).
+pub type Fixture = (i64, String, String, i64);
+
+/// The start of a statement inserting fixture users, for [`user_values`].
+pub const INSERT_USERS: &str =
+    "INSERT INTO \"user\" (id, name, avatar_url, password_hash, created_at, updated_at) VALUES";
+
+/// The start of a statement inserting fixture members, for [`member_values`].
+pub const INSERT_MEMBERS: &str = "INSERT INTO member (id, organization_id, user_id, account, nickname, name, user_type, role_id, status, email, phone, account_type, joined_at, last_login_at, name_changed, to_be_deleted, updated_at) VALUES";
+
+/// When fixture rows were written.
+pub const FIXTURE_NOW: &str = "2026-01-01T00:00:00+00:00";
+
+/// The users of fixture members (same id, named after the account), as `VALUES` rows.
+pub fn user_values(rows: &[Fixture]) -> String {
+    let now = FIXTURE_NOW;
+    rows.iter()
+        .map(|(id, account, ..)| format!("({id}, '{account}', NULL, NULL, '{now}', '{now}')"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Fixture members of `org`, active developers holding `role`, as `VALUES` rows.
+pub fn member_values(org: i64, role: i64, rows: &[Fixture]) -> String {
+    let now = FIXTURE_NOW;
+    rows.iter()
+        .map(|(id, account, nick, month)| format!(
+            "({id}, {org}, {id}, '{account}', '{nick}', '{account}', 'developer', {role}, 'active', NULL, NULL, 'local', '2025-0{month}-01T08:00:00+00:00', NULL, false, false, '{now}')"
+        ))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Inserts fixture members (with their users) and department links straight into the database,
+/// 500 rows per statement.
+pub async fn insert_members(
+    app: &TestApp,
+    org: i64,
+    role: i64,
+    rows: &[Fixture],
+    links: &[(i64, i64)],
+) {
+    for chunk in rows.chunks(500) {
+        exec(app, &format!("{INSERT_USERS} {}", user_values(chunk))).await;
+        exec(
+            app,
+            &format!("{INSERT_MEMBERS} {}", member_values(org, role, chunk)),
+        )
+        .await;
+    }
+    for chunk in links.chunks(500) {
+        let links: Vec<String> = chunk
+            .iter()
+            .map(|(d, m)| format!("({d}, {m}, {org})"))
+            .collect();
+        exec(app, &format!("INSERT INTO department_member (department_id, member_id, organization_id) VALUES {}", links.join(","))).await;
+    }
 }
