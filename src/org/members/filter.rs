@@ -1,0 +1,653 @@
+//! What a member list asks for: its filter, its order and the keyset cursors of that order,
+//! and the SQL conditions they become (keyword, department and its sub-tree, flags).
+
+use crate::error::{Error, Result};
+use crate::org::rules;
+use chrono::{DateTime, Utc};
+use entity::{
+    department, department_member, enums::*, identity, member, member_tag, sub_tree_member, user,
+    workspace_member,
+};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
+    QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+};
+use serde::{Deserialize, Serialize};
+
+/// Filters of the member list; empty lists mean "any".
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct MemberFilter {
+    /// Partial, case-insensitive match on nickname, account, name, email or phone.
+    pub keyword: Option<String>,
+    /// Any of these user types.
+    pub user_types: Vec<UserType>,
+    /// Any of these account types.
+    pub account_types: Vec<AccountType>,
+    /// Bound to a provider identity (true) or not (false).
+    pub bound: Option<bool>,
+    /// Any of these statuses.
+    pub statuses: Vec<MemberStatus>,
+    /// In this department.
+    pub department_id: Option<i64>,
+    /// Including its sub-departments.
+    pub include_sub_departments: bool,
+    /// Holding this organization role.
+    pub role_id: Option<i64>,
+    /// Member of this workspace.
+    pub workspace_id: Option<i64>,
+    /// Carrying this tag (name without `tag_`).
+    pub tag_name: Option<String>,
+    /// …with this value.
+    pub tag_value: Option<String>,
+    /// Only these members.
+    pub ids: Option<Vec<i64>>,
+    /// Holding a one-time password in any of these states.
+    pub one_time_passwords: Vec<OneTimePasswordState>,
+    /// Renamed by the provider since the last review (true) or not (false).
+    pub name_changed: Option<bool>,
+    /// Gone from the provider (true) or not (false).
+    pub to_be_deleted: Option<bool>,
+}
+
+/// Where a member's one-time password stands (people who chose their own hold none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OneTimePasswordState {
+    /// It still lets them in: they have yet to log in and choose their own.
+    Pending,
+    /// It expired unused: they need a new one (`resetMemberPassword`).
+    Expired,
+}
+
+impl MemberFilter {
+    /// This filter less its department (for the callers that read the department their own way).
+    pub(crate) fn without_department(&self) -> Self {
+        Self {
+            department_id: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the filter keeps every member of the organization.
+    pub fn is_empty(&self) -> bool {
+        // Named field by field, so that a new filter cannot be forgotten here.
+        let Self {
+            keyword: _,
+            user_types,
+            account_types,
+            bound,
+            statuses,
+            department_id,
+            include_sub_departments: _,
+            role_id,
+            workspace_id,
+            tag_name,
+            tag_value,
+            ids,
+            one_time_passwords,
+            name_changed,
+            to_be_deleted,
+        } = self;
+        self.trimmed_keyword().is_none()
+            && user_types.is_empty()
+            && account_types.is_empty()
+            && bound.is_none()
+            && statuses.is_empty()
+            && department_id.is_none()
+            && role_id.is_none()
+            && workspace_id.is_none()
+            && tag_name.is_none()
+            && tag_value.is_none()
+            && ids.is_none()
+            && one_time_passwords.is_empty()
+            && name_changed.is_none()
+            && to_be_deleted.is_none()
+    }
+
+    /// The keyword as it is matched: trimmed, and `None` when absent or blank.
+    pub fn trimmed_keyword(&self) -> Option<&str> {
+        self.keyword
+            .as_deref()
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+    }
+}
+
+/// Columns the member list sorts by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum SortField {
+    /// Nickname (the default), regardless of letter case: `alice`, `Bob`, `carol`.
+    #[default]
+    Nickname,
+    /// Account.
+    Account,
+    /// Join date.
+    JoinedAt,
+    /// Last login; members who never logged in come last.
+    LastLoginAt,
+    /// User type.
+    UserType,
+    /// Organization role.
+    OrganizationRole,
+    /// Status.
+    Status,
+}
+
+impl SortField {
+    /// The column the order is read from.
+    fn column(self) -> member::Column {
+        match self {
+            Self::Nickname => member::Column::Nickname,
+            Self::Account => member::Column::Account,
+            Self::JoinedAt => member::Column::JoinedAt,
+            Self::LastLoginAt => member::Column::LastLoginAt,
+            Self::UserType => member::Column::UserType,
+            Self::OrganizationRole => member::Column::RoleId,
+            Self::Status => member::Column::Status,
+        }
+    }
+
+    /// The expression the list is ordered by: nicknames by `lower(nickname)`, the expression of
+    /// their unique index `(organization_id, lower(nickname))`, which serves the order and its
+    /// cursors without an index of its own (one index fewer for every member write to maintain).
+    pub(super) fn sorted(self, value: Expr) -> Expr {
+        match self {
+            Self::Nickname => Func::lower(value).into(),
+            _ => value,
+        }
+    }
+
+    /// The ordered expression over the member row.
+    pub(super) fn expr(self) -> Expr {
+        self.sorted(Expr::col((member::Entity, self.column())))
+    }
+
+    /// Whether no two members of an organization share the ordered value (a unique index), so
+    /// that it orders them alone, without the id as tie-breaker.
+    pub(super) fn is_unique(self) -> bool {
+        matches!(self, Self::Nickname | Self::Account)
+    }
+
+    /// `query` in this order, ties (if the value can tie) broken by id.
+    pub(super) fn order<Q: QueryOrder>(self, query: Q, order: &Order) -> Q {
+        let query = query.order_by(self.expr(), order.clone());
+        if self.is_unique() {
+            query
+        } else {
+            query.order_by(member::Column::Id, order.clone())
+        }
+    }
+
+    fn value(self, m: &member::Model) -> SortValue {
+        match self {
+            Self::Nickname => SortValue::Text(m.nickname.clone()),
+            Self::Account => SortValue::Text(m.account.clone()),
+            Self::JoinedAt => SortValue::Time(Some(m.joined_at)),
+            Self::LastLoginAt => SortValue::Time(m.last_login_at),
+            Self::UserType => SortValue::Text(sea_orm::ActiveEnum::to_value(&m.user_type)),
+            Self::OrganizationRole => SortValue::Int(m.role_id),
+            Self::Status => SortValue::Text(sea_orm::ActiveEnum::to_value(&m.status)),
+        }
+    }
+}
+
+/// The sort key of one row, as kept in a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum SortValue {
+    /// A text column.
+    Text(String),
+    /// A time column (absent for never).
+    Time(Option<DateTime<Utc>>),
+    /// An id column.
+    Int(i64),
+}
+
+/// A position in the list: the sort key and id of a row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cursor {
+    /// The ordering the cursor belongs to.
+    pub field: SortField,
+    /// The row's sort value.
+    pub value: SortValue,
+    /// The row's id (the tie-breaker).
+    pub id: i64,
+}
+
+impl Cursor {
+    /// The cursor of a row.
+    pub fn of(field: SortField, m: &member::Model) -> Self {
+        Self {
+            field,
+            value: field.value(m),
+            id: m.id,
+        }
+    }
+
+    /// Opaque text form.
+    pub fn encode(&self) -> String {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Parses the text form, checking it belongs to this ordering.
+    pub fn decode(arg: &str, text: &str, field: SortField) -> Result<Self> {
+        use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+        let cursor: Cursor = URL_SAFE_NO_PAD
+            .decode(text)
+            .ok()
+            .and_then(|raw| serde_json::from_slice(&raw).ok())
+            .ok_or_else(|| {
+                Error::validation(
+                    arg,
+                    "the cursor is not one this API returned; start again without it",
+                )
+            })?;
+        if cursor.field != field {
+            return Err(Error::validation(
+                arg,
+                "the cursor belongs to another ordering; start again without it",
+            ));
+        }
+        Ok(cursor)
+    }
+}
+
+/// The searchable text of a member as one SQL expression; PostgreSQL's trigram index is built on
+/// exactly this expression (migration `m20261122_000004`).
+const SEARCH_BODY: &str = "lower(\"member\".\"nickname\" || ' ' || \"member\".\"account\" || ' ' || \"member\".\"name\" || ' ' || coalesce(\"member\".\"email\", '') || ' ' || coalesce(\"member\".\"phone\", ''))";
+
+/// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
+/// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
+/// characters; shorter keywords are matched by scanning.
+pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
+    let pattern = rules::like_pattern(keyword);
+    match backend {
+        DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
+            format!("{SEARCH_BODY} LIKE $1 ESCAPE '\\'"),
+            [pattern],
+        )),
+        _ if keyword.chars().count() >= 3 => {
+            let phrase = format!("\"{}\"", keyword.replace('"', "\"\""));
+            Condition::all().add(Expr::cust_with_values(
+                "\"member\".\"id\" IN (SELECT rowid FROM member_search WHERE member_search MATCH ?)",
+                [phrase],
+            ))
+        }
+        _ => {
+            let mut any = Condition::any();
+            for column in [
+                member::Column::Nickname,
+                member::Column::Account,
+                member::Column::Name,
+                member::Column::Email,
+                member::Column::Phone,
+            ] {
+                any = any.add(
+                    Expr::expr(Func::lower(Expr::col((member::Entity, column))))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                );
+            }
+            any
+        }
+    }
+}
+
+/// The departments a department filter of the member list covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepartmentScope {
+    /// This department alone (its members in `department_member`).
+    One(i64),
+    /// This department and every department below it (their members in `sub_tree_member`,
+    /// kept by triggers, migration `m20261206_000021_sub_tree_member`).
+    Tree(i64),
+}
+
+impl DepartmentScope {
+    /// A statement over the scope's rows, one per member (the department's links, or its
+    /// sub-tree's rows in `sub_tree_member`), selecting their `member_id` or, with `count`, how
+    /// many they are.
+    pub(crate) fn select(self, count: bool) -> sea_orm::sea_query::SelectStatement {
+        let mut select = match self {
+            Self::One(id) => department_rows(false, |department| department.eq(id)),
+            Self::Tree(id) => department_rows(true, |department| department.eq(id)),
+        };
+        if count {
+            select.clear_selects().expr(Expr::cust("count(*)"));
+        }
+        select
+    }
+
+    /// What a filter's department covers, given whether it has departments below it.
+    pub fn of(filter: &MemberFilter, department_id: i64, has_children: bool) -> Self {
+        if filter.include_sub_departments && has_children {
+            Self::Tree(department_id)
+        } else {
+            Self::One(department_id)
+        }
+    }
+}
+
+/// The ids of the members of any of `departments` (with `sub_trees`, of any department in their
+/// sub-trees), in one subquery however many they are. A member of several of them may come more
+/// than once; `IN` does not mind.
+pub(crate) fn members_of_any(
+    departments: &[i64],
+    sub_trees: bool,
+) -> sea_orm::sea_query::SelectStatement {
+    department_rows(sub_trees, |department| {
+        department.is_in(departments.iter().copied())
+    })
+}
+
+/// `member_id` of the rows of `sub_tree_member` (with `sub_trees`) or of `department_member`
+/// whose department passes `departments`.
+fn department_rows(
+    sub_trees: bool,
+    departments: impl FnOnce(Expr) -> Expr,
+) -> sea_orm::sea_query::SelectStatement {
+    let mut select = Query::select();
+    if sub_trees {
+        select
+            .column(sub_tree_member::Column::MemberId)
+            .from(sub_tree_member::Entity)
+            .and_where(departments(Expr::col(
+                sub_tree_member::Column::DepartmentId,
+            )));
+    } else {
+        select
+            .column(department_member::Column::MemberId)
+            .from(department_member::Entity)
+            .and_where(departments(Expr::col(
+                department_member::Column::DepartmentId,
+            )));
+    }
+    select
+}
+
+/// The ids of the members a filter's department holds, as a subquery: `scope`, or without it
+/// the department alone; `None` without a department filter.
+pub(super) fn department_subquery(
+    filter: &MemberFilter,
+    scope: Option<&DepartmentScope>,
+) -> Option<sea_orm::sea_query::SelectStatement> {
+    let scope = scope
+        .copied()
+        .or(filter.department_id.map(DepartmentScope::One))?;
+    Some(scope.select(false))
+}
+
+/// The WHERE condition of a filter within one organization.
+pub fn filter_condition(
+    backend: DbBackend,
+    organization_id: i64,
+    filter: &MemberFilter,
+    department: Option<&DepartmentScope>,
+) -> Condition {
+    let mut cond = Condition::all().add(member::Column::OrganizationId.eq(organization_id));
+    if let Some(keyword) = filter.trimmed_keyword() {
+        cond = cond.add(keyword_condition(backend, keyword));
+    }
+    if !filter.user_types.is_empty() {
+        cond = cond.add(member::Column::UserType.is_in(filter.user_types.clone()));
+    }
+    if !filter.account_types.is_empty() {
+        cond = cond.add(member::Column::AccountType.is_in(filter.account_types.clone()));
+    }
+    if !filter.statuses.is_empty() {
+        cond = cond.add(member::Column::Status.is_in(filter.statuses.clone()));
+    }
+    if let Some(role_id) = filter.role_id {
+        cond = cond.add(member::Column::RoleId.eq(role_id));
+    }
+    if let Some(ids) = &filter.ids {
+        cond = cond.add(member::Column::Id.is_in(ids.clone()));
+    }
+    if !filter.one_time_passwords.is_empty() {
+        cond = cond.add(
+            member::Column::UserId.in_subquery(one_time_password_holders(
+                &filter.one_time_passwords,
+                Utc::now(),
+            )),
+        );
+    }
+    for (flag, column) in [
+        (filter.name_changed, member::Column::NameChanged),
+        (filter.to_be_deleted, member::Column::ToBeDeleted),
+    ] {
+        match flag {
+            Some(true) => {
+                cond = cond.add(member::Column::Id.in_subquery(flagged(organization_id, column)))
+            }
+            Some(false) => cond = cond.add(column.eq(false)),
+            None => {}
+        }
+    }
+    if let Some(bound) = filter.bound {
+        let sub = Query::select()
+            .column(identity::Column::UserId)
+            .from(identity::Entity)
+            .to_owned();
+        cond = cond.add(if bound {
+            member::Column::UserId.in_subquery(sub)
+        } else {
+            member::Column::UserId.not_in_subquery(sub)
+        });
+    }
+    if let Some(sub) = department_subquery(filter, department) {
+        cond = cond.add(member::Column::Id.in_subquery(sub));
+    }
+    if let Some(workspace_id) = filter.workspace_id {
+        let sub = Query::select()
+            .column(workspace_member::Column::MemberId)
+            .from(workspace_member::Entity)
+            .and_where(Expr::col(workspace_member::Column::WorkspaceId).eq(workspace_id))
+            .and_where(Expr::col(workspace_member::Column::OrganizationId).eq(organization_id))
+            .to_owned();
+        cond = cond.add(member::Column::Id.in_subquery(sub));
+    }
+    if let Some(name) = &filter.tag_name {
+        let mut sub = Query::select();
+        sub.column(member_tag::Column::MemberId)
+            .from(member_tag::Entity)
+            .and_where(Expr::col(member_tag::Column::OrganizationId).eq(organization_id))
+            .and_where(Expr::col(member_tag::Column::Name).eq(name.as_str()));
+        if let Some(value) = &filter.tag_value {
+            sub.and_where(
+                Expr::col(member_tag::Column::Value)
+                    .eq(value.as_str())
+                    .or(Expr::col(member_tag::Column::Value).eq(rules::ALL_MEMBERS)),
+            );
+        }
+        cond = cond.add(member::Column::Id.in_subquery(sub.to_owned()));
+    }
+    cond
+}
+
+/// The members of an organization carrying a sync flag (`column`): read from the partial index
+/// `ix_member_flagged`, which holds only them, by naming the bare column as the index does.
+/// Asked of the page itself, SQLite's planner prefers an index over two equalities (status,
+/// user type) or the sort index to the partial one, and walks the whole organization; asked
+/// apart, the few flagged ids are read first and the page fetched by id.
+fn flagged(organization_id: i64, column: member::Column) -> sea_orm::sea_query::SelectStatement {
+    let flagged = sea_orm::sea_query::Alias::new("flagged");
+    Query::select()
+        .column((flagged.clone(), member::Column::Id))
+        .from_as(member::Entity, flagged.clone())
+        .and_where(Expr::col((flagged.clone(), member::Column::OrganizationId)).eq(organization_id))
+        .and_where(Expr::col((flagged, column)))
+        .to_owned()
+}
+
+/// The people holding a one-time password in any of `states` at `now`.
+fn one_time_password_holders(
+    states: &[OneTimePasswordState],
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::SelectStatement {
+    let expires = || Expr::col((user::Entity, user::Column::PasswordExpiresAt));
+    let mut held = Condition::any();
+    if states.contains(&OneTimePasswordState::Pending) {
+        held = held.add(expires().is_null()).add(expires().gt(now));
+    }
+    if states.contains(&OneTimePasswordState::Expired) {
+        held = held.add(expires().lte(now));
+    }
+    Query::select()
+        .column((user::Entity, user::Column::Id))
+        .from(user::Entity)
+        // The bare column, as the partial index `ix_user_one_time_password` says it, so that
+        // both databases see the index applies (a bound `= true` does not show them that).
+        .and_where(Expr::col((
+            user::Entity,
+            user::Column::PasswordChangeRequired,
+        )))
+        .cond_where(held)
+        .to_owned()
+}
+
+/// [`filter_condition`] for everything the filter asks but its department, which the caller
+/// reads its own way.
+pub(super) fn condition_but_department(
+    backend: DbBackend,
+    organization_id: i64,
+    filter: &MemberFilter,
+) -> Condition {
+    filter_condition(backend, organization_id, &filter.without_department(), None)
+}
+
+/// What a filter's department covers, in one statement: the department (NOT_FOUND unless it is
+/// the organization's) and whether any department lies below it.
+pub(super) async fn department_scope<C: ConnectionTrait>(
+    db: &C,
+    org: i64,
+    filter: &MemberFilter,
+) -> Result<Option<DepartmentScope>> {
+    let Some(id) = filter.department_id else {
+        return Ok(None);
+    };
+    let child = sea_orm::sea_query::Alias::new("child");
+    let children = Query::select()
+        .expr(Expr::val(1))
+        .from_as(department::Entity, child.clone())
+        .and_where(Expr::col((child.clone(), department::Column::OrganizationId)).eq(org))
+        .and_where(Expr::col((child, department::Column::ParentId)).eq(id))
+        .to_owned();
+    let found: Option<(i64, bool)> = department::Entity::find_by_id(id)
+        .select_only()
+        .column(department::Column::Id)
+        .expr(Expr::exists(children))
+        .filter(department::Column::OrganizationId.eq(org))
+        .into_tuple()
+        .one(db)
+        .await?;
+    let (id, has_children) = found.ok_or(Error::NotFound("department"))?;
+    Ok(Some(DepartmentScope::of(filter, id, has_children)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::QueryTrait;
+
+    #[test]
+    fn a_filter_is_empty_only_without_any_condition() {
+        assert!(MemberFilter::default().is_empty());
+        let with = |f: fn(&mut MemberFilter)| {
+            let mut filter = MemberFilter::default();
+            f(&mut filter);
+            filter.is_empty()
+        };
+        // A blank keyword and the sub-tree switch alone keep everyone.
+        assert!(with(|f| f.keyword = Some("  ".into())));
+        assert!(with(|f| f.include_sub_departments = true));
+        let narrowing: [fn(&mut MemberFilter); 14] = [
+            |f| f.keyword = Some("ann".into()),
+            |f| f.user_types = vec![UserType::Viewer],
+            |f| f.account_types = vec![AccountType::Local],
+            |f| f.bound = Some(false),
+            |f| f.statuses = vec![MemberStatus::Active],
+            |f| f.department_id = Some(1),
+            |f| f.role_id = Some(1),
+            |f| f.workspace_id = Some(1),
+            |f| f.tag_name = Some("region".into()),
+            |f| f.tag_value = Some("East".into()),
+            |f| f.ids = Some(vec![]),
+            |f| f.one_time_passwords = vec![OneTimePasswordState::Expired],
+            |f| f.name_changed = Some(false),
+            |f| f.to_be_deleted = Some(false),
+        ];
+        for (i, narrow) in narrowing.into_iter().enumerate() {
+            assert!(!with(narrow), "filter {i} keeps only some members");
+        }
+    }
+
+    #[test]
+    fn sync_flags_are_matched_as_the_flagged_index_says() {
+        let sql = |backend: DbBackend, name_changed, to_be_deleted| {
+            let filter = MemberFilter {
+                name_changed,
+                to_be_deleted,
+                ..Default::default()
+            };
+            member::Entity::find()
+                .filter(filter_condition(backend, 7, &filter, None))
+                .build(backend)
+                .to_string()
+                .split_once(" WHERE ")
+                .map(|(_, condition)| condition.to_string())
+                .unwrap_or_default()
+        };
+        for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+            // Flagged: ids read apart, naming the bare column, a term of the partial index's
+            // `name_changed OR to_be_deleted`, so that both databases see the index holds every
+            // match.
+            let flagged = |column: &str| {
+                format!(
+                    r#""member"."id" IN (SELECT "flagged"."id" FROM "member" AS "flagged" WHERE "flagged"."organization_id" = 7 AND "flagged"."{column}")"#
+                )
+            };
+            let renamed = sql(backend, Some(true), None);
+            assert!(renamed.ends_with(&flagged("name_changed")), "{renamed}");
+            let gone = sql(backend, None, Some(true));
+            assert!(gone.ends_with(&flagged("to_be_deleted")), "{gone}");
+            let unflagged = sql(backend, Some(false), Some(false));
+            assert!(
+                unflagged.contains(r#""member"."name_changed" = FALSE"#)
+                    && unflagged.contains(r#""member"."to_be_deleted" = FALSE"#),
+                "{unflagged}"
+            );
+            assert_eq!(
+                sql(backend, None, None),
+                r#""member"."organization_id" = 7"#
+            );
+        }
+    }
+
+    #[test]
+    fn time_cursors_stay_times() {
+        let c = Cursor {
+            field: SortField::JoinedAt,
+            value: SortValue::Time(Some(Utc::now())),
+            id: 1,
+        };
+        assert_eq!(
+            Cursor::decode("after", &c.encode(), SortField::JoinedAt).unwrap(),
+            c
+        );
+    }
+
+    #[test]
+    fn cursors_round_trip_and_check_ordering() {
+        let c = Cursor {
+            field: SortField::LastLoginAt,
+            value: SortValue::Time(None),
+            id: 9,
+        };
+        assert_eq!(
+            Cursor::decode("after", &c.encode(), SortField::LastLoginAt).unwrap(),
+            c
+        );
+        assert!(Cursor::decode("after", &c.encode(), SortField::Nickname).is_err());
+        assert!(Cursor::decode("after", "junk", SortField::Nickname).is_err());
+    }
+}
