@@ -450,6 +450,8 @@ async fn read_pages(
             .filter(condition.clone());
         query = match &held {
             None => query.filter(member::Column::Id.gt(after)).limit(PAGE),
+            // Departments without members.
+            Some(ids) if ids.is_empty() => break,
             Some(ids) => {
                 let run = &ids[listed..ids.len().min(listed + PAGE as usize)];
                 listed += run.len();

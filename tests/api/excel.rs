@@ -286,6 +286,18 @@ async fn export_reads_back_cell_by_cell() {
     let rows = as_text(&members_sheet(&download(&app, &link).await));
     assert_eq!(rows.len(), 2, "zhang alone: {rows:?}");
     assert_eq!(rows[1][0], zhang);
+    // A department without members: the header alone.
+    let empty = create_department(&app, &admin, "Empty", None).await;
+    let link = admin_ok(
+        &app,
+        &admin,
+        EXPORT,
+        json!({ "i": { "departmentIds": [empty] } }),
+    )
+    .await["exportMembers"]
+        .clone();
+    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    assert_eq!(rows.len(), 1, "{rows:?}");
     let missing = app
         .gql(
             EXPORT,
