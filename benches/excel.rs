@@ -2,7 +2,8 @@
 //! departments, starts the real server, and measures over HTTP
 //! - the export of every member with every column group (mutation + download of the file), with
 //!   the process's peak memory during it, and the same members exported through their
-//!   departments (`departmentIds`: the top-level ones with their sub-departments);
+//!   departments (`departmentIds`: the top-level ones with their sub-departments) and through a
+//!   keyword they all match;
 //! - a batch update of 5,000 rows that change nickname, user type and a tag (dry run, then applied
 //!   with a new file per run), the same file again (no change), and such files sorted by User Group
 //!   instead of User ID;
@@ -121,18 +122,23 @@ async fn bench(url: String) -> anyhow::Result<()> {
         .iter()
         .map(|d| d["id"].clone())
         .collect();
-    let by_departments = json!({ "departmentIds": tops, "includeSubDepartments": true });
-    let mut department_times = Vec::new();
-    let mut department_rows = 0;
-    for _ in 0..runs {
-        let start = Instant::now();
-        let mut out = export(&client, &base, &token, by_departments.clone()).await?;
-        department_times.push(start.elapsed());
-        let mut file = Vec::new();
-        out.rewind()?;
-        out.read_to_end(&mut file)?;
-        department_rows = read_rows(&file)?.len() - 1;
-    }
+    let (department_rows, mut department_times) = timed_exports(
+        &client,
+        &base,
+        &token,
+        json!({ "departmentIds": tops, "includeSubDepartments": true }),
+        runs,
+    )
+    .await?;
+    // …and through a keyword every seeded member matches (the domain of their email).
+    let (keyword_rows, mut keyword_times) = timed_exports(
+        &client,
+        &base,
+        &token,
+        json!({ "filter": { "keyword": "example.com" } }),
+        runs,
+    )
+    .await?;
 
     // Batch update: 5,000 rows from the export, each changing nickname, user type and tag_region;
     // every run its own file (a new nickname suffix, the user type flipped back and forth).
@@ -241,6 +247,10 @@ async fn bench(url: String) -> anyhow::Result<()> {
         median(&mut department_times).as_secs_f64()
     );
     println!(
+        "| export {keyword_rows} members filtered by a keyword they all match, median of {runs} | {:.2} s |",
+        median(&mut keyword_times).as_secs_f64()
+    );
+    println!(
         "| peak RSS of the process during the exports (before: {baseline} MB) | {peak} MB (+{} MB) |",
         peak.saturating_sub(baseline)
     );
@@ -310,6 +320,28 @@ async fn export(
         out.write_all(&chunk)?;
     }
     Ok(out)
+}
+
+/// [`export`] with `input` `runs` times: how many members the last file held, and each time.
+async fn timed_exports(
+    client: &reqwest::Client,
+    base: &str,
+    token: &str,
+    input: Value,
+    runs: u64,
+) -> anyhow::Result<(usize, Vec<Duration>)> {
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for _ in 0..runs {
+        let start = Instant::now();
+        let mut out = export(client, base, token, input.clone()).await?;
+        times.push(start.elapsed());
+        let mut file = Vec::new();
+        out.rewind()?;
+        out.read_to_end(&mut file)?;
+        rows = read_rows(&file)?.len().saturating_sub(1);
+    }
+    Ok((rows, times))
 }
 
 fn median(samples: &mut [Duration]) -> Duration {

@@ -260,7 +260,7 @@ struct ExportedMember {
 }
 
 /// Members read per query while exporting.
-const PAGE: u64 = 2_000;
+const PAGE: usize = 2_000;
 
 /// What every export needs from the organization: tag names, role names, department paths.
 struct OrgContext {
@@ -317,7 +317,7 @@ pub async fn members_workbook(
 ) -> Result<WorkbookFile> {
     let cx = org_context(db, org).await?;
     let columns = columns::export_columns(groups, &cx.tags);
-    let selected = selected(db, org, selection, &cx).await?;
+    let ids = selected_ids(db, org, selection, &cx).await?;
     let roles_for_lists = role_names(&cx);
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Vec<MemberLine>>(2);
     let writer = tokio::task::spawn_blocking(move || -> Result<WorkbookFile> {
@@ -332,7 +332,7 @@ pub async fn members_workbook(
         }
         sheet.finish()
     });
-    let read = read_pages(db, org, selected, groups, &cx, tx).await;
+    let read = read_pages(db, org, &ids, groups, &cx, tx).await;
     let written = writer
         .await
         .map_err(|e| Error::internal(format!("the export writer stopped: {e}")))?;
@@ -340,34 +340,31 @@ pub async fn members_workbook(
     written
 }
 
-/// Which members an export reads, page by page.
-struct Selected {
-    /// Every condition of the selection but its departments.
-    condition: sea_orm::Condition,
-    /// With departments in the selection, the ids of their members, ascending, each once.
-    held: Option<Vec<i64>>,
-}
-
-/// What `selection` selects. Departments' members are read once here, as a sorted list of ids,
-/// and pages then take the next run of them: a subquery over their rows in every page's
-/// statement was read again for each page, and an export of a department of 100,000 members
-/// took 2.2 s on SQLite and 1.4 s on PostgreSQL in those statements alone (BENCHMARKS.md).
-async fn selected(
+/// The ids of the members `selection` selects, ascending, read in one statement. Pages then
+/// read the members of the next run of them. Paging through the selection itself instead
+/// evaluated its subqueries (departments, keyword, tags, workspaces…) again for every page: an
+/// export of 100,000 members through their departments spent 8.3 s on SQLite in those
+/// statements, one filtered by a keyword they all match 1.4 s (BENCHMARKS.md).
+async fn selected_ids(
     db: &sea_orm::DatabaseConnection,
     org: i64,
     selection: &Selection,
     cx: &OrgContext,
-) -> Result<Selected> {
+) -> Result<Vec<i64>> {
     use crate::org::members::{DepartmentScope, filter_condition, members_of_any};
+    use entity::member;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let filter = &selection.filter;
-    let mut scopes = Vec::new();
-    if let Some(id) = filter.department_id {
-        if !cx.departments.contains_key(&id) {
-            return Err(Error::NotFound("department"));
+    let department = match filter.department_id {
+        Some(id) if cx.departments.contains_key(&id) => {
+            // A department without any below covers itself either way.
+            Some(DepartmentScope::of(filter, id, true))
         }
-        // A department without any below covers itself either way.
-        scopes.push(DepartmentScope::of(filter, id, true).select(false));
-    }
+        Some(_) => return Err(Error::NotFound("department")),
+        None => None,
+    };
+    let mut condition =
+        filter_condition(db.get_database_backend(), org, filter, department.as_ref());
     if !selection.department_ids.is_empty() {
         if !selection
             .department_ids
@@ -378,45 +375,25 @@ async fn selected(
         }
         // Members of any of them: the departments are the organization's (checked above), and
         // so are their members.
-        scopes.push(members_of_any(
+        condition = condition.add(member::Column::Id.in_subquery(members_of_any(
             &selection.department_ids,
             selection.include_sub_departments,
-        ));
+        )));
     }
-    let backend = db.get_database_backend();
-    let condition = filter_condition(backend, org, &filter.without_department(), None);
-    let mut held: Option<Vec<i64>> = None;
-    for scope in scopes {
-        let mut ids = member_ids(db, &scope).await?;
-        if let Some(before) = held {
-            // In the filter's department and in one of the chosen departments.
-            ids.retain(|id| before.binary_search(id).is_ok());
-        }
-        held = Some(ids);
-    }
-    Ok(Selected { condition, held })
-}
-
-/// The member ids `statement` selects, ascending, each once.
-async fn member_ids(
-    db: &sea_orm::DatabaseConnection,
-    statement: &sea_orm::sea_query::SelectStatement,
-) -> Result<Vec<i64>> {
-    use sea_orm::ConnectionTrait;
-    let rows = db.query_all(statement).await?;
-    let mut ids = rows
-        .iter()
-        .map(|row| row.try_get_by_index::<i64>(0))
-        .collect::<std::result::Result<Vec<_>, _>>()?;
-    ids.sort_unstable();
-    ids.dedup();
-    Ok(ids)
+    Ok(member::Entity::find()
+        .select_only()
+        .column(member::Column::Id)
+        .filter(condition)
+        .order_by_asc(member::Column::Id)
+        .into_tuple()
+        .all(db)
+        .await?)
 }
 
 async fn read_pages(
     db: &sea_orm::DatabaseConnection,
     org: i64,
-    selected: Selected,
+    selected: &[i64],
     groups: &[FieldGroup],
     cx: &OrgContext,
     tx: tokio::sync::mpsc::Sender<Vec<MemberLine>>,
@@ -426,13 +403,10 @@ async fn read_pages(
     use std::collections::HashMap;
     let with_tags = groups.contains(&FieldGroup::Tags);
     let with_groups = groups.contains(&FieldGroup::UserGroups);
-    let Selected { condition, held } = selected;
-    // Without departments, the next page after the last id read; with them, the next run of
-    // their members' ids, from `listed` on.
-    let mut after = 0i64;
-    let mut listed = 0usize;
-    loop {
-        let mut query = member::Entity::find()
+    for run in selected.chunks(PAGE) {
+        // The selection's conditions were applied when its ids were read; a member removed
+        // since is missing here.
+        let page = member::Entity::find()
             .select_only()
             .columns([
                 member::Column::Id,
@@ -447,34 +421,12 @@ async fn read_pages(
                 member::Column::Email,
                 member::Column::Phone,
             ])
-            .filter(condition.clone());
-        query = match &held {
-            None => query.filter(member::Column::Id.gt(after)).limit(PAGE),
-            // Departments without members.
-            Some(ids) if ids.is_empty() => break,
-            Some(ids) => {
-                let run = &ids[listed..ids.len().min(listed + PAGE as usize)];
-                listed += run.len();
-                query.filter(member::Column::Id.is_in(run.iter().copied()))
-            }
-        };
-        let page = query
+            .filter(member::Column::OrganizationId.eq(org))
+            .filter(member::Column::Id.is_in(run.iter().copied()))
             .order_by_asc(member::Column::Id)
             .into_model::<ExportedMember>()
             .all(db)
             .await?;
-        let more = match &held {
-            None => page.len() as u64 == PAGE,
-            Some(ids) => listed < ids.len(),
-        };
-        let Some(last) = page.last() else {
-            // A run of department members of whom the filter keeps none.
-            if more {
-                continue;
-            }
-            break;
-        };
-        after = last.id;
         let ids: Vec<i64> = page.iter().map(|m| m.id).collect();
         let mut tags: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
         if with_tags {
@@ -540,9 +492,6 @@ async fn read_pages(
             .collect();
         if tx.send(lines).await.is_err() {
             // The writer failed; its error is reported by the caller.
-            break;
-        }
-        if !more {
             break;
         }
     }

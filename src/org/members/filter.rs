@@ -62,7 +62,7 @@ pub enum OneTimePasswordState {
 
 impl MemberFilter {
     /// This filter less its department (for the callers that read the department their own way).
-    pub(crate) fn without_department(&self) -> Self {
+    pub(super) fn without_department(&self) -> Self {
         Self {
             department_id: None,
             ..self.clone()
