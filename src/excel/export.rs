@@ -332,7 +332,7 @@ pub async fn members_workbook(
         }
         sheet.finish()
     });
-    let read = read_pages(db, org, &ids, groups, &cx, tx).await;
+    let read = read_pages(db, org, ids.as_deref(), groups, &cx, tx).await;
     let written = writer
         .await
         .map_err(|e| Error::internal(format!("the export writer stopped: {e}")))?;
@@ -340,21 +340,26 @@ pub async fn members_workbook(
     written
 }
 
-/// The ids of the members `selection` selects, ascending, read in one statement. Pages then
-/// read the members of the next run of them. Paging through the selection itself instead
-/// evaluated its subqueries (departments, keyword, tags, workspaces…) again for every page: an
-/// export of 100,000 members through their departments spent 8.3 s on SQLite in those
-/// statements, one filtered by a keyword they all match 1.4 s (BENCHMARKS.md).
+/// The ids of the members `selection` selects, ascending, read in one statement; `None` when it
+/// selects every member of the organization, whose pages are read by keyset. Paging through a
+/// filtered selection itself evaluated its subqueries (departments, keyword, tags,
+/// workspaces…) again for every page of 2,000: an export of 100,000 members through their
+/// departments spent 8.3 s on SQLite in those statements, one through a keyword they all match
+/// 1.4 s (BENCHMARKS.md). The ids are streamed into the list (0.8 MB for 100,000).
 async fn selected_ids(
     db: &sea_orm::DatabaseConnection,
     org: i64,
     selection: &Selection,
     cx: &OrgContext,
-) -> Result<Vec<i64>> {
+) -> Result<Option<Vec<i64>>> {
     use crate::org::members::{DepartmentScope, filter_condition, members_of_any};
     use entity::member;
+    use futures_util::TryStreamExt;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
     let filter = &selection.filter;
+    if filter.is_empty() && selection.department_ids.is_empty() {
+        return Ok(None);
+    }
     let department = match filter.department_id {
         Some(id) if cx.departments.contains_key(&id) => {
             // A department without any below covers itself either way.
@@ -380,20 +385,25 @@ async fn selected_ids(
             selection.include_sub_departments,
         )));
     }
-    Ok(member::Entity::find()
+    let mut ids = Vec::new();
+    let mut rows = member::Entity::find()
         .select_only()
         .column(member::Column::Id)
         .filter(condition)
         .order_by_asc(member::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?)
+        .into_tuple::<i64>()
+        .stream(db)
+        .await?;
+    while let Some(id) = rows.try_next().await? {
+        ids.push(id);
+    }
+    Ok(Some(ids))
 }
 
 async fn read_pages(
     db: &sea_orm::DatabaseConnection,
     org: i64,
-    selected: &[i64],
+    selected: Option<&[i64]>,
     groups: &[FieldGroup],
     cx: &OrgContext,
     tx: tokio::sync::mpsc::Sender<Vec<MemberLine>>,
@@ -403,10 +413,12 @@ async fn read_pages(
     use std::collections::HashMap;
     let with_tags = groups.contains(&FieldGroup::Tags);
     let with_groups = groups.contains(&FieldGroup::UserGroups);
-    for run in selected.chunks(PAGE) {
-        // The selection's conditions were applied when its ids were read; a member removed
-        // since is missing here.
-        let page = member::Entity::find()
+    // Every member: the next page after the last id read. A selection: the next run of its ids,
+    // whose conditions were applied when they were read (a member removed since is missing).
+    let mut after = 0i64;
+    let mut runs = selected.map(|ids| ids.chunks(PAGE));
+    loop {
+        let mut query = member::Entity::find()
             .select_only()
             .columns([
                 member::Column::Id,
@@ -421,12 +433,30 @@ async fn read_pages(
                 member::Column::Email,
                 member::Column::Phone,
             ])
-            .filter(member::Column::OrganizationId.eq(org))
-            .filter(member::Column::Id.is_in(run.iter().copied()))
+            .filter(member::Column::OrganizationId.eq(org));
+        query = match runs.as_mut() {
+            None => query
+                .filter(member::Column::Id.gt(after))
+                .limit(PAGE as u64),
+            Some(runs) => match runs.next() {
+                Some(run) => query.filter(member::Column::Id.is_in(run.iter().copied())),
+                None => break,
+            },
+        };
+        let page = query
             .order_by_asc(member::Column::Id)
             .into_model::<ExportedMember>()
             .all(db)
             .await?;
+        let Some(last) = page.last() else {
+            if runs.is_some() {
+                // Every member of this run was removed since.
+                continue;
+            }
+            break;
+        };
+        after = last.id;
+        let full = page.len() == PAGE;
         let ids: Vec<i64> = page.iter().map(|m| m.id).collect();
         let mut tags: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
         if with_tags {
@@ -492,6 +522,9 @@ async fn read_pages(
             .collect();
         if tx.send(lines).await.is_err() {
             // The writer failed; its error is reported by the caller.
+            break;
+        }
+        if runs.is_none() && !full {
             break;
         }
     }
