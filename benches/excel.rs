@@ -17,7 +17,8 @@ mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use common::{
-    database, env_number, peak_rss_mb, read_rows, reset_peak_rss, rss_mb, seed, write_rows,
+    ADMIN_PASSWORD, admin_token, database, env_number, graphql, peak_rss_mb, read_rows,
+    reset_peak_rss, rss_mb, seed, write_rows,
 };
 use roster::{Application, config::Settings};
 use serde_json::{Value, json};
@@ -56,7 +57,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
         // The server's own `ROSTER_*` variables apply (e.g. `ROSTER_DATABASE_MAX_CONNECTIONS`).
         ..Settings::load()?
     };
-    settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));
+    settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
     let app = Application::build(settings).await?;
     let port = app.port();
     let db = app.state().db.clone();
@@ -70,17 +71,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
 
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let login: Value = client
-        .post(format!("{base}/graphql"))
-        .json(&json!({ "query": "mutation { login(account: \"admin\", password: \"bench-password-1\") { accessToken } }" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["data"]["login"]["accessToken"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
-        .to_string();
+    let token = admin_token(&client, &format!("{base}/graphql")).await?;
 
     // Export: mutation, then the download, end to end.
     let mut export_times = Vec::new();
@@ -108,15 +99,15 @@ async fn bench(url: String) -> anyhow::Result<()> {
     );
 
     // A department export of every member: the top-level departments with their sub-departments.
-    let tops: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&token)
-        .json(&json!({ "query": "{ departments { id } }" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let tops: Vec<Value> = tops["data"]["departments"]
+    let tops = graphql(
+        &client,
+        &format!("{base}/graphql"),
+        Some(&token),
+        "{ departments { id } }",
+        json!({}),
+    )
+    .await?;
+    let tops: Vec<Value> = tops["departments"]
         .as_array()
         .ok_or_else(|| anyhow::anyhow!("no departments: {tops}"))?
         .iter()
@@ -299,20 +290,17 @@ async fn export(
     token: &str,
     input: Value,
 ) -> anyhow::Result<std::fs::File> {
-    let body: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(token)
-        .json(&json!({
-            "query": "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url } }",
-            "variables": { "i": input },
-        }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let link = body["data"]["exportMembers"]["url"]
+    let data = graphql(
+        client,
+        &format!("{base}/graphql"),
+        Some(token),
+        "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url } }",
+        json!({ "i": input }),
+    )
+    .await?;
+    let link = data["exportMembers"]["url"]
         .as_str()
-        .ok_or_else(|| anyhow::anyhow!("export failed: {body}"))?
+        .ok_or_else(|| anyhow::anyhow!("export failed: {data}"))?
         .to_string();
     let mut response = client.get(link).send().await?.error_for_status()?;
     let mut out = tempfile::tempfile()?;

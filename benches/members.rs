@@ -11,7 +11,8 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use roster::{Application, config::Settings};
 mod common;
 
-use common::{database, env_number, peak_rss_mb, seed};
+use anyhow::Context;
+use common::{ADMIN_PASSWORD, admin_token, database, env_number, graphql, peak_rss_mb, seed};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -70,7 +71,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
         ..Settings::load()?
     };
     let mut settings = settings;
-    settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));
+    settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
     settings.login.max_failures_per_address = 1_000;
     let app = Application::build(settings).await?;
     let port = app.port();
@@ -88,23 +89,20 @@ async fn bench(url: String) -> anyhow::Result<()> {
         .pool_max_idle_per_host(64)
         .build()?;
     let endpoint = format!("http://127.0.0.1:{port}/graphql");
-    let login: Value = client
-        .post(&endpoint)
-        .json(&json!({ "query": "mutation { login(account: \"admin\", password: \"bench-password-1\") { accessToken } }" }))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let token = login["data"]["login"]["accessToken"]
-        .as_str()
-        .ok_or_else(|| anyhow::anyhow!("login failed: {login}"))?
-        .to_string();
+    let token = admin_token(&client, &endpoint).await?;
 
     // A cursor 20 pages deep into the default ordering.
     let mut after = Value::Null;
     for _ in 0..20 {
-        let body = post(&client, &endpoint, &token, PAGE, json!({ "after": after })).await?;
-        after = body["data"]["members"]["pageInfo"]["endCursor"].clone();
+        let data = graphql(
+            &client,
+            &endpoint,
+            Some(&token),
+            PAGE,
+            json!({ "after": after }),
+        )
+        .await?;
+        after = data["members"]["pageInfo"]["endCursor"].clone();
     }
     let deep_department = format!("{}", departments / 2);
     let scenarios = vec![
@@ -182,15 +180,14 @@ async fn bench(url: String) -> anyhow::Result<()> {
     // `ROSTER_BENCH_ONLY=keyword` runs the scenarios whose name holds that text (for profiling).
     let only = std::env::var("ROSTER_BENCH_ONLY").unwrap_or_default();
     for s in scenarios.iter().filter(|s| s.name.contains(only.as_str())) {
-        let body = post(&client, &endpoint, &token, s.query, s.vars.clone()).await?;
-        if !body["errors"].is_null() {
-            anyhow::bail!("{}: {}", s.name, body["errors"]);
-        }
-        let rows = body["data"]["members"]["edges"]
+        let data = graphql(&client, &endpoint, Some(&token), s.query, s.vars.clone())
+            .await
+            .with_context(|| s.name)?;
+        let rows = data["members"]["edges"]
             .as_array()
             .map(Vec::len)
             .or_else(|| {
-                let found = &body["data"]["searchDirectory"];
+                let found = &data["searchDirectory"];
                 let len = |list: &Value| list.as_array().map_or(0, Vec::len);
                 found
                     .is_object()
@@ -227,23 +224,6 @@ async fn bench(url: String) -> anyhow::Result<()> {
     );
     drop(db);
     Ok(())
-}
-
-async fn post(
-    client: &reqwest::Client,
-    endpoint: &str,
-    token: &str,
-    query: &str,
-    vars: Value,
-) -> anyhow::Result<Value> {
-    Ok(client
-        .post(endpoint)
-        .bearer_auth(token)
-        .json(&json!({ "query": query, "variables": vars }))
-        .send()
-        .await?
-        .json()
-        .await?)
 }
 
 /// One scenario's request, serialized once, as a client that sends it again and again would.

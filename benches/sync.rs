@@ -18,7 +18,7 @@
 mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use common::{database, env_number, peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{ADMIN_PASSWORD, database, env_number, peak_rss_mb, reset_peak_rss, rss_mb};
 use roster::{Application, config::Settings};
 use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};
@@ -111,7 +111,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
         master_key: Some(roster::config::Secret::new(STANDARD.encode([9u8; 32]))),
         ..Settings::default()
     };
-    settings.bootstrap.admin_password = Some(roster::config::Secret::new("bench-password-1"));
+    settings.bootstrap.admin_password = Some(roster::config::Secret::new(ADMIN_PASSWORD));
     settings.sync.interval_secs = 0;
     settings.sync.concurrency = env_number("ROSTER_BENCH_CONCURRENCY", 8) as usize;
     settings.providers.calls_per_second =
@@ -145,8 +145,8 @@ async fn bench(url: String) -> anyhow::Result<()> {
         }
     };
     let token = gql(
-        "mutation { login(account: \"admin\", password: \"bench-password-1\") { accessToken } }",
-        json!({}),
+        "mutation($p: String!) { login(account: \"admin\", password: $p) { accessToken } }",
+        json!({ "p": ADMIN_PASSWORD }),
         None,
     )
     .await?["login"]["accessToken"]

@@ -263,3 +263,47 @@ pub fn write_rows(rows: &[Vec<String>]) -> anyhow::Result<Vec<u8>> {
     }
     Ok(wb.save_to_buffer()?)
 }
+
+/// The bootstrap administrator's password in every harness.
+pub const ADMIN_PASSWORD: &str = "bench-password-1";
+
+/// A GraphQL request to `endpoint` (`…/graphql`), as the holder of `token` when there is one: the
+/// answer's `data`, or an error with the whole answer when it has `errors`.
+pub async fn graphql(
+    client: &reqwest::Client,
+    endpoint: &str,
+    token: Option<&str>,
+    query: &str,
+    variables: serde_json::Value,
+) -> anyhow::Result<serde_json::Value> {
+    let mut request = client.post(endpoint);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let mut body: serde_json::Value = request
+        .json(&serde_json::json!({ "query": query, "variables": variables }))
+        .send()
+        .await?
+        .json()
+        .await?;
+    if !body["errors"].is_null() {
+        anyhow::bail!("GraphQL errors: {body}");
+    }
+    Ok(body["data"].take())
+}
+
+/// Logs in as the bootstrap administrator: their access token.
+pub async fn admin_token(client: &reqwest::Client, endpoint: &str) -> anyhow::Result<String> {
+    let data = graphql(
+        client,
+        endpoint,
+        None,
+        "mutation($p: String!) { login(account: \"admin\", password: $p) { accessToken } }",
+        serde_json::json!({ "p": ADMIN_PASSWORD }),
+    )
+    .await?;
+    data["login"]["accessToken"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| anyhow::anyhow!("login failed: {data}"))
+}
