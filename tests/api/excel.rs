@@ -80,6 +80,12 @@ pub(crate) async fn download(app: &TestApp, link: &Value) -> Vec<u8> {
     bytes
 }
 
+/// The `Members` sheet, as text, of an export with this `input` (`ExportMembersInput`).
+pub(crate) async fn exported(app: &TestApp, token: &str, input: Value) -> Vec<Vec<String>> {
+    let link = admin_ok(app, token, EXPORT, json!({ "i": input })).await["exportMembers"].clone();
+    as_text(&members_sheet(&download(app, &link).await))
+}
+
 /// Sales and Sales/North, three members with tags, contacts and departments; returns their ids.
 async fn organization(app: &TestApp, admin: &str) -> (String, String, String) {
     let sales = admin_ok(
@@ -174,21 +180,22 @@ async fn export_reads_back_cell_by_cell() {
     assert_eq!(text(&admin_row[7]), "Organization administrator");
 
     // The current filter, selected members, chosen field groups.
-    let link = admin_ok(&app, &admin, EXPORT, json!({ "i": { "filter": { "userTypes": ["VIEWER"] }, "fields": ["CONTACT_INFORMATION"] } })).await["exportMembers"].clone();
-    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    let rows = exported(
+        &app,
+        &admin,
+        json!({ "filter": { "userTypes": ["VIEWER"] }, "fields": ["CONTACT_INFORMATION"] }),
+    )
+    .await;
     assert_eq!(rows[0].len(), 11, "no tags, no user group: {:?}", rows[0]);
     assert_eq!(&rows[0][9..], ["Email", "Phone Number"]);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[1][0], wang);
-    let link = admin_ok(
+    let rows = exported(
         &app,
         &admin,
-        EXPORT,
-        json!({ "i": { "memberIds": [li, wang], "fields": [] } }),
+        json!({ "memberIds": [li, wang], "fields": [] }),
     )
-    .await["exportMembers"]
-        .clone();
-    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    .await;
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].len(), 9);
 
@@ -208,29 +215,16 @@ async fn export_reads_back_cell_by_cell() {
             sales["children"][0]["id"].clone()
         }
     };
-    let link = admin_ok(
+    let north = exported(
         &app,
         &admin,
-        EXPORT,
-        json!({ "i": { "departmentIds": [id_of("/Sales/North")] } }),
+        json!({ "departmentIds": [id_of("/Sales/North")] }),
     )
-    .await["exportMembers"]
-        .clone();
+    .await;
+    assert_eq!(north.len(), 2, "only zhang");
+    let sales_below = json!({ "departmentIds": [id_of("/Sales")], "includeSubDepartments": true });
     assert_eq!(
-        members_sheet(&download(&app, &link).await).len(),
-        2,
-        "only zhang"
-    );
-    let link = admin_ok(
-        &app,
-        &admin,
-        EXPORT,
-        json!({ "i": { "departmentIds": [id_of("/Sales")], "includeSubDepartments": true } }),
-    )
-    .await["exportMembers"]
-        .clone();
-    assert_eq!(
-        members_sheet(&download(&app, &link).await).len(),
+        exported(&app, &admin, sales_below).await.len(),
         3,
         "zhang and li"
     );
@@ -251,15 +245,8 @@ async fn export_reads_back_cell_by_cell() {
         (vec!["/Sales", "/Sales/North"], true, 3),
     ] {
         let ids: Vec<_> = departments.iter().map(|path| id_of(path)).collect();
-        let link = admin_ok(
-            &app,
-            &admin,
-            EXPORT,
-            json!({ "i": { "departmentIds": ids, "includeSubDepartments": sub_departments } }),
-        )
-        .await["exportMembers"]
-            .clone();
-        let rows = as_text(&members_sheet(&download(&app, &link).await));
+        let chosen = json!({ "departmentIds": ids, "includeSubDepartments": sub_departments });
+        let rows = exported(&app, &admin, chosen).await;
         let mut members: Vec<_> = rows[1..].iter().map(|row| row[0].clone()).collect();
         members.sort();
         members.dedup();
@@ -275,28 +262,12 @@ async fn export_reads_back_cell_by_cell() {
         );
     }
     // The list's department and chosen departments: members of both.
-    let link = admin_ok(
-        &app,
-        &admin,
-        EXPORT,
-        json!({ "i": { "filter": { "departmentId": id_of("/Sales/North") }, "departmentIds": [id_of("/Sales")], "includeSubDepartments": false } }),
-    )
-    .await["exportMembers"]
-        .clone();
-    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    let rows = exported(&app, &admin, json!({ "filter": { "departmentId": id_of("/Sales/North") }, "departmentIds": [id_of("/Sales")], "includeSubDepartments": false })).await;
     assert_eq!(rows.len(), 2, "zhang alone: {rows:?}");
     assert_eq!(rows[1][0], zhang);
     // A department without members: the header alone.
     let empty = create_department(&app, &admin, "Empty", None).await;
-    let link = admin_ok(
-        &app,
-        &admin,
-        EXPORT,
-        json!({ "i": { "departmentIds": [empty] } }),
-    )
-    .await["exportMembers"]
-        .clone();
-    let rows = as_text(&members_sheet(&download(&app, &link).await));
+    let rows = exported(&app, &admin, json!({ "departmentIds": [empty] })).await;
     assert_eq!(rows.len(), 1, "{rows:?}");
     let missing = app
         .gql(
@@ -311,7 +282,7 @@ async fn export_reads_back_cell_by_cell() {
 /// An export reads the ids of the members it selects once and pages through them (2,000 a page):
 /// every member once, in id order, whatever selects them.
 #[tokio::test]
-async fn department_exports_page_through_thousands_of_members() {
+async fn selective_exports_page_through_thousands_of_members() {
     let app = TestApp::spawn().await;
     let admin = app.admin_token().await;
     let (org, role) = admin_org_and_role(&app).await;
@@ -330,10 +301,7 @@ async fn department_exports_page_through_thousands_of_members() {
     let export = |input: Value| {
         let (app, admin) = (&app, &admin);
         async move {
-            let link =
-                admin_ok(app, admin, EXPORT, json!({ "i": input })).await["exportMembers"].clone();
-            let rows = as_text(&members_sheet(&download(app, &link).await));
-            rows[1..]
+            exported(app, admin, input).await[1..]
                 .iter()
                 .map(|row| row[0].parse::<i64>().expect("a member id"))
                 .collect::<Vec<_>>()

@@ -735,17 +735,8 @@ async fn flagged_members_are_found_and_renames_acknowledged() {
     let resigned_gone = json!({ "toBeDeleted": true, "statuses": ["RESIGNED"] });
     assert_eq!(flagged_members(&app, &admin, resigned_gone).await.1, 1);
     // An export takes the same filter: the record of who left.
-    let link = admin_ok(
-        &app,
-        &admin,
-        crate::excel::EXPORT,
-        json!({ "i": { "filter": { "toBeDeleted": true } } }),
-    )
-    .await["exportMembers"]
-        .clone();
-    let sheet = crate::excel::as_text(&crate::excel::members_sheet(
-        &crate::excel::download(&app, &link).await,
-    ));
+    let sheet =
+        crate::excel::exported(&app, &admin, json!({ "filter": { "toBeDeleted": true } })).await;
     let id = sheet[0]
         .iter()
         .position(|h| h == "User ID")
