@@ -70,8 +70,8 @@ async fn bench(url: String) -> anyhow::Result<()> {
     );
 
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let token = admin_token(&client, &format!("{base}/graphql")).await?;
+    let endpoint = format!("http://127.0.0.1:{port}/graphql");
+    let token = admin_token(&client, &endpoint).await?;
 
     // Export: mutation, then the download, end to end.
     let mut export_times = Vec::new();
@@ -81,7 +81,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
     for _ in 0..runs {
         reset_peak_rss();
         let start = Instant::now();
-        let out = export(&client, &base, &token, json!(null)).await?;
+        let out = export(&client, &endpoint, &token, json!(null)).await?;
         export_times.push(start.elapsed());
         peak = peak.max(peak_rss_mb());
         downloaded = Some(out);
@@ -101,7 +101,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
     // A department export of every member: the top-level departments with their sub-departments.
     let tops = graphql(
         &client,
-        &format!("{base}/graphql"),
+        &endpoint,
         Some(&token),
         "{ departments { id } }",
         json!({}),
@@ -115,7 +115,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
         .collect();
     let (department_rows, mut department_times) = timed_exports(
         &client,
-        &base,
+        &endpoint,
         &token,
         json!({ "departmentIds": tops, "includeSubDepartments": true }),
         runs,
@@ -124,7 +124,7 @@ async fn bench(url: String) -> anyhow::Result<()> {
     // …and through a keyword every seeded member matches (the domain of their email).
     let (keyword_rows, mut keyword_times) = timed_exports(
         &client,
-        &base,
+        &endpoint,
         &token,
         json!({ "filter": { "keyword": "example.com" } }),
         runs,
@@ -188,13 +188,13 @@ async fn bench(url: String) -> anyhow::Result<()> {
     let (Some(first_file), Some(last_file)) = (first_files.first(), first_files.last()) else {
         anyhow::bail!("ROSTER_BENCH_RUNS must be at least 1");
     };
-    let dry = timed_upload(&client, &base, &token, batch, true, first_file).await?;
+    let dry = timed_upload(&client, &endpoint, &token, batch, true, first_file).await?;
     let (mut applied_times, applied) =
-        timed_uploads(&client, &base, &token, batch, &first_files).await?;
-    let again = timed_upload(&client, &base, &token, batch, false, last_file).await?;
+        timed_uploads(&client, &endpoint, &token, batch, &first_files).await?;
+    let again = timed_upload(&client, &endpoint, &token, batch, false, last_file).await?;
     let (mut grouped_times, grouped) =
-        timed_uploads(&client, &base, &token, batch, &group_files).await?;
-    let types = timed_upload(&client, &base, &token, batch, false, &types_only).await?;
+        timed_uploads(&client, &endpoint, &token, batch, &group_files).await?;
+    let types = timed_upload(&client, &endpoint, &token, batch, false, &types_only).await?;
 
     // Import: 5,000 new members in the departments of the first exported row, nicknames taken
     // from their accounts; every one gets a generated one-time password.
@@ -221,8 +221,8 @@ async fn bench(url: String) -> anyhow::Result<()> {
     }
     let new_members = write_rows(&new_members)?;
     let import = "mutation($file: Upload!, $dry: Boolean) { importMembers(file: $file, dryRun: $dry) { applied created { memberId } problems { row column message } } }";
-    let import_dry = timed_upload(&client, &base, &token, import, true, &new_members).await?;
-    let imported = timed_upload(&client, &base, &token, import, false, &new_members).await?;
+    let import_dry = timed_upload(&client, &endpoint, &token, import, true, &new_members).await?;
+    let imported = timed_upload(&client, &endpoint, &token, import, false, &new_members).await?;
 
     println!();
     println!("| scenario | {backend} |");
@@ -286,13 +286,13 @@ async fn bench(url: String) -> anyhow::Result<()> {
 /// (like a browser saving it, so that a peak of memory is the server's, not the harness's).
 async fn export(
     client: &reqwest::Client,
-    base: &str,
+    endpoint: &str,
     token: &str,
     input: Value,
 ) -> anyhow::Result<std::fs::File> {
     let data = graphql(
         client,
-        &format!("{base}/graphql"),
+        endpoint,
         Some(token),
         "mutation($i: ExportMembersInput) { exportMembers(input: $i) { url } }",
         json!({ "i": input }),
@@ -313,7 +313,7 @@ async fn export(
 /// [`export`] with `input` `runs` times: how many members the last file held, and each time.
 async fn timed_exports(
     client: &reqwest::Client,
-    base: &str,
+    endpoint: &str,
     token: &str,
     input: Value,
     runs: u64,
@@ -322,7 +322,7 @@ async fn timed_exports(
     let mut rows = 0;
     for _ in 0..runs {
         let start = Instant::now();
-        let mut out = export(client, base, token, input.clone()).await?;
+        let mut out = export(client, endpoint, token, input.clone()).await?;
         times.push(start.elapsed());
         let mut file = Vec::new();
         out.rewind()?;
@@ -340,7 +340,7 @@ fn median(samples: &mut [Duration]) -> Duration {
 /// Applies each file in turn: the time of each, and how many members the last one changed.
 async fn timed_uploads(
     client: &reqwest::Client,
-    base: &str,
+    endpoint: &str,
     token: &str,
     query: &str,
     files: &[Vec<u8>],
@@ -348,7 +348,7 @@ async fn timed_uploads(
     let mut times = Vec::with_capacity(files.len());
     let mut changed = 0;
     for file in files {
-        let (time, count) = timed_upload(client, base, token, query, false, file).await?;
+        let (time, count) = timed_upload(client, endpoint, token, query, false, file).await?;
         times.push(time);
         changed = count;
     }
@@ -357,7 +357,7 @@ async fn timed_uploads(
 
 async fn timed_upload(
     client: &reqwest::Client,
-    base: &str,
+    endpoint: &str,
     token: &str,
     query: &str,
     dry_run: bool,
@@ -375,7 +375,7 @@ async fn timed_upload(
         );
     let start = Instant::now();
     let body: Value = client
-        .post(format!("{base}/graphql"))
+        .post(endpoint)
         .bearer_auth(token)
         .multipart(form)
         .send()
