@@ -121,9 +121,8 @@ impl Application {
     }
 
     /// Serves until the process is asked to stop; meanwhile runs [`housekeeping`] every ten
-    /// minutes, and keeps SQLite's planner statistics
-    /// current (checked every minute and after large additions, [`AppState::tables_grew`];
-    /// [`prepare`] checked them at the start).
+    /// minutes, and keeps SQLite's planner statistics current (checked every minute and after
+    /// large additions, [`AppState::tables_grew`]; [`prepare`] checked them at the start).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let _statistics = {
             let db = self.state.db.clone();
