@@ -134,12 +134,13 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest seven
-/// do what they say: the sub-tree members exist only after the newest, the member tally only after
-/// the second newest, the flagged members' index only after the third, the password expiry and
-/// its index only after the fourth newest, the password flag only after the fifth newest, the path
-/// pattern index on PostgreSQL only after the sixth newest, the case-sensitive nickname sort index
-/// only before the seventh newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest eight
+/// do what they say: on PostgreSQL the stored search body and its trigram index replace the index
+/// on the expression with the newest, the sub-tree members exist only after the second newest,
+/// the member tally only after the third newest, the flagged members' index only after the
+/// fourth, the password expiry and its index only after the fifth newest, the password flag only
+/// after the sixth newest, the path pattern index on PostgreSQL only after the seventh newest, the
+/// case-sensitive nickname sort index only before the eighth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -169,6 +170,11 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
+    let has_search_body = || async {
+        db.execute_unprepared("SELECT search_body FROM member")
+            .await
+            .is_ok()
+    };
     let has_tally = || async {
         db.execute_unprepared("SELECT members FROM member_tally")
             .await
@@ -185,14 +191,29 @@ async fn migrations_roll_back_and_apply_again() {
     const SORT: &str = "ix_member_organization_id_nickname_id";
     const ONE_TIME: &str = "ix_user_one_time_password";
     const FLAGGED: &str = "ix_member_flagged";
+    const SEARCH_BODY: &str = "ix_member_search_body";
+    const SEARCH_EXPRESSION: &str = "ix_member_search";
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
     assert!(!has_index(SORT).await);
     assert!(has_tally().await && has_sub_trees().await);
+    assert_eq!(has_search_body().await, postgres);
+    assert_eq!(has_index(SEARCH_BODY).await, postgres);
+    assert!(!has_index(SEARCH_EXPRESSION).await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(!has_search_body().await && !has_index(SEARCH_BODY).await);
+    assert_eq!(
+        has_index(SEARCH_EXPRESSION).await,
+        postgres,
+        "rolling back restores the index on the expression"
+    );
+    assert!(has_sub_trees().await, "and nothing else");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(
         !has_sub_trees().await,
         "rolling back drops the sub-tree members"
@@ -200,12 +221,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_tally().await, "and only them");
     Migrator::down(db, Some(1))
         .await
-        .expect("the second newest rolls back");
+        .expect("the third newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -213,27 +234,28 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the seventh newest rolls back");
+        .expect("the eighth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
     assert!(has_tally().await && has_sub_trees().await);
+    assert_eq!(has_search_body().await, postgres);
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await);
     assert_eq!(has_index(PATTERN).await, postgres);

@@ -253,9 +253,13 @@ impl Cursor {
     }
 }
 
-/// The searchable text of a member as one SQL expression; PostgreSQL's trigram index is built on
-/// exactly this expression (migration `m20261122_000004`).
-const SEARCH_BODY: &str = "lower(\"member\".\"nickname\" || ' ' || \"member\".\"account\" || ' ' || \"member\".\"name\" || ' ' || coalesce(\"member\".\"email\", '') || ' ' || coalesce(\"member\".\"phone\", ''))";
+/// PostgreSQL's column of each member's searchable text (nickname, account, name, email and
+/// phone), lower-cased: generated and stored by the database, with the trigram index on it
+/// (migration `m20261206_000022`). Not part of the entity, which SQLite shares.
+pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
+
+/// [`SEARCH_BODY_COLUMN`] of the row aliased `member`.
+const SEARCH_BODY: &str = "\"member\".\"search_body\"";
 
 /// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more

@@ -11,7 +11,7 @@ use entity::{member, sub_tree_member};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Order,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait,
-    sea_query::{Expr, ExprTrait, Query},
+    sea_query::{Alias, Expr, ExprTrait, Query},
 };
 
 /// Which page to read.
@@ -243,7 +243,9 @@ async fn keyword_window<C: ConnectionTrait>(
     in_order: impl Fn(sea_orm::Select<member::Entity>) -> sea_orm::Select<member::Entity>,
     wanted: usize,
 ) -> Result<Option<Vec<member::Model>>> {
-    let next = in_order(bare).limit(KEYWORD_WINDOW).into_query();
+    let mut next = in_order(bare).limit(KEYWORD_WINDOW).into_query();
+    // The keyword is tested against the stored search body, which the entity does not select.
+    next.column((member::Entity, Alias::new(SEARCH_BODY_COLUMN)));
     let mut matches =
         member::Entity::find().filter(keyword_condition(DbBackend::Postgres, keyword));
     QueryFilter::query(&mut matches)
