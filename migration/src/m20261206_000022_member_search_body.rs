@@ -8,6 +8,10 @@
 //! keywords, which have no trigrams, are tested against every member they pass the same way.
 //! Stored, the text is lower-cased once when a member is written. SQLite keeps its FTS5 table
 //! (migration 000004) and is left alone.
+//!
+//! Adding a stored column rewrites the `member` table, which is locked meanwhile: with the new
+//! index, 4–5 s for 100,000 members on two cores (BENCHMARKS.md, "The search text stored on
+//! PostgreSQL").
 
 use crate::m20261122_000004_create_member_search_index::body;
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
