@@ -151,6 +151,12 @@ async fn bench(url: String) -> anyhow::Result<()> {
             query: PAGE,
             vars: json!({ "f": { "keyword": "明华" } }),
         },
+        // Too short for the trigram indexes, and matching nobody: every member is looked at.
+        Scenario {
+            name: "keyword (2 chars, matching none)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "qx" } }),
+        },
         Scenario {
             name: "first page, with totalCount",
             query: COUNTED_PAGE,

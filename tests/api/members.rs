@@ -186,6 +186,11 @@ async fn filters_match_what_they_say() {
         "a two-character Chinese name matches"
     );
     assert_eq!(list(json!({ "keyword": "0013" })).await, ["li"], "phone");
+    assert_eq!(
+        list(json!({ "keyword": "@e" })).await,
+        ["zhang"],
+        "a keyword too short for the trigram index ignores case too"
+    );
     // The search index follows changes of searchable text, and only those.
     let edit_li = |input: Value| admin_ok(&app, &admin, UPDATE, json!({ "id": li, "i": input }));
     edit_li(json!({ "phone": "+86 139 0000 7777" })).await;

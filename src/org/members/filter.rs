@@ -278,6 +278,10 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
                 [phrase],
             ))
         }
+        // SQLite's `LIKE` ignores the case of ASCII letters and no other, which is exactly what
+        // its `lower()` changes: the pattern (lower-cased) is compared with the columns as they
+        // are, without lower-casing five columns of every member passed (a keyword matching
+        // nobody: 135 ms instead of 55 ms on 100,000 members, BENCHMARKS.md).
         _ => {
             let mut any = Condition::any();
             for column in [
@@ -288,8 +292,7 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
                 member::Column::Phone,
             ] {
                 any = any.add(
-                    Expr::expr(Func::lower(Expr::col((member::Entity, column))))
-                        .like(LikeExpr::new(&pattern).escape('\\')),
+                    Expr::col((member::Entity, column)).like(LikeExpr::new(&pattern).escape('\\')),
                 );
             }
             any
