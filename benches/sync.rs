@@ -18,7 +18,9 @@
 mod common;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use common::{ADMIN_PASSWORD, database, env_number, peak_rss_mb, reset_peak_rss, rss_mb};
+use common::{
+    ADMIN_PASSWORD, admin_token, database, env_number, graphql, peak_rss_mb, reset_peak_rss, rss_mb,
+};
 use roster::{Application, config::Settings};
 use sandbox::{Sandbox, company::Company};
 use serde_json::{Value, json};
@@ -128,44 +130,25 @@ async fn bench(url: String) -> anyhow::Result<()> {
     tokio::spawn(app.run_until_stopped());
 
     let endpoint = format!("http://127.0.0.1:{port}/graphql");
-    let gql = |query: &'static str, variables: Value, token: Option<String>| {
-        let (client, endpoint) = (client.clone(), endpoint.clone());
-        async move {
-            let mut request = client
-                .post(endpoint)
-                .json(&json!({ "query": query, "variables": variables }));
-            if let Some(t) = token {
-                request = request.bearer_auth(t);
-            }
-            let body: Value = request.send().await?.json().await?;
-            if !body["errors"].is_null() {
-                anyhow::bail!("GraphQL error: {body}");
-            }
-            Ok::<Value, anyhow::Error>(body["data"].clone())
+    let token = admin_token(&client, &endpoint).await?;
+    let gql = {
+        let (client, endpoint, token) = (&client, endpoint.as_str(), token.as_str());
+        move |query: &'static str, variables: Value| {
+            graphql(client, endpoint, Some(token), query, variables)
         }
     };
-    let token = gql(
-        "mutation($p: String!) { login(account: \"admin\", password: $p) { accessToken } }",
-        json!({ "p": ADMIN_PASSWORD }),
-        None,
-    )
-    .await?["login"]["accessToken"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
     // The sandbox's credentials follow from its corp id (`Company::generate`).
     let app_key = format!("{CORP}-appkey");
     let conn = gql(
         "mutation($i: ConnectionFields!) { addConnection(provider: DINGTALK, input: $i) { id } }",
         json!({ "i": { "corpId": CORP, "clientId": app_key, "clientSecret": format!("{CORP}-secret"),
                        "callbackToken": CALLBACK_TOKEN, "callbackAesKey": CALLBACK_AES_KEY } }),
-        Some(token.clone()),
     )
     .await?["addConnection"]["id"]
         .clone();
 
     let run_sync = |label: &'static str| {
-        let (gql, token, conn) = (&gql, token.clone(), conn.clone());
+        let (gql, conn) = (&gql, conn.clone());
         async move {
             let baseline = rss_mb();
             reset_peak_rss();
@@ -173,7 +156,6 @@ async fn bench(url: String) -> anyhow::Result<()> {
             let run = gql(
                 "mutation($c: ID!) { startSync(connectionId: $c) { id } }",
                 json!({ "c": conn }),
-                Some(token.clone()),
             )
             .await?["startSync"]["id"]
                 .clone();
@@ -181,7 +163,6 @@ async fn bench(url: String) -> anyhow::Result<()> {
                 let r = gql(
                     "query($r: ID!) { syncRun(id: $r) { status added updated flagged removed errors } }",
                     json!({ "r": run }),
-                    Some(token.clone()),
                 )
                 .await?["syncRun"]
                     .clone();
@@ -249,20 +230,15 @@ async fn bench(url: String) -> anyhow::Result<()> {
             let runs = gql(
                 "{ syncRuns(first: 1) { trigger status added updated } }",
                 json!({}),
-                Some(token.clone()),
             )
             .await?;
             let run = &runs["syncRuns"][0];
             if run["trigger"] == "EVENT" && run["status"] != "RUNNING" && latencies.len() == i {
-                let seen = gql(
-                    "{ syncRuns(first: 200) { trigger } }",
-                    json!({}),
-                    Some(token.clone()),
-                )
-                .await?["syncRuns"]
-                    .as_array()
-                    .map(|r| r.iter().filter(|r| r["trigger"] == "EVENT").count())
-                    .unwrap_or(0);
+                let seen =
+                    gql("{ syncRuns(first: 200) { trigger } }", json!({})).await?["syncRuns"]
+                        .as_array()
+                        .map(|r| r.iter().filter(|r| r["trigger"] == "EVENT").count())
+                        .unwrap_or(0);
                 if seen == i + 1 {
                     latencies.push(started.elapsed());
                     if run["status"] != "SUCCEEDED" {
