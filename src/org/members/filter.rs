@@ -11,7 +11,7 @@ use entity::{
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, Order, QueryFilter,
     QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func, LikeExpr, Query},
+    sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query},
 };
 use serde::{Deserialize, Serialize};
 
@@ -258,19 +258,16 @@ impl Cursor {
 /// (migration `m20261206_000022`). Not part of the entity, which SQLite shares.
 pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 
-/// [`SEARCH_BODY_COLUMN`] of the row aliased `member`.
-const SEARCH_BODY: &str = "\"member\".\"search_body\"";
-
 /// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
 /// characters; shorter keywords are matched by scanning.
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     let pattern = rules::like_pattern(keyword);
     match backend {
-        DbBackend::Postgres => Condition::all().add(Expr::cust_with_values(
-            format!("{SEARCH_BODY} LIKE $1 ESCAPE '\\'"),
-            [pattern],
-        )),
+        DbBackend::Postgres => Condition::all().add(
+            Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
+                .like(LikeExpr::new(&pattern).escape('\\')),
+        ),
         _ if keyword.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", keyword.replace('"', "\"\""));
             Condition::all().add(Expr::cust_with_values(
