@@ -26,6 +26,7 @@ mod m20261205_000019_member_flagged_index;
 mod m20261206_000020_member_tally;
 mod m20261206_000021_sub_tree_member;
 mod m20261206_000022_member_search_body;
+mod m20261206_000023_member_search_short_keywords;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_member_tally::Migration),
             Box::new(m20261206_000021_sub_tree_member::Migration),
             Box::new(m20261206_000022_member_search_body::Migration),
+            Box::new(m20261206_000023_member_search_short_keywords::Migration),
         ]
     }
 }

@@ -17,8 +17,9 @@ use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 pub struct Migration;
 
 /// Rebuilds `member_search` (contentless or not) with its three triggers, in one call: as
-/// separate calls the statements could reach different connections of the pool.
-fn rebuild(contentless: bool) -> String {
+/// separate calls the statements could reach different connections of the pool. `body` gives the
+/// text indexed, as SQL over a `member` row (migration 000004's, or 000023's padded one).
+pub(crate) fn rebuild(contentless: bool, body: impl Fn(&str) -> String) -> String {
     let changed = changed();
     let (options, remove) = if contentless {
         (
@@ -57,7 +58,7 @@ async fn apply(manager: &SchemaManager<'_>, contentless: bool) -> Result<(), DbE
     }
     manager
         .get_connection()
-        .execute_unprepared(&rebuild(contentless))
+        .execute_unprepared(&rebuild(contentless, body))
         .await?;
     Ok(())
 }

@@ -134,13 +134,15 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest eight
-/// do what they say: on PostgreSQL the stored search body and its trigram index replace the index
-/// on the expression with the newest, the sub-tree members exist only after the second newest,
-/// the member tally only after the third newest, the flagged members' index only after the
-/// fourth, the password expiry and its index only after the fifth newest, the password flag only
-/// after the sixth newest, the path pattern index on PostgreSQL only after the seventh newest, the
-/// case-sensitive nickname sort index only before the eighth newest.
+/// Every migration rolls back and applies again on the database of the suite, and the newest nine
+/// do what they say: on SQLite the trigram index's vocabulary exists only after the newest, and
+/// a one-character keyword at the very end of a member's text is found by a page only then; on
+/// PostgreSQL the stored search body and its trigram index replace the index on the expression
+/// with the second newest, the sub-tree members exist only after the third newest, the member
+/// tally only after the fourth newest, the flagged members' index only after the fifth, the
+/// password expiry and its index only after the sixth newest, the password flag only after the
+/// seventh newest, the path pattern index on PostgreSQL only after the eighth newest, the
+/// case-sensitive nickname sort index only before the ninth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -180,6 +182,35 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
+    let has_vocabulary = || async {
+        db.execute_unprepared("SELECT count(*) FROM member_search_instance")
+            .await
+            .is_ok()
+    };
+    // The administrator's phone ends with a character nobody else's text holds.
+    let admin = app.admin_token().await;
+    let edit_phone = "mutation($id: ID!) { updateMember(id: $id, input: { phone: \"+86 138 0000 0007\" }) { id } }";
+    let me = app
+        .gql("{ me { member { id } } }", json!({}), Some(&admin))
+        .await;
+    let body = app
+        .gql(
+            edit_phone,
+            json!({ "id": me["data"]["me"]["member"]["id"] }),
+            Some(&admin),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    let found_by_end = || async {
+        let body = app
+            .gql(
+                "{ members(filter: { keyword: \"7\" }) { totalCount } }",
+                json!({}),
+                Some(&admin),
+            )
+            .await;
+        body["data"]["members"]["totalCount"] == json!(1)
+    };
     let has_sub_trees = || async {
         db.execute_unprepared("SELECT links FROM sub_tree_member")
             .await
@@ -201,9 +232,16 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_search_body().await, postgres);
     assert_eq!(has_index(SEARCH_BODY).await, postgres);
     assert!(!has_index(SEARCH_EXPRESSION).await);
+    assert_eq!(has_vocabulary().await, !postgres);
+    assert!(found_by_end().await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(!has_vocabulary().await, "rolling back drops the vocabulary");
+    assert_eq!(has_search_body().await, postgres, "and nothing else");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(!has_search_body().await && !has_index(SEARCH_BODY).await);
     assert_eq!(
         has_index(SEARCH_EXPRESSION).await,
@@ -213,7 +251,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_sub_trees().await, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the second newest rolls back");
+        .expect("the third newest rolls back");
     assert!(
         !has_sub_trees().await,
         "rolling back drops the sub-tree members"
@@ -221,12 +259,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_tally().await, "and only them");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -234,26 +272,27 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the seventh newest rolls back");
+        .expect("the eighth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eighth newest rolls back");
+        .expect("the ninth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert_eq!(has_vocabulary().await, !postgres);
     assert!(has_tally().await && has_sub_trees().await);
     assert_eq!(has_search_body().await, postgres);
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);

@@ -1288,10 +1288,11 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
     );
 }
 
-/// Keyword pages over more members than a keyword page looks among on PostgreSQL before it reads
-/// every match (1,024): a rare keyword whose matches lie beyond those rows, a common one and one
-/// that matches nothing, read forward and backward in pages, come in exactly the order of their
-/// sort value and id.
+/// Keyword pages over more members than a keyword page looks among before it reads every match
+/// through an index (1,024): a rare keyword whose matches lie beyond those rows, a common one and
+/// one that matches nothing, each long enough for trigrams or not (on SQLite, a rare short one is
+/// read through a range of trigrams; a one-character one at the very end of the text too), read
+/// forward and backward in pages, come in exactly the order of their sort value and id.
 #[tokio::test]
 async fn keyword_pages_are_exact_rare_or_common() {
     let app = TestApp::spawn().await;
@@ -1312,11 +1313,32 @@ async fn keyword_pages_are_exact_rare_or_common() {
         "UPDATE member SET last_login_at = joined_at WHERE id >= 200000 AND id % 3 <> 0",
     )
     .await;
+    // Ten phone numbers end with `Qz`, ten others with `鑫`: the end of a member's searchable text.
+    let ends = [(7, "Qz"), (11, "鑫")];
+    let phone = |id: i64| {
+        let end = ends.iter().find(|(rest, _)| id % 300 == *rest);
+        end.map(|(_, end)| format!("+86 {end}")).unwrap_or_default()
+    };
+    for (rest, end) in ends {
+        let sql = format!(
+            "UPDATE member SET phone = '+86 {end}' WHERE id >= 200000 AND id % 300 = {rest}"
+        );
+        exec(&app, &sql).await;
+    }
     let logged_in = |r: &Fixture| r.0 % 3 != 0;
-    for (keyword, count) in [("acct0042", 10), ("ACCT00", 1_000), ("nomatch", 0)] {
+    for (keyword, count) in [
+        ("acct0042", 10),
+        ("ACCT00", 1_000),
+        ("nomatch", 0),
+        ("12", 308),
+        ("qZ", 10),
+        ("鑫", 10),
+        ("xq", 0),
+    ] {
+        let text = |r: &Fixture| format!("{} {} {}", r.2, r.1, phone(r.0)).to_lowercase();
         let matching: Vec<&Fixture> = rows
             .iter()
-            .filter(|r| r.1.contains(&keyword.to_lowercase()))
+            .filter(|r| text(r).contains(&keyword.to_lowercase()))
             .collect();
         assert_eq!(matching.len(), count);
         for (field, direction) in [
