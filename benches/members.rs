@@ -151,11 +151,16 @@ async fn bench(url: String) -> anyhow::Result<()> {
             query: PAGE,
             vars: json!({ "f": { "keyword": "明华" } }),
         },
-        // Too short for the trigram indexes, and matching nobody: every member is looked at.
+        // Too short for a trigram, and matching nobody: on PostgreSQL every member is looked at.
         Scenario {
             name: "keyword (2 chars, matching none)",
             query: PAGE,
             vars: json!({ "f": { "keyword": "qx" } }),
+        },
+        Scenario {
+            name: "keyword (1 char, matching none)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "鑫" } }),
         },
         Scenario {
             name: "first page, with totalCount",
