@@ -1291,8 +1291,9 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
 /// Keyword pages over more members than a keyword page looks among before it reads every match
 /// through an index (1,024): a rare keyword whose matches lie beyond those rows, a common one and
 /// one that matches nothing, each long enough for trigrams or not (on SQLite, a rare short one is
-/// read through a range of trigrams; a one-character one at the very end of the text too), read
-/// forward and backward in pages, come in exactly the order of their sort value and id.
+/// read through a range of trigrams, a one-character one at the very end of the text too, and one
+/// held too often is scanned for), read forward and backward in pages, come in exactly the order
+/// of their sort value and id.
 #[tokio::test]
 async fn keyword_pages_are_exact_rare_or_common() {
     let app = TestApp::spawn().await;
@@ -1313,15 +1314,22 @@ async fn keyword_pages_are_exact_rare_or_common() {
         "UPDATE member SET last_login_at = joined_at WHERE id >= 200000 AND id % 3 <> 0",
     )
     .await;
-    // Ten phone numbers end with `Qz`, ten others with `鑫`: the end of a member's searchable text.
-    let ends = [(7, "Qz"), (11, "鑫")];
-    let phone = |id: i64| {
-        let end = ends.iter().find(|(rest, _)| id % 300 == *rest);
-        end.map(|(_, end)| format!("+86 {end}")).unwrap_or_default()
+    // Ten phone numbers end with `Qz`, ten others with `鑫`: the end of a member's searchable
+    // text. Ten e-mail addresses hold `kz` 120 times each: few members, but more occurrences than
+    // a short keyword read through the trigram index on SQLite may have, so it is scanned for.
+    let many = format!("{}@example.com", "kz".repeat(120));
+    let texts = [
+        (7, "phone", "+86 Qz"),
+        (11, "phone", "+86 鑫"),
+        (13, "email", many.as_str()),
+    ];
+    let text_of = |id: i64, column: &str| {
+        let text = texts.iter().find(|t| id % 300 == t.0 && column == t.1);
+        text.map_or("", |t| t.2)
     };
-    for (rest, end) in ends {
+    for (rest, column, text) in texts {
         let sql = format!(
-            "UPDATE member SET phone = '+86 {end}' WHERE id >= 200000 AND id % 300 = {rest}"
+            "UPDATE member SET {column} = '{text}' WHERE id >= 200000 AND id % 300 = {rest}"
         );
         exec(&app, &sql).await;
     }
@@ -1334,8 +1342,12 @@ async fn keyword_pages_are_exact_rare_or_common() {
         ("qZ", 10),
         ("鑫", 10),
         ("xq", 0),
+        ("Kz", 10),
     ] {
-        let text = |r: &Fixture| format!("{} {} {}", r.2, r.1, phone(r.0)).to_lowercase();
+        let text = |r: &Fixture| {
+            let (email, phone) = (text_of(r.0, "email"), text_of(r.0, "phone"));
+            format!("{} {} {email} {phone}", r.2, r.1).to_lowercase()
+        };
         let matching: Vec<&Fixture> = rows
             .iter()
             .filter(|r| text(r).contains(&keyword.to_lowercase()))

@@ -40,11 +40,11 @@ pub async fn count(
     }
     let backend = db.get_database_backend();
     let department = page.department.as_ref();
-    // A rare short keyword on SQLite is counted through the index the page read it with; one
-    // most members hold is counted faster by scanning.
+    // A rare short keyword on SQLite is counted through the index the page read it with; a
+    // common one is counted faster by scanning.
     let indexed = filter
         .trimmed_keyword()
-        .filter(|_| page.keyword_indexed && backend == DbBackend::Sqlite)
+        .filter(|_| page.keyword_indexed)
         .and_then(short_keyword_indexed);
     let condition = match indexed {
         Some(indexed) => {

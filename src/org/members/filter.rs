@@ -260,8 +260,8 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 
 /// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
-/// characters; shorter keywords are matched by scanning (on SQLite, a page looks for a rare one
-/// through [`short_keyword_indexed`]).
+/// characters; shorter keywords are matched by scanning (on SQLite, a page reads a rare one
+/// through the trigram index, [`rare_short_keyword`]).
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     let pattern = rules::like_pattern(keyword);
     match backend {
@@ -307,43 +307,56 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
 /// scanning; without one, the index holds every member the scan would keep.
 pub(super) fn short_keyword_indexed(keyword: &str) -> Option<Condition> {
     let (from, until) = trigram_range(keyword)?;
-    Some(
-        Condition::all()
-            .add(Expr::cust_with_values(
-                "\"member\".\"id\" IN \
-                 (SELECT doc FROM member_search_instance WHERE term >= ? AND term < ?)",
-                [from, until],
-            ))
-            .add(keyword_condition(DbBackend::Sqlite, keyword)),
-    )
+    Some(indexed_in_range(keyword, from, until))
 }
 
-/// How many occurrences of a short keyword's trigrams [`short_keyword_is_rare`] reads at most.
-const RARE_OCCURRENCES: i64 = 4_096;
+fn indexed_in_range(keyword: &str, from: String, until: String) -> Condition {
+    Condition::all()
+        .add(Expr::cust_with_values(
+            "\"member\".\"id\" IN \
+             (SELECT doc FROM member_search_instance WHERE term >= ? AND term < ?)",
+            [from, until],
+        ))
+        .add(keyword_condition(DbBackend::Sqlite, keyword))
+}
 
-/// SQLite: whether a short keyword's range of trigrams ([`short_keyword_indexed`]) occurs fewer
-/// than [`RARE_OCCURRENCES`] times in all organizations, read up to there: at about a
-/// microsecond per occurrence, reading them all is then cheaper than scanning 100,000 members
-/// (50 ms), and a keyword held more often is found sooner by scanning.
-pub(super) async fn short_keyword_is_rare<C: ConnectionTrait>(
+/// How many occurrences of a short keyword's trigrams [`rare_short_keyword`] reads at most.
+const RARE_OCCURRENCES: i64 = 1_024;
+
+/// SQLite: [`short_keyword_indexed`] for the filter's keyword when its trigrams occur fewer than
+/// [`RARE_OCCURRENCES`] times in all organizations, counted up to there (0.1–0.4 ms); `None`
+/// otherwise, and on PostgreSQL. Reading the members of a rare keyword's trigrams and sorting
+/// them costs about a microsecond per occurrence, while scanning in sort order for a page of a
+/// keyword one member in a hundred holds passes some 5,000 members (about 4 ms on 100,000), and
+/// one nobody holds passes them all (50 ms). So a rare keyword is read through the index, and a
+/// common one, found sooner by scanning, is scanned.
+pub(super) async fn rare_short_keyword<C: ConnectionTrait>(
     db: &C,
-    keyword: &str,
-) -> Result<bool> {
-    let Some((from, until)) = trigram_range(keyword) else {
-        return Ok(false);
+    filter: &MemberFilter,
+) -> Result<Option<Condition>> {
+    let keyword = filter.trimmed_keyword();
+    let range = keyword
+        .filter(|_| db.get_database_backend() == DbBackend::Sqlite)
+        .and_then(trigram_range);
+    let (Some(keyword), Some((from, until))) = (keyword, range) else {
+        return Ok(None);
     };
     let statement = Statement::from_sql_and_values(
         DbBackend::Sqlite,
         "SELECT count(*) FROM \
          (SELECT 1 FROM member_search_instance WHERE term >= ? AND term < ? LIMIT ?)",
-        [from.into(), until.into(), RARE_OCCURRENCES.into()],
+        [
+            from.as_str().into(),
+            until.as_str().into(),
+            RARE_OCCURRENCES.into(),
+        ],
     );
     let row = db
         .query_one_raw(statement)
         .await?
         .ok_or_else(|| Error::internal("counting a keyword's trigrams returned no row"))?;
     let occurrences: i64 = row.try_get_by_index(0)?;
-    Ok(occurrences < RARE_OCCURRENCES)
+    Ok((occurrences < RARE_OCCURRENCES).then(|| indexed_in_range(keyword, from, until)))
 }
 
 /// The trigrams beginning with a keyword of one or two characters, folded as the index folds

@@ -36,8 +36,8 @@ pub struct MemberPage {
     pub has_previous: bool,
     /// Rows exist after the last.
     pub has_next: bool,
-    /// Whether the page read its keyword's matches through the keyword's index because the next
-    /// rows in sort order held too few (a rare keyword), so that counting them does too.
+    /// Whether the page read its keyword through the trigram index as a rare short keyword
+    /// ([`rare_short_keyword`], SQLite), so that counting its matches does too.
     pub keyword_indexed: bool,
     /// What the filter's department covered when the page was read, so that counting the
     /// same filter reads it once.
@@ -226,56 +226,19 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
     }
 }
 
-/// A keyword page's query without its keyword, the keyword, and how every match is read through
-/// an index when the next rows in sort order hold too few ([`keyword_window`]).
-struct KeywordSearch<'a> {
-    bare: sea_orm::Select<member::Entity>,
-    keyword: &'a str,
-    /// On SQLite, the condition that reads the matches through the keyword's range of trigrams
-    /// ([`short_keyword_indexed`]); on PostgreSQL `None`: the page's own query reads them through
-    /// the trigram index once index walks are off.
-    index: Option<Condition>,
-}
-
-impl KeywordSearch<'_> {
-    /// The query that reads every match after the window held too few (`query` is the page's
-    /// own), and whether it goes through the keyword's index. On SQLite, a keyword held so often
-    /// that reading its range of trigrams would cost more than scanning is scanned: the window
-    /// came up short because the other conditions keep few members, or the list ends.
-    async fn read_all<C: ConnectionTrait>(
-        &self,
-        db: &C,
-        query: sea_orm::Select<member::Entity>,
-    ) -> Result<(sea_orm::Select<member::Entity>, bool)> {
-        let Some(index) = &self.index else {
-            return Ok((query, true));
-        };
-        if !short_keyword_is_rare(db, self.keyword).await? {
-            return Ok((query, false));
-        }
-        Ok((self.bare.clone().filter(index.clone()), true))
-    }
-}
-
-/// The filter's keyword when a page looks for it among the next rows in sort order before an
-/// index reads every match: on PostgreSQL, one long enough for the trigram index (three
-/// characters or more; once index walks are off, the page's own query reads it through that
-/// index); on SQLite, one of one or two characters with the condition that reads it through the
-/// trigram index ([`short_keyword_indexed`]; longer ones are matched through FTS5 at once).
-fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<(&str, Option<Condition>)> {
-    let keyword = filter.trimmed_keyword()?;
-    match backend {
-        DbBackend::Postgres => (keyword.chars().count() >= 3).then_some((keyword, None)),
-        _ => short_keyword_indexed(keyword).map(|indexed| (keyword, Some(indexed))),
-    }
+/// The filter's keyword, on PostgreSQL, when it is long enough for the trigram index (three
+/// characters or more).
+fn trigram_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
+    filter
+        .trimmed_keyword()
+        .filter(|k| backend == DbBackend::Postgres && k.chars().count() >= 3)
 }
 
 /// The first `wanted` members of `bare` (a page's query without its keyword) in the order
 /// `in_order` gives that match `keyword`, looked for among the next [`KEYWORD_WINDOW`] members in
 /// that order: a walk of an index in sort order that stops there. `None` when those hold fewer;
-/// on PostgreSQL, index walks are then off for the rest of the page's transaction
-/// (`begin_planned_per_value`), so that the caller's read of every match goes through the
-/// trigram index and sorts them.
+/// index walks are then off for the rest of the page's transaction (`begin_planned_per_value`),
+/// so that the caller's read of every match goes through the trigram index and sorts them.
 async fn keyword_window<C: ConnectionTrait>(
     db: &C,
     bare: sea_orm::Select<member::Entity>,
@@ -283,13 +246,11 @@ async fn keyword_window<C: ConnectionTrait>(
     in_order: impl Fn(sea_orm::Select<member::Entity>) -> sea_orm::Select<member::Entity>,
     wanted: usize,
 ) -> Result<Option<Vec<member::Model>>> {
-    let backend = db.get_database_backend();
     let mut next = in_order(bare).limit(KEYWORD_WINDOW).into_query();
-    if backend == DbBackend::Postgres {
-        // The keyword is tested against the stored search body, which the entity does not select.
-        next.column((member::Entity, Alias::new(SEARCH_BODY_COLUMN)));
-    }
-    let mut matches = member::Entity::find().filter(keyword_condition(backend, keyword));
+    // The keyword is tested against the stored search body, which the entity does not select.
+    next.column((member::Entity, Alias::new(SEARCH_BODY_COLUMN)));
+    let mut matches =
+        member::Entity::find().filter(keyword_condition(DbBackend::Postgres, keyword));
     QueryFilter::query(&mut matches)
         .from_clear()
         .from_subquery(next, member::Entity);
@@ -297,10 +258,8 @@ async fn keyword_window<C: ConnectionTrait>(
     if rows.len() == wanted {
         return Ok(Some(rows));
     }
-    if backend == DbBackend::Postgres {
-        db.execute_unprepared("SET LOCAL enable_indexscan = off")
-            .await?;
-    }
+    db.execute_unprepared("SET LOCAL enable_indexscan = off")
+        .await?;
     Ok(None)
 }
 
@@ -389,22 +348,28 @@ async fn read_page<C: ConnectionTrait>(
             hashed.as_ref(),
         )
     };
-    let query = member::Entity::find().filter(condition(filter));
+    // On SQLite, a rare keyword of one or two characters is read through the trigram index.
+    let short = rare_short_keyword(db, filter).await?;
+    let keyword_indexed = short.is_some();
+    let query = match short {
+        Some(indexed) => {
+            let mut rest = filter.clone();
+            rest.keyword = None;
+            member::Entity::find().filter(condition(&rest).add(indexed))
+        }
+        None => member::Entity::find().filter(condition(filter)),
+    };
     // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
     // texts. When one of them happens to hold a rare keyword, it expects a page among the first
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
     // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword the trigram index can
     // serve is looked for among the next rows in order first (`keyword_window`), in the same
-    // query without the keyword. So is a short keyword on SQLite, which its trigram index serves
-    // only as a range of trigrams: a waste for a keyword most members hold.
-    let keyword = indexed_keyword(backend, filter).map(|(keyword, index)| {
+    // query without the keyword.
+    let keyword = trigram_keyword(backend, filter).map(|keyword| {
         let mut rest = filter.clone();
         rest.keyword = None;
-        KeywordSearch {
-            bare: member::Entity::find().filter(condition(&rest)),
-            keyword,
-            index,
-        }
+        let bare = member::Entity::find().filter(condition(&rest));
+        (bare, keyword)
     });
     let cursor = if backward {
         page.before.as_ref()
@@ -412,15 +377,11 @@ async fn read_page<C: ConnectionTrait>(
         page.after.as_ref()
     };
     let wanted = page.limit + 1;
-    let mut keyword_indexed = false;
     let mut rows = if let Some(department) = ordered_sub_tree {
         let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
-        let (rows, indexed) =
-            by_last_login(db, query, keyword, cursor, order, backward, wanted).await?;
-        keyword_indexed = indexed;
-        rows
+        by_last_login(db, query, keyword, cursor, order, backward, wanted).await?
     } else {
         let keyset = cursor
             .and_then(|c| sql_value(&c.value).map(|v| (v, c.id)))
@@ -459,26 +420,21 @@ async fn read_page<C: ConnectionTrait>(
             ),
             None => None,
         };
-        let (windowed, searched) = match (windowed, &keyword) {
-            (None, Some(search)) => {
-                let mut bare = search.bare.clone();
+        let windowed = match (windowed, keyword) {
+            (None, Some((mut bare, keyword))) => {
                 if let Some(keyset) = keyset.clone() {
                     bare = bare.filter(keyset);
                 }
                 let in_order = |q| field.order(q, &order);
-                let windowed = keyword_window(db, bare, search.keyword, in_order, wanted).await?;
-                (windowed, Some(search))
+                keyword_window(db, bare, keyword, in_order, wanted).await?
             }
-            (windowed, _) => (windowed, None),
+            (windowed, _) => windowed,
         };
         match windowed {
             // The window held a whole page: those are the first matches in order.
             Some(rows) if rows.len() == wanted => rows,
             _ => {
                 let mut query = query;
-                if let Some(search) = searched {
-                    (query, keyword_indexed) = search.read_all(db, query).await?;
-                }
                 if let Some(keyset) = keyset {
                     query = query.filter(keyset);
                 }
@@ -494,16 +450,16 @@ async fn read_page<C: ConnectionTrait>(
             rows,
             has_previous: more,
             has_next: page.before.is_some(),
-            department: scope,
             keyword_indexed,
+            department: scope,
         })
     } else {
         Ok(MemberPage {
             rows,
             has_previous: page.after.is_some(),
             has_next: more,
-            department: scope,
             keyword_indexed,
+            department: scope,
         })
     }
 }
@@ -557,18 +513,18 @@ async fn in_sub_tree_order<C: ConnectionTrait>(
 /// after everyone else in the requested order (so first in a backward read), ordered by id. The
 /// two groups are read one after the other, each in the order of an index: a single
 /// `ORDER BY last_login_at … NULLS LAST` would have PostgreSQL sort every matching row for a
-/// descending page, because its indexes keep absent values at one end only. With `keyword`, each
-/// group is first looked for in a [`keyword_window`] until one comes up short, and the rest are
-/// read as [`KeywordSearch::read_all`] says; the flag returned says whether through the index.
+/// descending page, because its indexes keep absent values at one end only. With `keyword` (the
+/// query without its keyword, and the keyword), each group is first looked for in a
+/// [`keyword_window`] until one comes up short.
 async fn by_last_login<C: ConnectionTrait>(
     db: &C,
-    mut query: sea_orm::Select<member::Entity>,
-    mut keyword: Option<KeywordSearch<'_>>,
+    query: sea_orm::Select<member::Entity>,
+    mut keyword: Option<(sea_orm::Select<member::Entity>, &str)>,
     cursor: Option<&Cursor>,
     order: Order,
     backward: bool,
     wanted: usize,
-) -> Result<(Vec<member::Model>, bool)> {
+) -> Result<Vec<member::Model>> {
     let ascending = order == Order::Asc;
     let col = member::Column::LastLoginAt;
     // The cursor's value, `None` inside the never-logged-in group.
@@ -580,7 +536,6 @@ async fn by_last_login<C: ConnectionTrait>(
         [false, true]
     };
     let mut rows = Vec::with_capacity(wanted);
-    let mut indexed = false;
     let mut reached = at.is_none();
     for never in groups {
         let mut group = Condition::all().add(if never {
@@ -614,17 +569,14 @@ async fn by_last_login<C: ConnectionTrait>(
         };
         let left = wanted - rows.len();
         let windowed = match &keyword {
-            Some(search) => {
-                let bare = search.bare.clone().filter(group.clone());
-                keyword_window(db, bare, search.keyword, in_order, left).await?
+            Some((bare, word)) => {
+                keyword_window(db, bare.clone().filter(group.clone()), word, in_order, left).await?
             }
             None => None,
         };
-        if windowed.is_none()
-            && let Some(search) = keyword.take()
-        {
-            // The rest reads every match, through the index when it serves.
-            (query, indexed) = search.read_all(db, query).await?;
+        if windowed.is_none() {
+            // Index walks are off now: the rest reads every match.
+            keyword = None;
         }
         let read = match windowed {
             Some(read) => read,
@@ -640,7 +592,7 @@ async fn by_last_login<C: ConnectionTrait>(
             break;
         }
     }
-    Ok((rows, indexed))
+    Ok(rows)
 }
 
 #[cfg(test)]
