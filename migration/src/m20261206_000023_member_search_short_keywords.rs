@@ -9,7 +9,8 @@
 //! holding each trigram. The members holding `qx` are those holding the trigrams from `qx` up to
 //! (not including) `qy`: one range of the index, read in the order it is stored.
 //!
-//! The index is rebuilt: about 3 s for 100,000 members on two cores. PostgreSQL is untouched.
+//! The index is rebuilt: about 1 s for 100,000 members on two cores (BENCHMARKS.md). PostgreSQL is
+//! untouched.
 
 use crate::{
     m20261122_000004_create_member_search_index::body,
