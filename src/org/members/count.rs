@@ -48,8 +48,7 @@ pub async fn count(
         .and_then(short_keyword_indexed);
     let condition = match indexed {
         Some(indexed) => {
-            let mut rest = filter.clone();
-            rest.keyword = None;
+            let rest = filter.without_keyword();
             filter_condition(backend, access.org_id(), &rest, department).add(indexed)
         }
         None => filter_condition(backend, access.org_id(), filter, department),

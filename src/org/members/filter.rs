@@ -69,6 +69,14 @@ impl MemberFilter {
         }
     }
 
+    /// This filter less its keyword (for the callers that match the keyword their own way).
+    pub(super) fn without_keyword(&self) -> Self {
+        Self {
+            keyword: None,
+            ..self.clone()
+        }
+    }
+
     /// Whether the filter keeps every member of the organization.
     pub fn is_empty(&self) -> bool {
         // Named field by field, so that a new filter cannot be forgotten here.
@@ -310,6 +318,7 @@ pub(super) fn short_keyword_indexed(keyword: &str) -> Option<Condition> {
     Some(indexed_in_range(keyword, from, until))
 }
 
+/// The members holding a trigram from `from` up to `until` whose text holds `keyword`.
 fn indexed_in_range(keyword: &str, from: String, until: String) -> Condition {
     Condition::all()
         .add(Expr::cust_with_values(

@@ -353,9 +353,7 @@ async fn read_page<C: ConnectionTrait>(
     let keyword_indexed = short.is_some();
     let query = match short {
         Some(indexed) => {
-            let mut rest = filter.clone();
-            rest.keyword = None;
-            member::Entity::find().filter(condition(&rest).add(indexed))
+            member::Entity::find().filter(condition(&filter.without_keyword()).add(indexed))
         }
         None => member::Entity::find().filter(condition(filter)),
     };
@@ -366,9 +364,7 @@ async fn read_page<C: ConnectionTrait>(
     // serve is looked for among the next rows in order first (`keyword_window`), in the same
     // query without the keyword.
     let keyword = trigram_keyword(backend, filter).map(|keyword| {
-        let mut rest = filter.clone();
-        rest.keyword = None;
-        let bare = member::Entity::find().filter(condition(&rest));
+        let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
         (bare, keyword)
     });
     let cursor = if backward {
