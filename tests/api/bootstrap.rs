@@ -1,6 +1,6 @@
 //! First start creates the default organization and administrator; restarts create nothing.
 
-use crate::common::{ADMIN_PASSWORD, TestApp, db::TestDb};
+use crate::common::{ADMIN_PASSWORD, TestApp, actors::admin_ok, db::TestDb};
 use entity::{member, organization};
 use roster::{Application, org::bootstrap::Bootstrap};
 use sea_orm::{EntityTrait, PaginatorTrait};
@@ -190,26 +190,12 @@ async fn migrations_roll_back_and_apply_again() {
     // The administrator's phone ends with a character nobody else's text holds.
     let admin = app.admin_token().await;
     let edit_phone = "mutation($id: ID!) { updateMember(id: $id, input: { phone: \"+86 138 0000 0007\" }) { id } }";
-    let me = app
-        .gql("{ me { member { id } } }", json!({}), Some(&admin))
-        .await;
-    let body = app
-        .gql(
-            edit_phone,
-            json!({ "id": me["data"]["me"]["member"]["id"] }),
-            Some(&admin),
-        )
-        .await;
-    assert!(body["errors"].is_null(), "{body}");
+    let me = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await;
+    let id = json!({ "id": me["me"]["member"]["id"] });
+    admin_ok(&app, &admin, edit_phone, id).await;
     let found_by_end = || async {
-        let body = app
-            .gql(
-                "{ members(filter: { keyword: \"7\" }) { totalCount } }",
-                json!({}),
-                Some(&admin),
-            )
-            .await;
-        body["data"]["members"]["totalCount"] == json!(1)
+        let query = "{ members(filter: { keyword: \"7\" }) { totalCount } }";
+        admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
     };
     let has_sub_trees = || async {
         db.execute_unprepared("SELECT links FROM sub_tree_member")
