@@ -134,15 +134,16 @@ async fn administrator_holds_the_organization_administrator_role() {
     );
 }
 
-/// Every migration rolls back and applies again on the database of the suite, and the newest nine
-/// do what they say: on SQLite the trigram index's vocabulary exists only after the newest, and
-/// a one-character keyword at the very end of a member's text is found by a page only then; on
+/// Every migration rolls back and applies again on the database of the suite, and the newest ten
+/// do what they say: on PostgreSQL the index of characters beyond ASCII exists only after the
+/// newest; on SQLite the trigram index's vocabulary exists only after the second newest, and a
+/// one-character keyword at the very end of a member's text is found by a page only then; on
 /// PostgreSQL the stored search body and its trigram index replace the index on the expression
-/// with the second newest, the sub-tree members exist only after the third newest, the member
-/// tally only after the fourth newest, the flagged members' index only after the fifth, the
-/// password expiry and its index only after the sixth newest, the password flag only after the
-/// seventh newest, the path pattern index on PostgreSQL only after the eighth newest, the
-/// case-sensitive nickname sort index only before the ninth newest.
+/// with the third newest, the sub-tree members exist only after the fourth newest, the member
+/// tally only after the fifth newest, the flagged members' index only after the sixth, the
+/// password expiry and its index only after the seventh newest, the password flag only after the
+/// eighth newest, the path pattern index on PostgreSQL only after the ninth newest, the
+/// case-sensitive nickname sort index only before the tenth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -187,12 +188,17 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
-    // The administrator's phone ends with a character nobody else's text holds.
+    // The administrator's phone ends with a character nobody else's text holds, and their name
+    // holds one beyond ASCII.
     let admin = app.admin_token().await;
-    let edit_phone = "mutation($id: ID!) { updateMember(id: $id, input: { phone: \"+86 138 0000 0007\" }) { id } }";
+    let edit = "mutation($id: ID!) { updateMember(id: $id, input: { phone: \"+86 138 0000 0007\", name: \"王鑫\" }) { id } }";
     let me = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await;
     let id = json!({ "id": me["me"]["member"]["id"] });
-    admin_ok(&app, &admin, edit_phone, id).await;
+    admin_ok(&app, &admin, edit, id).await;
+    let found_by_character = || async {
+        let query = "{ members(filter: { keyword: \"鑫\" }) { totalCount } }";
+        admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
+    };
     let found_by_end = || async {
         let query = "{ members(filter: { keyword: \"7\" }) { totalCount } }";
         admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
@@ -210,6 +216,7 @@ async fn migrations_roll_back_and_apply_again() {
     const FLAGGED: &str = "ix_member_flagged";
     const SEARCH_BODY: &str = "ix_member_search_body";
     const SEARCH_EXPRESSION: &str = "ix_member_search";
+    const CHARACTERS: &str = "ix_member_search_characters";
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
@@ -219,15 +226,24 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_index(SEARCH_BODY).await, postgres);
     assert!(!has_index(SEARCH_EXPRESSION).await);
     assert_eq!(has_vocabulary().await, !postgres);
-    assert!(found_by_end().await);
+    assert_eq!(has_index(CHARACTERS).await, postgres);
+    assert!(found_by_end().await && found_by_character().await);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(
+        !has_index(CHARACTERS).await,
+        "rolling back drops the index of characters"
+    );
+    assert_eq!(has_vocabulary().await, !postgres, "and nothing else");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(!has_vocabulary().await, "rolling back drops the vocabulary");
     assert_eq!(has_search_body().await, postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the second newest rolls back");
+        .expect("the third newest rolls back");
     assert!(!has_search_body().await && !has_index(SEARCH_BODY).await);
     assert_eq!(
         has_index(SEARCH_EXPRESSION).await,
@@ -237,7 +253,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_sub_trees().await, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(
         !has_sub_trees().await,
         "rolling back drops the sub-tree members"
@@ -245,12 +261,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_tally().await, "and only them");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -258,21 +274,21 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the seventh newest rolls back");
+        .expect("the eighth newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eighth newest rolls back");
+        .expect("the ninth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the ninth newest rolls back");
+        .expect("the tenth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await

@@ -1292,8 +1292,10 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
 /// through an index (1,024): a rare keyword whose matches lie beyond those rows, a common one and
 /// one that matches nothing, each long enough for trigrams or not (on SQLite, a rare short one is
 /// read through a range of trigrams, a one-character one at the very end of the text too, and one
-/// held too often is scanned for), read forward and backward in pages, come in exactly the order
-/// of their sort value and id.
+/// held too often is scanned for; on PostgreSQL, a short one with characters beyond ASCII is read
+/// through the index of those characters, alone or beside ASCII, and a two-character one from the
+/// members holding both characters in either order), read forward and backward in pages, come in
+/// exactly the order of their sort value and id.
 #[tokio::test]
 async fn keyword_pages_are_exact_rare_or_common() {
     let app = TestApp::spawn().await;
@@ -1314,14 +1316,19 @@ async fn keyword_pages_are_exact_rare_or_common() {
         "UPDATE member SET last_login_at = joined_at WHERE id >= 200000 AND id % 3 <> 0",
     )
     .await;
-    // Ten phone numbers end with `Qz`, ten others with `鑫`: the end of a member's searchable
-    // text. Ten e-mail addresses hold `kz` 120 times each: few members, but more occurrences than
-    // a short keyword read through the trigram index on SQLite may have, so it is scanned for.
+    // Ten phone numbers end with `Qz`, ten others with `鑫`, ten with `X鑫`: the end of a
+    // member's searchable text. Ten e-mail addresses hold `kz` 120 times each: few members, but
+    // more occurrences than a short keyword read through the trigram index on SQLite may have, so
+    // it is scanned for. Ten phone numbers end with `明华`, ten with `华明`: on PostgreSQL, twenty
+    // members hold both characters of `明华`, which the pattern narrows to ten.
     let many = format!("{}@example.com", "kz".repeat(120));
     let texts = [
         (7, "phone", "+86 Qz"),
         (11, "phone", "+86 鑫"),
         (13, "email", many.as_str()),
+        (17, "phone", "+86 明华"),
+        (19, "phone", "+86 华明"),
+        (23, "phone", "+86 X鑫"),
     ];
     let text_of = |id: i64, column: &str| {
         let text = texts.iter().find(|t| id % 300 == t.0 && column == t.1);
@@ -1340,7 +1347,10 @@ async fn keyword_pages_are_exact_rare_or_common() {
         ("nomatch", 0),
         ("12", 308),
         ("qZ", 10),
-        ("鑫", 10),
+        ("鑫", 20),
+        ("x鑫", 10),
+        ("明华", 10),
+        ("华", 20),
         ("xq", 0),
         ("Kz", 10),
     ] {

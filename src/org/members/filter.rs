@@ -268,15 +268,25 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 
 /// Keyword match: partial and case-insensitive over nickname, account, name, email and phone.
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
-/// characters; shorter keywords are matched by scanning (on SQLite, a page reads a rare one
-/// through the trigram index, [`rare_short_keyword`]).
+/// characters. Shorter keywords are matched by scanning, except on SQLite a rare one, which a
+/// page reads through the trigram index ([`rare_short_keyword`]), and on PostgreSQL one holding
+/// characters beyond ASCII, which the index of those characters serves
+/// ([`characters_beyond_ascii`]).
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     let pattern = rules::like_pattern(keyword);
     match backend {
-        DbBackend::Postgres => Condition::all().add(
-            Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
-                .like(LikeExpr::new(&pattern).escape('\\')),
-        ),
+        DbBackend::Postgres => {
+            // The pattern first: PostgreSQL tests it first where it tests both on each row
+            // (the cheaper first), so the characters are taken apart only for rows it keeps.
+            let matched = Condition::all().add(
+                Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
+                    .like(LikeExpr::new(&pattern).escape('\\')),
+            );
+            match characters_beyond_ascii(keyword) {
+                Some(characters) => matched.add(held_characters(characters)),
+                None => matched,
+            }
+        }
         _ if keyword.chars().count() >= 3 => {
             let phrase = format!("\"{}\"", keyword.replace('"', "\"\""));
             Condition::all().add(Expr::cust_with_values(
@@ -304,6 +314,37 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
             any
         }
     }
+}
+
+/// PostgreSQL: the characters beyond ASCII of a keyword too short for the trigram index, lower-cased
+/// as the keyword's pattern is, each once, in the order they come; `None` for a longer keyword
+/// or one of ASCII characters alone. A member whose text holds the keyword holds each of them, so
+/// the index of each member's characters beyond ASCII (migration `m20261207_000024`) finds every
+/// member the pattern keeps, and few others: a two-character Chinese name is looked up as both
+/// of its characters.
+pub(super) fn characters_beyond_ascii(keyword: &str) -> Option<String> {
+    if keyword.chars().count() >= 3 {
+        return None;
+    }
+    let mut characters = String::new();
+    for c in keyword.to_lowercase().chars().filter(|c| !c.is_ascii()) {
+        if !characters.contains(c) {
+            characters.push(c);
+        }
+    }
+    (!characters.is_empty()).then_some(characters)
+}
+
+/// PostgreSQL: the members whose text holds each of `characters` (beyond ASCII), by the index of
+/// [`characters_beyond_ascii`]: bound as one text, split into its characters as the index splits
+/// each member's.
+fn held_characters(characters: String) -> Expr {
+    Expr::cust_with_values(
+        format!(
+            "member_search_characters(\"member\".\"{SEARCH_BODY_COLUMN}\") @> string_to_array($1, NULL)"
+        ),
+        [characters],
+    )
 }
 
 /// SQLite: the members a keyword of one or two characters is found among through the trigram
@@ -732,6 +773,37 @@ mod tests {
         assert_eq!(range("µ"), None, "its upper case is Greek");
         assert!(short_keyword_indexed("qx").is_some());
         assert!(short_keyword_indexed("Éa").is_none());
+    }
+
+    #[test]
+    fn short_keywords_beyond_ascii_are_their_characters_on_postgres() {
+        let characters = |k: &str| characters_beyond_ascii(k);
+        let listed = |c: &str| Some(c.to_string());
+        assert_eq!(characters("鑫"), listed("鑫"));
+        assert_eq!(characters("明华"), listed("明华"));
+        assert_eq!(characters("华华"), listed("华"), "each once");
+        assert_eq!(characters("a鑫"), listed("鑫"), "ASCII left to the pattern");
+        assert_eq!(characters("É"), listed("é"), "lower-cased as the pattern");
+        assert_eq!(characters("qx"), None, "ASCII alone");
+        assert_eq!(characters("王小明"), None, "the trigram index serves it");
+        // The pattern is tested first, and the characters are bound as a value.
+        let sql = member::Entity::find()
+            .filter(keyword_condition(DbBackend::Postgres, "明华"))
+            .build(DbBackend::Postgres);
+        let text = sql.sql.split_once(" WHERE ").map(|(_, w)| w).unwrap_or("");
+        assert_eq!(
+            text,
+            r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND (member_search_characters("member"."search_body") @> string_to_array($2, NULL))"#
+        );
+        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        assert_eq!(
+            values,
+            ["%明华%", "明华"].map(sea_orm::Value::from).to_vec()
+        );
+        let qx = member::Entity::find()
+            .filter(keyword_condition(DbBackend::Postgres, "qx"))
+            .build(DbBackend::Postgres);
+        assert!(!qx.sql.contains("member_search_characters"), "{}", qx.sql);
     }
 
     #[test]

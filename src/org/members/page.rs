@@ -55,7 +55,7 @@ const HASHED_SHARE: u32 = 200;
 const HASHED_COUNT: u32 = 4_096;
 
 /// How many rows in sort order a keyword page looks among on PostgreSQL before it reads every
-/// match through the trigram index.
+/// match through the keyword's index.
 const KEYWORD_WINDOW: u64 = 1_024;
 
 /// The ids of `window` (a statement selecting member ids) that `held` also selects.
@@ -226,19 +226,21 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
     }
 }
 
-/// The filter's keyword, on PostgreSQL, when it is long enough for the trigram index (three
-/// characters or more).
-fn trigram_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
-    filter
-        .trimmed_keyword()
-        .filter(|k| backend == DbBackend::Postgres && k.chars().count() >= 3)
+/// The filter's keyword, on PostgreSQL, when an index serves it: the trigram index a keyword of
+/// three characters or more, the index of characters beyond ASCII a shorter one that holds some
+/// ([`characters_beyond_ascii`]).
+fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
+    filter.trimmed_keyword().filter(|k| {
+        backend == DbBackend::Postgres
+            && (k.chars().count() >= 3 || characters_beyond_ascii(k).is_some())
+    })
 }
 
 /// The first `wanted` members of `bare` (a page's query without its keyword) in the order
 /// `in_order` gives that match `keyword`, looked for among the next [`KEYWORD_WINDOW`] members in
 /// that order: a walk of an index in sort order that stops there. `None` when those hold fewer;
 /// index walks are then off for the rest of the page's transaction (`begin_planned_per_value`),
-/// so that the caller's read of every match goes through the trigram index and sorts them.
+/// so that the caller's read of every match goes through the keyword's index and sorts them.
 async fn keyword_window<C: ConnectionTrait>(
     db: &C,
     bare: sea_orm::Select<member::Entity>,
@@ -360,10 +362,10 @@ async fn read_page<C: ConnectionTrait>(
     // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
     // texts. When one of them happens to hold a rare keyword, it expects a page among the first
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
-    // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword the trigram index can
-    // serve is looked for among the next rows in order first (`keyword_window`), in the same
-    // query without the keyword.
-    let keyword = trigram_keyword(backend, filter).map(|keyword| {
+    // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword an index can serve (the
+    // trigram index, or for a short one the index of characters beyond ASCII) is looked for among
+    // the next rows in order first (`keyword_window`), in the same query without the keyword.
+    let keyword = indexed_keyword(backend, filter).map(|keyword| {
         let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
         (bare, keyword)
     });
