@@ -278,10 +278,7 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
         DbBackend::Postgres => {
             // The pattern first: PostgreSQL tests it first where it tests both on each row
             // (the cheaper first), so the characters are taken apart only for rows it keeps.
-            let matched = Condition::all().add(
-                Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
-                    .like(LikeExpr::new(&pattern).escape('\\')),
-            );
+            let matched = Condition::all().add(search_body_holds(keyword));
             match characters_beyond_ascii(keyword) {
                 Some(characters) => matched.add(held_characters(characters)),
                 None => matched,
@@ -314,6 +311,13 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
             any
         }
     }
+}
+
+/// PostgreSQL: the member's stored search text holds `keyword` (the pattern alone, without an
+/// index's condition: for rows already read, such as a page's window in sort order).
+pub(super) fn search_body_holds(keyword: &str) -> Expr {
+    Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
+        .like(LikeExpr::new(rules::like_pattern(keyword)).escape('\\'))
 }
 
 /// PostgreSQL: the characters beyond ASCII of a keyword too short for the trigram index, lower-cased

@@ -251,8 +251,7 @@ async fn keyword_window<C: ConnectionTrait>(
     let mut next = in_order(bare).limit(KEYWORD_WINDOW).into_query();
     // The keyword is tested against the stored search body, which the entity does not select.
     next.column((member::Entity, Alias::new(SEARCH_BODY_COLUMN)));
-    let mut matches =
-        member::Entity::find().filter(keyword_condition(DbBackend::Postgres, keyword));
+    let mut matches = member::Entity::find().filter(search_body_holds(keyword));
     QueryFilter::query(&mut matches)
         .from_clear()
         .from_subquery(next, member::Entity);
