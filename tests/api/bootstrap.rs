@@ -294,6 +294,7 @@ async fn migrations_roll_back_and_apply_again() {
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert_eq!(has_index(CHARACTERS).await, postgres);
     assert_eq!(has_vocabulary().await, !postgres);
     assert!(has_tally().await && has_sub_trees().await);
     assert_eq!(has_search_body().await, postgres);
