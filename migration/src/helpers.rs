@@ -87,3 +87,15 @@ pub async fn execute_for_backend(
     manager.get_connection().execute_unprepared(sql).await?;
     Ok(())
 }
+
+/// Runs `sql` on `backend` only: a change one database needs and the other does without.
+pub async fn execute_on(
+    manager: &SchemaManager<'_>,
+    backend: DbBackend,
+    sql: &str,
+) -> Result<(), DbErr> {
+    if manager.get_database_backend() == backend {
+        manager.get_connection().execute_unprepared(sql).await?;
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@
 //! no indexed column is HOT and leaves every index alone, and one that changes any (a user type)
 //! adds an entry to every index of the table, the GIN one included.
 
-use crate::m20261122_000004_create_member_search_index::body;
+use crate::{helpers::execute_on, m20261122_000004_create_member_search_index::body};
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
@@ -36,19 +36,13 @@ fn update_trigger(when: Option<&str>) -> String {
 }
 
 async fn replace_trigger(manager: &SchemaManager<'_>, when: Option<&str>) -> Result<(), DbErr> {
-    if manager.get_database_backend() != DbBackend::Sqlite {
-        return Ok(());
-    }
     // One call: as two, the CREATE failed with "trigger … already exists" (the two statements
     // can reach different connections of the pool).
-    manager
-        .get_connection()
-        .execute_unprepared(&format!(
-            "DROP TRIGGER IF EXISTS member_search_update; {}",
-            update_trigger(when)
-        ))
-        .await?;
-    Ok(())
+    let sql = format!(
+        "DROP TRIGGER IF EXISTS member_search_update; {}",
+        update_trigger(when)
+    );
+    execute_on(manager, DbBackend::Sqlite, &sql).await
 }
 
 #[async_trait::async_trait]

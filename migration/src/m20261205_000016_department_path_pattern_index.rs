@@ -5,6 +5,7 @@
 //! SQLite needs none: its sub-tree lookups compare the path as a byte range, which the existing
 //! index serves.
 
+use crate::helpers::execute_on;
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
@@ -13,27 +14,21 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX ix_department_organization_id_path_pattern \
-                 ON department (organization_id, path text_pattern_ops)",
-            )
-            .await
-            .map(|_| ())
+        execute_on(
+            manager,
+            DbBackend::Postgres,
+            "CREATE INDEX ix_department_organization_id_path_pattern \
+             ON department (organization_id, path text_pattern_ops)",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared("DROP INDEX ix_department_organization_id_path_pattern")
-            .await
-            .map(|_| ())
+        execute_on(
+            manager,
+            DbBackend::Postgres,
+            "DROP INDEX ix_department_organization_id_path_pattern",
+        )
+        .await
     }
 }

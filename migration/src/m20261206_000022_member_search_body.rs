@@ -13,7 +13,7 @@
 //! index and a `VACUUM ANALYZE`, 4.5 s for 100,000 members on two cores (BENCHMARKS.md, "The
 //! search text stored on PostgreSQL").
 
-use crate::m20261122_000004_create_member_search_index::body;
+use crate::{helpers::execute_on, m20261122_000004_create_member_search_index::body};
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
@@ -22,37 +22,23 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared(&format!(
+        let sql = format!(
             "ALTER TABLE member ADD COLUMN search_body text \
-             GENERATED ALWAYS AS (lower({})) STORED",
+             GENERATED ALWAYS AS (lower({})) STORED; \
+             CREATE INDEX ix_member_search_body ON member USING gin (search_body gin_trgm_ops); \
+             DROP INDEX ix_member_search;",
             body("")
-        ))
-        .await?;
-        db.execute_unprepared(
-            "CREATE INDEX ix_member_search_body ON member USING gin (search_body gin_trgm_ops)",
-        )
-        .await?;
-        db.execute_unprepared("DROP INDEX ix_member_search").await?;
-        Ok(())
+        );
+        execute_on(manager, DbBackend::Postgres, &sql).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        let db = manager.get_connection();
-        db.execute_unprepared(&format!(
-            "CREATE INDEX ix_member_search ON member USING gin ((lower({})) gin_trgm_ops)",
+        // Dropping the column drops its index with it.
+        let sql = format!(
+            "CREATE INDEX ix_member_search ON member USING gin ((lower({})) gin_trgm_ops); \
+             ALTER TABLE member DROP COLUMN search_body;",
             body("")
-        ))
-        .await?;
-        // Drops its index with it.
-        db.execute_unprepared("ALTER TABLE member DROP COLUMN search_body")
-            .await?;
-        Ok(())
+        );
+        execute_on(manager, DbBackend::Postgres, &sql).await
     }
 }

@@ -13,7 +13,7 @@
 //! untouched.
 
 use crate::{
-    m20261122_000004_create_member_search_index::body,
+    helpers::execute_on, m20261122_000004_create_member_search_index::body,
     m20261203_000014_member_search_contentless::rebuild,
 };
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
@@ -32,23 +32,15 @@ const VOCABULARY: &str =
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
         let sql = format!("{} {VOCABULARY}", rebuild(true, padded));
-        manager.get_connection().execute_unprepared(&sql).await?;
-        Ok(())
+        execute_on(manager, DbBackend::Sqlite, &sql).await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
         let sql = format!(
             "DROP TABLE IF EXISTS member_search_instance; {}",
             rebuild(true, body)
         );
-        manager.get_connection().execute_unprepared(&sql).await?;
-        Ok(())
+        execute_on(manager, DbBackend::Sqlite, &sql).await
     }
 }

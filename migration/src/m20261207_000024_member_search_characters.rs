@@ -14,6 +14,7 @@
 //! an index expression must be. SQLite finds short keywords through its trigram table (migration
 //! 000023) and is left alone.
 
+use crate::helpers::execute_on;
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
 #[derive(DeriveMigrationName)]
@@ -22,31 +23,25 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE FUNCTION member_search_characters(body text) RETURNS text[] \
-                 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE \
-                 AS $$ SELECT string_to_array(regexp_replace(body, '[\\u0001-\\u007f]+', '', 'g'), NULL) $$; \
-                 CREATE INDEX ix_member_search_characters ON member \
-                 USING gin (member_search_characters(search_body));",
-            )
-            .await?;
-        Ok(())
+        execute_on(
+            manager,
+            DbBackend::Postgres,
+            "CREATE FUNCTION member_search_characters(body text) RETURNS text[] \
+             LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE \
+             AS $$ SELECT string_to_array(regexp_replace(body, '[\\u0001-\\u007f]+', '', 'g'), NULL) $$; \
+             CREATE INDEX ix_member_search_characters ON member \
+             USING gin (member_search_characters(search_body));",
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        if manager.get_database_backend() != DbBackend::Postgres {
-            return Ok(());
-        }
         // Drops the index with it.
-        manager
-            .get_connection()
-            .execute_unprepared("DROP FUNCTION member_search_characters(text) CASCADE")
-            .await?;
-        Ok(())
+        execute_on(
+            manager,
+            DbBackend::Postgres,
+            "DROP FUNCTION member_search_characters(text) CASCADE",
+        )
+        .await
     }
 }
