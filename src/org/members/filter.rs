@@ -273,7 +273,6 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 /// characters beyond ASCII, which the index of those characters serves
 /// ([`characters_beyond_ascii`]).
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
-    let pattern = rules::like_pattern(keyword);
     match backend {
         DbBackend::Postgres => {
             // The pattern first: PostgreSQL tests it first where it tests both on each row
@@ -296,6 +295,7 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
         // are, without lower-casing five columns of every member passed (a keyword matching
         // nobody: 135 ms instead of 55 ms on 100,000 members, BENCHMARKS.md).
         _ => {
+            let pattern = rules::like_pattern(keyword);
             let mut any = Condition::any();
             for column in [
                 member::Column::Nickname,
