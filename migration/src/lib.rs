@@ -28,6 +28,7 @@ mod m20261206_000021_sub_tree_member;
 mod m20261206_000022_member_search_body;
 mod m20261206_000023_member_search_short_keywords;
 mod m20261207_000024_member_search_characters;
+mod m20261207_000025_member_search_marked;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_member_search_body::Migration),
             Box::new(m20261206_000023_member_search_short_keywords::Migration),
             Box::new(m20261207_000024_member_search_characters::Migration),
+            Box::new(m20261207_000025_member_search_marked::Migration),
         ]
     }
 }

@@ -1293,9 +1293,10 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
 /// one that matches nothing, each long enough for trigrams or not (on SQLite, a rare short one is
 /// read through a range of trigrams, a one-character one at the very end of the text too, and one
 /// held too often is scanned for; on PostgreSQL, a short one with characters beyond ASCII is read
-/// through the index of those characters, alone or beside ASCII, and a two-character one from the
-/// members holding both characters in either order), read forward and backward in pages, come in
-/// exactly the order of their sort value and id.
+/// through the index of those characters, alone or beside ASCII, a two-character one from the
+/// members holding both characters in either order, and two ASCII letters through the trigram
+/// index, beside ASCII or Chinese characters), read forward and backward in pages, come in exactly
+/// the order of their sort value and id.
 #[tokio::test]
 async fn keyword_pages_are_exact_rare_or_common() {
     let app = TestApp::spawn().await;
@@ -1319,8 +1320,10 @@ async fn keyword_pages_are_exact_rare_or_common() {
     // Ten phone numbers end with `Qz`, ten others with `鑫`, ten with `X鑫`: the end of a
     // member's searchable text. Ten e-mail addresses hold `kz` 120 times each: few members, but
     // more occurrences than a short keyword read through the trigram index on SQLite may have, so
-    // it is scanned for. Ten phone numbers end with `明华`, ten with `华明`: on PostgreSQL, twenty
-    // members hold both characters of `明华`, which the pattern narrows to ten.
+    // it is scanned for. Ten phone numbers end with `明华`, ten with `华明`. Ten phone numbers hold
+    // `jq` between two Chinese characters (`华Jq明`) and ten e-mail addresses begin with it: on
+    // PostgreSQL both are found through the trigram index. Thirty members hold both characters of
+    // `明华`, which the pattern narrows to ten.
     let many = format!("{}@example.com", "kz".repeat(120));
     let texts = [
         (7, "phone", "+86 Qz"),
@@ -1329,6 +1332,8 @@ async fn keyword_pages_are_exact_rare_or_common() {
         (17, "phone", "+86 明华"),
         (19, "phone", "+86 华明"),
         (23, "phone", "+86 X鑫"),
+        (29, "phone", "+86 华Jq明"),
+        (31, "email", "jq@example.com"),
     ];
     let text_of = |id: i64, column: &str| {
         let text = texts.iter().find(|t| id % 300 == t.0 && column == t.1);
@@ -1350,9 +1355,12 @@ async fn keyword_pages_are_exact_rare_or_common() {
         ("鑫", 20),
         ("x鑫", 10),
         ("明华", 10),
-        ("华", 20),
+        ("华", 30),
         ("xq", 0),
         ("Kz", 10),
+        ("jQ", 20),
+        ("华jq", 10),
+        ("q明", 10),
     ] {
         let text = |r: &Fixture| {
             let (email, phone) = (text_of(r.0, "email"), text_of(r.0, "phone"));

@@ -40,12 +40,12 @@ pub async fn count(
     }
     let backend = db.get_database_backend();
     let department = page.department.as_ref();
-    // A rare short keyword on SQLite is counted through the index the page read it with; a
-    // common one is counted faster by scanning.
+    // A short keyword the page found rare is counted through the index the page read it with;
+    // a common one is counted faster by scanning.
     let indexed = filter
         .trimmed_keyword()
         .filter(|_| page.keyword_indexed)
-        .and_then(short_keyword_indexed);
+        .and_then(|keyword| short_keyword_indexed(backend, keyword));
     let condition = match indexed {
         Some(indexed) => {
             let rest = filter.without_keyword();

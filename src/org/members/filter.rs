@@ -314,10 +314,58 @@ pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition 
 }
 
 /// PostgreSQL: the member's stored search text holds `keyword` (the pattern alone, without an
-/// index's condition: for rows already read, such as a page's window in sort order).
+/// index's condition: for rows already read, such as a page's window in sort order). The text
+/// is marked where it passes between ASCII and the characters beyond it, so the keyword is too.
 pub(super) fn search_body_holds(keyword: &str) -> Expr {
     Expr::col((member::Entity, Alias::new(SEARCH_BODY_COLUMN)))
-        .like(LikeExpr::new(rules::like_pattern(keyword)).escape('\\'))
+        .like(LikeExpr::new(rules::like_pattern(&marked(keyword))).escape('\\'))
+}
+
+/// The mark PostgreSQL's stored search text holds between a character of ASCII and one beyond it.
+const MARK: char = '\u{1}';
+
+/// `text` lower-cased and marked as PostgreSQL marks each member's stored search text
+/// (`member_search_text`, migration `m20261207_000025`): [`MARK`] between each two neighbouring
+/// characters of which one is ASCII and the other is not, and any mark already there read as a
+/// space. A text holds a keyword exactly when the marked text holds the marked keyword.
+pub(super) fn marked(text: &str) -> String {
+    let mut marked = String::with_capacity(text.len() + 4);
+    let mut previous: Option<char> = None;
+    for c in text.to_lowercase().chars() {
+        let c = if c == MARK { ' ' } else { c };
+        if previous.is_some_and(|p| p.is_ascii() != c.is_ascii()) {
+            marked.push(MARK);
+        }
+        marked.push(c);
+        previous = Some(c);
+    }
+    marked
+}
+
+/// PostgreSQL: a keyword of two ASCII letters or digits, lower-cased; `None` for any other.
+pub(super) fn ascii_pair(keyword: &str) -> Option<String> {
+    let pair = keyword.to_ascii_lowercase();
+    let mut chars = pair.chars();
+    let two = matches!(
+        (chars.next(), chars.next(), chars.next()),
+        (Some(_), Some(_), None)
+    );
+    (two && pair
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
+    .then_some(pair)
+}
+
+/// PostgreSQL: the members whose marked search text holds `pair` ([`ascii_pair`]), found through
+/// the trigram index. In the marked text every ASCII character follows ASCII or starts the text,
+/// so the pair follows one of the characters the expression names (capital letters left out:
+/// the text is lower-cased) or starts the text, and pg_trgm reads the expression as the
+/// trigrams ` qx`, `aqx` … `9qx`, one of which every member holding `qx` has.
+fn pair_through_trigrams(pair: &str) -> Expr {
+    Expr::cust_with_values(
+        format!("\"member\".\"{SEARCH_BODY_COLUMN}\" ~ $1"),
+        [format!("(^|[\\x01-\\x40\\x5b-\\x7f]){pair}")],
+    )
 }
 
 /// PostgreSQL: the characters beyond ASCII of a keyword too short for the trigram index, lower-cased
@@ -351,16 +399,31 @@ fn held_characters(characters: String) -> Expr {
     )
 }
 
-/// SQLite: the members a keyword of one or two characters is found among through the trigram
-/// index, and of them those [`keyword_condition`] keeps. Every one- or two-character piece of a
-/// member's indexed text begins one of its trigrams (the text ends with two spaces, migration
-/// `m20261206_000023`), so the members holding `qx` are those of the trigrams from `qx` up to
-/// `qy`, listed by `member_search_instance`. The index folds the case of every letter and `LIKE`
-/// only of ASCII ones, so a keyword with any other cased letter gets `None` and is matched by
-/// scanning; without one, the index holds every member the scan would keep.
-pub(super) fn short_keyword_indexed(keyword: &str) -> Option<Condition> {
-    let (from, until) = trigram_range(keyword)?;
-    Some(indexed_in_range(keyword, from, until))
+/// The keyword condition of a rare short keyword, read through the trigram index: how a page
+/// that found the keyword rare reads it, and its count counts it. `None` for a keyword the index
+/// cannot serve this way, which is scanned for.
+///
+/// - SQLite, a keyword of one or two characters: every one- or two-character piece of a
+///   member's indexed text begins one of its trigrams (the text ends with two spaces, migration
+///   `m20261206_000023`), so the members holding `qx` are those of the trigrams from `qx` up to
+///   `qy`, listed by `member_search_instance`. The index folds the case of every letter and
+///   `LIKE` only of ASCII ones, so a keyword with any other cased letter gets `None`; without
+///   one, the index holds every member the scan would keep.
+/// - PostgreSQL, two ASCII letters or digits ([`ascii_pair`]): the pattern, and beside it the
+///   expression pg_trgm serves ([`pair_through_trigrams`]). The pattern comes first, so where
+///   PostgreSQL scans instead it tests the cheaper condition on every member and the expression
+///   only on those it keeps.
+pub(super) fn short_keyword_indexed(backend: DbBackend, keyword: &str) -> Option<Condition> {
+    match backend {
+        DbBackend::Postgres => {
+            let pair = ascii_pair(keyword)?;
+            Some(keyword_condition(backend, keyword).add(pair_through_trigrams(&pair)))
+        }
+        _ => {
+            let (from, until) = trigram_range(keyword)?;
+            Some(indexed_in_range(keyword, from, until))
+        }
+    }
 }
 
 /// The members holding a trigram from `from` up to `until` whose text holds `keyword`.
@@ -775,8 +838,8 @@ mod tests {
         assert_eq!(range("É"), None);
         assert_eq!(range("aé"), None);
         assert_eq!(range("µ"), None, "its upper case is Greek");
-        assert!(short_keyword_indexed("qx").is_some());
-        assert!(short_keyword_indexed("Éa").is_none());
+        assert!(short_keyword_indexed(DbBackend::Sqlite, "qx").is_some());
+        assert!(short_keyword_indexed(DbBackend::Sqlite, "Éa").is_none());
     }
 
     #[test]
@@ -808,6 +871,58 @@ mod tests {
             .filter(keyword_condition(DbBackend::Postgres, "qx"))
             .build(DbBackend::Postgres);
         assert!(!qx.sql.contains("member_search_characters"), "{}", qx.sql);
+    }
+
+    #[test]
+    fn keywords_are_marked_between_ascii_and_beyond_as_postgres_marks_the_text() {
+        let mark = |t: &str| marked(t).replace(MARK, "|");
+        assert_eq!(mark("王Qx明"), "王|qx|明");
+        assert_eq!(mark("Ab 明华0"), "ab |明华|0", "the space is ASCII");
+        assert_eq!(mark("a华b华"), "a|华|b|华");
+        assert_eq!(mark("qx"), "qx");
+        assert_eq!(mark("明华"), "明华");
+        assert_eq!(mark("a\u{1}b"), "a b", "a mark already there is a space");
+        assert_eq!(mark(""), "");
+        // The pattern of a mixed keyword is marked, its `%` and `_` escaped.
+        let sql = member::Entity::find()
+            .filter(search_body_holds("x鑫_"))
+            .build(DbBackend::Postgres);
+        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        assert_eq!(values, [sea_orm::Value::from("%x\u{1}鑫\u{1}\\_%")]);
+    }
+
+    #[test]
+    fn ascii_pairs_go_through_the_trigram_index_on_postgres() {
+        assert_eq!(ascii_pair("Qx"), Some("qx".to_string()));
+        assert_eq!(ascii_pair("q1"), Some("q1".to_string()));
+        assert_eq!(
+            ascii_pair("q"),
+            None,
+            "one character has no trigram to name"
+        );
+        assert_eq!(
+            ascii_pair("qxz"),
+            None,
+            "the trigram index serves its pattern"
+        );
+        assert_eq!(ascii_pair("x@"), None, "a word ends at `@`");
+        assert_eq!(ascii_pair("鑫x"), None, "the index of characters serves it");
+        let sql = member::Entity::find()
+            .filter(short_keyword_indexed(DbBackend::Postgres, "QX").unwrap_or_else(Condition::all))
+            .build(DbBackend::Postgres);
+        let text = sql.sql.split_once(" WHERE ").map(|(_, w)| w).unwrap_or("");
+        assert_eq!(
+            text,
+            r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND ("member"."search_body" ~ $2)"#
+        );
+        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        assert_eq!(
+            values,
+            ["%qx%", r"(^|[\x01-\x40\x5b-\x7f])qx"]
+                .map(sea_orm::Value::from)
+                .to_vec()
+        );
+        assert!(short_keyword_indexed(DbBackend::Postgres, "鑫").is_none());
     }
 
     #[test]

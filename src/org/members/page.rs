@@ -37,7 +37,8 @@ pub struct MemberPage {
     /// Rows exist after the last.
     pub has_next: bool,
     /// Whether the page read its keyword through the trigram index as a rare short keyword
-    /// ([`rare_short_keyword`], SQLite), so that counting its matches does too.
+    /// ([`short_keyword_indexed`]: on SQLite when [`rare_short_keyword`] found it rare, on
+    /// PostgreSQL when its window came up short), so that counting its matches does too.
     pub keyword_indexed: bool,
     /// What the filter's department covered when the page was read, so that counting the
     /// same filter reads it once.
@@ -227,12 +228,14 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
 }
 
 /// The filter's keyword, on PostgreSQL, when an index serves it: the trigram index a keyword of
-/// three characters or more, the index of characters beyond ASCII a shorter one that holds some
-/// ([`characters_beyond_ascii`]).
+/// three characters or more or of two ASCII letters or digits ([`ascii_pair`]), the index of
+/// characters beyond ASCII a shorter one that holds some ([`characters_beyond_ascii`]).
 fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
     filter.trimmed_keyword().filter(|k| {
         backend == DbBackend::Postgres
-            && (k.chars().count() >= 3 || characters_beyond_ascii(k).is_some())
+            && (k.chars().count() >= 3
+                || characters_beyond_ascii(k).is_some()
+                || ascii_pair(k).is_some())
     })
 }
 
@@ -349,9 +352,17 @@ async fn read_page<C: ConnectionTrait>(
             hashed.as_ref(),
         )
     };
-    // On SQLite, a rare keyword of one or two characters is read through the trigram index.
-    let short = rare_short_keyword(db, filter).await?;
-    let keyword_indexed = short.is_some();
+    // On SQLite, a rare keyword of one or two characters is read through the trigram index. On
+    // PostgreSQL, two ASCII letters or digits are, when the keyword's window (below) comes up
+    // short: `query` is read only then.
+    let short = match backend {
+        DbBackend::Postgres => filter
+            .trimmed_keyword()
+            .and_then(|keyword| short_keyword_indexed(backend, keyword)),
+        _ => rare_short_keyword(db, filter).await?,
+    };
+    let paired = backend == DbBackend::Postgres && short.is_some();
+    let mut keyword_indexed = short.is_some() && !paired;
     let query = match short {
         Some(indexed) => {
             member::Entity::find().filter(condition(&filter.without_keyword()).add(indexed))
@@ -378,7 +389,10 @@ async fn read_page<C: ConnectionTrait>(
         let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
-        by_last_login(db, query, keyword, cursor, order, backward, wanted).await?
+        let (rows, whole) =
+            by_last_login(db, query, keyword, cursor, order, backward, wanted).await?;
+        keyword_indexed |= paired && whole;
+        rows
     } else {
         let keyset = cursor
             .and_then(|c| sql_value(&c.value).map(|v| (v, c.id)))
@@ -431,6 +445,7 @@ async fn read_page<C: ConnectionTrait>(
             // The window held a whole page: those are the first matches in order.
             Some(rows) if rows.len() == wanted => rows,
             _ => {
+                keyword_indexed |= paired;
                 let mut query = query;
                 if let Some(keyset) = keyset {
                     query = query.filter(keyset);
@@ -512,7 +527,7 @@ async fn in_sub_tree_order<C: ConnectionTrait>(
 /// `ORDER BY last_login_at … NULLS LAST` would have PostgreSQL sort every matching row for a
 /// descending page, because its indexes keep absent values at one end only. With `keyword` (the
 /// query without its keyword, and the keyword), each group is first looked for in a
-/// [`keyword_window`] until one comes up short.
+/// [`keyword_window`] until one comes up short. With the rows, whether `query` was read.
 async fn by_last_login<C: ConnectionTrait>(
     db: &C,
     query: sea_orm::Select<member::Entity>,
@@ -521,7 +536,7 @@ async fn by_last_login<C: ConnectionTrait>(
     order: Order,
     backward: bool,
     wanted: usize,
-) -> Result<Vec<member::Model>> {
+) -> Result<(Vec<member::Model>, bool)> {
     let ascending = order == Order::Asc;
     let col = member::Column::LastLoginAt;
     // The cursor's value, `None` inside the never-logged-in group.
@@ -533,6 +548,7 @@ async fn by_last_login<C: ConnectionTrait>(
         [false, true]
     };
     let mut rows = Vec::with_capacity(wanted);
+    let mut whole = false;
     let mut reached = at.is_none();
     for never in groups {
         let mut group = Condition::all().add(if never {
@@ -578,6 +594,7 @@ async fn by_last_login<C: ConnectionTrait>(
         let read = match windowed {
             Some(read) => read,
             None => {
+                whole = true;
                 in_order(query.clone().filter(group))
                     .limit(left as u64)
                     .all(db)
@@ -589,7 +606,7 @@ async fn by_last_login<C: ConnectionTrait>(
             break;
         }
     }
-    Ok(rows)
+    Ok((rows, whole))
 }
 
 #[cfg(test)]
