@@ -345,15 +345,11 @@ pub(super) fn marked(text: &str) -> String {
 /// PostgreSQL: a keyword of two ASCII letters or digits, lower-cased; `None` for any other.
 pub(super) fn ascii_pair(keyword: &str) -> Option<String> {
     let pair = keyword.to_ascii_lowercase();
-    let mut chars = pair.chars();
-    let two = matches!(
-        (chars.next(), chars.next(), chars.next()),
-        (Some(_), Some(_), None)
-    );
-    (two && pair
+    let alphanumeric = pair
         .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()))
-    .then_some(pair)
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    // Two bytes, all of them ASCII: two characters.
+    (pair.len() == 2 && alphanumeric).then_some(pair)
 }
 
 /// PostgreSQL: the members whose marked search text holds `pair` ([`ascii_pair`]), found through
