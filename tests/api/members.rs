@@ -1419,6 +1419,93 @@ async fn keyword_pages_are_exact_rare_or_common() {
     }
 }
 
+/// Keywords over names that mix ASCII letters (either case), digits, signs, Chinese characters,
+/// an accented letter and an emoji find exactly the members whose text holds them, whichever way
+/// each database reads a keyword of its length: every piece of one to four characters of the
+/// names, in the case written, and pieces of two that nobody may hold. On PostgreSQL this holds
+/// the marks of the stored search text (where it passes between ASCII and beyond) to the marks
+/// the keyword's pattern gets, and two ASCII letters to the trigrams they are read through.
+#[tokio::test]
+async fn keywords_over_mixed_text_find_exactly_their_holders() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    const ALPHABET: [char; 17] = [
+        'k', 'q', 'x', 'Q', 'X', '1', '2', ' ', '@', '.', '_', '%', '王', '明', '华', 'é', '😀',
+    ];
+    // The administrator, also in the organization, holds none of these characters.
+    exec(
+        &app,
+        "UPDATE member SET name = 'admin', email = NULL, phone = NULL WHERE account = 'admin'",
+    )
+    .await;
+    // A fixed sequence of pseudo-random numbers (a linear congruential generator), so a failure
+    // comes back the same on every run.
+    let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = move |below: usize| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        ((state >> 33) % below as u64) as usize
+    };
+    let total = 200;
+    let rows: Vec<Fixture> = (0..total)
+        .map(|i| {
+            (
+                300_000 + i,
+                format!("m{i:03}"),
+                format!("n{i:03}"),
+                1 + i % 9,
+            )
+        })
+        .collect();
+    insert_members(&app, org, role, &rows, &[]).await;
+    let mut names = Vec::new();
+    for row in &rows {
+        let length = 3 + next(8);
+        let name: String = (0..length)
+            .map(|_| ALPHABET[next(ALPHABET.len())])
+            .collect();
+        let sql = format!("UPDATE member SET name = '{name}' WHERE id = {}", row.0);
+        exec(&app, &sql).await;
+        names.push(name);
+    }
+    let mut keywords = Vec::new();
+    for _ in 0..60 {
+        let name: Vec<char> = names[next(names.len())].chars().collect();
+        let length = 1 + next(4.min(name.len()));
+        let start = next(name.len() - length + 1);
+        keywords.push(name[start..start + length].iter().collect::<String>());
+    }
+    for _ in 0..20 {
+        let pair = [
+            ALPHABET[next(ALPHABET.len())],
+            ALPHABET[next(ALPHABET.len())],
+        ];
+        keywords.push(pair.iter().collect());
+    }
+    let mut tried = std::collections::HashSet::new();
+    for keyword in keywords {
+        // The list trims its keyword; a keyword of spaces alone is no keyword.
+        let keyword = keyword.trim().to_string();
+        if keyword.is_empty() || !tried.insert(keyword.clone()) {
+            continue;
+        }
+        let wanted = keyword.to_lowercase();
+        let expected: Vec<String> = rows
+            .iter()
+            .zip(&names)
+            .filter(|(row, name)| {
+                let text = format!("{} {} {name}", row.2, row.1).to_lowercase();
+                text.contains(&wanted)
+            })
+            .map(|(row, _)| row.1.clone())
+            .collect();
+        let vars = json!({ "f": { "keyword": keyword } });
+        assert_pages(&app, &admin, vars, &expected, &format!("{keyword:?}")).await;
+    }
+}
+
 /// Reads planned for their values: on PostgreSQL a page is planned for its values and read
 /// without parallel workers, a count keeps them, and both settings end with the transaction; on
 /// SQLite there is nothing to set.
