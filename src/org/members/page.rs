@@ -361,6 +361,8 @@ async fn read_page<C: ConnectionTrait>(
             .and_then(|keyword| short_keyword_indexed(backend, keyword)),
         _ => rare_short_keyword(db, filter).await?,
     };
+    // SQLite has found the keyword rare already; PostgreSQL knows it once the window comes up
+    // short, and only then does the page (and its count) read the keyword through the index.
     let paired = backend == DbBackend::Postgres && short.is_some();
     let mut keyword_indexed = short.is_some() && !paired;
     let query = match short {
@@ -373,8 +375,9 @@ async fn read_page<C: ConnectionTrait>(
     // texts. When one of them happens to hold a rare keyword, it expects a page among the first
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
     // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword an index can serve (the
-    // trigram index, or for a short one the index of characters beyond ASCII) is looked for among
-    // the next rows in order first (`keyword_window`), in the same query without the keyword.
+    // trigram index, for a short one the index of characters beyond ASCII or, for two ASCII
+    // letters or digits, the trigram index again) is looked for among the next rows in order
+    // first (`keyword_window`), in the same query without the keyword.
     let keyword = indexed_keyword(backend, filter).map(|keyword| {
         let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
         (bare, keyword)
