@@ -342,25 +342,35 @@ pub(super) fn marked(text: &str) -> String {
     marked
 }
 
-/// PostgreSQL: a keyword of two ASCII letters or digits, lower-cased; `None` for any other.
+/// PostgreSQL: a keyword of two ASCII characters, letters, digits or signs, at least one of them a
+/// letter or a digit (`qx`, `x@`, `.x`), lower-cased; `None` for any other. Two signs (`@.`)
+/// give pg_trgm no trigram to look up, since a sign ends a word.
 pub(super) fn ascii_pair(keyword: &str) -> Option<String> {
     let pair = keyword.to_ascii_lowercase();
-    let alphanumeric = pair
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let graphic = pair.chars().all(|c| c.is_ascii_graphic());
+    let lettered = pair.chars().any(|c| c.is_ascii_alphanumeric());
     // Two bytes, all of them ASCII: two characters.
-    (pair.len() == 2 && alphanumeric).then_some(pair)
+    (pair.len() == 2 && graphic && lettered).then_some(pair)
 }
 
 /// PostgreSQL: the members whose marked search text holds `pair` ([`ascii_pair`]), found through
 /// the trigram index. In the marked text every ASCII character follows ASCII or starts the text,
 /// so the pair follows one of the characters the expression names (capital letters left out:
-/// the text is lower-cased) or starts the text, and pg_trgm reads the expression as the
-/// trigrams ` qx`, `aqx` … `9qx`, one of which every member holding `qx` has.
+/// the text is lower-cased) or starts the text. pg_trgm reads the expression as the trigrams
+/// ` qx`, `aqx` … `9qx`, one of which every member holding `qx` has; for `x@` the trigrams of a
+/// word ending with `x`, for `.x` the one of a word beginning with it. A sign is escaped: in a
+/// regular expression, `\` before a character that is not a letter or digit stands for it.
 fn pair_through_trigrams(pair: &str) -> Expr {
+    let mut expression = String::from("(^|[\\x01-\\x40\\x5b-\\x7f])");
+    for c in pair.chars() {
+        if !c.is_ascii_alphanumeric() {
+            expression.push('\\');
+        }
+        expression.push(c);
+    }
     Expr::cust_with_values(
         format!("\"member\".\"{SEARCH_BODY_COLUMN}\" ~ $1"),
-        [format!("(^|[\\x01-\\x40\\x5b-\\x7f]){pair}")],
+        [expression],
     )
 }
 
@@ -405,10 +415,10 @@ fn held_characters(characters: String) -> Expr {
 ///   `qy`, listed by `member_search_instance`. The index folds the case of every letter and
 ///   `LIKE` only of ASCII ones, so a keyword with any other cased letter gets `None`; without
 ///   one, the index holds every member the scan would keep.
-/// - PostgreSQL, two ASCII letters or digits ([`ascii_pair`]): the pattern, and beside it the
-///   expression pg_trgm serves ([`pair_through_trigrams`]). The pattern comes first, so where
-///   PostgreSQL scans instead it tests the cheaper condition on every member and the expression
-///   only on those it keeps.
+/// - PostgreSQL, two ASCII characters, one a letter or digit ([`ascii_pair`]): the pattern, and
+///   beside it the expression pg_trgm serves ([`pair_through_trigrams`]). The pattern comes
+///   first, so where PostgreSQL scans instead it tests the cheaper condition on every member and
+///   the expression only on those it keeps.
 pub(super) fn short_keyword_indexed(backend: DbBackend, keyword: &str) -> Option<Condition> {
     match backend {
         DbBackend::Postgres => {
@@ -901,8 +911,10 @@ mod tests {
             None,
             "the trigram index serves its pattern"
         );
-        assert_eq!(ascii_pair("x@"), None, "a word ends at `@`");
+        assert_eq!(ascii_pair("X@"), Some("x@".to_string()));
+        assert_eq!(ascii_pair("@."), None, "two signs have no trigram");
         assert_eq!(ascii_pair("鑫x"), None, "the index of characters serves it");
+        assert_eq!(ascii_pair("x\u{1}"), None, "a control character is no sign");
         let sql = member::Entity::find()
             .filter(short_keyword_indexed(DbBackend::Postgres, "QX").unwrap_or_else(Condition::all))
             .build(DbBackend::Postgres);
@@ -919,6 +931,21 @@ mod tests {
                 .to_vec()
         );
         assert!(short_keyword_indexed(DbBackend::Postgres, "鑫").is_none());
+        // A sign is escaped in the expression, and in the pattern only if `LIKE` reads it.
+        assert!(
+            short_keyword_indexed(DbBackend::Postgres, "_.").is_none(),
+            "two signs"
+        );
+        let sql = member::Entity::find()
+            .filter(short_keyword_indexed(DbBackend::Postgres, "x_").unwrap_or_else(Condition::all))
+            .build(DbBackend::Postgres);
+        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        assert_eq!(
+            values,
+            [r"%x\_%", r"(^|[\x01-\x40\x5b-\x7f])x\_"]
+                .map(sea_orm::Value::from)
+                .to_vec()
+        );
     }
 
     #[test]

@@ -228,8 +228,9 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
 }
 
 /// The filter's keyword, on PostgreSQL, when an index serves it: the trigram index a keyword of
-/// three characters or more or of two ASCII letters or digits ([`ascii_pair`]), the index of
-/// characters beyond ASCII a shorter one that holds some ([`characters_beyond_ascii`]).
+/// three characters or more or of two ASCII characters, one a letter or digit ([`ascii_pair`]),
+/// the index of characters beyond ASCII a shorter one that holds some
+/// ([`characters_beyond_ascii`]).
 fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
     filter.trimmed_keyword().filter(|k| {
         backend == DbBackend::Postgres
@@ -353,8 +354,8 @@ async fn read_page<C: ConnectionTrait>(
         )
     };
     // On SQLite, a rare keyword of one or two characters is read through the trigram index. On
-    // PostgreSQL, two ASCII letters or digits are, when the keyword's window (below) comes up
-    // short: `query` is read only then.
+    // PostgreSQL, two ASCII characters (one a letter or digit) are, when the keyword's window
+    // (below) comes up short: `query` is read only then.
     let short = match backend {
         DbBackend::Postgres => filter
             .trimmed_keyword()
@@ -376,7 +377,7 @@ async fn read_page<C: ConnectionTrait>(
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
     // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword an index can serve (the
     // trigram index, for a short one the index of characters beyond ASCII or, for two ASCII
-    // letters or digits, the trigram index again) is looked for among the next rows in order
+    // characters, the trigram index again) is looked for among the next rows in order
     // first (`keyword_window`), in the same query without the keyword.
     let keyword = indexed_keyword(backend, filter).map(|keyword| {
         let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
