@@ -393,9 +393,9 @@ async fn read_page<C: ConnectionTrait>(
         let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
-        let (rows, whole) =
+        let (rows, queried) =
             by_last_login(db, query, keyword, cursor, order, backward, wanted).await?;
-        keyword_indexed |= paired && whole;
+        keyword_indexed |= paired && queried;
         rows
     } else {
         let keyset = cursor
@@ -552,7 +552,7 @@ async fn by_last_login<C: ConnectionTrait>(
         [false, true]
     };
     let mut rows = Vec::with_capacity(wanted);
-    let mut whole = false;
+    let mut queried = false;
     let mut reached = at.is_none();
     for never in groups {
         let mut group = Condition::all().add(if never {
@@ -598,7 +598,7 @@ async fn by_last_login<C: ConnectionTrait>(
         let read = match windowed {
             Some(read) => read,
             None => {
-                whole = true;
+                queried = true;
                 in_order(query.clone().filter(group))
                     .limit(left as u64)
                     .all(db)
@@ -610,7 +610,7 @@ async fn by_last_login<C: ConnectionTrait>(
             break;
         }
     }
-    Ok((rows, whole))
+    Ok((rows, queried))
 }
 
 #[cfg(test)]
