@@ -752,6 +752,22 @@ pub(super) async fn department_scope<C: ConnectionTrait>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What PostgreSQL is sent for members matching `condition`: the `WHERE` clause's text and
+    /// the values bound to it.
+    fn postgres_where(
+        condition: impl sea_orm::sea_query::IntoCondition,
+    ) -> (String, Vec<sea_orm::Value>) {
+        let sql = member::Entity::find()
+            .filter(condition)
+            .build(DbBackend::Postgres);
+        let text = sql
+            .sql
+            .split_once(" WHERE ")
+            .map_or("", |(_, w)| w)
+            .to_string();
+        (text, sql.values.map(|v| v.0).unwrap_or_default())
+    }
     use sea_orm::QueryTrait;
 
     #[test]
@@ -860,23 +876,17 @@ mod tests {
         assert_eq!(characters("qx"), None, "ASCII alone");
         assert_eq!(characters("王小明"), None, "the trigram index serves it");
         // The pattern is tested first, and the characters are bound as a value.
-        let sql = member::Entity::find()
-            .filter(keyword_condition(DbBackend::Postgres, "明华"))
-            .build(DbBackend::Postgres);
-        let text = sql.sql.split_once(" WHERE ").map(|(_, w)| w).unwrap_or("");
+        let (text, values) = postgres_where(keyword_condition(DbBackend::Postgres, "明华"));
         assert_eq!(
             text,
             r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND (member_search_characters("member"."search_body") @> string_to_array($2, NULL))"#
         );
-        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
         assert_eq!(
             values,
             ["%明华%", "明华"].map(sea_orm::Value::from).to_vec()
         );
-        let qx = member::Entity::find()
-            .filter(keyword_condition(DbBackend::Postgres, "qx"))
-            .build(DbBackend::Postgres);
-        assert!(!qx.sql.contains("member_search_characters"), "{}", qx.sql);
+        let (qx, _) = postgres_where(keyword_condition(DbBackend::Postgres, "qx"));
+        assert!(!qx.contains("member_search_characters"), "{qx}");
     }
 
     #[test]
@@ -890,10 +900,7 @@ mod tests {
         assert_eq!(mark("a\u{1}b"), "a b", "a mark already there is a space");
         assert_eq!(mark(""), "");
         // The pattern of a mixed keyword is marked, its `%` and `_` escaped.
-        let sql = member::Entity::find()
-            .filter(search_body_holds("x鑫_"))
-            .build(DbBackend::Postgres);
-        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        let (_, values) = postgres_where(search_body_holds("x鑫_"));
         assert_eq!(values, [sea_orm::Value::from("%x\u{1}鑫\u{1}\\_%")]);
     }
 
@@ -915,15 +922,12 @@ mod tests {
         assert_eq!(ascii_pair("@."), None, "two signs have no trigram");
         assert_eq!(ascii_pair("鑫x"), None, "the index of characters serves it");
         assert_eq!(ascii_pair("x\u{1}"), None, "a control character is no sign");
-        let sql = member::Entity::find()
-            .filter(short_keyword_indexed(DbBackend::Postgres, "QX").unwrap_or_else(Condition::all))
-            .build(DbBackend::Postgres);
-        let text = sql.sql.split_once(" WHERE ").map(|(_, w)| w).unwrap_or("");
+        let pair = short_keyword_indexed(DbBackend::Postgres, "QX");
+        let (text, values) = postgres_where(pair.unwrap_or_else(Condition::all));
         assert_eq!(
             text,
             r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND ("member"."search_body" ~ $2)"#
         );
-        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
         assert_eq!(
             values,
             ["%qx%", r"(^|[\x01-\x40\x5b-\x7f])qx"]
@@ -936,10 +940,8 @@ mod tests {
             short_keyword_indexed(DbBackend::Postgres, "_.").is_none(),
             "two signs"
         );
-        let sql = member::Entity::find()
-            .filter(short_keyword_indexed(DbBackend::Postgres, "x_").unwrap_or_else(Condition::all))
-            .build(DbBackend::Postgres);
-        let values: Vec<sea_orm::Value> = sql.values.map(|v| v.0).unwrap_or_default();
+        let signed = short_keyword_indexed(DbBackend::Postgres, "x_");
+        let (_, values) = postgres_where(signed.unwrap_or_else(Condition::all));
         assert_eq!(
             values,
             [r"%x\_%", r"(^|[\x01-\x40\x5b-\x7f])x\_"]
