@@ -753,6 +753,8 @@ pub(super) async fn department_scope<C: ConnectionTrait>(
 mod tests {
     use super::*;
 
+    use sea_orm::QueryTrait;
+
     /// What PostgreSQL is sent for members matching `condition`: the `WHERE` clause's text and
     /// the values bound to it.
     fn postgres_where(
@@ -768,7 +770,6 @@ mod tests {
             .to_string();
         (text, sql.values.map(|v| v.0).unwrap_or_default())
     }
-    use sea_orm::QueryTrait;
 
     #[test]
     fn a_filter_is_empty_only_without_any_condition() {
