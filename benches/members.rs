@@ -162,6 +162,12 @@ async fn bench(url: String) -> anyhow::Result<()> {
             query: PAGE,
             vars: json!({ "f": { "keyword": "鑫" } }),
         },
+        // A sign, which pg_trgm leaves out of its trigrams.
+        Scenario {
+            name: "keyword (1 sign, matching none)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "#" } }),
+        },
         Scenario {
             name: "first page, with totalCount",
             query: COUNTED_PAGE,

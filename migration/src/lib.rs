@@ -29,6 +29,7 @@ mod m20261206_000022_member_search_body;
 mod m20261206_000023_member_search_short_keywords;
 mod m20261207_000024_member_search_characters;
 mod m20261207_000025_member_search_marked;
+mod m20261207_000026_member_search_signs;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -62,6 +63,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_member_search_short_keywords::Migration),
             Box::new(m20261207_000024_member_search_characters::Migration),
             Box::new(m20261207_000025_member_search_marked::Migration),
+            Box::new(m20261207_000026_member_search_signs::Migration),
         ]
     }
 }

@@ -135,17 +135,18 @@ async fn administrator_holds_the_organization_administrator_role() {
 }
 
 /// Every migration rolls back and applies again on the database of the suite, and the newest
-/// eleven do what they say: on PostgreSQL the stored search body is marked between ASCII and the
-/// characters beyond it only after the newest, and a page finds two ASCII letters between two
-/// Chinese characters; the index of characters beyond ASCII exists only after the second newest;
-/// on SQLite the trigram index's vocabulary exists only after the third newest, and a
-/// one-character keyword at the very end of a member's text is found by a page only then; on
-/// PostgreSQL the stored search body and its trigram index replace the index on the expression
-/// with the fourth newest, the sub-tree members exist only after the fifth newest, the member
-/// tally only after the sixth newest, the flagged members' index only after the seventh, the
-/// password expiry and its index only after the eighth newest, the password flag only after the
-/// ninth newest, the path pattern index on PostgreSQL only after the tenth newest, the
-/// case-sensitive nickname sort index only before the eleventh newest.
+/// twelve do what they say: on PostgreSQL the index of characters holds ASCII signs only after
+/// the newest, and a page finds a sign that only the administrator holds; the stored search body
+/// is marked between ASCII and the characters beyond it only after the second newest, and a page
+/// finds two ASCII letters between two Chinese characters; the index of characters beyond ASCII
+/// exists only after the third newest; on SQLite the trigram index's vocabulary exists only after
+/// the fourth newest, and a one-character keyword at the very end of a member's text is found by
+/// a page only then; on PostgreSQL the stored search body and its trigram index replace the index
+/// on the expression with the fifth newest, the sub-tree members exist only after the sixth
+/// newest, the member tally only after the seventh newest, the flagged members' index only after
+/// the eighth, the password expiry and its index only after the ninth newest, the password flag
+/// only after the tenth newest, the path pattern index on PostgreSQL only after the eleventh
+/// newest, the case-sensitive nickname sort index only before the twelfth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -190,8 +191,9 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
-    // The administrator's phone ends with a character nobody else's text holds, and their name
-    // holds one beyond ASCII, and two ASCII letters between Chinese characters.
+    // The administrator's phone ends with a character nobody else's text holds and begins with a
+    // sign nobody else's holds, and their name holds one beyond ASCII, and two ASCII letters
+    // between Chinese characters.
     let admin = app.admin_token().await;
     let edit = "mutation($id: ID!) { updateMember(id: $id, input: { phone: \"+86 138 0000 0007\", name: \"王Qx鑫\" }) { id } }";
     let me = admin_ok(&app, &admin, "{ me { member { id } } }", json!({})).await;
@@ -203,6 +205,10 @@ async fn migrations_roll_back_and_apply_again() {
     };
     let found_by_pair = || async {
         let query = "{ members(filter: { keyword: \"qx\" }) { totalCount } }";
+        admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
+    };
+    let found_by_sign = || async {
+        let query = "{ members(filter: { keyword: \"+\" }) { totalCount } }";
         admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
     };
     // Counted by PostgreSQL alone (SQLite has no `chr`): the administrator's marked text, or
@@ -225,6 +231,13 @@ async fn migrations_roll_back_and_apply_again() {
         counted(
             "SELECT count(*) AS n FROM information_schema.columns WHERE table_name = 'member' \
          AND column_name = 'search_body' AND generation_expression LIKE '%member_search_text%'",
+        )
+    };
+    // The characters the index is built from, by the function itself, whatever members there are.
+    let keeps_signs = || {
+        counted(
+            "SELECT count(*) AS n \
+         WHERE member_search_characters('ab+王 #') = ARRAY['+', '王', '#']",
         )
     };
     let found_by_end = || async {
@@ -256,11 +269,25 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_vocabulary().await, !postgres);
     assert_eq!(has_index(CHARACTERS).await, postgres);
     assert!(found_by_end().await && found_by_character().await && found_by_pair().await);
+    assert!(found_by_sign().await);
+    assert_eq!(keeps_signs().await, postgres);
     assert_eq!(marked().await, postgres);
     assert_eq!(marking().await, postgres);
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(!keeps_signs().await, "rolling back leaves the signs out");
+    assert_eq!(has_index(CHARACTERS).await, postgres, "and keeps the index");
+    assert!(found_by_character().await);
+    assert_eq!(
+        found_by_sign().await,
+        !postgres,
+        "a page then misses the sign on PostgreSQL, whose index it reads"
+    );
+    assert_eq!(marked().await, postgres, "and nothing else");
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(
         !marked().await,
         "rolling back leaves the search body unmarked"
@@ -272,7 +299,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(found_by_character().await);
     Migrator::down(db, Some(1))
         .await
-        .expect("the second newest rolls back");
+        .expect("the third newest rolls back");
     assert!(
         !has_index(CHARACTERS).await,
         "rolling back drops the index of characters"
@@ -280,12 +307,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_vocabulary().await, !postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(!has_vocabulary().await, "rolling back drops the vocabulary");
     assert_eq!(has_search_body().await, postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_search_body().await && !has_index(SEARCH_BODY).await);
     assert_eq!(
         has_index(SEARCH_EXPRESSION).await,
@@ -295,7 +322,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_sub_trees().await, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(
         !has_sub_trees().await,
         "rolling back drops the sub-tree members"
@@ -303,12 +330,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_tally().await, "and only them");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the seventh newest rolls back");
+        .expect("the eighth newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -316,26 +343,27 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eighth newest rolls back");
+        .expect("the ninth newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the ninth newest rolls back");
+        .expect("the tenth newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the tenth newest rolls back");
+        .expect("the eleventh newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eleventh newest rolls back");
+        .expect("the twelfth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert_eq!(keeps_signs().await, postgres);
     assert_eq!(marking().await, postgres);
     assert_eq!(has_index(CHARACTERS).await, postgres);
     assert_eq!(has_vocabulary().await, !postgres);

@@ -1297,11 +1297,11 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
 /// through an index (1,024): a rare keyword whose matches lie beyond those rows, a common one and
 /// one that matches nothing, each long enough for trigrams or not (on SQLite, a rare short one is
 /// read through a range of trigrams, a one-character one at the very end of the text too, and one
-/// held too often is scanned for; on PostgreSQL, a short one with characters beyond ASCII is read
-/// through the index of those characters, alone or beside ASCII, a two-character one from the
-/// members holding both characters in either order, and two ASCII letters through the trigram
-/// index, beside ASCII or Chinese characters), read forward and backward in pages, come in exactly
-/// the order of their sort value and id.
+/// held too often is scanned for; on PostgreSQL, a short one with characters beyond ASCII or
+/// ASCII signs is read through the index of those characters, alone or beside ASCII, a
+/// two-character one from the members holding both characters in either order, and two ASCII
+/// letters through the trigram index, beside ASCII or Chinese characters), read forward and
+/// backward in pages, come in exactly the order of their sort value and id.
 #[tokio::test]
 async fn keyword_pages_are_exact_rare_or_common() {
     let app = TestApp::spawn().await;
@@ -1328,7 +1328,8 @@ async fn keyword_pages_are_exact_rare_or_common() {
     // it is scanned for. Ten phone numbers end with `明华`, ten with `华明`. Ten phone numbers hold
     // `jq` between two Chinese characters (`华Jq明`) and ten e-mail addresses begin with it: on
     // PostgreSQL both are found through the trigram index. Thirty members hold both characters of
-    // `明华`, which the pattern narrows to ten.
+    // `明华`, which the pattern narrows to ten. Ten phone numbers hold `(#)`: signs alone, which
+    // PostgreSQL finds through its index of characters, and every phone number holds `+`.
     let many = format!("{}@example.com", "kz".repeat(120));
     let texts = [
         (7, "phone", "+86 Qz"),
@@ -1339,6 +1340,7 @@ async fn keyword_pages_are_exact_rare_or_common() {
         (23, "phone", "+86 X鑫"),
         (29, "phone", "+86 华Jq明"),
         (31, "email", "jq@example.com"),
+        (37, "phone", "+86 (#)"),
     ];
     let text_of = |id: i64, column: &str| {
         let text = texts.iter().find(|t| id % 300 == t.0 && column == t.1);
@@ -1366,6 +1368,10 @@ async fn keyword_pages_are_exact_rare_or_common() {
         ("jQ", 20),
         ("华jq", 10),
         ("q明", 10),
+        ("#", 10),
+        ("(#", 10),
+        ("#(", 0),
+        ("+", 70),
     ] {
         let text = |r: &Fixture| {
             let (email, phone) = (text_of(r.0, "email"), text_of(r.0, "phone"));

@@ -270,15 +270,16 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 /// Uses the trigram index (FTS5 on SQLite, pg_trgm on PostgreSQL) for keywords of three or more
 /// characters. Shorter keywords are matched by scanning, except on SQLite a rare one, which a
 /// page reads through the trigram index ([`rare_short_keyword`]), and on PostgreSQL one holding
-/// characters beyond ASCII, which the index of those characters serves
-/// ([`characters_beyond_ascii`]).
+/// characters beyond ASCII or ASCII signs, which the index of those characters serves
+/// ([`indexed_characters`]), and two ASCII characters one of which is a letter or digit, which
+/// a page reads through the trigram index ([`short_keyword_indexed`]).
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     match backend {
         DbBackend::Postgres => {
             // The pattern first: PostgreSQL tests it first where it tests both on each row
             // (the cheaper first), so the characters are taken apart only for rows it keeps.
             let matched = Condition::all().add(search_body_holds(keyword));
-            match characters_beyond_ascii(keyword) {
+            match indexed_characters(keyword) {
                 Some(characters) => matched.add(held_characters(characters)),
                 None => matched,
             }
@@ -374,28 +375,30 @@ fn pair_through_trigrams(pair: &str) -> Expr {
     )
 }
 
-/// PostgreSQL: the characters beyond ASCII of a keyword too short for the trigram index, lower-cased
-/// as the keyword's pattern is, each once, in the order they come; `None` for a longer keyword
-/// or one of ASCII characters alone. A member whose text holds the keyword holds each of them, so
-/// the index of each member's characters beyond ASCII (migration `m20261207_000024`) finds every
-/// member the pattern keeps, and few others: a two-character Chinese name is looked up as both
-/// of its characters.
-pub(super) fn characters_beyond_ascii(keyword: &str) -> Option<String> {
-    if keyword.chars().count() >= 3 {
+/// PostgreSQL: the characters of a keyword too short for the trigram index that the index of
+/// each member's characters holds (migrations `m20261207_000024` and `m20261207_000026`): those
+/// beyond ASCII and the ASCII signs (`#`, `@`), lower-cased as the keyword's pattern is, each
+/// once, in the order they come. `None` for a longer keyword, for two ASCII characters that the
+/// trigram index serves ([`ascii_pair`]), and for one of ASCII letters and digits alone. A
+/// member whose text holds the keyword holds each of them, so the index finds every member the
+/// pattern keeps, and few others: a two-character Chinese name is looked up as both of its
+/// characters, `#(` as `#` and `(`.
+pub(super) fn indexed_characters(keyword: &str) -> Option<String> {
+    if keyword.chars().count() >= 3 || ascii_pair(keyword).is_some() {
         return None;
     }
     let mut characters = String::new();
-    for c in keyword.to_lowercase().chars().filter(|c| !c.is_ascii()) {
-        if !characters.contains(c) {
+    for c in keyword.to_lowercase().chars() {
+        if (!c.is_ascii() || c.is_ascii_punctuation()) && !characters.contains(c) {
             characters.push(c);
         }
     }
     (!characters.is_empty()).then_some(characters)
 }
 
-/// PostgreSQL: the members whose text holds each of `characters` (beyond ASCII), by the index of
-/// [`characters_beyond_ascii`]: bound as one text, split into its characters as the index splits
-/// each member's.
+/// PostgreSQL: the members whose text holds each of `characters` ([`indexed_characters`]), by
+/// the index of each member's characters: bound as one text, split into its characters as the
+/// index splits each member's.
 fn held_characters(characters: String) -> Expr {
     Expr::cust_with_values(
         format!(
@@ -866,15 +869,31 @@ mod tests {
     }
 
     #[test]
-    fn short_keywords_beyond_ascii_are_their_characters_on_postgres() {
-        let characters = |k: &str| characters_beyond_ascii(k);
+    fn short_keywords_beyond_ascii_or_of_signs_are_their_characters_on_postgres() {
+        let characters = |k: &str| indexed_characters(k);
         let listed = |c: &str| Some(c.to_string());
         assert_eq!(characters("鑫"), listed("鑫"));
         assert_eq!(characters("明华"), listed("明华"));
         assert_eq!(characters("华华"), listed("华"), "each once");
-        assert_eq!(characters("a鑫"), listed("鑫"), "ASCII left to the pattern");
+        assert_eq!(
+            characters("a鑫"),
+            listed("鑫"),
+            "letters left to the pattern"
+        );
         assert_eq!(characters("É"), listed("é"), "lower-cased as the pattern");
-        assert_eq!(characters("qx"), None, "ASCII alone");
+        assert_eq!(characters("#"), listed("#"));
+        assert_eq!(characters("@."), listed("@."), "two signs");
+        assert_eq!(characters("(("), listed("("));
+        assert_eq!(characters("王."), listed("王."));
+        assert_eq!(characters("q"), None, "a letter alone");
+        assert_eq!(characters("7"), None, "a digit alone");
+        assert_eq!(
+            characters("qx"),
+            None,
+            "the trigram index serves two letters"
+        );
+        assert_eq!(characters("x@"), None, "and a letter beside a sign");
+        assert_eq!(characters("\u{1}"), None, "a control character is no sign");
         assert_eq!(characters("王小明"), None, "the trigram index serves it");
         // The pattern is tested first, and the characters are bound as a value.
         let (text, values) = postgres_where(keyword_condition(DbBackend::Postgres, "明华"));
@@ -888,6 +907,12 @@ mod tests {
         );
         let (qx, _) = postgres_where(keyword_condition(DbBackend::Postgres, "qx"));
         assert!(!qx.contains("member_search_characters"), "{qx}");
+        let (_, values) = postgres_where(keyword_condition(DbBackend::Postgres, "#_"));
+        assert_eq!(
+            values,
+            ["%#\\_%", "#_"].map(sea_orm::Value::from).to_vec(),
+            "the pattern escaped, the characters as typed"
+        );
     }
 
     #[test]

@@ -229,13 +229,13 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
 
 /// The filter's keyword, on PostgreSQL, when an index serves it: the trigram index a keyword of
 /// three characters or more or of two ASCII characters, one a letter or digit ([`ascii_pair`]),
-/// the index of characters beyond ASCII a shorter one that holds some
-/// ([`characters_beyond_ascii`]).
+/// the index of characters a shorter one that holds characters beyond ASCII or ASCII signs
+/// ([`indexed_characters`]).
 fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
     filter.trimmed_keyword().filter(|k| {
         backend == DbBackend::Postgres
             && (k.chars().count() >= 3
-                || characters_beyond_ascii(k).is_some()
+                || indexed_characters(k).is_some()
                 || ascii_pair(k).is_some())
     })
 }
@@ -376,8 +376,8 @@ async fn read_page<C: ConnectionTrait>(
     // texts. When one of them happens to hold a rare keyword, it expects a page among the first
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
     // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword an index can serve (the
-    // trigram index, for a short one the index of characters beyond ASCII or, for two ASCII
-    // characters, the trigram index again) is looked for among the next rows in order
+    // trigram index, for a short one the index of characters beyond ASCII and signs or, for two
+    // ASCII characters, the trigram index again) is looked for among the next rows in order
     // first (`keyword_window`), in the same query without the keyword.
     let keyword = indexed_keyword(backend, filter).map(|keyword| {
         let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
