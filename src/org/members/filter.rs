@@ -276,8 +276,8 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     match backend {
         DbBackend::Postgres => {
-            // The pattern first: PostgreSQL tests it first where it tests both on each row
-            // (the cheaper first), so the characters are taken apart only for rows it keeps.
+            // The pattern, and beside it the characters an index serves (stored, so a member's
+            // are cheap to test where PostgreSQL reads every member for a common keyword).
             let matched = Condition::all().add(search_body_holds(keyword));
             match indexed_characters(keyword) {
                 Some(characters) => matched.add(held_characters(characters)),
@@ -376,7 +376,7 @@ fn pair_through_trigrams(pair: &str) -> Expr {
 }
 
 /// PostgreSQL: the characters of a keyword too short for the trigram index that the index of
-/// each member's characters holds (migrations `m20261207_000024` and `m20261207_000026`): those
+/// each member's characters holds (migration `m20261207_000026`): those
 /// beyond ASCII and the ASCII signs (`#`, `@`), lower-cased as the keyword's pattern is, each
 /// once, in the order they come. `None` for a longer keyword, for two ASCII characters that the
 /// trigram index serves ([`ascii_pair`]), and for one of ASCII letters and digits alone. A
@@ -396,14 +396,17 @@ pub(super) fn indexed_characters(keyword: &str) -> Option<String> {
     (!characters.is_empty()).then_some(characters)
 }
 
+/// PostgreSQL's column of each member's characters beyond ASCII and ASCII signs, each in an
+/// element of its own: generated and stored by the database, with a GIN index on it (migration
+/// `m20261207_000026`). Not part of the entity, which SQLite shares.
+const SEARCH_CHARACTERS_COLUMN: &str = "search_characters";
+
 /// PostgreSQL: the members whose text holds each of `characters` ([`indexed_characters`]), by
 /// the index of each member's characters: bound as one text, split into its characters as the
-/// index splits each member's.
+/// column holds each member's.
 fn held_characters(characters: String) -> Expr {
     Expr::cust_with_values(
-        format!(
-            "member_search_characters(\"member\".\"{SEARCH_BODY_COLUMN}\") @> string_to_array($1, NULL)"
-        ),
+        format!("\"member\".\"{SEARCH_CHARACTERS_COLUMN}\" @> string_to_array($1, NULL)"),
         [characters],
     )
 }
@@ -899,14 +902,14 @@ mod tests {
         let (text, values) = postgres_where(keyword_condition(DbBackend::Postgres, "明华"));
         assert_eq!(
             text,
-            r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND (member_search_characters("member"."search_body") @> string_to_array($2, NULL))"#
+            r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND ("member"."search_characters" @> string_to_array($2, NULL))"#
         );
         assert_eq!(
             values,
             ["%明华%", "明华"].map(sea_orm::Value::from).to_vec()
         );
         let (qx, _) = postgres_where(keyword_condition(DbBackend::Postgres, "qx"));
-        assert!(!qx.contains("member_search_characters"), "{qx}");
+        assert!(!qx.contains("search_characters"), "{qx}");
         let (_, values) = postgres_where(keyword_condition(DbBackend::Postgres, "#_"));
         assert_eq!(
             values,
