@@ -345,7 +345,8 @@ pub(super) fn marked(text: &str) -> String {
 
 /// PostgreSQL: a keyword of two ASCII characters, letters, digits or signs, at least one of them a
 /// letter or a digit (`qx`, `x@`, `.x`), lower-cased; `None` for any other. Two signs (`@.`)
-/// give pg_trgm no trigram to look up, since a sign ends a word.
+/// give pg_trgm no trigram to look up, since a sign ends a word: the index of characters serves
+/// them ([`indexed_characters`]).
 pub(super) fn ascii_pair(keyword: &str) -> Option<String> {
     let pair = keyword.to_ascii_lowercase();
     let graphic = pair.chars().all(|c| c.is_ascii_graphic());
