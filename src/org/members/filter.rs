@@ -377,9 +377,9 @@ fn pair_through_trigrams(pair: &str) -> Expr {
 }
 
 /// PostgreSQL: the characters of a keyword too short for the trigram index that the index of
-/// each member's characters holds (migration `m20261207_000026`): those
-/// beyond ASCII and the ASCII signs (`#`, `@`), lower-cased as the keyword's pattern is, each
-/// once, in the order they come. `None` for a longer keyword, for two ASCII characters that the
+/// each member's characters holds (migration `m20261207_000026`): those beyond ASCII and the
+/// ASCII signs (`#`, `@`), lower-cased as the keyword's pattern is, each once, in the order they
+/// come. `None` for a longer keyword, for two ASCII characters that the
 /// trigram index serves ([`ascii_pair`]), and for one of ASCII letters and digits alone. A
 /// member whose text holds the keyword holds each of them, so the index finds every member the
 /// pattern keeps, and few others: a two-character Chinese name is looked up as both of its
