@@ -168,6 +168,12 @@ async fn bench(url: String) -> anyhow::Result<()> {
             query: PAGE,
             vars: json!({ "f": { "keyword": "#" } }),
         },
+        // A letter no seeded member holds, as `v` in an organization of pinyin accounts.
+        Scenario {
+            name: "keyword (1 letter, matching none)",
+            query: PAGE,
+            vars: json!({ "f": { "keyword": "q" } }),
+        },
         Scenario {
             name: "first page, with totalCount",
             query: COUNTED_PAGE,

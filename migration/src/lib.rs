@@ -30,6 +30,7 @@ mod m20261206_000023_member_search_short_keywords;
 mod m20261207_000024_member_search_characters;
 mod m20261207_000025_member_search_marked;
 mod m20261207_000026_member_search_signs;
+mod m20261207_000027_member_search_letters;
 
 /// Every migration of Roster, in order.
 pub struct Migrator;
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000024_member_search_characters::Migration),
             Box::new(m20261207_000025_member_search_marked::Migration),
             Box::new(m20261207_000026_member_search_signs::Migration),
+            Box::new(m20261207_000027_member_search_letters::Migration),
         ]
     }
 }

@@ -135,18 +135,20 @@ async fn administrator_holds_the_organization_administrator_role() {
 }
 
 /// Every migration rolls back and applies again on the database of the suite, and the newest
-/// twelve do what they say: on PostgreSQL each member's characters are stored, ASCII signs
-/// among them, only after the newest, and a page finds a sign that only the administrator holds; the stored search body
-/// is marked between ASCII and the characters beyond it only after the second newest, and a page
-/// finds two ASCII letters between two Chinese characters; the index of characters beyond ASCII
-/// exists only after the third newest; on SQLite the trigram index's vocabulary exists only after
-/// the fourth newest, and a one-character keyword at the very end of a member's text is found by
-/// a page only then; on PostgreSQL the stored search body and its trigram index replace the index
-/// on the expression with the fifth newest, the sub-tree members exist only after the sixth
-/// newest, the member tally only after the seventh newest, the flagged members' index only after
-/// the eighth, the password expiry and its index only after the ninth newest, the password flag
-/// only after the tenth newest, the path pattern index on PostgreSQL only after the eleventh
-/// newest, the case-sensitive nickname sort index only before the twelfth newest.
+/// thirteen do what they say: on PostgreSQL each member's ASCII letters and digits are stored only
+/// after the newest, and a page finds a letter that only the administrator holds; each member's
+/// characters are stored, ASCII signs among them, only after the second newest, and a page finds
+/// a sign that only the administrator holds; the stored search body is marked between ASCII and
+/// the characters beyond it only after the third newest, and a page finds two ASCII letters
+/// between two Chinese characters; the index of characters beyond ASCII exists only after the
+/// fourth newest; on SQLite the trigram index's vocabulary exists only after the fifth newest,
+/// and a one-character keyword at the very end of a member's text is found by a page only then;
+/// on PostgreSQL the stored search body and its trigram index replace the index on the
+/// expression with the sixth newest, the sub-tree members exist only after the seventh newest,
+/// the member tally only after the eighth newest, the flagged members' index only after the
+/// ninth, the password expiry and its index only after the tenth newest, the password flag only
+/// after the eleventh newest, the path pattern index on PostgreSQL only after the twelfth newest,
+/// the case-sensitive nickname sort index only before the thirteenth newest.
 #[tokio::test]
 async fn migrations_roll_back_and_apply_again() {
     use migration::{Migrator, MigratorTrait};
@@ -186,6 +188,11 @@ async fn migrations_roll_back_and_apply_again() {
             .await
             .is_ok()
     };
+    let has_letters = || async {
+        db.execute_unprepared("SELECT search_letters FROM member")
+            .await
+            .is_ok()
+    };
     let has_tally = || async {
         db.execute_unprepared("SELECT members FROM member_tally")
             .await
@@ -214,6 +221,10 @@ async fn migrations_roll_back_and_apply_again() {
     };
     let found_by_sign = || async {
         let query = "{ members(filter: { keyword: \"+\" }) { totalCount } }";
+        admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
+    };
+    let found_by_letter = || async {
+        let query = "{ members(filter: { keyword: \"Q\" }) { totalCount } }";
         admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
     };
     // Counted by PostgreSQL alone (SQLite has no `chr`): the administrator's marked text, or
@@ -245,6 +256,12 @@ async fn migrations_roll_back_and_apply_again() {
          WHERE member_search_characters('ab+王 #') = ARRAY['+', '王', '#']",
         )
     };
+    let keeps_letters = || {
+        counted(
+            "SELECT count(*) AS n \
+         WHERE member_search_letters('ab+王 #9ba') = '{a,b,9}'",
+        )
+    };
     let found_by_end = || async {
         let query = "{ members(filter: { keyword: \"7\" }) { totalCount } }";
         admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
@@ -263,6 +280,7 @@ async fn migrations_roll_back_and_apply_again() {
     const SEARCH_BODY: &str = "ix_member_search_body";
     const SEARCH_EXPRESSION: &str = "ix_member_search";
     const CHARACTERS: &str = "ix_member_search_characters";
+    const LETTERS: &str = "ix_member_search_letters";
     assert!(has_column(EXPIRY).await && has_column(FLAG).await);
     assert!(has_index(ONE_TIME).await && has_index(FLAGGED).await);
     assert_eq!(has_index(PATTERN).await, postgres);
@@ -274,7 +292,10 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_vocabulary().await, !postgres);
     assert_eq!(has_index(CHARACTERS).await, postgres);
     assert!(found_by_end().await && found_by_character().await && found_by_pair().await);
-    assert!(found_by_sign().await);
+    assert!(found_by_sign().await && found_by_letter().await);
+    assert_eq!(keeps_letters().await, postgres);
+    assert_eq!(has_letters().await, postgres);
+    assert_eq!(has_index(LETTERS).await, postgres);
     assert_eq!(keeps_signs().await, postgres);
     assert_eq!(has_characters().await, postgres);
     assert_eq!(marked().await, postgres);
@@ -282,13 +303,20 @@ async fn migrations_roll_back_and_apply_again() {
     Migrator::down(db, Some(1))
         .await
         .expect("the newest rolls back");
+    assert!(!keeps_letters().await, "rolling back drops the letters");
+    assert!(!has_letters().await && !has_index(LETTERS).await);
+    assert_eq!(has_characters().await, postgres, "and nothing else");
+    assert_eq!(keeps_signs().await, postgres);
+    Migrator::down(db, Some(1))
+        .await
+        .expect("the second newest rolls back");
     assert!(!keeps_signs().await, "rolling back leaves the signs out");
     assert!(!has_characters().await, "and drops the stored characters");
     assert_eq!(has_index(CHARACTERS).await, postgres, "and keeps the index");
     assert_eq!(marked().await, postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the second newest rolls back");
+        .expect("the third newest rolls back");
     assert!(
         !marked().await,
         "rolling back leaves the search body unmarked"
@@ -299,7 +327,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_index(CHARACTERS).await, postgres);
     Migrator::down(db, Some(1))
         .await
-        .expect("the third newest rolls back");
+        .expect("the fourth newest rolls back");
     assert!(
         !has_index(CHARACTERS).await,
         "rolling back drops the index of characters"
@@ -307,12 +335,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert_eq!(has_vocabulary().await, !postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fourth newest rolls back");
+        .expect("the fifth newest rolls back");
     assert!(!has_vocabulary().await, "rolling back drops the vocabulary");
     assert_eq!(has_search_body().await, postgres, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the fifth newest rolls back");
+        .expect("the sixth newest rolls back");
     assert!(!has_search_body().await && !has_index(SEARCH_BODY).await);
     assert_eq!(
         has_index(SEARCH_EXPRESSION).await,
@@ -322,7 +350,7 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_sub_trees().await, "and nothing else");
     Migrator::down(db, Some(1))
         .await
-        .expect("the sixth newest rolls back");
+        .expect("the seventh newest rolls back");
     assert!(
         !has_sub_trees().await,
         "rolling back drops the sub-tree members"
@@ -330,12 +358,12 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_tally().await, "and only them");
     Migrator::down(db, Some(1))
         .await
-        .expect("the seventh newest rolls back");
+        .expect("the eighth newest rolls back");
     assert!(!has_tally().await, "rolling back drops the member tally");
     assert!(has_index(FLAGGED).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eighth newest rolls back");
+        .expect("the ninth newest rolls back");
     assert!(
         !has_index(FLAGGED).await,
         "rolling back drops the flagged index"
@@ -343,26 +371,29 @@ async fn migrations_roll_back_and_apply_again() {
     assert!(has_index(ONE_TIME).await, "and only it");
     Migrator::down(db, Some(1))
         .await
-        .expect("the ninth newest rolls back");
+        .expect("the tenth newest rolls back");
     assert!(!has_column(EXPIRY).await, "rolling back drops the expiry");
     assert!(!has_index(ONE_TIME).await, "and its index");
     assert!(has_column(FLAG).await, "and only the expiry");
     Migrator::down(db, Some(1))
         .await
-        .expect("the tenth newest rolls back");
+        .expect("the eleventh newest rolls back");
     assert!(!has_column(FLAG).await, "rolling back drops the flag");
     Migrator::down(db, Some(1))
         .await
-        .expect("the eleventh newest rolls back");
+        .expect("the twelfth newest rolls back");
     assert!(!has_index(PATTERN).await, "rolling back drops the index");
     Migrator::down(db, Some(1))
         .await
-        .expect("the twelfth newest rolls back");
+        .expect("the thirteenth newest rolls back");
     assert!(has_index(SORT).await, "rolling back restores the index");
     Migrator::down(db, None)
         .await
         .expect("every migration rolls back");
     Migrator::up(db, None).await.expect("and applies again");
+    assert_eq!(keeps_letters().await, postgres);
+    assert_eq!(has_letters().await, postgres);
+    assert_eq!(has_index(LETTERS).await, postgres);
     assert_eq!(keeps_signs().await, postgres);
     assert_eq!(has_characters().await, postgres);
     assert_eq!(marking().await, postgres);

@@ -1329,7 +1329,9 @@ async fn keyword_pages_are_exact_rare_or_common() {
     // `jq` between two Chinese characters (`华Jq明`) and ten e-mail addresses begin with it: on
     // PostgreSQL both are found through the trigram index. Thirty members hold both characters of
     // `明华`, which the pattern narrows to ten. Ten phone numbers hold `(#)`: signs alone, which
-    // PostgreSQL finds through its index of characters, and every phone number holds `+`.
+    // PostgreSQL finds through its index of characters, and every phone number holds `+`. One in
+    // a hundred members holds `q` and nobody `w`: letters alone, which a page of 50 finds rare and
+    // PostgreSQL reads through its index of letters.
     let many = format!("{}@example.com", "kz".repeat(120));
     let texts = [
         (7, "phone", "+86 Qz"),
@@ -1372,6 +1374,9 @@ async fn keyword_pages_are_exact_rare_or_common() {
         ("(#", 10),
         ("#(", 0),
         ("+", 70),
+        ("Q", 30),
+        ("z", 20),
+        ("w", 0),
     ] {
         let text = |r: &Fixture| {
             let (email, phone) = (text_of(r.0, "email"), text_of(r.0, "phone"));

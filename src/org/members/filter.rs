@@ -271,8 +271,9 @@ pub(super) const SEARCH_BODY_COLUMN: &str = "search_body";
 /// characters. Shorter keywords are matched by scanning, except on SQLite a rare one, which a
 /// page reads through the trigram index ([`rare_short_keyword`]), and on PostgreSQL one holding
 /// characters beyond ASCII or ASCII signs, which the index of those characters serves
-/// ([`indexed_characters`]), and two ASCII characters one of which is a letter or digit, which
-/// a page reads through the trigram index ([`short_keyword_indexed`]).
+/// ([`indexed_characters`]), and two ASCII characters one of which is a letter or digit, or one
+/// letter or digit alone, which a page that finds them rare reads through the trigram index or
+/// the index of letters ([`short_keyword_indexed`]).
 pub(super) fn keyword_condition(backend: DbBackend, keyword: &str) -> Condition {
     match backend {
         DbBackend::Postgres => {
@@ -376,6 +377,36 @@ fn pair_through_trigrams(pair: &str) -> Expr {
     )
 }
 
+/// PostgreSQL: a keyword of one ASCII letter or digit, lower-cased (`q`, `7`); `None` for any
+/// other. Nearly every member holds most letters and digits, so the index of characters leaves
+/// them out ([`indexed_characters`]); a page that finds one rare reads it through the index of
+/// each member's letters and digits instead ([`held_letter`]).
+pub(super) fn ascii_letter(keyword: &str) -> Option<char> {
+    let mut chars = keyword.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) if c.is_ascii_alphanumeric() => Some(c.to_ascii_lowercase()),
+        _ => None,
+    }
+}
+
+/// PostgreSQL's column of the ASCII letters and digits each member's text holds, each once, as
+/// an array of the one-byte `"char"`: generated and stored by the database, with a GIN index on
+/// it (migration `m20261207_000027`). Not part of the entity, which SQLite shares.
+const SEARCH_LETTERS_COLUMN: &str = "search_letters";
+
+/// PostgreSQL: the members whose text holds `letter` ([`ascii_letter`]), by the index of each
+/// member's letters and digits. The array is cast from the text split as [`held_characters`]
+/// splits it: in a custom expression sea-query reads `[` as opening a quoted name, and a
+/// placeholder within (`ARRAY[$1]`) would not be bound.
+fn held_letter(letter: char) -> Expr {
+    Expr::cust_with_values(
+        format!(
+            "\"member\".\"{SEARCH_LETTERS_COLUMN}\" @> CAST(string_to_array($1, NULL) AS \"char\"[])"
+        ),
+        [letter.to_string()],
+    )
+}
+
 /// PostgreSQL: the characters of a keyword too short for the trigram index that the index of
 /// each member's characters holds (migration `m20261207_000026`): those beyond ASCII and the
 /// ASCII signs (`#`, `@`), lower-cased as the keyword's pattern is, each once, in the order they
@@ -426,11 +457,17 @@ fn held_characters(characters: String) -> Expr {
 ///   beside it the expression pg_trgm serves ([`pair_through_trigrams`]). The pattern comes
 ///   first, so where PostgreSQL scans instead it tests the cheaper condition on every member and
 ///   the expression only on those it keeps.
+/// - PostgreSQL, one ASCII letter or digit ([`ascii_letter`]): the pattern, and beside it the
+///   stored letters the index of letters serves ([`held_letter`]).
 pub(super) fn short_keyword_indexed(backend: DbBackend, keyword: &str) -> Option<Condition> {
     match backend {
         DbBackend::Postgres => {
-            let pair = ascii_pair(keyword)?;
-            Some(keyword_condition(backend, keyword).add(pair_through_trigrams(&pair)))
+            let matched = keyword_condition(backend, keyword);
+            match (ascii_pair(keyword), ascii_letter(keyword)) {
+                (Some(pair), _) => Some(matched.add(pair_through_trigrams(&pair))),
+                (None, Some(letter)) => Some(matched.add(held_letter(letter))),
+                (None, None) => None,
+            }
         }
         _ => {
             let (from, until) = trigram_range(keyword)?;
@@ -917,6 +954,32 @@ mod tests {
             ["%#\\_%", "#_"].map(sea_orm::Value::from).to_vec(),
             "the pattern escaped, the characters as typed"
         );
+    }
+
+    #[test]
+    fn one_ascii_letter_or_digit_goes_through_the_index_of_letters_on_postgres() {
+        assert_eq!(ascii_letter("Q"), Some('q'));
+        assert_eq!(ascii_letter("7"), Some('7'));
+        assert_eq!(ascii_letter("qx"), None, "two are a pair");
+        assert_eq!(
+            ascii_letter("#"),
+            None,
+            "the index of characters serves a sign"
+        );
+        assert_eq!(ascii_letter("鑫"), None);
+        assert_eq!(ascii_letter("é"), None);
+        assert_eq!(ascii_letter(""), None);
+        // The pattern first, the letter bound as a value; the pattern alone where the page
+        // does not read the letter as rare.
+        let letter = short_keyword_indexed(DbBackend::Postgres, "V");
+        let (text, values) = postgres_where(letter.unwrap_or_else(Condition::all));
+        assert_eq!(
+            text,
+            r#""member"."search_body" LIKE $1 ESCAPE E'\\' AND ("member"."search_letters" @> CAST(string_to_array($2, NULL) AS "char"[]))"#
+        );
+        assert_eq!(values, ["%v%", "v"].map(sea_orm::Value::from).to_vec());
+        let (text, _) = postgres_where(keyword_condition(DbBackend::Postgres, "v"));
+        assert!(!text.contains("search_letters"), "{text}");
     }
 
     #[test]

@@ -36,7 +36,7 @@ pub struct MemberPage {
     pub has_previous: bool,
     /// Rows exist after the last.
     pub has_next: bool,
-    /// Whether the page read its keyword through the trigram index as a rare short keyword
+    /// Whether the page read its keyword through an index as a rare short keyword
     /// ([`short_keyword_indexed`]: on SQLite when [`rare_short_keyword`] found it rare, on
     /// PostgreSQL when its window came up short), so that counting its matches does too.
     pub keyword_indexed: bool,
@@ -230,13 +230,14 @@ fn sql_value(value: &SortValue) -> Option<sea_orm::Value> {
 /// The filter's keyword, on PostgreSQL, when an index serves it: the trigram index a keyword of
 /// three characters or more or of two ASCII characters, one a letter or digit ([`ascii_pair`]),
 /// the index of characters a shorter one that holds characters beyond ASCII or ASCII signs
-/// ([`indexed_characters`]).
+/// ([`indexed_characters`]), the index of letters one ASCII letter or digit ([`ascii_letter`]).
 fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
     filter.trimmed_keyword().filter(|k| {
         backend == DbBackend::Postgres
             && (k.chars().count() >= 3
                 || indexed_characters(k).is_some()
-                || ascii_pair(k).is_some())
+                || ascii_pair(k).is_some()
+                || ascii_letter(k).is_some())
     })
 }
 
@@ -354,8 +355,9 @@ async fn read_page<C: ConnectionTrait>(
         )
     };
     // On SQLite, a rare keyword of one or two characters is read through the trigram index. On
-    // PostgreSQL, two ASCII characters (one a letter or digit) are, when the keyword's window
-    // (below) comes up short: `query` is read only then.
+    // PostgreSQL, two ASCII characters (one a letter or digit) are, and one letter or digit is
+    // read through the index of letters, when the keyword's window (below) comes up short:
+    // `query` is read only then.
     let short = match backend {
         DbBackend::Postgres => filter
             .trimmed_keyword()
@@ -364,8 +366,8 @@ async fn read_page<C: ConnectionTrait>(
     };
     // SQLite has found the keyword rare already; PostgreSQL knows it once the window comes up
     // short, and only then does the page (and its count) read the keyword through the index.
-    let paired = backend == DbBackend::Postgres && short.is_some();
-    let mut keyword_indexed = short.is_some() && !paired;
+    let after_window = backend == DbBackend::Postgres && short.is_some();
+    let mut keyword_indexed = short.is_some() && !after_window;
     let query = match short {
         Some(indexed) => {
             member::Entity::find().filter(condition(&filter.without_keyword()).add(indexed))
@@ -377,8 +379,9 @@ async fn read_page<C: ConnectionTrait>(
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
     // at 100,000 members instead of 5 ms, BENCHMARKS.md). So a keyword an index can serve (the
     // trigram index, for a short one the index of characters beyond ASCII and signs or, for two
-    // ASCII characters, the trigram index again) is looked for among the next rows in order
-    // first (`keyword_window`), in the same query without the keyword.
+    // ASCII characters, the trigram index again, for one letter or digit the index of letters)
+    // is looked for among the next rows in order first (`keyword_window`), in the same query
+    // without the keyword.
     let keyword = indexed_keyword(backend, filter).map(|keyword| {
         let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
         (bare, keyword)
@@ -395,7 +398,7 @@ async fn read_page<C: ConnectionTrait>(
     } else if field == SortField::LastLoginAt {
         let (rows, queried) =
             by_last_login(db, query, keyword, cursor, order, backward, wanted).await?;
-        keyword_indexed |= paired && queried;
+        keyword_indexed |= after_window && queried;
         rows
     } else {
         let keyset = cursor
@@ -449,7 +452,7 @@ async fn read_page<C: ConnectionTrait>(
             // The window held a whole page: those are the first matches in order.
             Some(rows) if rows.len() == wanted => rows,
             _ => {
-                keyword_indexed |= paired;
+                keyword_indexed |= after_window;
                 let mut query = query;
                 if let Some(keyset) = keyset {
                     query = query.filter(keyset);
