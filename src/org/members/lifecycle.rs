@@ -17,8 +17,8 @@ use entity::{
     workspace, workspace_member,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction,
+    EntityTrait, PaginatorTrait, QueryFilter, QuerySelect, sea_query::Expr,
 };
 use serde_json::json;
 use std::collections::HashSet;
@@ -63,74 +63,44 @@ pub async fn set_status(
     enable: bool,
     cx: &Change,
 ) -> Result<Vec<Outcome>> {
-    let org = access.org_id();
-    let mut outcomes = Vec::new();
-    let txn = crate::db::begin_write(db).await?;
-    let mut events = Vec::new();
-    for &id in unique(member_ids).iter() {
-        let m = match batch_target(
-            &txn,
-            access,
-            id,
-            if enable { None } else { Some("disable") },
-        )
-        .await?
-        {
-            Ok(m) => m,
-            Err(refusal) => {
-                outcomes.push(refusal);
-                continue;
-            }
-        };
-        if m.status == MemberStatus::Resigned {
-            outcomes.push(Outcome::refused(
-                id,
-                "this member has resigned; resigned members stay as a record",
-            ));
-            continue;
-        }
-        let target = if enable {
-            MemberStatus::Active
-        } else {
-            MemberStatus::Disabled
-        };
-        if m.status != target {
-            member::Entity::update(member::ActiveModel {
-                id: Set(m.id),
-                status: Set(target),
-                updated_at: Set(Utc::now()),
-                ..Default::default()
-            })
-            .exec(&txn)
-            .await?;
-            if !enable {
-                refresh::revoke_member(&txn, m.id).await?;
-            }
-            events.push(
-                audit::record(
-                    &txn,
-                    AuditEntry {
-                        organization_id: org,
-                        actor_member_id: Some(access.actor()),
-                        action: if enable {
-                            "member.activate"
-                        } else {
-                            "member.disable"
-                        },
-                        target_type: "member",
-                        target_id: Some(m.id.to_string()),
-                        summary: json!({ "from": m.status, "to": target }),
-                        client_ip: cx.client_ip.clone(),
-                    },
-                )
-                .await?,
-            );
-        }
-        outcomes.push(Outcome::done(id));
+    let self_verb = (!enable).then_some("disable");
+    let mut batch = Batch::begin(db, access, member_ids, self_verb, cx).await?;
+    while let Some(m) = batch.next().await? {
+        let step = status_step(batch.txn(), &m, enable).await?;
+        batch.record(&m, step).await?;
     }
-    txn.commit().await?;
-    cx.published(events);
-    Ok(outcomes)
+    batch.finish().await
+}
+
+/// [`set_status`] for one member: refused for a resigned one.
+async fn status_step(txn: &DatabaseTransaction, m: &member::Model, enable: bool) -> Result<Step> {
+    let (target, action) = if enable {
+        (MemberStatus::Active, "member.activate")
+    } else {
+        (MemberStatus::Disabled, "member.disable")
+    };
+    if m.status == MemberStatus::Resigned {
+        let why = "this member has resigned; resigned members stay as a record";
+        return Ok(Step::Refused(why.into()));
+    }
+    if m.status == target {
+        return Ok(Step::Unchanged);
+    }
+    member::Entity::update(member::ActiveModel {
+        id: Set(m.id),
+        status: Set(target),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    if !enable {
+        refresh::revoke_member(txn, m.id).await?;
+    }
+    Ok(Step::Changed(
+        action,
+        json!({ "from": m.status, "to": target }),
+    ))
 }
 
 /// Why the caller may not give `target` a new one-time password, or `None`: `target` is the
@@ -448,6 +418,97 @@ async fn may_not_leave<C: ConnectionTrait>(
     Ok(None)
 }
 
+/// What one member's step of a [`Batch`] did.
+enum Step {
+    /// Refused: the rule, and what to do.
+    Refused(String),
+    /// Nothing to change: the member is so already.
+    Unchanged,
+    /// Changed: the audit event's action and its summary of before and after.
+    Changed(&'static str, serde_json::Value),
+}
+
+/// A batch action over members (disable, activate, remove, resign) in one write transaction:
+/// the members it names once each and in the order given, each with its outcome. A member
+/// outside the organization is refused before its step, and so is the caller when the action
+/// (`self_verb`) may not apply to oneself. Every change is audited, and the events are published
+/// once the transaction commits.
+struct Batch<'a> {
+    access: &'a OrgAccess,
+    cx: &'a Change,
+    self_verb: Option<&'a str>,
+    ids: std::vec::IntoIter<i64>,
+    txn: DatabaseTransaction,
+    outcomes: Vec<Outcome>,
+    events: Vec<entity::audit_event::Model>,
+}
+
+impl<'a> Batch<'a> {
+    async fn begin(
+        db: &DatabaseConnection,
+        access: &'a OrgAccess,
+        member_ids: &[i64],
+        self_verb: Option<&'a str>,
+        cx: &'a Change,
+    ) -> Result<Self> {
+        Ok(Self {
+            access,
+            cx,
+            self_verb,
+            ids: unique(member_ids).into_iter(),
+            txn: crate::db::begin_write(db).await?,
+            outcomes: Vec::new(),
+            events: Vec::new(),
+        })
+    }
+
+    /// The batch's transaction, for a member's step.
+    fn txn(&self) -> &DatabaseTransaction {
+        &self.txn
+    }
+
+    /// The next member to take a step, the refused ones before it recorded; `None` at the end.
+    async fn next(&mut self) -> Result<Option<member::Model>> {
+        for id in self.ids.by_ref() {
+            match batch_target(&self.txn, self.access, id, self.self_verb).await? {
+                Ok(m) => return Ok(Some(m)),
+                Err(refusal) => self.outcomes.push(refusal),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Records what `m`'s step did, auditing a change.
+    async fn record(&mut self, m: &member::Model, step: Step) -> Result<()> {
+        let outcome = match step {
+            Step::Refused(why) => Outcome::refused(m.id, why),
+            Step::Unchanged => Outcome::done(m.id),
+            Step::Changed(action, summary) => {
+                let entry = AuditEntry {
+                    organization_id: self.access.org_id(),
+                    actor_member_id: Some(self.access.actor()),
+                    action,
+                    target_type: "member",
+                    target_id: Some(m.id.to_string()),
+                    summary,
+                    client_ip: self.cx.client_ip.clone(),
+                };
+                self.events.push(audit::record(&self.txn, entry).await?);
+                Outcome::done(m.id)
+            }
+        };
+        self.outcomes.push(outcome);
+        Ok(())
+    }
+
+    /// Commits the batch and publishes its events: every member's outcome.
+    async fn finish(self) -> Result<Vec<Outcome>> {
+        self.txn.commit().await?;
+        self.cx.published(self.events);
+        Ok(self.outcomes)
+    }
+}
+
 /// Removes members from the organization. Refused for the caller, organization administrators,
 /// members of any workspace and workspace owners, each with the rule and what to do.
 ///
@@ -458,63 +519,41 @@ pub async fn remove(
     member_ids: &[i64],
     cx: &Change,
 ) -> Result<Vec<Outcome>> {
-    let org = access.org_id();
-    let mut outcomes = Vec::new();
-    let mut events = Vec::new();
-    let txn = crate::db::begin_write(db).await?;
-    for &id in unique(member_ids).iter() {
-        let m = match batch_target(&txn, access, id, Some("remove")).await? {
-            Ok(m) => m,
-            Err(refusal) => {
-                outcomes.push(refusal);
-                continue;
-            }
-        };
-        if let Some(why) = may_not_leave(&txn, &m, true).await? {
-            outcomes.push(Outcome::refused(id, why));
-            continue;
-        }
-        workspace::Entity::delete_many()
-            .filter(workspace::Column::OwnerMemberId.eq(m.id))
-            .filter(workspace::Column::Kind.eq(WorkspaceKind::Personal))
-            .exec(&txn)
-            .await?;
-        organization::Entity::update_many()
-            .col_expr(
-                organization::Column::LeaderMemberId,
-                Expr::value(Option::<i64>::None),
-            )
-            .filter(organization::Column::LeaderMemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        crate::push::outbox::members_left(
-            &txn,
-            org,
-            Some(access.actor()),
-            std::slice::from_ref(&m),
-        )
-        .await?;
-        member::Entity::delete_by_id(m.id).exec(&txn).await?;
-        events.push(
-            audit::record(
-                &txn,
-                AuditEntry {
-                    organization_id: org,
-                    actor_member_id: Some(access.actor()),
-                    action: "member.remove",
-                    target_type: "member",
-                    target_id: Some(m.id.to_string()),
-                    summary: json!({ "account": m.account, "nickname": m.nickname }),
-                    client_ip: cx.client_ip.clone(),
-                },
-            )
-            .await?,
-        );
-        outcomes.push(Outcome::done(id));
+    let mut batch = Batch::begin(db, access, member_ids, Some("remove"), cx).await?;
+    while let Some(m) = batch.next().await? {
+        let step = remove_step(batch.txn(), access, &m).await?;
+        batch.record(&m, step).await?;
     }
-    txn.commit().await?;
-    cx.published(events);
-    Ok(outcomes)
+    batch.finish().await
+}
+
+/// [`remove`] for one member.
+async fn remove_step(
+    txn: &DatabaseTransaction,
+    access: &OrgAccess,
+    m: &member::Model,
+) -> Result<Step> {
+    if let Some(why) = may_not_leave(txn, m, true).await? {
+        return Ok(Step::Refused(why));
+    }
+    workspace::Entity::delete_many()
+        .filter(workspace::Column::OwnerMemberId.eq(m.id))
+        .filter(workspace::Column::Kind.eq(WorkspaceKind::Personal))
+        .exec(txn)
+        .await?;
+    organization::Entity::update_many()
+        .col_expr(
+            organization::Column::LeaderMemberId,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(organization::Column::LeaderMemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    let left = std::slice::from_ref(m);
+    crate::push::outbox::members_left(txn, access.org_id(), Some(access.actor()), left).await?;
+    member::Entity::delete_by_id(m.id).exec(txn).await?;
+    let summary = json!({ "account": m.account, "nickname": m.nickname });
+    Ok(Step::Changed("member.remove", summary))
 }
 
 /// Marks members as resigned: removed from departments, positions and workspaces, tokens revoked,
@@ -527,86 +566,64 @@ pub async fn resign(
     member_ids: &[i64],
     cx: &Change,
 ) -> Result<Vec<Outcome>> {
-    let org = access.org_id();
-    let mut outcomes = Vec::new();
-    let mut events = Vec::new();
-    let txn = crate::db::begin_write(db).await?;
-    for &id in unique(member_ids).iter() {
-        let m = match batch_target(&txn, access, id, Some("resign")).await? {
-            Ok(m) => m,
-            Err(refusal) => {
-                outcomes.push(refusal);
-                continue;
-            }
-        };
-        if let Some(why) = may_not_leave(&txn, &m, false).await? {
-            outcomes.push(Outcome::refused(id, why));
-            continue;
-        }
-        if m.status == MemberStatus::Resigned {
-            outcomes.push(Outcome::done(id));
-            continue;
-        }
-        crate::push::outbox::members_left(
-            &txn,
-            org,
-            Some(access.actor()),
-            std::slice::from_ref(&m),
-        )
-        .await?;
-        department_member::Entity::delete_many()
-            .filter(department_member::Column::MemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        directory_role_member::Entity::delete_many()
-            .filter(directory_role_member::Column::MemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        workspace_member::Entity::delete_many()
-            .filter(workspace_member::Column::MemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        entity::agent_seat::Entity::delete_many()
-            .filter(entity::agent_seat::Column::MemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        department::Entity::update_many()
-            .col_expr(
-                department::Column::LeaderMemberId,
-                Expr::value(Option::<i64>::None),
-            )
-            .filter(department::Column::LeaderMemberId.eq(m.id))
-            .exec(&txn)
-            .await?;
-        member::Entity::update(member::ActiveModel {
-            id: Set(m.id),
-            status: Set(MemberStatus::Resigned),
-            updated_at: Set(Utc::now()),
-            ..Default::default()
-        })
-        .exec(&txn)
-        .await?;
-        refresh::revoke_member(&txn, m.id).await?;
-        events.push(
-            audit::record(
-                &txn,
-                AuditEntry {
-                    organization_id: org,
-                    actor_member_id: Some(access.actor()),
-                    action: "member.resign",
-                    target_type: "member",
-                    target_id: Some(m.id.to_string()),
-                    summary: json!({ "account": m.account, "nickname": m.nickname, "previousStatus": m.status }),
-                    client_ip: cx.client_ip.clone(),
-                },
-            )
-            .await?,
-        );
-        outcomes.push(Outcome::done(id));
+    let mut batch = Batch::begin(db, access, member_ids, Some("resign"), cx).await?;
+    while let Some(m) = batch.next().await? {
+        let step = resign_step(batch.txn(), access, &m).await?;
+        batch.record(&m, step).await?;
     }
-    txn.commit().await?;
-    cx.published(events);
-    Ok(outcomes)
+    batch.finish().await
+}
+
+/// [`resign`] for one member.
+async fn resign_step(
+    txn: &DatabaseTransaction,
+    access: &OrgAccess,
+    m: &member::Model,
+) -> Result<Step> {
+    if let Some(why) = may_not_leave(txn, m, false).await? {
+        return Ok(Step::Refused(why));
+    }
+    if m.status == MemberStatus::Resigned {
+        return Ok(Step::Unchanged);
+    }
+    let left = std::slice::from_ref(m);
+    crate::push::outbox::members_left(txn, access.org_id(), Some(access.actor()), left).await?;
+    department_member::Entity::delete_many()
+        .filter(department_member::Column::MemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    directory_role_member::Entity::delete_many()
+        .filter(directory_role_member::Column::MemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    workspace_member::Entity::delete_many()
+        .filter(workspace_member::Column::MemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    entity::agent_seat::Entity::delete_many()
+        .filter(entity::agent_seat::Column::MemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    department::Entity::update_many()
+        .col_expr(
+            department::Column::LeaderMemberId,
+            Expr::value(Option::<i64>::None),
+        )
+        .filter(department::Column::LeaderMemberId.eq(m.id))
+        .exec(txn)
+        .await?;
+    member::Entity::update(member::ActiveModel {
+        id: Set(m.id),
+        status: Set(MemberStatus::Resigned),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .exec(txn)
+    .await?;
+    refresh::revoke_member(txn, m.id).await?;
+    let summary =
+        json!({ "account": m.account, "nickname": m.nickname, "previousStatus": m.status });
+    Ok(Step::Changed("member.resign", summary))
 }
 
 #[cfg(test)]
