@@ -173,36 +173,18 @@ async fn migrations_roll_back_and_apply_again() {
             .expect("a count")
             == 1
     };
+    // Whether the statement runs: a table or column that exists.
+    let readable = |sql: &'static str| async move { db.execute_unprepared(sql).await.is_ok() };
     let has_column = |name: &'static str| async move {
         db.execute_unprepared(&format!("SELECT {name} FROM \"user\""))
             .await
             .is_ok()
     };
-    let has_search_body = || async {
-        db.execute_unprepared("SELECT search_body FROM member")
-            .await
-            .is_ok()
-    };
-    let has_characters = || async {
-        db.execute_unprepared("SELECT search_characters FROM member")
-            .await
-            .is_ok()
-    };
-    let has_letters = || async {
-        db.execute_unprepared("SELECT search_letters FROM member")
-            .await
-            .is_ok()
-    };
-    let has_tally = || async {
-        db.execute_unprepared("SELECT members FROM member_tally")
-            .await
-            .is_ok()
-    };
-    let has_vocabulary = || async {
-        db.execute_unprepared("SELECT count(*) FROM member_search_instance")
-            .await
-            .is_ok()
-    };
+    let has_search_body = || readable("SELECT search_body FROM member");
+    let has_characters = || readable("SELECT search_characters FROM member");
+    let has_letters = || readable("SELECT search_letters FROM member");
+    let has_tally = || readable("SELECT members FROM member_tally");
+    let has_vocabulary = || readable("SELECT count(*) FROM member_search_instance");
     // The administrator's phone ends with a character nobody else's text holds and begins with a
     // sign nobody else's holds, and their name holds one beyond ASCII, and two ASCII letters
     // between Chinese characters.
@@ -266,11 +248,7 @@ async fn migrations_roll_back_and_apply_again() {
         let query = "{ members(filter: { keyword: \"7\" }) { totalCount } }";
         admin_ok(&app, &admin, query, json!({})).await["members"]["totalCount"] == json!(1)
     };
-    let has_sub_trees = || async {
-        db.execute_unprepared("SELECT links FROM sub_tree_member")
-            .await
-            .is_ok()
-    };
+    let has_sub_trees = || readable("SELECT links FROM sub_tree_member");
     const EXPIRY: &str = "password_expires_at";
     const FLAG: &str = "password_change_required";
     const PATTERN: &str = "ix_department_organization_id_path_pattern";

@@ -66,7 +66,7 @@ pub async fn set_status(
     let self_verb = (!enable).then_some("disable");
     let mut batch = Batch::begin(db, access, member_ids, self_verb, cx).await?;
     while let Some(m) = batch.next().await? {
-        let step = status_step(batch.txn(), &m, enable).await?;
+        let step = status_step(&batch.txn, &m, enable).await?;
         batch.record(&m, step).await?;
     }
     batch.finish().await
@@ -462,11 +462,6 @@ impl<'a> Batch<'a> {
         })
     }
 
-    /// The batch's transaction, for a member's step.
-    fn txn(&self) -> &DatabaseTransaction {
-        &self.txn
-    }
-
     /// The next member to take a step, the refused ones before it recorded; `None` at the end.
     async fn next(&mut self) -> Result<Option<member::Model>> {
         for id in self.ids.by_ref() {
@@ -521,7 +516,7 @@ pub async fn remove(
 ) -> Result<Vec<Outcome>> {
     let mut batch = Batch::begin(db, access, member_ids, Some("remove"), cx).await?;
     while let Some(m) = batch.next().await? {
-        let step = remove_step(batch.txn(), access, &m).await?;
+        let step = remove_step(&batch.txn, access, &m).await?;
         batch.record(&m, step).await?;
     }
     batch.finish().await
@@ -568,7 +563,7 @@ pub async fn resign(
 ) -> Result<Vec<Outcome>> {
     let mut batch = Batch::begin(db, access, member_ids, Some("resign"), cx).await?;
     while let Some(m) = batch.next().await? {
-        let step = resign_step(batch.txn(), access, &m).await?;
+        let step = resign_step(&batch.txn, access, &m).await?;
         batch.record(&m, step).await?;
     }
     batch.finish().await
