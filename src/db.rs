@@ -227,6 +227,11 @@ pub enum PlannedRead {
     /// 9–12 ms with two workers, 2.5 ms without, BENCHMARKS.md), and the planner does not
     /// count that start-up high enough to see it.
     Page,
+    /// A page of a keyword known to match fewer members than the page wants: as `Page`, with
+    /// index walks off (`enable_indexscan`), so that PostgreSQL reads every match through the
+    /// keyword's index and sorts them, instead of walking an index in sort order for a page
+    /// that is not there.
+    PageOfFew,
     /// Every match (a count), which parallel workers may share.
     All,
 }
@@ -249,6 +254,11 @@ pub async fn begin_planned_per_value(
         PlannedRead::Page => {
             "SET LOCAL plan_cache_mode = force_custom_plan; \
              SET LOCAL max_parallel_workers_per_gather = 0"
+        }
+        PlannedRead::PageOfFew => {
+            "SET LOCAL plan_cache_mode = force_custom_plan; \
+             SET LOCAL max_parallel_workers_per_gather = 0; \
+             SET LOCAL enable_indexscan = off"
         }
         PlannedRead::All => "SET LOCAL plan_cache_mode = force_custom_plan",
     })

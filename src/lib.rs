@@ -307,7 +307,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         audit: AuditBus::default(),
         sync: sync::SyncHub::default(),
         statements,
-        sub_tree_sizes: Arc::default(),
+        plan_hints: Arc::default(),
         statistics_due: Arc::default(),
     })
 }

@@ -32,8 +32,9 @@ pub struct AppState {
     pub sync: crate::sync::SyncHub,
     /// SQL statements run so far.
     pub statements: crate::db::StatementCounter,
-    /// Which department sub-trees were lately found large (a member page's plan choice).
-    pub sub_tree_sizes: Arc<crate::org::members::SubTreeSizes>,
+    /// What member pages lately learned that picks a later page's plan (large sub-trees,
+    /// keywords matching fewer members than a page).
+    pub plan_hints: Arc<crate::org::members::PlanHints>,
     /// Wakes the planner-statistics task before its minute is up (see [`AppState::tables_grew`]).
     pub statistics_due: Arc<tokio::sync::Notify>,
 }

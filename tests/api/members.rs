@@ -1435,6 +1435,125 @@ async fn keyword_pages_are_exact_rare_or_common() {
     }
 }
 
+/// A page of a keyword with no other filter that holds every match shows how many members hold
+/// it, and the server keeps that for a minute: on PostgreSQL, later pages of the keyword, or of
+/// a keyword beginning with it, read every match through the keyword's index without looking
+/// for a page among the first members in order (one statement fewer, and the setting that
+/// turns index walks off sent with the transaction's others). What it keeps only picks the
+/// plan: once many more members hold the keyword, its pages are still exact.
+#[tokio::test]
+async fn keywords_found_to_match_few_are_read_through_their_index_at_once() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin_token().await;
+    let (org, role) = admin_org_and_role(&app).await;
+    // More members than the window of 1,024; five hold `zeta`, one each `zetaa` to `zetae`.
+    let rows: Vec<Fixture> = (0..1_200)
+        .map(|i| {
+            let account = match i % 240 {
+                7 => format!("zeta{}", char::from(b'a' + (i / 240) as u8)),
+                _ => format!("plain{i:04}"),
+            };
+            (400_000 + i, account, format!("n{i:04}"), 1 + i % 9)
+        })
+        .collect();
+    insert_members(&app, org, role, &rows, &[]).await;
+    let query =
+        "query($k: String!) { members(first: 10, filter: { keyword: $k }) { nodes { account } } }";
+    // The statements of one page of `keyword`, and its accounts.
+    let page = |keyword: &'static str| {
+        let (app, admin) = (&app, admin.clone());
+        async move {
+            let before = app
+                .state
+                .statements
+                .load(std::sync::atomic::Ordering::SeqCst);
+            let body = app.gql(query, json!({ "k": keyword }), Some(&admin)).await;
+            let statements = app
+                .state
+                .statements
+                .load(std::sync::atomic::Ordering::SeqCst)
+                - before;
+            let nodes = body["data"]["members"]["nodes"].as_array().cloned();
+            let accounts: Vec<String> = nodes
+                .unwrap_or_else(|| panic!("{keyword}: {body}"))
+                .iter()
+                .map(|n| n["account"].as_str().expect("account").to_string())
+                .collect();
+            (accounts, statements)
+        }
+    };
+    // The fewest statements of three keywords' pages, each showing its accounts (another
+    // task's statement may land in one page's count).
+    let fewest = |pages: [(&'static str, Vec<&'static str>); 3]| async move {
+        let mut fewest = u64::MAX;
+        for (keyword, expected) in pages {
+            let (accounts, statements) = page(keyword).await;
+            assert_eq!(accounts, expected, "{keyword}");
+            fewest = fewest.min(statements);
+        }
+        fewest
+    };
+    let rare = || {
+        [
+            ("zetaa", vec!["zetaa"]),
+            ("zetab", vec!["zetab"]),
+            ("zetac", vec!["zetac"]),
+        ]
+    };
+    let first = fewest(rare()).await;
+    let again = fewest(rare()).await;
+    let postgres = app.state.db.get_database_backend() == sea_orm::DbBackend::Postgres;
+    if postgres {
+        assert!(
+            again < first,
+            "{again} statements once known rare, {first} before"
+        );
+    } else {
+        assert_eq!(
+            again, first,
+            "SQLite reads a keyword the same way every time"
+        );
+    }
+    // Three new keywords, each looked for in the window first; then keywords beginning with
+    // them, known rare from those.
+    let all = vec!["zetaa", "zetab", "zetac", "zetad", "zetae"];
+    fewest([("zeta", all.clone()), ("eta", all.clone()), ("ta", all)]).await;
+    let typed_on = fewest([
+        ("zetad", vec!["zetad"]),
+        ("etad", vec!["zetad"]),
+        ("tad", vec!["zetad"]),
+    ])
+    .await;
+    if postgres {
+        assert!(
+            typed_on < first,
+            "typed on: {typed_on} statements, {first} before"
+        );
+    }
+    // 1,100 more members hold `zeta` now, while the server still takes it for rare.
+    let more: Vec<Fixture> = (0..1_100)
+        .map(|i| {
+            (
+                401_200 + i,
+                format!("zetax{i:04}"),
+                format!("m{i:04}"),
+                1 + i % 9,
+            )
+        })
+        .collect();
+    insert_members(&app, org, role, &more, &[]).await;
+    let mut expected: Vec<&Fixture> = rows
+        .iter()
+        .chain(&more)
+        .filter(|r| r.1.contains("zeta"))
+        .collect();
+    expected.sort_by(|a, b| a.2.cmp(&b.2));
+    let expected: Vec<String> = expected.into_iter().map(|r| r.1.clone()).collect();
+    let vars =
+        json!({ "f": { "keyword": "zeta" }, "o": { "field": "NICKNAME", "direction": "ASC" } });
+    assert_pages(&app, &admin, vars, &expected, "zeta, grown").await;
+}
+
 /// Keywords over names that mix ASCII letters (either case), digits, signs (those of patterns
 /// and regular expressions among them), Chinese characters, an accented letter and an emoji find
 /// exactly the members whose text holds them, whichever way each database reads a keyword of its
@@ -1525,7 +1644,8 @@ async fn keywords_over_mixed_text_find_exactly_their_holders() {
 }
 
 /// Reads planned for their values: on PostgreSQL a page is planned for its values and read
-/// without parallel workers, a count keeps them, and both settings end with the transaction; on
+/// without parallel workers (and, for a keyword known to match few, without index walks), a
+/// count keeps them, and every setting ends with the transaction; on
 /// SQLite there is nothing to set.
 #[tokio::test]
 async fn planned_reads_set_their_plans_for_the_transaction_only() {
@@ -1560,9 +1680,10 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
         parallel, "0",
         "the server's default allows parallel workers"
     );
-    for (read, workers) in [
-        (PlannedRead::Page, "0"),
-        (PlannedRead::All, parallel.as_str()),
+    for (read, workers, index_walks) in [
+        (PlannedRead::Page, "0", "on"),
+        (PlannedRead::PageOfFew, "0", "off"),
+        (PlannedRead::All, parallel.as_str(), "on"),
     ] {
         let txn = begin_planned_per_value(db, read)
             .await
@@ -1577,6 +1698,11 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
             workers,
             "{read:?}"
         );
+        assert_eq!(
+            setting(&txn, show("enable_indexscan")).await,
+            index_walks,
+            "{read:?}"
+        );
         txn.commit().await.expect("commit");
     }
     // The connection the transactions ran on is back in the pool with the defaults.
@@ -1586,6 +1712,7 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
             setting(db, show("max_parallel_workers_per_gather")).await,
             parallel
         );
+        assert_eq!(setting(db, show("enable_indexscan")).await, "on");
     }
 }
 

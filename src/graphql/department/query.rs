@@ -109,7 +109,7 @@ impl DepartmentQuery {
         };
         let found = members::list(
             db,
-            &app.sub_tree_sizes,
+            &app.plan_hints,
             &access,
             &filter,
             members::SortField::Nickname,

@@ -135,7 +135,7 @@ impl MemberQuery {
         let app = state(ctx)?;
         let result = members::list(
             &app.db,
-            &app.sub_tree_sizes,
+            &app.plan_hints,
             &access,
             &filter,
             field,

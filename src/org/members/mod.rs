@@ -2,18 +2,21 @@
 //! removal and resignation with the rules of DESIGN §4. Every query is scoped to one organization;
 //! a member of another organization is NOT_FOUND.
 //!
-//! `filter` (what a list asks for), `page` and `count` (reading it), `edit` (adding and
-//! editing), `lifecycle` (disabling, password resets, removal, resignation).
+//! `filter` (what a list asks for), `page` and `count` (reading it), `hints` (what pages
+//! learned that picks a later page's plan), `edit` (adding and editing), `lifecycle`
+//! (disabling, password resets, removal, resignation).
 
 mod count;
 mod edit;
 mod filter;
+mod hints;
 mod lifecycle;
 mod page;
 
 pub use count::*;
 pub use edit::*;
 pub use filter::*;
+pub use hints::*;
 pub use lifecycle::*;
 pub use page::*;
 

@@ -127,54 +127,21 @@ async fn sub_tree_is_large<C: ConnectionTrait>(
     ))
 }
 
-/// How long a sub-tree's size class is remembered.
-const SUB_TREE_SIZE_TTL: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// How many sub-trees' size classes are remembered at most.
-const SUB_TREE_SIZES_KEPT: usize = 4_096;
-
-/// Which sub-trees (organization, department) `sub_tree_is_large` found large, remembered for
-/// `SUB_TREE_SIZE_TTL` (a minute) so that the pages of a sub-tree after its first skip the count
-/// (a round trip and about 0.6 ms of PostgreSQL's time). The answer only picks between two plans
-/// that read the same rows: one a minute stale costs time, never a wrong page.
-#[derive(Debug, Default)]
-pub struct SubTreeSizes {
-    seen: std::sync::Mutex<std::collections::HashMap<(i64, i64), (bool, std::time::Instant)>>,
-}
-
-impl SubTreeSizes {
-    fn get(&self, key: (i64, i64), now: std::time::Instant) -> Option<bool> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        seen.get(&key)
-            .filter(|(_, at)| now.duration_since(*at) < SUB_TREE_SIZE_TTL)
-            .map(|(large, _)| *large)
-    }
-
-    fn keep(&self, key: (i64, i64), large: bool, now: std::time::Instant) {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= SUB_TREE_SIZES_KEPT && !seen.contains_key(&key) {
-            seen.retain(|_, (_, at)| now.duration_since(*at) < SUB_TREE_SIZE_TTL);
-            if seen.len() >= SUB_TREE_SIZES_KEPT {
-                seen.clear();
-            }
-        }
-        seen.insert(key, (large, now));
-    }
-}
-
-/// [`sub_tree_is_large`] for the filter's department, remembered in `sizes`.
+/// [`sub_tree_is_large`] for `department`, remembered in `hints` for a minute, so that the
+/// pages of a sub-tree after its first skip the count (a round trip and about 0.6 ms of
+/// PostgreSQL's time).
 async fn sub_tree_is_large_kept<C: ConnectionTrait>(
     db: &C,
-    sizes: &SubTreeSizes,
-    key: (i64, i64),
+    hints: &PlanHints,
+    organization_id: i64,
+    department: i64,
     held: &sea_orm::sea_query::SelectStatement,
 ) -> Result<bool> {
-    let now = std::time::Instant::now();
-    if let Some(large) = sizes.get(key, now) {
+    if let Some(large) = hints.sub_tree_is_large(organization_id, department) {
         return Ok(large);
     }
     let large = sub_tree_is_large(db, held).await?;
-    sizes.keep(key, large, now);
+    hints.keep_sub_tree(organization_id, department, large);
     Ok(large)
 }
 
@@ -296,35 +263,67 @@ fn read_in_sub_tree_order(filter: &MemberFilter, field: SortField) -> bool {
 /// **Permissions**: `org.members.view`, proven by `access`.
 pub async fn list(
     db: &DatabaseConnection,
-    sizes: &SubTreeSizes,
+    hints: &PlanHints,
     access: &OrgAccess,
     filter: &MemberFilter,
     field: SortField,
     descending: bool,
     page: &PageRequest,
 ) -> Result<MemberPage> {
+    let few = indexed_keyword(db.get_database_backend(), filter).is_some_and(|keyword| {
+        hints.keyword_matches_fewer(access.org_id(), &marked(keyword), page.limit + 1)
+    });
+    let read = PageRead {
+        hints,
+        access,
+        filter,
+        field,
+        descending,
+        page,
+        few,
+    };
     // A page in sub-tree order has one good plan whatever the sub-tree's size.
-    if plans_per_value(filter)
-        && !read_in_sub_tree_order(filter, field)
-        && let Some(txn) = crate::db::begin_planned_per_value(db, PlannedRead::Page).await?
-    {
-        let read = read_page(&txn, sizes, access, filter, field, descending, page).await?;
-        txn.commit().await?;
-        return Ok(read);
+    if plans_per_value(filter) && !read_in_sub_tree_order(filter, field) {
+        let planned = if few {
+            PlannedRead::PageOfFew
+        } else {
+            PlannedRead::Page
+        };
+        if let Some(txn) = crate::db::begin_planned_per_value(db, planned).await? {
+            let rows = read_page(&txn, read).await?;
+            txn.commit().await?;
+            return Ok(rows);
+        }
     }
-    read_page(db, sizes, access, filter, field, descending, page).await
+    read_page(db, read).await
+}
+
+/// What [`read_page`] reads: [`list`]'s arguments, and whether the filter's keyword is known
+/// to match fewer members than the page wants ([`PlanHints::keyword_matches_fewer`]), so that
+/// the page reads every match through the keyword's index without a window first; the
+/// transaction was begun for that ([`PlannedRead::PageOfFew`]).
+#[derive(Clone, Copy)]
+struct PageRead<'a> {
+    hints: &'a PlanHints,
+    access: &'a OrgAccess,
+    filter: &'a MemberFilter,
+    field: SortField,
+    descending: bool,
+    page: &'a PageRequest,
+    few: bool,
 }
 
 /// One page of the organization's members, read with `db`.
-async fn read_page<C: ConnectionTrait>(
-    db: &C,
-    sizes: &SubTreeSizes,
-    access: &OrgAccess,
-    filter: &MemberFilter,
-    field: SortField,
-    descending: bool,
-    page: &PageRequest,
-) -> Result<MemberPage> {
+async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<MemberPage> {
+    let PageRead {
+        hints,
+        access,
+        filter,
+        field,
+        descending,
+        page,
+        few,
+    } = read;
     let scope = department_scope(db, access.org_id(), filter).await?;
     let backward = page.before.is_some() || page.backward;
     // Traversal order: the requested one, or its reverse when reading backward.
@@ -339,7 +338,7 @@ async fn read_page<C: ConnectionTrait>(
     let hashed = match (sub_tree, backend, ordered_sub_tree) {
         (Some(department), DbBackend::Postgres, None) => {
             let held = DepartmentScope::Tree(department).select(false);
-            sub_tree_is_large_kept(db, sizes, (access.org_id(), department), &held)
+            sub_tree_is_large_kept(db, hints, access.org_id(), department, &held)
                 .await?
                 .then_some(held)
         }
@@ -381,11 +380,14 @@ async fn read_page<C: ConnectionTrait>(
     // trigram index, for a short one the index of characters beyond ASCII and signs or, for two
     // ASCII characters, the trigram index again, for one letter or digit the index of letters)
     // is looked for among the next rows in order first (`keyword_window`), in the same query
-    // without the keyword.
-    let keyword = indexed_keyword(backend, filter).map(|keyword| {
-        let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
-        (bare, keyword)
-    });
+    // without the keyword. A keyword known to match fewer members than the page wants cannot
+    // fill a window: its matches are read through its index at once.
+    let keyword = indexed_keyword(backend, filter)
+        .filter(|_| !few)
+        .map(|keyword| {
+            let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
+            (bare, keyword)
+        });
     let cursor = if backward {
         page.before.as_ref()
     } else {
@@ -461,6 +463,14 @@ async fn read_page<C: ConnectionTrait>(
             }
         }
     };
+    // A page with nothing but a keyword and no cursor that holds fewer rows than it wanted
+    // holds every match in the organization: later pages of the keyword, or of a keyword
+    // beginning with it, skip their windows.
+    if let Some(keyword) = indexed_keyword(backend, filter)
+        && let Some(matches) = matches_shown(filter, cursor.is_none(), rows.len(), wanted)
+    {
+        hints.keep_keyword(access.org_id(), &marked(keyword), matches);
+    }
     let more = rows.len() > page.limit;
     rows.truncate(page.limit);
     if backward {
@@ -481,6 +491,18 @@ async fn read_page<C: ConnectionTrait>(
             department: scope,
         })
     }
+}
+
+/// How many members of the organization match the filter's keyword, when a page of it shows
+/// that: the filter holds nothing else, the page was read from one end (no cursor), and it read
+/// fewer rows than it wanted, so it holds every match.
+fn matches_shown(
+    filter: &MemberFilter,
+    from_an_end: bool,
+    read: usize,
+    wanted: usize,
+) -> Option<usize> {
+    (from_an_end && read < wanted && filter.without_keyword().is_empty()).then_some(read)
 }
 
 /// Up to `wanted` members of `department`'s sub-tree matching `condition`, in nickname order
@@ -641,27 +663,31 @@ mod tests {
     }
 
     #[test]
-    fn sub_tree_sizes_are_kept_for_a_while_and_for_so_many() {
-        use std::time::{Duration, Instant};
-        let sizes = SubTreeSizes::default();
-        let start = Instant::now();
-        assert_eq!(sizes.get((1, 2), start), None);
-        sizes.keep((1, 2), true, start);
-        sizes.keep((1, 3), false, start);
-        assert_eq!(sizes.get((1, 2), start), Some(true));
-        assert_eq!(sizes.get((1, 3), start), Some(false));
-        assert_eq!(sizes.get((2, 2), start), None, "another organization");
-        let later = start + SUB_TREE_SIZE_TTL;
-        assert_eq!(
-            sizes.get((1, 2), later),
-            None,
-            "counted again after the TTL"
-        );
-        sizes.keep((1, 2), false, later);
-        assert_eq!(sizes.get((1, 2), later), Some(false));
-        for d in 0..(SUB_TREE_SIZES_KEPT as i64 * 2) {
-            sizes.keep((9, d), true, later + Duration::from_millis(1));
-            assert!(sizes.seen.lock().expect("lock").len() <= SUB_TREE_SIZES_KEPT);
+    fn a_page_shows_how_many_match_its_keyword_when_it_holds_them_all() {
+        let keyword = MemberFilter {
+            keyword: Some("ann".into()),
+            ..MemberFilter::default()
+        };
+        assert_eq!(matches_shown(&keyword, true, 3, 51), Some(3));
+        assert_eq!(matches_shown(&keyword, true, 0, 51), Some(0));
+        assert_eq!(matches_shown(&keyword, true, 51, 51), None, "a full page");
+        assert_eq!(matches_shown(&keyword, false, 3, 51), None, "past a cursor");
+        // Another filter narrows the matches to fewer than the organization holds.
+        for narrowed in [
+            MemberFilter {
+                statuses: vec![MemberStatus::Active],
+                ..keyword.clone()
+            },
+            MemberFilter {
+                department_id: Some(1),
+                ..keyword.clone()
+            },
+            MemberFilter {
+                ids: Some(vec![1]),
+                ..keyword.clone()
+            },
+        ] {
+            assert_eq!(matches_shown(&narrowed, true, 3, 51), None, "{narrowed:?}");
         }
     }
 
