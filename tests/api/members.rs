@@ -1191,8 +1191,13 @@ async fn assert_pages(app: &TestApp, token: &str, vars: Value, expected: &[Strin
 /// A sub-tree row of the fixtures: account, nickname, month joined, id.
 type SubTreeRow = (String, String, i64, i64);
 
+/// Whether a sub-tree fixture member has logged in (three in four, when they joined).
+fn logged_in(row: &SubTreeRow) -> bool {
+    row.3 % 4 != 0
+}
+
 /// Each department's sub-tree pages hold exactly its `members`, by nickname both ways, by join
-/// date and by organization role, ties by id.
+/// date, by organization role and by last login, ties by id.
 async fn assert_sub_tree_pages(app: &TestApp, admin: &str, trees: [(i64, &Vec<SubTreeRow>); 2]) {
     for (department, members) in trees {
         for (field, direction) in [
@@ -1200,6 +1205,7 @@ async fn assert_sub_tree_pages(app: &TestApp, admin: &str, trees: [(i64, &Vec<Su
             ("NICKNAME", "DESC"),
             ("JOINED_AT", "DESC"),
             ("ORGANIZATION_ROLE", "ASC"),
+            ("LAST_LOGIN_AT", "DESC"),
         ] {
             let order = json!({ "field": field, "direction": direction });
             let filter = json!({ "departmentId": department.to_string() });
@@ -1209,10 +1215,19 @@ async fn assert_sub_tree_pages(app: &TestApp, admin: &str, trees: [(i64, &Vec<Su
                 "NICKNAME" => a.1.cmp(&b.1).then(a.3.cmp(&b.3)),
                 // Every member of the fixtures holds the same role: by id.
                 "ORGANIZATION_ROLE" => a.3.cmp(&b.3),
+                // Those who logged in did when they joined; the others by id.
+                "LAST_LOGIN_AT" => {
+                    let login = |r: &SubTreeRow| if logged_in(r) { r.2 } else { 0 };
+                    login(a).cmp(&login(b)).then(a.3.cmp(&b.3))
+                }
                 _ => a.2.cmp(&b.2).then(a.3.cmp(&b.3)),
             });
             if direction == "DESC" {
                 rows.reverse();
+            }
+            if field == "LAST_LOGIN_AT" {
+                // Members who never logged in come last either way.
+                rows.sort_by_key(|r| !logged_in(r));
             }
             let expected: Vec<String> = rows.into_iter().map(|r| r.0).collect();
             let what = format!("{department} {field} {direction}");
@@ -1272,6 +1287,11 @@ async fn sub_tree_pages_are_exact_sparse_or_dense() {
         }
     }
     insert_members(&app, org, role, &rows, &links).await;
+    exec(
+        &app,
+        "UPDATE member SET last_login_at = joined_at WHERE id >= 100000 AND id % 4 <> 0",
+    )
+    .await;
     // Before the table has statistics and after. With them, PostgreSQL probes a hash of both
     // sub-trees' members (each holds more than one member in 200 of the table), read by a second
     // server: the first remembers for a minute that they were small.

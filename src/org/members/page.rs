@@ -373,6 +373,10 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
         }
         None => member::Entity::find().filter(condition(filter)),
     };
+    let query = PageQuery {
+        query,
+        ids_first: hashed.is_some() && ids_first(filter, field),
+    };
     // PostgreSQL estimates how many members a keyword matches from a hundred sampled search
     // texts. When one of them happens to hold a rare keyword, it expects a page among the first
     // rows in sort order and walks the whole organization for matches that are not there (117 ms
@@ -459,16 +463,7 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
                 if let Some(keyset) = keyset {
                     query = query.filter(keyset);
                 }
-                if hashed.is_some() && ids_first(filter, field) {
-                    let ids = ordered(query)
-                        .select_only()
-                        .column(member::Column::Id)
-                        .into_query();
-                    let rows = member::Entity::find().filter(member::Column::Id.in_subquery(ids));
-                    ordered(rows).all(db).await?
-                } else {
-                    ordered(query).all(db).await?
-                }
+                query.read(db, |q| field.order(q, &order), wanted).await?
             }
         }
     };
@@ -502,17 +497,55 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
     }
 }
 
+/// A page's query, before its order and limit, and whether it is read with its ids first
+/// ([`ids_first`]).
+#[derive(Clone)]
+struct PageQuery {
+    query: sea_orm::Select<member::Entity>,
+    ids_first: bool,
+}
+
+impl PageQuery {
+    fn filter(self, condition: impl sea_orm::sea_query::IntoCondition) -> Self {
+        Self {
+            query: self.query.filter(condition),
+            ..self
+        }
+    }
+
+    /// The first `limit` rows in the order `in_order` gives: read at once, or with
+    /// `ids_first`, the ids of those rows in that order, then their rows.
+    async fn read<C: ConnectionTrait>(
+        self,
+        db: &C,
+        in_order: impl Fn(sea_orm::Select<member::Entity>) -> sea_orm::Select<member::Entity>,
+        limit: usize,
+    ) -> Result<Vec<member::Model>> {
+        let limit = limit as u64;
+        let query = in_order(self.query).limit(limit);
+        if !self.ids_first {
+            return Ok(query.all(db).await?);
+        }
+        let ids = query.select_only().column(member::Column::Id).into_query();
+        let rows = member::Entity::find().filter(member::Column::Id.in_subquery(ids));
+        Ok(in_order(rows).limit(limit).all(db).await?)
+    }
+}
+
 /// Whether a sub-tree page probed by hash (PostgreSQL, [`sub_tree_is_large`]) finds its members'
 /// ids first and reads their rows after: when the filter holds nothing but the department and
-/// the order's index holds the id after the sorted column (join date, organization role), the
+/// the order's index holds the id after the sorted column (join date, last login, organization
+/// role; members who never logged in are in the last-login index too, by id), the
 /// walk in sort order reads that index alone (an index-only scan, where the table's pages are
 /// all visible) and probes the hash with each id, and only the page's rows are read from the
 /// table. Otherwise the walk reads each member's row to test the other filters or to learn its
 /// id, and reading the rows again would only add to it. A sub-tree of 2 % of 100,000 members,
 /// newest first: 0.26 ms to plan and 0.94 ms to run, against 0.11 and 2.2 ms (BENCHMARKS.md).
 fn ids_first(filter: &MemberFilter, field: SortField) -> bool {
-    matches!(field, SortField::JoinedAt | SortField::OrganizationRole)
-        && filter.without_department().is_empty()
+    matches!(
+        field,
+        SortField::JoinedAt | SortField::LastLoginAt | SortField::OrganizationRole
+    ) && filter.without_department().is_empty()
 }
 
 /// How many members of the organization match the filter's keyword, when a page of it shows
@@ -581,7 +614,7 @@ async fn in_sub_tree_order<C: ConnectionTrait>(
 /// [`keyword_window`] until one comes up short. With the rows, whether `query` was read.
 async fn by_last_login<C: ConnectionTrait>(
     db: &C,
-    query: sea_orm::Select<member::Entity>,
+    query: PageQuery,
     mut keyword: Option<(sea_orm::Select<member::Entity>, &str)>,
     cursor: Option<&Cursor>,
     order: Order,
@@ -646,10 +679,7 @@ async fn by_last_login<C: ConnectionTrait>(
             Some(read) => read,
             None => {
                 queried = true;
-                in_order(query.clone().filter(group))
-                    .limit(left as u64)
-                    .all(db)
-                    .await?
+                query.clone().filter(group).read(db, in_order, left).await?
             }
         };
         rows.extend(read);
@@ -692,6 +722,7 @@ mod tests {
             ..MemberFilter::default()
         };
         assert!(ids_first(&tree, SortField::JoinedAt));
+        assert!(ids_first(&tree, SortField::LastLoginAt));
         assert!(ids_first(&tree, SortField::OrganizationRole));
         // The account's index holds no id; user types and statuses sort by their value and id,
         // which their indexes do not.
