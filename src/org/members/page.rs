@@ -535,12 +535,12 @@ impl PageQuery {
 /// Whether a sub-tree page probed by hash (PostgreSQL, [`sub_tree_is_large`]) finds its members'
 /// ids first and reads their rows after: when the filter holds nothing but the department and
 /// the order's index holds the id after the sorted column (join date, last login, organization
-/// role; members who never logged in are in the last-login index too, by id), the
-/// walk in sort order reads that index alone (an index-only scan, where the table's pages are
-/// all visible) and probes the hash with each id, and only the page's rows are read from the
-/// table. Otherwise the walk reads each member's row to test the other filters or to learn its
-/// id, and reading the rows again would only add to it. A sub-tree of 2 % of 100,000 members,
-/// newest first: 0.26 ms to plan and 0.94 ms to run, against 0.11 and 2.2 ms (BENCHMARKS.md).
+/// role; members who never logged in are in the last-login index too, by id). The walk in sort
+/// order then reads that index alone (an index-only scan, where the table's pages are all
+/// visible) and probes the hash with each id, and only the page's rows are read from the table.
+/// Otherwise the walk reads each member's row to test the other filters or to learn its id, and
+/// reading the rows again would only add to it. A sub-tree of 2 % of 100,000 members, newest
+/// first: 0.26 ms to plan and 0.94 ms to run, against 0.11 and 2.2 ms (BENCHMARKS.md).
 fn ids_first(filter: &MemberFilter, field: SortField) -> bool {
     matches!(
         field,
