@@ -386,12 +386,11 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
     // is looked for among the next rows in order first (`keyword_window`), in the same query
     // without the keyword. A keyword known to match fewer members than the page wants cannot
     // fill a window: its matches are read through its index at once.
-    let keyword = indexed_keyword(backend, filter)
-        .filter(|_| !few)
-        .map(|keyword| {
-            let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
-            (bare, keyword)
-        });
+    let indexed = indexed_keyword(backend, filter);
+    let keyword = indexed.filter(|_| !few).map(|keyword| {
+        let bare = member::Entity::find().filter(condition(&filter.without_keyword()));
+        (bare, keyword)
+    });
     let cursor = if backward {
         page.before.as_ref()
     } else {
@@ -470,7 +469,7 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
     // A page with nothing but a keyword and no cursor that holds fewer rows than it wanted
     // holds every match in the organization: later pages of the keyword, or of a keyword
     // beginning with it, skip their windows.
-    if let Some(keyword) = indexed_keyword(backend, filter)
+    if let Some(keyword) = indexed
         && let Some(matches) = matches_shown(filter, cursor.is_none(), rows.len(), wanted)
     {
         hints.keep_keyword(access.org_id(), &marked(keyword), matches);
@@ -631,6 +630,13 @@ async fn by_last_login<C: ConnectionTrait>(
     } else {
         [false, true]
     };
+    // Both groups in last-login order, then by id. Members who never logged in share the absent
+    // value, so this order is theirs by id. Written in full, it is the order of the index
+    // `(organization_id, last_login_at, id)`: ordered by id alone, PostgreSQL does not see that
+    // `last_login_at IS NULL` leaves the index in id order, and walked the primary key over the
+    // whole table instead (27 ms against 4.7 ms for the 20 such members of a sub-tree,
+    // BENCHMARKS.md).
+    let in_order = |q: sea_orm::Select<member::Entity>| SortField::LastLoginAt.order(q, &order);
     let mut rows = Vec::with_capacity(wanted);
     let mut queried = false;
     let mut reached = at.is_none();
@@ -657,12 +663,6 @@ async fn by_last_login<C: ConnectionTrait>(
             }
             reached = true;
         }
-        // Members who never logged in share the absent value, so this order is theirs by id.
-        // Written in full, it is the order of the index `(organization_id, last_login_at, id)`:
-        // ordered by id alone, PostgreSQL does not see that `last_login_at IS NULL` leaves the
-        // index in id order, and walked the primary key over the whole table instead (27 ms
-        // against 4.7 ms for the 20 such members of a sub-tree, BENCHMARKS.md).
-        let in_order = |q: sea_orm::Select<member::Entity>| SortField::LastLoginAt.order(q, &order);
         let left = wanted - rows.len();
         let windowed = match &keyword {
             Some((bare, word)) => {
