@@ -85,17 +85,33 @@ pub fn grouped<V>(
 /// Counts the SQL statements a pool has run (tests bound the statements of one request with it).
 pub type StatementCounter = Arc<AtomicU64>;
 
-/// Opens the pool described by the settings, counting its statements.
-pub async fn connect_counted(
-    settings: &Settings,
-) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
-    let mut db = connect(settings).await?;
+/// The server's pools: [`connect`]'s and, on PostgreSQL, [`connect_planned`]'s.
+pub struct Pools {
+    /// The pool every read and write uses.
+    pub db: DatabaseConnection,
+    /// On PostgreSQL, the pool of reads planned for their values.
+    pub planned: Option<DatabaseConnection>,
+    /// The SQL statements both have run.
+    pub statements: StatementCounter,
+}
+
+/// Opens the pools described by the settings, counting their statements.
+pub async fn connect_counted(settings: &Settings) -> Result<Pools, DbErr> {
     let counter = StatementCounter::default();
-    let seen = counter.clone();
-    db.set_metric_callback(move |_| {
-        seen.fetch_add(1, Ordering::Relaxed);
-    });
-    Ok((db, counter))
+    let counted = |mut db: DatabaseConnection| {
+        let seen = counter.clone();
+        db.set_metric_callback(move |_| {
+            seen.fetch_add(1, Ordering::Relaxed);
+        });
+        db
+    };
+    let db = counted(connect(settings).await?);
+    let planned = connect_planned(settings).await?.map(counted);
+    Ok(Pools {
+        db,
+        planned,
+        statements: counter,
+    })
 }
 
 /// Rows a SQLite connection's worker thread may read ahead of the task that consumes them. sqlx
@@ -108,6 +124,34 @@ const ROW_BUFFER: usize = 8_192;
 
 /// Opens the pool described by the settings.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    Database::connect(pool_options(settings)).await
+}
+
+/// On PostgreSQL, opens a second pool for reads whose best plan depends on the values bound to
+/// them: member pages of a keyword or a sub-tree (`members::list`). Each of its sessions plans
+/// every statement for its values (`plan_cache_mode = force_custom_plan`) instead of possibly
+/// settling on one generic plan after five executions, and starts no parallel workers: they take
+/// longer to start than such a page takes without them (a sub-tree page on two cores: 9–12 ms
+/// with two workers, 2.5 ms without, BENCHMARKS.md), and the planner does not count that start-up
+/// high enough to see it. Set once per session, these cost a page nothing; set in a transaction
+/// of its own, they cost it three round trips (`BEGIN`, `SET LOCAL`, `COMMIT`). `None` on SQLite,
+/// which keeps no generic plans to fall back on and has no parallel workers.
+pub async fn connect_planned(settings: &Settings) -> Result<Option<DatabaseConnection>, DbErr> {
+    if settings.is_sqlite() {
+        return Ok(None);
+    }
+    let mut options = pool_options(settings);
+    options.map_sqlx_postgres_opts(|opts| {
+        opts.options([
+            ("plan_cache_mode", "force_custom_plan"),
+            ("max_parallel_workers_per_gather", "0"),
+        ])
+    });
+    Database::connect(options).await.map(Some)
+}
+
+/// The options of a pool described by the settings.
+fn pool_options(settings: &Settings) -> ConnectOptions {
     let mut options = ConnectOptions::new(settings.database_url.clone());
     options
         .max_connections(settings.database_max_connections)
@@ -129,7 +173,7 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
             pool.after_connect(|conn, _| Box::pin(async move { busy::install(conn).await }))
         });
     }
-    Database::connect(options).await
+    options
 }
 
 /// Applies every pending migration.
@@ -219,51 +263,37 @@ pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<sea_orm::Val
         .map_err(|e| DbErr::Custom(format!("a JSON parameter could not be written: {e}")))
 }
 
-/// What a read planned for its values wants of PostgreSQL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PlannedRead {
-    /// A page: the first few matches in order, read by this backend alone. Parallel workers
-    /// take longer to start than such a page takes without them (a sub-tree page on two cores:
-    /// 9–12 ms with two workers, 2.5 ms without, BENCHMARKS.md), and the planner does not
-    /// count that start-up high enough to see it.
-    Page,
-    /// A page of a keyword known to match fewer members than the page wants: as `Page`, with
-    /// index walks off (`enable_indexscan`), so that PostgreSQL reads every match through the
-    /// keyword's index and sorts them, instead of walking an index in sort order for a page
-    /// that is not there.
-    PageOfFew,
-    /// Every match (a count), which parallel workers may share.
-    All,
-}
-
 /// On PostgreSQL, starts a transaction in which every statement is planned for the values bound
 /// to it (`plan_cache_mode = force_custom_plan`, until the transaction ends) instead of possibly
-/// reusing a generic plan, for reads whose best plan depends on those values; a page is read
-/// without parallel workers. Three round trips more than reading without it. `None` on SQLite,
-/// which keeps no generic plans to fall back on and has no parallel workers.
+/// reusing a generic plan: a count of every match, whose best plan depends on how many a keyword
+/// or a sub-tree holds, and which parallel workers may share (pages read with the pool of
+/// [`connect_planned`] instead). Two round trips more than counting without it. `None` on SQLite,
+/// which keeps no generic plans to fall back on.
 pub async fn begin_planned_per_value(
     db: &DatabaseConnection,
-    read: PlannedRead,
 ) -> Result<Option<sea_orm::DatabaseTransaction>, DbErr> {
     use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(None);
     }
     let txn = db.begin().await?;
-    txn.execute_unprepared(match read {
-        PlannedRead::Page => {
-            "SET LOCAL plan_cache_mode = force_custom_plan; \
-             SET LOCAL max_parallel_workers_per_gather = 0"
-        }
-        PlannedRead::PageOfFew => {
-            "SET LOCAL plan_cache_mode = force_custom_plan; \
-             SET LOCAL max_parallel_workers_per_gather = 0; \
-             SET LOCAL enable_indexscan = off"
-        }
-        PlannedRead::All => "SET LOCAL plan_cache_mode = force_custom_plan",
-    })
-    .await?;
+    txn.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+        .await?;
     Ok(Some(txn))
+}
+
+/// On PostgreSQL, starts a transaction in which no index is walked in order (`enable_indexscan
+/// = off`, until the transaction ends): a member page of a keyword that matches fewer members than
+/// it wants reads every match through the keyword's index (a bitmap scan) and sorts them, instead
+/// of walking an index in sort order for a page that is not there.
+pub async fn begin_without_index_walks(
+    db: &DatabaseConnection,
+) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL enable_indexscan = off")
+        .await?;
+    Ok(txn)
 }
 
 #[cfg(test)]

@@ -265,7 +265,11 @@ impl Drop for AbortOnDrop {
 
 /// Opens the database, applies migrations and builds the state (no bootstrap, no listener).
 pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
-    let (db, statements) = db::connect_counted(&settings).await.with_context(|| {
+    let db::Pools {
+        db,
+        planned,
+        statements,
+    } = db::connect_counted(&settings).await.with_context(|| {
         format!(
             "cannot open the database (setting `database_url`, DATABASE_URL = {})",
             redact_url(&settings.database_url)
@@ -301,6 +305,7 @@ pub async fn prepare(settings: Settings) -> anyhow::Result<AppState> {
         throttle: Arc::new(LoginThrottle::new(&settings.login)),
         settings: Arc::new(settings),
         db,
+        planned,
         keys: Arc::new(keys),
         tokens,
         secrets,

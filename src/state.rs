@@ -16,6 +16,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The database pool.
     pub db: DatabaseConnection,
+    /// On PostgreSQL, the pool of member pages planned for their values
+    /// ([`crate::db::connect_planned`]).
+    pub planned: Option<DatabaseConnection>,
     /// Signing keys.
     pub keys: Arc<KeyStore>,
     /// Access token issuer and verifier.
@@ -40,6 +43,15 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What a member page reads with.
+    pub fn page_reads(&self) -> crate::org::members::PageReads<'_> {
+        crate::org::members::PageReads {
+            db: &self.db,
+            planned: self.planned.as_ref(),
+            hints: &self.plan_hints,
+        }
+    }
+
     /// Says that many rows were just added (an import, a sync, people added from the directory),
     /// so that SQLite's planner statistics are checked now rather than within the minute: a new
     /// organization's tables were analyzed nearly empty, and until they are analyzed again its

@@ -1665,13 +1665,13 @@ async fn keywords_over_mixed_text_find_exactly_their_holders() {
     }
 }
 
-/// Reads planned for their values: on PostgreSQL a page is planned for its values and read
-/// without parallel workers (and, for a keyword known to match few, without index walks), a
-/// count keeps them, and every setting ends with the transaction; on
-/// SQLite there is nothing to set.
+/// Reads planned for their values: on PostgreSQL the pool of member pages plans every statement
+/// for its values and starts no parallel workers, in every session; a count plans for its values
+/// in its transaction alone and keeps parallel workers; a page of few walks no index in its
+/// transaction alone; the server's pool keeps the defaults. On SQLite there is nothing to set.
 #[tokio::test]
-async fn planned_reads_set_their_plans_for_the_transaction_only() {
-    use roster::db::{PlannedRead, begin_planned_per_value};
+async fn planned_reads_set_their_plans_for_their_pool_or_their_transaction() {
+    use roster::db::{begin_planned_per_value, begin_without_index_walks};
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let app = TestApp::spawn().await;
     let db = &app.state.db;
@@ -1689,52 +1689,65 @@ async fn planned_reads_set_their_plans_for_the_transaction_only() {
             .expect("a value")
     }
     if db.get_database_backend() != DbBackend::Postgres {
-        assert!(
-            begin_planned_per_value(db, PlannedRead::Page)
-                .await
-                .expect("begin")
-                .is_none()
-        );
+        assert!(app.state.planned.is_none(), "no pool of planned reads");
+        let count = begin_planned_per_value(db).await.expect("begin");
+        assert!(count.is_none(), "no transaction for a count");
         return;
     }
+    let planned = app.state.planned.as_ref().expect("a pool of planned reads");
     let parallel = setting(db, show("max_parallel_workers_per_gather")).await;
     assert_ne!(
         parallel, "0",
         "the server's default allows parallel workers"
     );
-    for (read, workers, index_walks) in [
-        (PlannedRead::Page, "0", "on"),
-        (PlannedRead::PageOfFew, "0", "off"),
-        (PlannedRead::All, parallel.as_str(), "on"),
-    ] {
-        let txn = begin_planned_per_value(db, read)
-            .await
-            .expect("begin")
-            .expect("a transaction on PostgreSQL");
-        assert_eq!(
-            setting(&txn, show("plan_cache_mode")).await,
-            "force_custom_plan"
-        );
-        assert_eq!(
-            setting(&txn, show("max_parallel_workers_per_gather")).await,
-            workers,
-            "{read:?}"
-        );
-        assert_eq!(
-            setting(&txn, show("enable_indexscan")).await,
-            index_walks,
-            "{read:?}"
-        );
-        txn.commit().await.expect("commit");
-    }
-    // The connection the transactions ran on is back in the pool with the defaults.
-    for _ in 0..4 {
-        assert_eq!(setting(db, show("plan_cache_mode")).await, "auto");
-        assert_eq!(
+    // Settings as (plan_cache_mode, max_parallel_workers_per_gather, enable_indexscan).
+    async fn settings<C: ConnectionTrait>(
+        db: &C,
+        show: impl Fn(&'static str) -> Statement,
+    ) -> [String; 3] {
+        [
+            setting(db, show("plan_cache_mode")).await,
             setting(db, show("max_parallel_workers_per_gather")).await,
-            parallel
-        );
-        assert_eq!(setting(db, show("enable_indexscan")).await, "on");
+            setting(db, show("enable_indexscan")).await,
+        ]
+    }
+    let count = begin_planned_per_value(db)
+        .await
+        .expect("begin")
+        .expect("a transaction on PostgreSQL");
+    assert_eq!(
+        settings(&count, show).await,
+        ["force_custom_plan", parallel.as_str(), "on"],
+        "a count"
+    );
+    count.commit().await.expect("commit");
+    let few = begin_without_index_walks(planned).await.expect("begin");
+    assert_eq!(
+        settings(&few, show).await,
+        ["force_custom_plan", "0", "off"],
+        "a page of few"
+    );
+    few.commit().await.expect("commit");
+    // Every session of each pool, the ones the transactions ran on among them, back in the
+    // pool: four statements at once take four of them.
+    let sessions = |pool: &'static str, db: &sea_orm::DatabaseConnection| {
+        let db = db.clone();
+        async move {
+            let all = futures_util::future::join_all((0..4).map(|_| settings(&db, show))).await;
+            (pool, all)
+        }
+    };
+    for (pool, all) in [
+        sessions("planned", planned).await,
+        sessions("server", db).await,
+    ] {
+        for found in all {
+            let expected = match pool {
+                "planned" => ["force_custom_plan", "0", "on"],
+                _ => ["auto", parallel.as_str(), "on"],
+            };
+            assert_eq!(found, expected, "a session of the {pool} pool");
+        }
     }
 }
 

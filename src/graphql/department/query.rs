@@ -108,8 +108,7 @@ impl DepartmentQuery {
             backward: false,
         };
         let found = members::list(
-            db,
-            &app.plan_hints,
+            app.page_reads(),
             &access,
             &filter,
             members::SortField::Nickname,

@@ -133,16 +133,8 @@ impl MemberQuery {
         };
         let filter = service_filter(filter.unwrap_or_default())?;
         let app = state(ctx)?;
-        let result = members::list(
-            &app.db,
-            &app.plan_hints,
-            &access,
-            &filter,
-            field,
-            descending,
-            &page,
-        )
-        .await?;
+        let result =
+            members::list(app.page_reads(), &access, &filter, field, descending, &page).await?;
         Ok(MemberConnection {
             page: result,
             field,

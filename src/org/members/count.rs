@@ -4,7 +4,6 @@
 use super::*;
 use crate::{
     authz::OrgAccess,
-    db::PlannedRead,
     error::{Error, Result},
 };
 use entity::{enums::*, member};
@@ -55,7 +54,7 @@ pub async fn count(
     };
     let query = member::Entity::find().filter(condition);
     if plans_per_value(filter)
-        && let Some(txn) = crate::db::begin_planned_per_value(db, PlannedRead::All).await?
+        && let Some(txn) = crate::db::begin_planned_per_value(db).await?
     {
         let count = query.count(&txn).await?;
         txn.commit().await?;

@@ -4,7 +4,6 @@
 use super::*;
 use crate::{
     authz::OrgAccess,
-    db::PlannedRead,
     error::{Error, Result},
 };
 use entity::{member, sub_tree_member};
@@ -210,9 +209,8 @@ fn indexed_keyword(backend: DbBackend, filter: &MemberFilter) -> Option<&str> {
 
 /// The first `wanted` members of `bare` (a page's query without its keyword) in the order
 /// `in_order` gives that match `keyword`, looked for among the next [`KEYWORD_WINDOW`] members in
-/// that order: a walk of an index in sort order that stops there. `None` when those hold fewer;
-/// index walks are then off for the rest of the page's transaction (`begin_planned_per_value`),
-/// so that the caller's read of every match goes through the keyword's index and sorts them.
+/// that order: a walk of an index in sort order that stops there. `None` when those hold fewer:
+/// the page is then read as a page of few ([`PageRead::few`]).
 async fn keyword_window<C: ConnectionTrait>(
     db: &C,
     bare: sea_orm::Select<member::Entity>,
@@ -228,12 +226,7 @@ async fn keyword_window<C: ConnectionTrait>(
         .from_clear()
         .from_subquery(next, member::Entity);
     let rows = in_order(matches).limit(wanted as u64).all(db).await?;
-    if rows.len() == wanted {
-        return Ok(Some(rows));
-    }
-    db.execute_unprepared("SET LOCAL enable_indexscan = off")
-        .await?;
-    Ok(None)
+    Ok((rows.len() == wanted).then_some(rows))
 }
 
 /// Whether the best plan for a filter's statements depends on the values bound to them: how
@@ -258,18 +251,30 @@ fn read_in_sub_tree_order(filter: &MemberFilter, field: SortField) -> bool {
         && filter.trimmed_keyword().is_none()
 }
 
+/// What a member page reads with ([`crate::state::AppState::page_reads`]).
+#[derive(Clone, Copy)]
+pub struct PageReads<'a> {
+    /// The server's pool.
+    pub db: &'a DatabaseConnection,
+    /// On PostgreSQL, the pool of reads planned for their values
+    /// ([`crate::db::connect_planned`]).
+    pub planned: Option<&'a DatabaseConnection>,
+    /// What earlier pages learned that picks this one's plan.
+    pub hints: &'a PlanHints,
+}
+
 /// One page of the organization's members.
 ///
 /// **Permissions**: `org.members.view`, proven by `access`.
 pub async fn list(
-    db: &DatabaseConnection,
-    hints: &PlanHints,
+    reads: PageReads<'_>,
     access: &OrgAccess,
     filter: &MemberFilter,
     field: SortField,
     descending: bool,
     page: &PageRequest,
 ) -> Result<MemberPage> {
+    let PageReads { db, planned, hints } = reads;
     let few = indexed_keyword(db.get_database_backend(), filter).is_some_and(|keyword| {
         hints.keyword_matches_fewer(access.org_id(), &marked(keyword), page.limit + 1)
     });
@@ -282,26 +287,27 @@ pub async fn list(
         page,
         few,
     };
-    // A page in sub-tree order has one good plan whatever the sub-tree's size.
-    if plans_per_value(filter) && !read_in_sub_tree_order(filter, field) {
-        let planned = if few {
-            PlannedRead::PageOfFew
-        } else {
-            PlannedRead::Page
-        };
-        if let Some(txn) = crate::db::begin_planned_per_value(db, planned).await? {
-            let rows = read_page(&txn, read).await?;
-            txn.commit().await?;
-            return Ok(rows);
-        }
+    // A keyword or a sub-tree page is read with the pool planned for its values; a page in
+    // sub-tree order has one good plan whatever the sub-tree's size.
+    let pool = planned
+        .filter(|_| plans_per_value(filter) && !read_in_sub_tree_order(filter, field))
+        .unwrap_or(db);
+    if !few && let Some(page) = read_page(pool, read).await? {
+        return Ok(page);
     }
-    read_page(db, read).await
+    // A page of few, or one whose keyword's window came up short (both on PostgreSQL alone):
+    // read again, with index walks off.
+    let txn = crate::db::begin_without_index_walks(pool).await?;
+    let read = PageRead { few: true, ..read };
+    let page = read_page(&txn, read).await?;
+    txn.commit().await?;
+    page.ok_or_else(|| Error::internal("a member page of few looked in a keyword window"))
 }
 
-/// What [`read_page`] reads: [`list`]'s arguments, and whether the filter's keyword is known
-/// to match fewer members than the page wants ([`PlanHints::keyword_matches_fewer`]), so that
-/// the page reads every match through the keyword's index without a window first; the
-/// transaction was begun for that ([`PlannedRead::PageOfFew`]).
+/// What [`read_page`] reads: [`list`]'s arguments, and whether the page reads every match
+/// through the keyword's index without a window first, in a transaction with index walks off:
+/// the keyword is known to match fewer members than the page wants
+/// ([`PlanHints::keyword_matches_fewer`]), or its window came up short.
 #[derive(Clone, Copy)]
 struct PageRead<'a> {
     hints: &'a PlanHints,
@@ -313,8 +319,9 @@ struct PageRead<'a> {
     few: bool,
 }
 
-/// One page of the organization's members, read with `db`.
-async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<MemberPage> {
+/// One page of the organization's members, read with `db`; `None` when a keyword's window came
+/// up short ([`keyword_window`]), which only a page of few does not look in.
+async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Option<MemberPage>> {
     let PageRead {
         hints,
         access,
@@ -401,10 +408,11 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
         let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
-        let (rows, queried) =
-            by_last_login(db, query, keyword, cursor, order, backward, wanted).await?;
-        keyword_indexed |= after_window && queried;
-        rows
+        keyword_indexed |= after_window && keyword.is_none();
+        match by_last_login(db, query, keyword, cursor, order, backward, wanted).await? {
+            Some(rows) => rows,
+            None => return Ok(None),
+        }
     } else {
         let keyset = cursor
             .and_then(|c| sql_value(&c.value).map(|v| (v, c.id)))
@@ -449,7 +457,10 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
                     bare = bare.filter(keyset);
                 }
                 let in_order = |q| field.order(q, &order);
-                keyword_window(db, bare, keyword, in_order, wanted).await?
+                match keyword_window(db, bare, keyword, in_order, wanted).await? {
+                    Some(rows) => Some(rows),
+                    None => return Ok(None),
+                }
             }
             (windowed, _) => windowed,
         };
@@ -478,21 +489,21 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Mem
     rows.truncate(page.limit);
     if backward {
         rows.reverse();
-        Ok(MemberPage {
+        Ok(Some(MemberPage {
             rows,
             has_previous: more,
             has_next: page.before.is_some(),
             keyword_indexed,
             department: scope,
-        })
+        }))
     } else {
-        Ok(MemberPage {
+        Ok(Some(MemberPage {
             rows,
             has_previous: page.after.is_some(),
             has_next: more,
             keyword_indexed,
             department: scope,
-        })
+        }))
     }
 }
 
@@ -610,16 +621,16 @@ async fn in_sub_tree_order<C: ConnectionTrait>(
 /// `ORDER BY last_login_at … NULLS LAST` would have PostgreSQL sort every matching row for a
 /// descending page, because its indexes keep absent values at one end only. With `keyword` (the
 /// query without its keyword, and the keyword), each group is first looked for in a
-/// [`keyword_window`] until one comes up short. With the rows, whether `query` was read.
+/// [`keyword_window`]: `None` when one comes up short.
 async fn by_last_login<C: ConnectionTrait>(
     db: &C,
     query: PageQuery,
-    mut keyword: Option<(sea_orm::Select<member::Entity>, &str)>,
+    keyword: Option<(sea_orm::Select<member::Entity>, &str)>,
     cursor: Option<&Cursor>,
     order: Order,
     backward: bool,
     wanted: usize,
-) -> Result<(Vec<member::Model>, bool)> {
+) -> Result<Option<Vec<member::Model>>> {
     let ascending = order == Order::Asc;
     let col = member::Column::LastLoginAt;
     // The cursor's value, `None` inside the never-logged-in group.
@@ -638,7 +649,6 @@ async fn by_last_login<C: ConnectionTrait>(
     // BENCHMARKS.md).
     let in_order = |q: sea_orm::Select<member::Entity>| SortField::LastLoginAt.order(q, &order);
     let mut rows = Vec::with_capacity(wanted);
-    let mut queried = false;
     let mut reached = at.is_none();
     for never in groups {
         let mut group = Condition::all().add(if never {
@@ -664,29 +674,22 @@ async fn by_last_login<C: ConnectionTrait>(
             reached = true;
         }
         let left = wanted - rows.len();
-        let windowed = match &keyword {
+        let read = match &keyword {
             Some((bare, word)) => {
-                keyword_window(db, bare.clone().filter(group.clone()), word, in_order, left).await?
+                let bare = bare.clone().filter(group);
+                match keyword_window(db, bare, word, in_order, left).await? {
+                    Some(read) => read,
+                    None => return Ok(None),
+                }
             }
-            None => None,
-        };
-        if windowed.is_none() {
-            // Index walks are off now: the rest reads every match.
-            keyword = None;
-        }
-        let read = match windowed {
-            Some(read) => read,
-            None => {
-                queried = true;
-                query.clone().filter(group).read(db, in_order, left).await?
-            }
+            None => query.clone().filter(group).read(db, in_order, left).await?,
         };
         rows.extend(read);
         if rows.len() >= wanted {
             break;
         }
     }
-    Ok((rows, queried))
+    Ok(Some(rows))
 }
 
 #[cfg(test)]
