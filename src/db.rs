@@ -141,6 +141,8 @@ pub async fn connect_planned(settings: &Settings) -> Result<Option<DatabaseConne
         return Ok(None);
     }
     let mut options = pool_options(settings);
+    // Each page holds one of these for its page statements alone, not for its related reads.
+    options.max_connections(planned_connections(settings.database_max_connections));
     options.map_sqlx_postgres_opts(|opts| {
         opts.options([
             ("plan_cache_mode", "force_custom_plan"),
@@ -148,6 +150,11 @@ pub async fn connect_planned(settings: &Settings) -> Result<Option<DatabaseConne
         ])
     });
     Database::connect(options).await.map(Some)
+}
+
+/// The size of [`connect_planned`]'s pool: half the server's, at least one.
+fn planned_connections(max_connections: u32) -> u32 {
+    (max_connections / 2).max(1)
 }
 
 /// The options of a pool described by the settings.
@@ -301,6 +308,13 @@ mod tests {
     use super::*;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     use std::sync::atomic::AtomicUsize;
+
+    #[test]
+    fn the_pool_of_planned_reads_is_half_the_servers() {
+        assert_eq!(planned_connections(16), 8);
+        assert_eq!(planned_connections(3), 1);
+        assert_eq!(planned_connections(1), 1, "never empty");
+    }
 
     #[test]
     fn grouped_keeps_the_order_and_every_id() {
