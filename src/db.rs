@@ -89,10 +89,23 @@ pub type StatementCounter = Arc<AtomicU64>;
 pub struct Pools {
     /// The pool every read and write uses.
     pub db: DatabaseConnection,
-    /// On PostgreSQL, the pool of reads planned for their values.
-    pub planned: Option<DatabaseConnection>,
-    /// The SQL statements both have run.
+    /// On PostgreSQL, the pools of reads planned for their values.
+    pub planned: Option<PlannedPools>,
+    /// The SQL statements all of them have run.
     pub statements: StatementCounter,
+}
+
+/// On PostgreSQL, the pools of member pages whose best plan depends on the values bound to them
+/// ([`connect_planned`]).
+#[derive(Clone)]
+pub struct PlannedPools {
+    /// Sessions that plan every statement for its values and start no parallel workers.
+    pub values: DatabaseConnection,
+    /// The same, walking no index in order (`enable_indexscan = off`): a page of a keyword that
+    /// matches fewer members than it wants reads every match through the keyword's index (a
+    /// bitmap scan) and sorts them, instead of walking an index in sort order for a page that is
+    /// not there.
+    pub few: DatabaseConnection,
 }
 
 /// Opens the pools described by the settings, counting their statements.
@@ -106,7 +119,10 @@ pub async fn connect_counted(settings: &Settings) -> Result<Pools, DbErr> {
         db
     };
     let db = counted(connect(settings).await?);
-    let planned = connect_planned(settings).await?.map(counted);
+    let planned = connect_planned(settings).await?.map(|pools| PlannedPools {
+        values: counted(pools.values),
+        few: counted(pools.few),
+    });
     Ok(Pools {
         db,
         planned,
@@ -127,34 +143,45 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     Database::connect(pool_options(settings)).await
 }
 
-/// On PostgreSQL, opens a second pool for reads whose best plan depends on the values bound to
-/// them: member pages of a keyword or a sub-tree (`members::list`). Each of its sessions plans
+/// On PostgreSQL, opens two more pools for reads whose best plan depends on the values bound to
+/// them: member pages of a keyword or a sub-tree (`members::list`). Each of their sessions plans
 /// every statement for its values (`plan_cache_mode = force_custom_plan`) instead of possibly
 /// settling on one generic plan after five executions, and starts no parallel workers: they take
 /// longer to start than such a page takes without them (a sub-tree page on two cores: 9–12 ms
 /// with two workers, 2.5 ms without, BENCHMARKS.md), and the planner does not count that start-up
-/// high enough to see it. Set once per session, these cost a page nothing; set in a transaction
-/// of its own, they cost it three round trips (`BEGIN`, `SET LOCAL`, `COMMIT`). `None` on SQLite,
-/// which keeps no generic plans to fall back on and has no parallel workers.
-pub async fn connect_planned(settings: &Settings) -> Result<Option<DatabaseConnection>, DbErr> {
+/// high enough to see it. The sessions of [`PlannedPools::few`] also walk no index in order. Set
+/// once per session, these cost a page nothing; set in a transaction of its own, they cost it
+/// three round trips (`BEGIN`, `SET LOCAL`, `COMMIT`). `None` on SQLite, which keeps no generic
+/// plans to fall back on and has no parallel workers.
+pub async fn connect_planned(settings: &Settings) -> Result<Option<PlannedPools>, DbErr> {
     if settings.is_sqlite() {
         return Ok(None);
     }
-    let mut options = pool_options(settings);
-    // Each page holds one of these for its page statements alone, not for its related reads.
-    options.max_connections(planned_connections(settings.database_max_connections));
-    options.map_sqlx_postgres_opts(|opts| {
-        opts.options([
-            ("plan_cache_mode", "force_custom_plan"),
-            ("max_parallel_workers_per_gather", "0"),
-        ])
-    });
-    Database::connect(options).await.map(Some)
+    let open = |max_connections: u32, index_walks: &'static str| {
+        let mut options = pool_options(settings);
+        // A page holds one of these for its page statements alone, not for its related reads.
+        options.max_connections(max_connections);
+        options.map_sqlx_postgres_opts(move |opts| {
+            opts.options([
+                ("plan_cache_mode", "force_custom_plan"),
+                ("max_parallel_workers_per_gather", "0"),
+                ("enable_indexscan", index_walks),
+            ])
+        });
+        Database::connect(options)
+    };
+    let (values, few) = planned_connections(settings.database_max_connections);
+    Ok(Some(PlannedPools {
+        values: open(values, "on").await?,
+        few: open(few, "off").await?,
+    }))
 }
 
-/// The size of [`connect_planned`]'s pool: half the server's, at least one.
-fn planned_connections(max_connections: u32) -> u32 {
-    (max_connections / 2).max(1)
+/// The sizes of [`connect_planned`]'s pools: half the server's, and a quarter for pages of few
+/// (a keyword matching fewer members than a page is read once in its window, then for a minute
+/// in that pool alone), each at least one.
+fn planned_connections(max_connections: u32) -> (u32, u32) {
+    ((max_connections / 2).max(1), (max_connections / 4).max(1))
 }
 
 /// The options of a pool described by the settings.
@@ -289,20 +316,6 @@ pub async fn begin_planned_per_value(
     Ok(Some(txn))
 }
 
-/// On PostgreSQL, starts a transaction in which no index is walked in order (`enable_indexscan
-/// = off`, until the transaction ends): a member page of a keyword that matches fewer members than
-/// it wants reads every match through the keyword's index (a bitmap scan) and sorts them, instead
-/// of walking an index in sort order for a page that is not there.
-pub async fn begin_without_index_walks(
-    db: &DatabaseConnection,
-) -> Result<sea_orm::DatabaseTransaction, DbErr> {
-    use sea_orm::{ConnectionTrait, TransactionTrait};
-    let txn = db.begin().await?;
-    txn.execute_unprepared("SET LOCAL enable_indexscan = off")
-        .await?;
-    Ok(txn)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,10 +323,10 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     #[test]
-    fn the_pool_of_planned_reads_is_half_the_servers() {
-        assert_eq!(planned_connections(16), 8);
-        assert_eq!(planned_connections(3), 1);
-        assert_eq!(planned_connections(1), 1, "never empty");
+    fn the_pools_of_planned_reads_are_a_half_and_a_quarter_of_the_servers() {
+        assert_eq!(planned_connections(16), (8, 4));
+        assert_eq!(planned_connections(3), (1, 1));
+        assert_eq!(planned_connections(1), (1, 1), "never empty");
     }
 
     #[test]

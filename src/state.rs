@@ -16,9 +16,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// The database pool.
     pub db: DatabaseConnection,
-    /// On PostgreSQL, the pool of member pages planned for their values
+    /// On PostgreSQL, the pools of member pages planned for their values
     /// ([`crate::db::connect_planned`]).
-    pub planned: Option<DatabaseConnection>,
+    pub planned: Option<crate::db::PlannedPools>,
     /// Signing keys.
     pub keys: Arc<KeyStore>,
     /// Access token issuer and verifier.

@@ -1665,13 +1665,13 @@ async fn keywords_over_mixed_text_find_exactly_their_holders() {
     }
 }
 
-/// Reads planned for their values: on PostgreSQL the pool of member pages plans every statement
-/// for its values and starts no parallel workers, in every session; a count plans for its values
-/// in its transaction alone and keeps parallel workers; a page of few walks no index in its
-/// transaction alone; the server's pool keeps the defaults. On SQLite there is nothing to set.
+/// Reads planned for their values: on PostgreSQL the pools of member pages plan every statement
+/// for its values and start no parallel workers, in every session, and the pool of pages of few
+/// walks no index in order; a count plans for its values in its transaction alone and keeps
+/// parallel workers; the server's pool keeps the defaults. On SQLite there is nothing to set.
 #[tokio::test]
 async fn planned_reads_set_their_plans_for_their_pool_or_their_transaction() {
-    use roster::db::{begin_planned_per_value, begin_without_index_walks};
+    use roster::db::begin_planned_per_value;
     use sea_orm::{ConnectionTrait, DbBackend, Statement};
     let app = TestApp::spawn().await;
     let db = &app.state.db;
@@ -1689,12 +1689,12 @@ async fn planned_reads_set_their_plans_for_their_pool_or_their_transaction() {
             .expect("a value")
     }
     if db.get_database_backend() != DbBackend::Postgres {
-        assert!(app.state.planned.is_none(), "no pool of planned reads");
+        assert!(app.state.planned.is_none(), "no pools of planned reads");
         let count = begin_planned_per_value(db).await.expect("begin");
         assert!(count.is_none(), "no transaction for a count");
         return;
     }
-    let planned = app.state.planned.as_ref().expect("a pool of planned reads");
+    let planned = app.state.planned.as_ref().expect("pools of planned reads");
     let parallel = setting(db, show("max_parallel_workers_per_gather")).await;
     assert_ne!(
         parallel, "0",
@@ -1721,31 +1721,20 @@ async fn planned_reads_set_their_plans_for_their_pool_or_their_transaction() {
         "a count"
     );
     count.commit().await.expect("commit");
-    let few = begin_without_index_walks(planned).await.expect("begin");
-    assert_eq!(
-        settings(&few, show).await,
-        ["force_custom_plan", "0", "off"],
-        "a page of few"
-    );
-    few.commit().await.expect("commit");
-    // Every session of each pool, the ones the transactions ran on among them, back in the
-    // pool: four statements at once take four of them.
-    let sessions = |pool: &'static str, db: &sea_orm::DatabaseConnection| {
-        let db = db.clone();
-        async move {
-            let all = futures_util::future::join_all((0..4).map(|_| settings(&db, show))).await;
-            (pool, all)
-        }
-    };
-    for (pool, all) in [
-        sessions("planned", planned).await,
-        sessions("server", db).await,
-    ] {
+    // Every session of each pool (the count's among them, back in its pool): four statements
+    // at once take four of them, or all a pool has.
+    let pools = [
+        ("pages", &planned.values, ["force_custom_plan", "0", "on"]),
+        (
+            "pages of few",
+            &planned.few,
+            ["force_custom_plan", "0", "off"],
+        ),
+        ("server", db, ["auto", parallel.as_str(), "on"]),
+    ];
+    for (pool, db, expected) in pools {
+        let all = futures_util::future::join_all((0..4).map(|_| settings(db, show))).await;
         for found in all {
-            let expected = match pool {
-                "planned" => ["force_custom_plan", "0", "on"],
-                _ => ["auto", parallel.as_str(), "on"],
-            };
             assert_eq!(found, expected, "a session of the {pool} pool");
         }
     }

@@ -256,9 +256,9 @@ fn read_in_sub_tree_order(filter: &MemberFilter, field: SortField) -> bool {
 pub struct PageReads<'a> {
     /// The server's pool.
     pub db: &'a DatabaseConnection,
-    /// On PostgreSQL, the pool of reads planned for their values
+    /// On PostgreSQL, the pools of reads planned for their values
     /// ([`crate::db::connect_planned`]).
-    pub planned: Option<&'a DatabaseConnection>,
+    pub planned: Option<&'a crate::db::PlannedPools>,
     /// What earlier pages learned that picks this one's plan.
     pub hints: &'a PlanHints,
 }
@@ -287,27 +287,33 @@ pub async fn list(
         page,
         few,
     };
-    // A keyword or a sub-tree page is read with the pool planned for its values; a page in
+    // A keyword or a sub-tree page is read with the pools planned for its values; a page in
     // sub-tree order has one good plan whatever the sub-tree's size.
-    let pool = planned
-        .filter(|_| plans_per_value(filter) && !read_in_sub_tree_order(filter, field))
-        .unwrap_or(db);
-    if !few && let Some(page) = read_page(pool, read).await? {
+    let Some(planned) =
+        planned.filter(|_| plans_per_value(filter) && !read_in_sub_tree_order(filter, field))
+    else {
+        return read_page(db, read).await?.ok_or_else(window_not_looked_in);
+    };
+    if !few && let Some(page) = read_page(&planned.values, read).await? {
         return Ok(page);
     }
-    // A page of few, or one whose keyword's window came up short (both on PostgreSQL alone):
-    // read again, with index walks off.
-    let txn = crate::db::begin_without_index_walks(pool).await?;
+    // A page of few, or one whose keyword's window came up short: read with index walks off.
     let read = PageRead { few: true, ..read };
-    let page = read_page(&txn, read).await?;
-    txn.commit().await?;
-    page.ok_or_else(|| Error::internal("a member page of few looked in a keyword window"))
+    read_page(&planned.few, read)
+        .await?
+        .ok_or_else(window_not_looked_in)
+}
+
+/// A page that looked in no keyword window found one short: keyword windows are PostgreSQL's,
+/// and a page of few looks in none.
+fn window_not_looked_in() -> Error {
+    Error::internal("a member page found a keyword window short where it looked in none")
 }
 
 /// What [`read_page`] reads: [`list`]'s arguments, and whether the page reads every match
-/// through the keyword's index without a window first, in a transaction with index walks off:
-/// the keyword is known to match fewer members than the page wants
-/// ([`PlanHints::keyword_matches_fewer`]), or its window came up short.
+/// through the keyword's index without a window first, with index walks off
+/// ([`crate::db::PlannedPools::few`]): the keyword is known to match fewer members than the page
+/// wants ([`PlanHints::keyword_matches_fewer`]), or its window came up short.
 #[derive(Clone, Copy)]
 struct PageRead<'a> {
     hints: &'a PlanHints,
