@@ -1461,7 +1461,7 @@ async fn keyword_pages_are_exact_rare_or_common() {
 /// it, and the server keeps that for a minute: on PostgreSQL, later pages of the keyword, or of
 /// a keyword beginning with it, read every match through the keyword's index without looking
 /// for a page among the first members in order (one statement fewer: the page is read at once
-/// in a transaction that turns index walks off). What it keeps only picks the
+/// with sessions that walk no index in order). What it keeps only picks the
 /// plan: once many more members hold the keyword, its pages are still exact.
 #[tokio::test]
 async fn keywords_found_to_match_few_are_read_through_their_index_at_once() {
