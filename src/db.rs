@@ -301,8 +301,8 @@ pub fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> Result<sea_orm::Val
 /// to it (`plan_cache_mode = force_custom_plan`, until the transaction ends) instead of possibly
 /// reusing a generic plan: a count of every match, whose best plan depends on how many a keyword
 /// or a sub-tree holds, and which parallel workers may share (pages read with the pool of
-/// [`connect_planned`] instead). Two round trips more than counting without it. `None` on SQLite,
-/// which keeps no generic plans to fall back on.
+/// [`connect_planned`] instead). Three round trips more than counting without it (`BEGIN`, the
+/// setting, `COMMIT`). `None` on SQLite, which keeps no generic plans to fall back on.
 pub async fn begin_planned_per_value(
     db: &DatabaseConnection,
 ) -> Result<Option<sea_orm::DatabaseTransaction>, DbErr> {

@@ -37,7 +37,8 @@ pub struct MemberPage {
     pub has_next: bool,
     /// Whether the page read its keyword through an index as a rare short keyword
     /// ([`short_keyword_indexed`]: on SQLite when [`rare_short_keyword`] found it rare, on
-    /// PostgreSQL when its window came up short), so that counting its matches does too.
+    /// PostgreSQL in a page of few: known to match few, or after its window came up short), so
+    /// that counting its matches does too.
     pub keyword_indexed: bool,
     /// What the filter's department covered when the page was read, so that counting the
     /// same filter reads it once.
@@ -376,10 +377,10 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Opt
             .and_then(|keyword| short_keyword_indexed(backend, keyword)),
         _ => rare_short_keyword(db, filter).await?,
     };
-    // SQLite has found the keyword rare already; PostgreSQL knows it once the window comes up
-    // short, and only then does the page (and its count) read the keyword through the index.
-    let after_window = backend == DbBackend::Postgres && short.is_some();
-    let mut keyword_indexed = short.is_some() && !after_window;
+    // SQLite has found the keyword rare already; PostgreSQL knows it in a page of few (a window
+    // that comes up short has the page read again as one), and only then does the page (and its
+    // count) read the keyword through the index.
+    let keyword_indexed = short.is_some() && (backend != DbBackend::Postgres || few);
     let query = match short {
         Some(indexed) => {
             member::Entity::find().filter(condition(&filter.without_keyword()).add(indexed))
@@ -414,7 +415,6 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Opt
         let condition = condition_but_department(backend, access.org_id(), filter);
         in_sub_tree_order(db, department, condition, cursor, order.clone(), wanted).await?
     } else if field == SortField::LastLoginAt {
-        keyword_indexed |= after_window && keyword.is_none();
         match by_last_login(db, query, keyword, cursor, order, backward, wanted).await? {
             Some(rows) => rows,
             None => return Ok(None),
@@ -474,7 +474,6 @@ async fn read_page<C: ConnectionTrait>(db: &C, read: PageRead<'_>) -> Result<Opt
             // The window held a whole page: those are the first matches in order.
             Some(rows) if rows.len() == wanted => rows,
             _ => {
-                keyword_indexed |= after_window;
                 let mut query = query;
                 if let Some(keyset) = keyset {
                     query = query.filter(keyset);
