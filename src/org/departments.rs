@@ -71,7 +71,8 @@ pub fn path_ids(path: &str) -> Vec<i64> {
 /// statement. On PostgreSQL each membership's department is read by primary key in a lateral
 /// subquery that `OFFSET 0` keeps whole: joined plainly, the generic plan a prepared statement
 /// settles on hashes the organization's every department (1.3–1.5 ms against 0.34–0.39 ms for a
-/// page of 50 at 5,000 departments, BENCHMARKS.md). SQLite probes the key of a plain join.
+/// page of 50 at 5,000 departments, BENCHMARKS.md). On SQLite a join written to start from the
+/// links does the same.
 pub async fn of_members<C: ConnectionTrait>(
     db: &C,
     org: i64,
@@ -105,9 +106,12 @@ pub async fn of_members<C: ConnectionTrait>(
             .column(("d", Asterisk))
             .join_lateral(JoinType::InnerJoin, by_key, "d", on);
     } else {
+        // SQLite takes a `CROSS JOIN` in the order written: without statistics (a database the
+        // server has not analysed yet) it would walk the organization's departments and probe
+        // each against the members' links.
         query
             .column((department::Entity, Asterisk))
-            .inner_join(department::Entity, its_department)
+            .join(JoinType::CrossJoin, department::Entity, its_department)
             .and_where(in_org);
     }
     db.query_all(&query)
