@@ -71,16 +71,34 @@ pub fn path_ids(path: &str) -> Vec<i64> {
 /// statement. On PostgreSQL each membership's department is read by primary key in a lateral
 /// subquery that `OFFSET 0` keeps whole: joined plainly, the generic plan a prepared statement
 /// settles on hashes the organization's every department (1.3–1.5 ms against 0.34–0.39 ms for a
-/// page of 50 at 5,000 departments, BENCHMARKS.md). On SQLite a join written to start from the
-/// links does the same.
+/// page of 50 at 5,000 departments, BENCHMARKS.md). On SQLite a `CROSS JOIN` starts from the links
+/// and probes the key of each, with or without statistics.
 pub async fn of_members<C: ConnectionTrait>(
     db: &C,
     org: i64,
     member_ids: impl IntoIterator<Item = i64>,
 ) -> Result<Vec<(i64, department::Model)>> {
+    use sea_orm::FromQueryResult;
+    let statement = of_members_statement(db.get_database_backend(), org, member_ids);
+    db.query_all_raw(statement)
+        .await?
+        .iter()
+        .map(|row| {
+            let member_id = row.try_get::<i64>("", "member_id")?;
+            Ok((member_id, department::Model::from_query_result(row, "")?))
+        })
+        .collect()
+}
+
+/// The statement of [`of_members`] for `backend`.
+fn of_members_statement(
+    backend: sea_orm::DbBackend,
+    org: i64,
+    member_ids: impl IntoIterator<Item = i64>,
+) -> sea_orm::Statement {
     use department_member::Column as Link;
     use sea_orm::{
-        Condition, DbBackend, FromQueryResult,
+        Condition, DbBackend,
         sea_query::{Asterisk, JoinType, Query},
     };
     let its_department = Expr::col((department::Entity, department::Column::Id))
@@ -92,7 +110,7 @@ pub async fn of_members<C: ConnectionTrait>(
         .from(department_member::Entity)
         .and_where(Expr::col((department_member::Entity, Link::OrganizationId)).eq(org))
         .and_where(Expr::col((department_member::Entity, Link::MemberId)).is_in(member_ids));
-    if db.get_database_backend() == DbBackend::Postgres {
+    if backend == DbBackend::Postgres {
         let by_key = Query::select()
             .column(Asterisk)
             .from(department::Entity)
@@ -108,20 +126,15 @@ pub async fn of_members<C: ConnectionTrait>(
     } else {
         // SQLite takes a `CROSS JOIN` in the order written: without statistics (a database the
         // server has not analysed yet) it would walk the organization's departments and probe
-        // each against the members' links.
+        // each against the members' links. sea-query writes no `ON` for a cross join, so the key
+        // goes in `WHERE`.
         query
             .column((department::Entity, Asterisk))
-            .join(JoinType::CrossJoin, department::Entity, its_department)
+            .cross_join(department::Entity)
+            .and_where(its_department)
             .and_where(in_org);
     }
-    db.query_all(&query)
-        .await?
-        .iter()
-        .map(|row| {
-            let member_id = row.try_get::<i64>("", "member_id")?;
-            Ok((member_id, department::Model::from_query_result(row, "")?))
-        })
-        .collect()
+    backend.build(&query)
 }
 
 /// Display paths (`/Sales/North`) for departments, loading the names of their ancestors in one
@@ -840,5 +853,30 @@ mod tests {
             "a name not found shows as ?"
         );
         assert_eq!(display_path("/", &names), "");
+    }
+
+    /// A database the server has not analysed yet (no statistics): a plain join would start from
+    /// the organization's departments and probe the links of each.
+    #[tokio::test]
+    async fn sqlite_reads_members_departments_from_their_links_first() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("plan.db").display());
+        let db = sea_orm::Database::connect(url).await.expect("open");
+        crate::db::migrate(&db).await.expect("migrated");
+        let mut statement = of_members_statement(sea_orm::DbBackend::Sqlite, 1, [1, 2, 3]);
+        statement.sql = format!("EXPLAIN QUERY PLAN {}", statement.sql);
+        let plan: Vec<String> = db
+            .query_all_raw(statement)
+            .await
+            .expect("a plan")
+            .iter()
+            .map(|row| row.try_get::<String>("", "detail").expect("detail"))
+            .collect();
+        let first = plan.first().map(String::as_str).unwrap_or_default();
+        assert!(first.contains("department_member"), "{plan:?}");
+        assert!(
+            plan.iter().any(|step| step.contains("INTEGER PRIMARY KEY")),
+            "{plan:?}"
+        );
     }
 }
