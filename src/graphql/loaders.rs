@@ -132,7 +132,8 @@ impl Loader<DepartmentsOf> for OrgLoader {
         &self,
         keys: &[DepartmentsOf],
     ) -> Result<HashMap<DepartmentsOf, Self::Value>, Self::Error> {
-        // The memberships with their departments, then the names on their paths: two statements.
+        // The memberships with their departments, then the names on their paths that those do
+        // not hold (no statement when they hold them all).
         let links =
             departments::of_members(&self.db, self.organization_id, keys.iter().map(|k| k.0))
                 .await
